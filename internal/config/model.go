@@ -1,0 +1,227 @@
+// Package config is wsgate's configuration: the model (in AWS's vocabulary, so a user who knows
+// API Gateway maps it at sight), YAML loading with ${ENV} expansion, defaults, and validation
+// whose every error names the file, line and key path and says what to write instead.
+package config
+
+import "time"
+
+// Defaults. Each tunable's default sits next to it here so that docs, `config example` and
+// validation agree.
+const (
+	DefaultListen                   = "127.0.0.1:8080"
+	DefaultStage                    = "dev"
+	DefaultAPIID                    = "wsgate"
+	DefaultRegion                   = "us-east-1"
+	DefaultAccountID                = "000000000000"
+	DefaultRouteSelectionExpression = "$request.body.action"
+	DefaultIntegrationTimeout       = 29 * time.Second
+	MinIntegrationTimeout           = 50 * time.Millisecond
+	MaxIntegrationTimeout           = 29 * time.Second
+	DefaultMessageBytes             = 128 * 1024
+	DefaultFrameBytes               = 32 * 1024
+	DefaultIdleTimeout              = 10 * time.Minute
+	DefaultMaxConnectionDuration    = 2 * time.Hour
+	DefaultPingInterval             = 30 * time.Second
+	DefaultSendQueueBytes           = 1 << 20
+	DefaultHandshakeTimeout         = 35 * time.Second
+	DefaultShutdownGrace            = 10 * time.Second
+	DefaultConcurrencyPerConnection = 1
+	DefaultAuthorizerLeeway         = 30 * time.Second
+	DefaultNodeLeaseTTL             = 15 * time.Second
+	DefaultStoreType                = "memory"
+	DefaultStorePrefix              = "wsgate"
+)
+
+// Config is the whole gateway configuration. Zero values mean "use the default"; Load fills
+// them in (see ApplyDefaults).
+type Config struct {
+	// Listen is the address of the one listener that serves WebSocket upgrades and the
+	// management API (as AWS's connection URL is https://{api}/{stage}/@connections/{id}).
+	Listen string `yaml:"listen"`
+	// Stage is the first path segment clients connect to: ws://HOST/{stage}[/any/path].
+	Stage string `yaml:"stage"`
+	// APIID, DomainName, Region and AccountID fill the event's requestContext and methodArn.
+	// DomainName defaults to the Host header of the upgrade request.
+	APIID      string `yaml:"apiId"`
+	DomainName string `yaml:"domainName"`
+	Region     string `yaml:"region"`
+	AccountID  string `yaml:"accountId"`
+
+	TLS *TLS `yaml:"tls"`
+
+	// RouteSelectionExpression picks a route for each message: $request.body.action, nested
+	// paths ($request.body.meta.type), ${...} mixed with text, or a literal.
+	RouteSelectionExpression string            `yaml:"routeSelectionExpression"`
+	StageVariables           map[string]string `yaml:"stageVariables"`
+
+	// Routes by route key: $connect, $disconnect, $default, or a custom key.
+	Routes       map[string]Route       `yaml:"routes"`
+	Integrations map[string]Integration `yaml:"integrations"`
+	Authorizers  map[string]Authorizer  `yaml:"authorizers"`
+
+	Management Management `yaml:"management"`
+	Limits     Limits     `yaml:"limits"`
+	Shutdown   Shutdown   `yaml:"shutdown"`
+	Store      Store      `yaml:"store"`
+	Admin      Admin      `yaml:"admin"`
+	Log        Log        `yaml:"log"`
+}
+
+// TLS turns the listener into wss:// (and https:// for the management API).
+type TLS struct {
+	CertFile string `yaml:"certFile"`
+	KeyFile  string `yaml:"keyFile"`
+}
+
+// Route binds a route key to an integration.
+type Route struct {
+	// Integration names an entry of Config.Integrations. Empty: the route is accepted and
+	// nothing is called (AWS allows a $connect without integration).
+	Integration string `yaml:"integration"`
+	// Authorizer names an entry of Config.Authorizers; only on $connect, as on AWS.
+	Authorizer string `yaml:"authorizer"`
+	// RouteResponse makes the route two-way: the integration's answer is sent back on the socket.
+	RouteResponse bool `yaml:"routeResponse"`
+}
+
+// Integration types, as AWS spells them.
+const (
+	HTTPProxy = "HTTP_PROXY"
+	HTTP      = "HTTP"
+	AWSProxy  = "AWS_PROXY"
+	AWS       = "AWS"
+	Mock      = "MOCK"
+)
+
+// Passthrough behaviours for non-proxy integrations when no request template matches.
+const (
+	WhenNoMatch     = "WHEN_NO_MATCH"
+	WhenNoTemplates = "WHEN_NO_TEMPLATES"
+	Never           = "NEVER"
+)
+
+// Integration is a backend a route calls.
+type Integration struct {
+	Type string `yaml:"type"`
+	// URI: for HTTP and HTTP_PROXY an http(s) URL (stage variables ${stageVariables.x} resolve);
+	// for AWS_PROXY the Lambda function name or ARN; for AWS the service action the template
+	// targeted (only reachable through Standin).
+	URI    string `yaml:"uri"`
+	Method string `yaml:"method"` // default POST
+	// Endpoint, for AWS_PROXY: base URL of a Lambda Invoke API (a local emulator such as the
+	// Runtime Interface Emulator); empty means real AWS Lambda, signed with SigV4 by the AWS SDK.
+	Endpoint string `yaml:"endpoint"`
+	// Standin, for AWS service integrations wsgate cannot perform (DynamoDB, Step Functions...):
+	// an HTTP URL that receives the rendered request template instead.
+	Standin string `yaml:"standin"`
+	Region  string `yaml:"region"`
+	// Timeout: AWS allows 50ms..29s, default 29s.
+	Timeout Duration `yaml:"timeout"`
+
+	// RequestParameters maps targets (integration.request.header.X, .querystring.X) to sources
+	// (context.X, route.request.header.X, route.request.querystring.X, route.request.body.X,
+	// stageVariables.X, 'static').
+	RequestParameters           map[string]string `yaml:"requestParameters"`
+	RequestTemplates            map[string]string `yaml:"requestTemplates"`
+	TemplateSelectionExpression string            `yaml:"templateSelectionExpression"`
+	PassthroughBehavior         string            `yaml:"passthroughBehavior"`
+	// Responses are the integration responses of non-proxy integrations (HTTP, AWS, MOCK), keyed
+	// by $default or a /regex/ matched against the status code.
+	Responses map[string]IntegrationResponse `yaml:"responses"`
+}
+
+// IntegrationResponse transforms a non-proxy integration's answer.
+type IntegrationResponse struct {
+	TemplateSelectionExpression string            `yaml:"templateSelectionExpression"`
+	Templates                   map[string]string `yaml:"templates"`
+}
+
+// Authorizer types.
+const (
+	JWT     = "JWT"
+	Request = "REQUEST"
+)
+
+// Authorizer guards $connect.
+type Authorizer struct {
+	Type string `yaml:"type"`
+	// IdentitySource lists where the identity comes from: route.request.header.X,
+	// route.request.querystring.X, stageVariables.X, context.X. A missing one is a 401 without
+	// calling the authorizer.
+	IdentitySource StringList `yaml:"identitySource"`
+
+	// JWT: Secret for HS256/384/512, or JWKSURL for RS*/ES*/PS*.
+	Secret      string     `yaml:"secret"`
+	JWKSURL     string     `yaml:"jwksUrl"`
+	Issuer      string     `yaml:"issuer"`
+	Audience    StringList `yaml:"audience"`
+	Algorithms  StringList `yaml:"algorithms"`
+	Leeway      Duration   `yaml:"leeway"`
+	UserIDClaim string     `yaml:"userIdClaim"`
+
+	// REQUEST: the authorizer function, called like an integration: Type AWS_PROXY (Lambda
+	// Invoke API at Endpoint, or real AWS Lambda) or HTTP (POST of the authorizer event to URI).
+	IntegrationType string   `yaml:"integrationType"`
+	URI             string   `yaml:"uri"`
+	Endpoint        string   `yaml:"endpoint"`
+	Timeout         Duration `yaml:"timeout"`
+	// ResultTTL caches results per identity source (0 = off, AWS parity; max 1h).
+	ResultTTL Duration `yaml:"resultTtl"`
+}
+
+// Management configures the @connections API and its extensions.
+type Management struct {
+	// Credentials that SigV4-signed calls are verified against. With none, only loopback
+	// clients may call the API, and the server warns at start.
+	Credentials []Credential `yaml:"credentials"`
+}
+
+// Credential is one access key pair accepted on the management API.
+type Credential struct {
+	AccessKeyID     string `yaml:"accessKeyId"`
+	SecretAccessKey string `yaml:"secretAccessKey"`
+}
+
+// Limits as on AWS unless changed.
+type Limits struct {
+	MessageBytes          Size     `yaml:"messageBytes"`
+	FrameBytes            Size     `yaml:"frameBytes"`
+	IdleTimeout           Duration `yaml:"idleTimeout"`
+	MaxConnectionDuration Duration `yaml:"maxConnectionDuration"`
+	PingInterval          Duration `yaml:"pingInterval"`
+	SendQueueBytes        Size     `yaml:"sendQueueBytes"`
+	HandshakeTimeout      Duration `yaml:"handshakeTimeout"`
+	// AllowBinary accepts binary frames (passed base64 with isBase64Encoded: true) instead of
+	// closing with 1003 as AWS does.
+	AllowBinary bool `yaml:"allowBinary"`
+	// ConcurrencyPerConnection > 1 lets that many messages of one connection be in flight at once
+	// (order is then no longer kept). Default 1: in order.
+	ConcurrencyPerConnection int `yaml:"concurrencyPerConnection"`
+}
+
+// Shutdown governs SIGTERM/SIGINT.
+type Shutdown struct {
+	GracePeriod Duration `yaml:"gracePeriod"`
+}
+
+// Store holds the connection registry: memory (one node) or redis (many nodes).
+type Store struct {
+	Type   string `yaml:"type"`
+	URL    string `yaml:"url"`
+	Prefix string `yaml:"prefix"`
+	// NodeLeaseTTL: how soon survivors notice a dead node.
+	NodeLeaseTTL Duration `yaml:"nodeLeaseTtl"`
+	// NodeID names this node; default hostname-pid-random.
+	NodeID string `yaml:"nodeId"`
+}
+
+// Admin is an optional second listener for /metrics and /healthz (otherwise on the main one).
+type Admin struct {
+	Listen string `yaml:"listen"`
+}
+
+// Log settings; --log-level overrides Level.
+type Log struct {
+	Level  string `yaml:"level"`  // debug, info, warn, error
+	Format string `yaml:"format"` // text, json; default text on a terminal, JSON otherwise
+}

@@ -1,0 +1,77 @@
+// Package registry is the connection/user/group/presence store: who is connected, on which node,
+// as which user, in which groups, and when each user was last active. Two implementations satisfy
+// Store: memory (one node, the default) and redis (many nodes).
+package registry
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// ErrNotFound is returned for a connection id the store does not hold.
+var ErrNotFound = errors.New("registry: not found")
+
+// Conn is what the store keeps about one live connection. It is small on purpose: no headers.
+type Conn struct {
+	ID           string         `json:"id"`
+	Node         string         `json:"node"`
+	ConnectedAt  time.Time      `json:"connectedAt"`
+	LastActiveAt time.Time      `json:"lastActiveAt"`
+	SourceIP     string         `json:"sourceIp"`
+	UserAgent    string         `json:"userAgent,omitempty"`
+	UserID       string         `json:"userId,omitempty"`
+	Path         string         `json:"path,omitempty"`
+	Authorizer   map[string]any `json:"authorizer,omitempty"`
+}
+
+// Presence is one user's online state. LastActiveAt survives the user going offline, so that
+// "last seen 5 minutes ago" works.
+type Presence struct {
+	UserID       string    `json:"userId"`
+	Online       bool      `json:"online"`
+	Connections  int       `json:"connections"`
+	LastActiveAt time.Time `json:"lastActiveAt"`
+}
+
+// Store is safe for concurrent use. Every method takes ctx and honours its deadline.
+type Store interface {
+	// Register records a live connection (and its user, if any) owned by c.Node.
+	Register(ctx context.Context, c Conn) error
+	// Unregister removes a connection from every index (user, groups, node) and records its
+	// user's last-seen time. It returns the removed record and false if the id was unknown.
+	Unregister(ctx context.Context, id string) (Conn, bool, error)
+	// Get returns a connection or ErrNotFound.
+	Get(ctx context.Context, id string) (Conn, error)
+	// Touch moves lastActiveAt of the given connections (and their users) forward. Callers batch.
+	Touch(ctx context.Context, at map[string]time.Time) error
+
+	// UserConns lists the live connections of a user (empty, not an error, when offline).
+	UserConns(ctx context.Context, userID string) ([]Conn, error)
+	// Presence reports each requested user, in the order given.
+	Presence(ctx context.Context, userIDs []string) ([]Presence, error)
+	// OnlineUsers pages through online users; next is "" on the last page.
+	OnlineUsers(ctx context.Context, cursor string, limit int) (users []Presence, next string, err error)
+
+	// Join adds a connection to a group; ErrNotFound if the connection is unknown.
+	Join(ctx context.Context, connID, group string) error
+	// Leave removes a connection from a group; leaving a group one is not in is not an error.
+	Leave(ctx context.Context, connID, group string) error
+	// GroupMembers lists the live connections in a group.
+	GroupMembers(ctx context.Context, group string) ([]Conn, error)
+	// ConnGroups lists the groups a connection is in.
+	ConnGroups(ctx context.Context, connID string) ([]string, error)
+
+	// Heartbeat renews node's lease for ttl.
+	Heartbeat(ctx context.Context, node string, ttl time.Duration) error
+	// DeadNodes lists nodes that own connections but whose lease has expired.
+	DeadNodes(ctx context.Context) ([]string, error)
+	// ClaimDeadNode lets exactly one survivor take over a dead node's cleanup.
+	ClaimDeadNode(ctx context.Context, node, claimant string, ttl time.Duration) (bool, error)
+	// NodeConns lists the connections owned by node.
+	NodeConns(ctx context.Context, node string) ([]Conn, error)
+	// Nodes lists the nodes with a live lease (for broadcast fan-out).
+	Nodes(ctx context.Context) ([]string, error)
+
+	Close() error
+}
