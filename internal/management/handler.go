@@ -1,0 +1,247 @@
+// Package management serves the management API: AWS's @connections operations (PostToConnection,
+// GetConnection, DeleteConnection), on the wire exactly as the AWS SDKs expect them
+// (AWS-CONTRACT.md §4), and wsgate's extensions for users, groups, presence and broadcast
+// (docs/management-api.md). The work itself is done by a Backend (the hub).
+package management
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/wsgate/wsgate/internal/sigv4"
+)
+
+// Defaults for Options.
+const (
+	// DefaultMaxBody is AWS's PostToConnection limit (128 KB); larger requests get 413.
+	DefaultMaxBody = 128 << 10
+	// DefaultTimeout bounds each Backend call (which may reach Redis and another node).
+	DefaultTimeout = 10 * time.Second
+)
+
+// Options configure New.
+type Options struct {
+	// Stage is the first path segment the handler answers under ("dev" for /dev/@connections/x).
+	Stage string
+	// Backend does the work. Required.
+	Backend Backend
+	// Verifier checks the SigV4 signature of every request, loopback included. Nil means no
+	// credentials are configured: then only loopback clients (127.0.0.0/8, ::1, judged by
+	// r.RemoteAddr) are served and others get 403 ForbiddenException. Behind a reverse proxy on
+	// the same host every client looks local, so configure credentials there.
+	Verifier *sigv4.Verifier
+	// MaxBody caps the request body; larger requests get 413 PayloadTooLargeException.
+	// Default DefaultMaxBody.
+	MaxBody int64
+	// Timeout bounds each Backend call. Default DefaultTimeout.
+	Timeout time.Duration
+	// Logger receives server errors (Error) and, when enabled, one Debug line per request.
+	// Default: discard.
+	Logger *slog.Logger
+	// Observe, if set, is called once per request after the answer is written, with the
+	// operation name ("PostToConnection", "GetUser", ..., "Unknown" for an unrouted path), the
+	// status and the time taken; for the access log and metrics. It must be safe for
+	// concurrent use and must not block.
+	Observe func(op string, status int, d time.Duration)
+}
+
+// handler is the http.Handler New returns. It holds no per-request state and is safe for
+// concurrent use.
+type handler struct {
+	o Options
+}
+
+// New returns the management API handler. It serves, under /{Stage}/:
+//
+//	POST|GET|DELETE /@connections/{id}
+//	PUT|DELETE      /@connections/{id}/groups/{group}
+//	POST|GET|DELETE /@users/{userId}
+//	GET             /@users?ids=a,b,c    GET /@users?limit=&cursor=
+//	POST|GET        /@groups/{group}
+//	POST            /@broadcast
+//
+// "@" may be sent raw or as "%40" and path parameters raw or percent-encoded. The caller routes
+// every path whose second segment starts with "@" or "%40" here; anything else, a wrong stage
+// or a method a path does not serve gets 403 ForbiddenException {"message":"Forbidden"}, as on
+// AWS. Every answer carries x-amzn-RequestId; every error also X-Amzn-ErrorType and a JSON body
+// {"message": ...}, which is what SDKs decode into typed errors.
+func New(o Options) http.Handler {
+	if o.Backend == nil {
+		panic("management.New: Options.Backend is nil")
+	}
+	if o.MaxBody <= 0 {
+		o.MaxBody = DefaultMaxBody
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = DefaultTimeout
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &handler{o: o}
+}
+
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	reqID := uuid.NewString()
+	w.Header()["X-Amzn-Requestid"] = []string{reqID}
+
+	rt, routeErr := parseRoute(r.Method, r.URL.EscapedPath(), h.o.Stage)
+	if rt.op == opListOnline && hasParam(r.URL.RawQuery, "ids") {
+		rt.op = opGetUsers
+	}
+	status, err := h.serve(w, r, rt, routeErr)
+
+	if err != nil && status >= 500 {
+		h.o.Logger.Error("management request failed", "op", rt.op.String(), "requestId", reqID,
+			"status", status, "err", err)
+	} else if h.o.Logger.Enabled(r.Context(), slog.LevelDebug) {
+		h.o.Logger.Debug("management request", "op", rt.op.String(), "requestId", reqID,
+			"status", status, "path", r.URL.EscapedPath(), "err", err)
+	}
+	if h.o.Observe != nil {
+		h.o.Observe(rt.op.String(), status, time.Since(start))
+	}
+}
+
+// serve answers one request and returns the status written and, for a failure, the cause.
+// The body is read before authentication because SigV4 signs its hash.
+func (h *handler) serve(w http.ResponseWriter, r *http.Request, rt route, routeErr error) (int, error) {
+	body, ae := h.readBody(r)
+	if ae != nil {
+		return writeError(w, ae), ae
+	}
+	if ae := h.authenticate(r, body); ae != nil {
+		return writeError(w, ae), ae
+	}
+	if routeErr != nil {
+		return writeError(w, errForbidden), routeErr
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), h.o.Timeout)
+	defer cancel()
+	status, err := h.dispatch(ctx, w, r, rt, body)
+	if err != nil {
+		var ae *apiError
+		if !errors.As(err, &ae) {
+			ae = backendError(err, what(rt), h.o.MaxBody)
+		}
+		return writeError(w, ae), err
+	}
+	return status, nil
+}
+
+// readBody reads the whole body, refusing more than MaxBody bytes with 413.
+func (h *handler) readBody(r *http.Request) ([]byte, *apiError) {
+	n := r.ContentLength
+	switch {
+	case n > h.o.MaxBody:
+		return nil, tooLarge(h.o.MaxBody)
+	case n == 0 || r.Body == nil || r.Body == http.NoBody:
+		return nil, nil
+	case n > 0: // the server stops the body at Content-Length
+		b := make([]byte, n)
+		if _, err := io.ReadFull(r.Body, b); err != nil {
+			return nil, badRequest("reading the request body: %v", err)
+		}
+		return b, nil
+	}
+	b, err := io.ReadAll(io.LimitReader(r.Body, h.o.MaxBody+1))
+	if err != nil {
+		return nil, badRequest("reading the request body: %v", err)
+	}
+	if int64(len(b)) > h.o.MaxBody {
+		return nil, tooLarge(h.o.MaxBody)
+	}
+	return b, nil
+}
+
+// authenticate applies SigV4 when a Verifier is configured and the loopback rule otherwise.
+func (h *handler) authenticate(r *http.Request, body []byte) *apiError {
+	if h.o.Verifier == nil {
+		if isLoopback(r.RemoteAddr) {
+			return nil
+		}
+		return errForbidden
+	}
+	err := h.o.Verifier.Verify(r, body)
+	if err == nil {
+		return nil
+	}
+	var se *sigv4.Error
+	if errors.As(err, &se) {
+		return &apiError{http.StatusForbidden, se.Type, se.Message}
+	}
+	return errForbidden
+}
+
+// isLoopback reports whether a RemoteAddr ("127.0.0.1:5000", "[::1]:5000") is a loopback
+// address, IPv4-mapped IPv6 included.
+func isLoopback(remoteAddr string) bool {
+	host, _, err := net.SplitHostPort(remoteAddr)
+	if err != nil {
+		host = remoteAddr
+	}
+	a, err := netip.ParseAddr(host)
+	return err == nil && a.Unmap().IsLoopback()
+}
+
+// what names the target of rt in error messages.
+func what(rt route) string {
+	switch rt.op {
+	case opPostToUser, opGetUser, opDeleteUser:
+		return "user " + strconv.Quote(rt.id)
+	case opPostToGroup, opGetGroup:
+		return "group " + strconv.Quote(rt.group)
+	case opBroadcast, opGetUsers, opListOnline:
+		return "the gateway"
+	}
+	return "connection " + strconv.Quote(rt.id)
+}
+
+// writeJSON writes v as a 200 (or status) JSON answer.
+func writeJSON(w http.ResponseWriter, status int, v any) (int, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return 0, err
+	}
+	hdr := w.Header()
+	hdr["Content-Type"] = []string{"application/json"}
+	hdr["Content-Length"] = []string{strconv.Itoa(len(b))}
+	w.WriteHeader(status)
+	_, _ = w.Write(b) // a client gone mid-answer is not our failure
+	return status, nil
+}
+
+// writeEmpty writes a bodiless answer: 200 for PostToConnection (application/json, length 0,
+// as AWS) and 204 for the deletes and group membership changes.
+func writeEmpty(w http.ResponseWriter, status int) (int, error) {
+	if status != http.StatusNoContent {
+		hdr := w.Header()
+		hdr["Content-Type"] = []string{"application/json"}
+		hdr["Content-Length"] = []string{"0"}
+	}
+	w.WriteHeader(status)
+	return status, nil
+}
+
+// writeError writes ae and returns its status.
+func writeError(w http.ResponseWriter, ae *apiError) int {
+	b, _ := json.Marshal(errorJSON{Message: ae.Message}) // a struct of one string cannot fail
+	hdr := w.Header()
+	hdr["Content-Type"] = []string{"application/json"}
+	hdr["Content-Length"] = []string{strconv.Itoa(len(b))}
+	hdr["X-Amzn-Errortype"] = []string{ae.Type}
+	w.WriteHeader(ae.Status)
+	_, _ = w.Write(b)
+	return ae.Status
+}
