@@ -1,0 +1,189 @@
+package sigv4
+
+import (
+	"cmp"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// param is one decoded query parameter.
+type param struct{ name, value string }
+
+// parseQuery decodes a raw query string the way the AWS SDKs read it before signing: pairs
+// split on '&', '+' read as a space, empty pairs skipped. A bad %-escape is an error.
+func parseQuery(raw string) ([]param, error) {
+	if raw == "" {
+		return nil, nil
+	}
+	ps := make([]param, 0, strings.Count(raw, "&")+1)
+	for pair := range strings.SplitSeq(raw, "&") {
+		if pair == "" {
+			continue
+		}
+		k, v, _ := strings.Cut(pair, "=")
+		name, err := unescapeQuery(k)
+		if err != nil {
+			return nil, err
+		}
+		value, err := unescapeQuery(v)
+		if err != nil {
+			return nil, err
+		}
+		ps = append(ps, param{name, value})
+	}
+	return ps, nil
+}
+
+// unescapeQuery avoids the allocation of url.QueryUnescape for the common plain string.
+func unescapeQuery(s string) (string, error) {
+	if !strings.ContainsAny(s, "%+") {
+		return s, nil
+	}
+	return url.QueryUnescape(s)
+}
+
+// appendEscaped writes s with every byte outside A-Za-z0-9-_.~ as %XX (upper-case hex), '/'
+// kept when keepSlash: the SigV4 URI encoding.
+func appendEscaped(dst []byte, s string, keepSlash bool) []byte {
+	const hex = "0123456789ABCDEF"
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' ||
+			c == '-' || c == '_' || c == '.' || c == '~' || c == '/' && keepSlash {
+			dst = append(dst, c)
+			continue
+		}
+		dst = append(dst, '%', hex[c>>4], hex[c&15])
+	}
+	return dst
+}
+
+// wirePath is the request path exactly as it arrived, still escaped. RequestURI is the
+// truest copy (it survives http.StripPrefix and Go's re-escaping of odd bytes); requests
+// built in-process have none, so they fall back to URL.EscapedPath.
+func wirePath(r *http.Request) string {
+	if u := r.RequestURI; u != "" && u[0] == '/' {
+		if i := strings.IndexByte(u, '?'); i >= 0 {
+			u = u[:i]
+		}
+		return u
+	}
+	if r.URL == nil {
+		return "/"
+	}
+	return r.URL.EscapedPath()
+}
+
+// appendCanonicalRequest writes the SigV4 canonical request: method, canonical URI (the wire
+// path escaped again), canonical query, canonical headers, signed headers and payload hash,
+// joined by '\n'.
+func appendCanonicalRequest(dst []byte, r *http.Request, a *auth, query []param, payloadHash []byte) []byte {
+	dst = append(dst, r.Method...)
+	dst = append(dst, '\n')
+
+	p := wirePath(r)
+	if p == "" {
+		p = "/"
+	}
+	dst = appendEscaped(dst, p, true)
+	dst = append(dst, '\n')
+
+	dst = appendCanonicalQuery(dst, query, a.presigned)
+	dst = append(dst, '\n')
+
+	for name := range strings.SplitSeq(a.signedHeaders, ";") {
+		dst = append(dst, name...)
+		dst = append(dst, ':')
+		dst = appendHeaderValue(dst, r, name)
+		dst = append(dst, '\n')
+	}
+	dst = append(dst, '\n')
+	dst = append(dst, a.signedHeaders...)
+	dst = append(dst, '\n')
+	dst = append(dst, payloadHash...)
+	return dst
+}
+
+// appendCanonicalQuery writes every parameter (without X-Amz-Signature when presigned)
+// URI-encoded, sorted by encoded name then encoded value, as name=value joined by '&'.
+func appendCanonicalQuery(dst []byte, query []param, presigned bool) []byte {
+	if len(query) == 0 {
+		return dst
+	}
+	enc := make([]param, 0, len(query))
+	var buf []byte
+	for _, p := range query {
+		if presigned && p.name == qSignature {
+			continue
+		}
+		buf = appendEscaped(buf[:0], p.name, false)
+		name := string(buf)
+		buf = appendEscaped(buf[:0], p.value, false)
+		enc = append(enc, param{name, string(buf)})
+	}
+	slices.SortFunc(enc, func(x, y param) int {
+		if c := cmp.Compare(x.name, y.name); c != 0 {
+			return c
+		}
+		return cmp.Compare(x.value, y.value)
+	})
+	for i, p := range enc {
+		if i > 0 {
+			dst = append(dst, '&')
+		}
+		dst = append(dst, p.name...)
+		dst = append(dst, '=')
+		dst = append(dst, p.value...)
+	}
+	return dst
+}
+
+// appendHeaderValue writes the canonical value of one signed header: every value trimmed,
+// inner runs of spaces collapsed to one, several values joined by ','. host comes from
+// r.Host (Go moves it out of the header map); content-length from r.ContentLength when a
+// request built in-process has no header for it.
+func appendHeaderValue(dst []byte, r *http.Request, name string) []byte {
+	switch name {
+	case "host":
+		h := r.Host
+		if h == "" && r.URL != nil {
+			h = r.URL.Host
+		}
+		return appendTrimmed(dst, h)
+	case "content-length":
+		if _, ok := r.Header["Content-Length"]; !ok && r.ContentLength >= 0 {
+			return strconv.AppendInt(dst, r.ContentLength, 10)
+		}
+	}
+	vs := r.Header.Values(name)
+	for i, v := range vs {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = appendTrimmed(dst, v)
+	}
+	return dst
+}
+
+// appendTrimmed writes v without leading or trailing spaces and with inner runs of spaces
+// collapsed to one, as the SigV4 signers do.
+func appendTrimmed(dst []byte, v string) []byte {
+	v = strings.Trim(v, " ")
+	space := false
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if c == ' ' {
+			if space {
+				continue
+			}
+			space = true
+		} else {
+			space = false
+		}
+		dst = append(dst, c)
+	}
+	return dst
+}
