@@ -37,6 +37,7 @@ type verifyServer struct {
 
 	mu   sync.Mutex
 	errs []error
+	uris []string
 	n    int
 }
 
@@ -53,6 +54,7 @@ func startVerifyServer(t *testing.T, o Options) *verifyServer {
 		s.mu.Lock()
 		s.n++
 		s.errs = append(s.errs, verr)
+		s.uris = append(s.uris, r.Method+" "+r.RequestURI)
 		s.mu.Unlock()
 		if o.Now != nil {
 			// The SDK's clock-skew correction reads the server's time from Date.
