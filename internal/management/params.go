@@ -40,9 +40,11 @@ type usersQuery struct {
 	limit  int
 }
 
-// parseUsersQuery reads ids, cursor and limit from a raw query string. It splits ids on raw
-// commas before decoding, so a user id holding a comma can be asked for as "%2C". Every value is
-// path-unescaped ("+" stays a plus). Unknown parameters (X-Amz-* of a presigned URL) are ignored.
+// parseUsersQuery reads ids, cursor and limit from a raw query string. ids may repeat; each is
+// decoded, then split on commas, raw or encoded alike, because SigV4 signers re-encode the query
+// and turn "," into "%2C" (a user id holding a comma is asked for with GET /@users/{id}). Every
+// value is path-unescaped, so "+" stays a plus. Unknown parameters (X-Amz-* of a presigned URL)
+// are ignored.
 func parseUsersQuery(raw string) (usersQuery, *apiError) {
 	q := usersQuery{limit: DefaultListLimit}
 	var limitSeen, cursorSeen bool
@@ -52,11 +54,11 @@ func parseUsersQuery(raw string) (usersQuery, *apiError) {
 		k, v, _ := strings.Cut(kv, "=")
 		switch k {
 		case "ids":
-			for part := range strings.SplitSeq(v, ",") {
-				id, err := url.PathUnescape(part)
-				if err != nil {
-					return q, badRequest("ids: %q is not valid percent-encoding", part)
-				}
+			list, err := url.PathUnescape(v)
+			if err != nil {
+				return q, badRequest("ids: %q is not valid percent-encoding", v)
+			}
+			for id := range strings.SplitSeq(list, ",") {
 				if ae := checkName("user id", id); ae != nil {
 					return q, ae
 				}
