@@ -62,10 +62,24 @@ func appendEscaped(dst []byte, s string, keepSlash bool) []byte {
 }
 
 // wirePath is the request path exactly as it arrived, still escaped. RequestURI is the
-// truest copy (it survives http.StripPrefix and Go's re-escaping of odd bytes); requests
-// built in-process have none, so they fall back to URL.EscapedPath.
+// truest copy (it survives http.StripPrefix and Go's re-escaping of odd bytes), in origin
+// form ("/dev/x?q") or absolute form ("http://host/dev/x?q"). Requests built in-process have
+// none, so they fall back to URL.EscapedPath.
 func wirePath(r *http.Request) string {
-	if u := r.RequestURI; u != "" && u[0] == '/' {
+	u := r.RequestURI
+	if u != "" && u[0] != '/' {
+		if i := strings.Index(u, "://"); i >= 0 {
+			u = u[i+3:]
+			if j := strings.IndexAny(u, "/?"); j >= 0 && u[j] == '/' {
+				u = u[j:]
+			} else {
+				u = "/"
+			}
+		} else {
+			u = ""
+		}
+	}
+	if u != "" {
 		if i := strings.IndexByte(u, '?'); i >= 0 {
 			u = u[:i]
 		}
@@ -84,11 +98,7 @@ func appendCanonicalRequest(dst []byte, r *http.Request, a *auth, query []param,
 	dst = append(dst, r.Method...)
 	dst = append(dst, '\n')
 
-	p := wirePath(r)
-	if p == "" {
-		p = "/"
-	}
-	dst = appendEscaped(dst, p, true)
+	dst = appendCanonicalURI(dst, wirePath(r))
 	dst = append(dst, '\n')
 
 	dst = appendCanonicalQuery(dst, query, a.presigned)
@@ -105,6 +115,17 @@ func appendCanonicalRequest(dst []byte, r *http.Request, a *auth, query []param,
 	dst = append(dst, '\n')
 	dst = append(dst, payloadHash...)
 	return dst
+}
+
+// appendCanonicalURI writes the escaped wire path escaped again ('/' kept), as every SigV4
+// signer does for services other than S3: "/prod/@connections/abc%3D" becomes
+// "/prod/%40connections/abc%253D". An empty path is "/". Dot segments and repeated slashes
+// are left alone: the SDKs that call execute-api do not produce them.
+func appendCanonicalURI(dst []byte, escapedPath string) []byte {
+	if escapedPath == "" {
+		return append(dst, '/')
+	}
+	return appendEscaped(dst, escapedPath, true)
 }
 
 // appendCanonicalQuery writes every parameter (without X-Amz-Signature when presigned)
