@@ -1,0 +1,256 @@
+package authorizer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/wsgate/wsgate/internal/config"
+	"github.com/wsgate/wsgate/internal/event"
+)
+
+// maxTokenBytes refuses absurd tokens before any parsing.
+const maxTokenBytes = 16 * 1024
+
+var (
+	hmacAlgs = []string{"HS256", "HS384", "HS512"}
+	jwksAlgs = []string{"RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256", "PS384", "PS512"}
+)
+
+// jwtAuth verifies a JWT from the identity source in process.
+//
+// Token checks: signature (HS* with the secret, others with a JWKS key whose type fits the alg),
+// alg among the allowed ones ("none" never is), exp required and with nbf and iat checked with
+// the leeway, iss and aud when configured. Any failure is 401 "Unauthorized"; the cause is logged
+// at debug level (warn when the JWKS cannot be fetched).
+type jwtAuth struct {
+	name      string
+	sources   []string
+	o         Options
+	secret    []byte
+	keys      *jwks
+	parser    *jwt.Parser
+	userClaim string
+	// userClaimRequired: a configured userIdClaim must be present; the default "sub" may not be.
+	userClaimRequired bool
+	ttl               time.Duration
+	cache             *cache
+}
+
+func newJWT(name string, cfg config.Authorizer, sources []string, o Options) (*jwtAuth, error) {
+	if cfg.Secret == "" && cfg.JWKSURL == "" {
+		return nil, errors.New("JWT authorizer needs secret (HS256/384/512) or jwksUrl (RS*, ES*, PS*)")
+	}
+	if cfg.JWKSURL != "" {
+		u, err := url.Parse(cfg.JWKSURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("jwksUrl %q: use an absolute http:// or https:// URL", cfg.JWKSURL)
+		}
+	}
+	algs := []string(cfg.Algorithms)
+	if len(algs) == 0 {
+		if cfg.Secret != "" {
+			algs = append(algs, hmacAlgs...)
+		}
+		if cfg.JWKSURL != "" {
+			algs = append(algs, jwksAlgs...)
+		}
+	}
+	for i, a := range algs {
+		switch {
+		case slices.Contains(hmacAlgs, a):
+			if cfg.Secret == "" {
+				return nil, fmt.Errorf("algorithms[%d] %s needs secret", i, a)
+			}
+		case slices.Contains(jwksAlgs, a) || a == "EdDSA":
+			if cfg.JWKSURL == "" {
+				return nil, fmt.Errorf("algorithms[%d] %s needs jwksUrl", i, a)
+			}
+		default:
+			return nil, fmt.Errorf("algorithms[%d] %q: use HS256, HS384, HS512, RS256, RS384, RS512, ES256, ES384, ES512, PS256, PS384, PS512 or EdDSA", i, a)
+		}
+	}
+	leeway := cfg.Leeway.D()
+	if leeway == 0 {
+		leeway = config.DefaultAuthorizerLeeway
+	}
+	if leeway < 0 {
+		return nil, fmt.Errorf("leeway %s: must not be negative", leeway)
+	}
+	popts := []jwt.ParserOption{
+		jwt.WithValidMethods(algs),
+		jwt.WithLeeway(leeway),
+		jwt.WithTimeFunc(o.Now),
+		jwt.WithIssuedAt(),
+		jwt.WithExpirationRequired(),
+		jwt.WithJSONNumber(),
+	}
+	if cfg.Issuer != "" {
+		popts = append(popts, jwt.WithIssuer(cfg.Issuer))
+	}
+	if len(cfg.Audience) > 0 {
+		popts = append(popts, jwt.WithAudience(cfg.Audience...))
+	}
+	a := &jwtAuth{
+		name:              name,
+		sources:           sources,
+		o:                 o,
+		parser:            jwt.NewParser(popts...),
+		userClaim:         cfg.UserIDClaim,
+		userClaimRequired: cfg.UserIDClaim != "",
+		ttl:               cfg.ResultTTL.D(),
+		cache:             newCache(DefaultCacheEntries, o.Now),
+	}
+	if a.userClaim == "" {
+		a.userClaim = DefaultUserIDClaim
+	}
+	if cfg.Secret != "" {
+		a.secret = []byte(cfg.Secret)
+	}
+	if cfg.JWKSURL != "" {
+		a.keys = newJWKS(cfg.JWKSURL, o.HTTPClient, o.Now, o.Logger.With("authorizer", name))
+		a.keys.start(DefaultJWKSRefresh)
+	}
+	return a, nil
+}
+
+// Authorize implements Authorizer. The token is the first identity source's value, with or
+// without a "Bearer " prefix. Admitted tokens are cached for resultTtl, never past their exp;
+// refusals are not cached (they cost no remote call).
+func (a *jwtAuth) Authorize(ctx context.Context, ev *event.Event) (*Result, error) {
+	vals, ok := IdentityValues(a.sources, ev, a.o.StageVariables)
+	if !ok {
+		return nil, a.refuse(unauthorized(errors.New("identity source missing or empty")))
+	}
+	token := bearer(vals[0])
+	var key string
+	if a.ttl > 0 {
+		key = cacheKey(vals)
+		if out, hit := a.cache.get(key); hit {
+			return out.res, nil
+		}
+	}
+	res, exp, err := a.verify(ctx, token)
+	if err != nil {
+		return nil, a.refuse(err)
+	}
+	if a.ttl > 0 {
+		ttl := min(a.ttl, exp.Sub(a.o.Now()))
+		a.cache.put(key, outcome{res: res}, ttl)
+	}
+	return res, nil
+}
+
+func (a *jwtAuth) refuse(e *Error) error {
+	if a.o.Logger.Enabled(context.Background(), slog.LevelDebug) {
+		a.o.Logger.Debug("connect refused", "authorizer", a.name, "status", e.Status, "err", e.cause)
+	}
+	return e
+}
+
+// verify checks token and builds the Result; exp is the token's expiry.
+func (a *jwtAuth) verify(ctx context.Context, token string) (*Result, time.Time, *Error) {
+	if token == "" || len(token) > maxTokenBytes {
+		return nil, time.Time{}, unauthorized(fmt.Errorf("token empty or longer than %d bytes", maxTokenBytes))
+	}
+	var claims jwt.MapClaims
+	tok, err := a.parser.ParseWithClaims(token, &claims, func(t *jwt.Token) (any, error) {
+		return a.keyFor(ctx, t)
+	})
+	if err != nil || !tok.Valid {
+		if err == nil {
+			err = errors.New("token invalid")
+		}
+		return nil, time.Time{}, unauthorized(err)
+	}
+	exp, err := claims.GetExpirationTime()
+	if err != nil || exp == nil {
+		return nil, time.Time{}, unauthorized(errors.New("exp missing"))
+	}
+	uid, ok := claimString(claims[a.userClaim])
+	if !ok && a.userClaimRequired {
+		return nil, time.Time{}, unauthorized(fmt.Errorf("claim %q (userIdClaim) missing or not a string or number", a.userClaim))
+	}
+	principal := uid
+	if principal == "" {
+		principal, _ = claimString(claims["sub"])
+	}
+	ctxMap := make(map[string]any, len(claims)+1)
+	for k, v := range claims {
+		if s, ok := scalar(v); ok {
+			ctxMap[k] = s
+		}
+	}
+	ctxMap["principalId"] = principal
+	return &Result{PrincipalID: principal, Context: ctxMap, UserID: uid}, exp.Time, nil
+}
+
+// keyFor picks the verification key for t. HS* only ever verifies with the secret and the
+// others only with a JWKS key of a fitting type, so an HS token signed with an RSA public key's
+// bytes (algorithm confusion) cannot verify. The alg itself was already checked against the
+// allowed list by the parser.
+func (a *jwtAuth) keyFor(ctx context.Context, t *jwt.Token) (any, error) {
+	alg := t.Method.Alg()
+	if strings.HasPrefix(alg, "HS") {
+		if a.secret == nil {
+			return nil, fmt.Errorf("alg %s needs a secret, none configured", alg)
+		}
+		return a.secret, nil
+	}
+	if a.keys == nil {
+		return nil, fmt.Errorf("alg %s needs jwksUrl, none configured", alg)
+	}
+	kid, _ := t.Header["kid"].(string)
+	keys, err := a.keys.lookup(ctx, kid, alg)
+	if err != nil {
+		return nil, fmt.Errorf("kid %q alg %s: %w", kid, alg, err)
+	}
+	if len(keys) == 1 {
+		return keys[0], nil
+	}
+	set := jwt.VerificationKeySet{Keys: make([]jwt.VerificationKey, len(keys))}
+	for i, k := range keys {
+		set.Keys[i] = k
+	}
+	return set, nil
+}
+
+// Close stops the JWKS refresh.
+func (a *jwtAuth) Close() error {
+	if a.keys != nil {
+		a.keys.close()
+	}
+	return nil
+}
+
+// bearer strips an optional "Bearer " prefix (any case) and surrounding spaces.
+func bearer(v string) string {
+	v = strings.TrimSpace(v)
+	if len(v) > 7 && strings.EqualFold(v[:7], "bearer ") {
+		v = strings.TrimSpace(v[7:])
+	}
+	return v
+}
+
+// cacheKey encodes identity values injectively (each prefixed by its length), so that no
+// choice of values can collide with another identity's key.
+func cacheKey(vals []string) string {
+	if len(vals) == 1 {
+		return vals[0]
+	}
+	var b strings.Builder
+	for _, v := range vals {
+		b.WriteString(strconv.Itoa(len(v)))
+		b.WriteByte(':')
+		b.WriteString(v)
+	}
+	return b.String()
+}
