@@ -1,0 +1,513 @@
+package registry
+
+import (
+	"context"
+	"fmt"
+	"hash/maphash"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/wsgate/wsgate/internal/registry/internal/cursor"
+)
+
+// DefaultLastSeenTTL is how long a user's last-seen time is kept after their last connection
+// closes. Both stores use it.
+const DefaultLastSeenTTL = 30 * 24 * time.Hour
+
+// memShards is the number of shards of each memory index. A power of two, so that a hash picks
+// a shard with a mask; 64 keeps lock contention low on many cores without much fixed memory.
+const memShards = 64
+
+// Memory is the single-node Store. Connections, users and groups are each kept in memShards
+// maps with one mutex each, so unrelated connections rarely contend.
+//
+// Lock order: a connection shard may be held while taking a user or group shard, never the
+// other way round, and no two shards of one index are held at once. The node table's mutex is
+// never held with any other.
+//
+// Per connection it keeps one *memConn (the Conn plus its group names) in a connection shard and
+// one string in its user's slice: no per-connection maps, so a million connections cost little
+// more than their records.
+type Memory struct {
+	now         func() time.Time
+	lastSeenTTL time.Duration
+	seed        maphash.Seed
+
+	conns  [memShards]memConnShard
+	users  [memShards]memUserShard
+	groups [memShards]memGroupShard
+
+	nodeMu sync.Mutex
+	leases map[string]time.Time // node -> lease expiry
+	claims map[string]memClaim  // dead node -> who cleans it up
+
+	sweepNext atomic.Uint32 // next user shard to sweep for expired last-seen entries
+}
+
+type memConn struct {
+	c      Conn
+	groups []string
+}
+
+type memConnShard struct {
+	mu      sync.RWMutex
+	m       map[string]*memConn
+	perNode map[string]int // live connections per owning node, for DeadNodes
+}
+
+type memUser struct {
+	conns []string // usually one or two: a slice is smaller than a map
+	last  time.Time
+}
+
+type memUserShard struct {
+	mu sync.RWMutex
+	m  map[string]*memUser
+}
+
+type memGroupShard struct {
+	mu sync.RWMutex
+	m  map[string]map[string]struct{}
+}
+
+type memClaim struct {
+	claimant string
+	until    time.Time
+}
+
+// NewMemory returns an empty in-memory Store using the wall clock.
+func NewMemory() Store { return NewMemoryWithClock(time.Now) }
+
+// NewMemoryWithClock returns an in-memory Store that reads the time from now, so tests can move
+// node leases and last-seen expiry forward without sleeping. now must be safe for concurrent use.
+func NewMemoryWithClock(now func() time.Time) *Memory {
+	s := &Memory{
+		now:         now,
+		lastSeenTTL: DefaultLastSeenTTL,
+		seed:        maphash.MakeSeed(),
+		leases:      map[string]time.Time{},
+		claims:      map[string]memClaim{},
+	}
+	for i := range memShards {
+		s.conns[i].m = map[string]*memConn{}
+		s.conns[i].perNode = map[string]int{}
+		s.users[i].m = map[string]*memUser{}
+		s.groups[i].m = map[string]map[string]struct{}{}
+	}
+	return s
+}
+
+func (s *Memory) shard(key string) int { return int(maphash.String(s.seed, key) & (memShards - 1)) }
+
+func validConn(c Conn) error {
+	if c.ID == "" {
+		return fmt.Errorf("registry: register: empty connection id")
+	}
+	if c.Node == "" {
+		return fmt.Errorf("registry: register connection %q: empty node", c.ID)
+	}
+	return nil
+}
+
+// Register records c. Registering an id that is already present replaces the old record and
+// its user and node indexes (its groups are kept).
+func (s *Memory) Register(ctx context.Context, c Conn) error {
+	if err := validConn(c); err != nil {
+		return err
+	}
+	cs := &s.conns[s.shard(c.ID)]
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	e := cs.m[c.ID]
+	if e != nil {
+		s.unindexLocked(cs, e)
+		e.c = c
+	} else {
+		e = &memConn{c: c}
+		cs.m[c.ID] = e
+	}
+	cs.perNode[c.Node]++
+	if c.UserID != "" {
+		us := &s.users[s.shard(c.UserID)]
+		us.mu.Lock()
+		u := us.m[c.UserID]
+		if u == nil {
+			u = &memUser{}
+			us.m[c.UserID] = u
+		}
+		u.conns = append(u.conns, c.ID)
+		u.last = later(u.last, later(c.LastActiveAt, c.ConnectedAt))
+		us.mu.Unlock()
+	}
+	return nil
+}
+
+// unindexLocked removes e from its node count and its user's connections, recording the
+// user's last-seen time. cs must be e's shard, locked.
+func (s *Memory) unindexLocked(cs *memConnShard, e *memConn) {
+	if n := cs.perNode[e.c.Node] - 1; n > 0 {
+		cs.perNode[e.c.Node] = n
+	} else {
+		delete(cs.perNode, e.c.Node)
+	}
+	if e.c.UserID == "" {
+		return
+	}
+	us := &s.users[s.shard(e.c.UserID)]
+	us.mu.Lock()
+	if u := us.m[e.c.UserID]; u != nil {
+		if i := slices.Index(u.conns, e.c.ID); i >= 0 {
+			last := len(u.conns) - 1
+			u.conns[i] = u.conns[last]
+			u.conns[last] = ""
+			u.conns = u.conns[:last]
+		}
+		if len(u.conns) == 0 {
+			u.conns = nil
+		}
+		u.last = later(u.last, later(e.c.LastActiveAt, s.now()))
+	}
+	us.mu.Unlock()
+}
+
+// Unregister removes the connection from every index. Safe to repeat: later calls return false.
+func (s *Memory) Unregister(ctx context.Context, id string) (Conn, bool, error) {
+	cs := &s.conns[s.shard(id)]
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	e := cs.m[id]
+	if e == nil {
+		return Conn{}, false, nil
+	}
+	delete(cs.m, id)
+	s.unindexLocked(cs, e)
+	for _, g := range e.groups {
+		s.removeMember(g, id)
+	}
+	return e.c, true, nil
+}
+
+func (s *Memory) removeMember(group, id string) {
+	gs := &s.groups[s.shard(group)]
+	gs.mu.Lock()
+	if m := gs.m[group]; m != nil {
+		delete(m, id)
+		if len(m) == 0 {
+			delete(gs.m, group)
+		}
+	}
+	gs.mu.Unlock()
+}
+
+// Get returns the connection or ErrNotFound. Its Authorizer map is shared: treat it as read-only.
+func (s *Memory) Get(ctx context.Context, id string) (Conn, error) {
+	cs := &s.conns[s.shard(id)]
+	cs.mu.RLock()
+	defer cs.mu.RUnlock()
+	if e := cs.m[id]; e != nil {
+		return e.c, nil
+	}
+	return Conn{}, fmt.Errorf("connection %q: %w", id, ErrNotFound)
+}
+
+// Touch moves lastActiveAt forward (never back). Unknown ids are skipped: they have closed
+// since the caller batched them.
+func (s *Memory) Touch(ctx context.Context, at map[string]time.Time) error {
+	for id, t := range at {
+		cs := &s.conns[s.shard(id)]
+		cs.mu.Lock()
+		if e := cs.m[id]; e != nil {
+			e.c.LastActiveAt = later(e.c.LastActiveAt, t)
+			if e.c.UserID != "" {
+				us := &s.users[s.shard(e.c.UserID)]
+				us.mu.Lock()
+				if u := us.m[e.c.UserID]; u != nil {
+					u.last = later(u.last, t)
+				}
+				us.mu.Unlock()
+			}
+		}
+		cs.mu.Unlock()
+	}
+	return nil
+}
+
+// UserConns lists the user's live connections, in no particular order.
+func (s *Memory) UserConns(ctx context.Context, userID string) ([]Conn, error) {
+	us := &s.users[s.shard(userID)]
+	us.mu.RLock()
+	var ids []string
+	if u := us.m[userID]; u != nil {
+		ids = slices.Clone(u.conns)
+	}
+	us.mu.RUnlock()
+	return s.lookup(ids), nil
+}
+
+// lookup returns the records of the ids still present.
+func (s *Memory) lookup(ids []string) []Conn {
+	out := make([]Conn, 0, len(ids))
+	for _, id := range ids {
+		cs := &s.conns[s.shard(id)]
+		cs.mu.RLock()
+		if e := cs.m[id]; e != nil {
+			out = append(out, e.c)
+		}
+		cs.mu.RUnlock()
+	}
+	return out
+}
+
+// Presence reports each user in the order given; an unknown user is offline with a zero time.
+func (s *Memory) Presence(ctx context.Context, userIDs []string) ([]Presence, error) {
+	out := make([]Presence, len(userIDs))
+	now := s.now()
+	for i, id := range userIDs {
+		out[i] = Presence{UserID: id}
+		us := &s.users[s.shard(id)]
+		us.mu.RLock()
+		if u := us.m[id]; u != nil && !s.expired(u, now) {
+			out[i].Online = len(u.conns) > 0
+			out[i].Connections = len(u.conns)
+			out[i].LastActiveAt = u.last
+		}
+		us.mu.RUnlock()
+	}
+	return out, nil
+}
+
+func (s *Memory) expired(u *memUser, now time.Time) bool {
+	return len(u.conns) == 0 && now.Sub(u.last) > s.lastSeenTTL
+}
+
+// OnlineUsers walks the user shards in order, each in user-id order. A user online for the whole
+// walk is returned exactly once; one who comes or goes during it may or may not be.
+func (s *Memory) OnlineUsers(ctx context.Context, cur string, limit int) ([]Presence, string, error) {
+	if limit < 1 {
+		return nil, "", fmt.Errorf("registry: online users: limit %d: use 1 or more", limit)
+	}
+	shard, after, err := cursor.Parse(cur, memShards)
+	if err != nil {
+		return nil, "", err
+	}
+	out := make([]Presence, 0, min(limit, 1024))
+	for ; shard < memShards; shard, after = shard+1, "" {
+		us := &s.users[shard]
+		us.mu.RLock()
+		var page []Presence
+		for id, u := range us.m {
+			if len(u.conns) > 0 && (after == "" || id > after) {
+				page = append(page, Presence{UserID: id, Online: true, Connections: len(u.conns), LastActiveAt: u.last})
+			}
+		}
+		us.mu.RUnlock()
+		slices.SortFunc(page, func(a, b Presence) int { return compareStrings(a.UserID, b.UserID) })
+		room := limit - len(out)
+		if len(page) >= room {
+			out = append(out, page[:room]...)
+			if len(page) == room && shard == memShards-1 {
+				return out, "", nil
+			}
+			return out, cursor.Encode(shard, out[len(out)-1].UserID), nil
+		}
+		out = append(out, page...)
+	}
+	return out, "", nil
+}
+
+func compareStrings(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// Join adds the connection to group; ErrNotFound if the connection is unknown. Joining twice
+// is one membership.
+func (s *Memory) Join(ctx context.Context, connID, group string) error {
+	if group == "" {
+		return fmt.Errorf("registry: join connection %q: empty group name", connID)
+	}
+	cs := &s.conns[s.shard(connID)]
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	e := cs.m[connID]
+	if e == nil {
+		return fmt.Errorf("join connection %q to group %q: %w", connID, group, ErrNotFound)
+	}
+	if slices.Contains(e.groups, group) {
+		return nil
+	}
+	e.groups = append(e.groups, group)
+	gs := &s.groups[s.shard(group)]
+	gs.mu.Lock()
+	m := gs.m[group]
+	if m == nil {
+		m = map[string]struct{}{}
+		gs.m[group] = m
+	}
+	m[connID] = struct{}{}
+	gs.mu.Unlock()
+	return nil
+}
+
+// Leave removes the connection from group; not being a member (or not existing) is no error.
+func (s *Memory) Leave(ctx context.Context, connID, group string) error {
+	cs := &s.conns[s.shard(connID)]
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if e := cs.m[connID]; e != nil {
+		if i := slices.Index(e.groups, group); i >= 0 {
+			e.groups = slices.Delete(e.groups, i, i+1)
+		}
+	}
+	s.removeMember(group, connID)
+	return nil
+}
+
+// GroupMembers lists the group's live connections, in no particular order.
+func (s *Memory) GroupMembers(ctx context.Context, group string) ([]Conn, error) {
+	gs := &s.groups[s.shard(group)]
+	gs.mu.RLock()
+	m := gs.m[group]
+	ids := make([]string, 0, len(m))
+	for id := range m {
+		ids = append(ids, id)
+	}
+	gs.mu.RUnlock()
+	return s.lookup(ids), nil
+}
+
+// ConnGroups lists the connection's groups in join order; ErrNotFound if it is unknown.
+func (s *Memory) ConnGroups(ctx context.Context, connID string) ([]string, error) {
+	cs := &s.conns[s.shard(connID)]
+	cs.mu.RLock()
+	defer cs.mu.RUnlock()
+	e := cs.m[connID]
+	if e == nil {
+		return nil, fmt.Errorf("groups of connection %q: %w", connID, ErrNotFound)
+	}
+	return slices.Clone(e.groups), nil
+}
+
+// Heartbeat renews node's lease until now+ttl. Each call also forgets the expired last-seen
+// times of one user shard, so memory does not grow with every user ever seen.
+func (s *Memory) Heartbeat(ctx context.Context, node string, ttl time.Duration) error {
+	if node == "" || ttl <= 0 {
+		return fmt.Errorf("registry: heartbeat node %q ttl %v: need a node name and a positive ttl", node, ttl)
+	}
+	now := s.now()
+	s.nodeMu.Lock()
+	s.leases[node] = now.Add(ttl)
+	delete(s.claims, node) // alive again: an old claim no longer applies
+	s.nodeMu.Unlock()
+	s.sweepLastSeen(int(s.sweepNext.Add(1)-1) % memShards)
+	return nil
+}
+
+func (s *Memory) sweepLastSeen(shard int) {
+	now := s.now()
+	us := &s.users[shard]
+	us.mu.Lock()
+	for id, u := range us.m {
+		if s.expired(u, now) {
+			delete(us.m, id)
+		}
+	}
+	us.mu.Unlock()
+}
+
+// DeadNodes lists, sorted, the nodes that own connections and hold no live lease (including a
+// node that registered connections but never sent a heartbeat).
+func (s *Memory) DeadNodes(ctx context.Context) ([]string, error) {
+	owners := map[string]struct{}{}
+	for i := range s.conns {
+		cs := &s.conns[i]
+		cs.mu.RLock()
+		for n := range cs.perNode {
+			owners[n] = struct{}{}
+		}
+		cs.mu.RUnlock()
+	}
+	now := s.now()
+	var dead []string
+	s.nodeMu.Lock()
+	for n := range owners {
+		if until, ok := s.leases[n]; !ok || !now.Before(until) {
+			dead = append(dead, n)
+		}
+	}
+	s.nodeMu.Unlock()
+	slices.Sort(dead)
+	return dead, nil
+}
+
+// ClaimDeadNode returns true to exactly one claimant per ttl: the first caller, or the current
+// holder renewing its claim. It returns false while node's own lease is live.
+func (s *Memory) ClaimDeadNode(ctx context.Context, node, claimant string, ttl time.Duration) (bool, error) {
+	if node == "" || claimant == "" || ttl <= 0 {
+		return false, fmt.Errorf("registry: claim node %q by %q ttl %v: need node, claimant and a positive ttl", node, claimant, ttl)
+	}
+	now := s.now()
+	s.nodeMu.Lock()
+	defer s.nodeMu.Unlock()
+	if until, ok := s.leases[node]; ok && now.Before(until) {
+		return false, nil
+	}
+	if c, ok := s.claims[node]; ok && now.Before(c.until) && c.claimant != claimant {
+		return false, nil
+	}
+	s.claims[node] = memClaim{claimant: claimant, until: now.Add(ttl)}
+	return true, nil
+}
+
+// NodeConns lists node's connections. It scans every shard: meant for dead-node cleanup and
+// shutdown, not for hot paths.
+func (s *Memory) NodeConns(ctx context.Context, node string) ([]Conn, error) {
+	var out []Conn
+	for i := range s.conns {
+		cs := &s.conns[i]
+		cs.mu.RLock()
+		if cs.perNode[node] > 0 {
+			for _, e := range cs.m {
+				if e.c.Node == node {
+					out = append(out, e.c)
+				}
+			}
+		}
+		cs.mu.RUnlock()
+	}
+	return out, nil
+}
+
+// Nodes lists, sorted, the nodes with a live lease.
+func (s *Memory) Nodes(ctx context.Context) ([]string, error) {
+	now := s.now()
+	var out []string
+	s.nodeMu.Lock()
+	for n, until := range s.leases {
+		if now.Before(until) {
+			out = append(out, n)
+		} else {
+			delete(s.leases, n)
+		}
+	}
+	s.nodeMu.Unlock()
+	slices.Sort(out)
+	return out, nil
+}
+
+// Close does nothing: the memory store holds no outside resources.
+func (s *Memory) Close() error { return nil }
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
