@@ -30,6 +30,25 @@ const (
 	DefaultNodeLeaseTTL             = 15 * time.Second
 	DefaultStoreType                = "memory"
 	DefaultStorePrefix              = "wsgate"
+	DefaultLogLevel                 = "info"
+	DefaultIntegrationMethod        = "POST"
+	DefaultPassthroughBehavior      = WhenNoMatch
+	// DefaultAuthorizerTimeout bounds a REQUEST authorizer call (AWS gives authorizers the
+	// integration limits, 50ms..29s).
+	DefaultAuthorizerTimeout = DefaultIntegrationTimeout
+	// DefaultUserIDClaim is the JWT claim that becomes the connection's user id when an
+	// authorizer of type JWT does not name one.
+	DefaultUserIDClaim = "sub"
+	// DefaultIdentitySource is where authorizers look for the token when identitySource is not
+	// set (CDK's default for REQUEST authorizers).
+	DefaultIdentitySource = "route.request.header.Authorization"
+	// DefaultREQUESTIntegrationType: REQUEST authorizers are Lambda functions on AWS.
+	DefaultREQUESTIntegrationType = AWSProxy
+	// MaxAuthorizerResultTTL is the longest resultTtl accepted (AWS's bound for HTTP APIs).
+	MaxAuthorizerResultTTL = time.Hour
+	// MaxTemplateBytes is AWS's mapping template size limit.
+	MaxTemplateBytes = 300 * 1024
+	MinNodeLeaseTTL  = time.Second
 )
 
 // Config is the whole gateway configuration. Zero values mean "use the default"; Load fills
@@ -37,51 +56,54 @@ const (
 type Config struct {
 	// Listen is the address of the one listener that serves WebSocket upgrades and the
 	// management API (as AWS's connection URL is https://{api}/{stage}/@connections/{id}).
-	Listen string `yaml:"listen"`
+	Listen string `yaml:"listen,omitempty"`
 	// Stage is the first path segment clients connect to: ws://HOST/{stage}[/any/path].
-	Stage string `yaml:"stage"`
+	Stage string `yaml:"stage,omitempty"`
 	// APIID, DomainName, Region and AccountID fill the event's requestContext and methodArn.
 	// DomainName defaults to the Host header of the upgrade request.
-	APIID      string `yaml:"apiId"`
-	DomainName string `yaml:"domainName"`
-	Region     string `yaml:"region"`
-	AccountID  string `yaml:"accountId"`
+	APIID      string `yaml:"apiId,omitempty"`
+	DomainName string `yaml:"domainName,omitempty"`
+	Region     string `yaml:"region,omitempty"`
+	AccountID  string `yaml:"accountId,omitempty"`
 
-	TLS *TLS `yaml:"tls"`
+	TLS *TLS `yaml:"tls,omitempty"`
 
 	// RouteSelectionExpression picks a route for each message: $request.body.action, nested
 	// paths ($request.body.meta.type), ${...} mixed with text, or a literal.
-	RouteSelectionExpression string            `yaml:"routeSelectionExpression"`
-	StageVariables           map[string]string `yaml:"stageVariables"`
+	RouteSelectionExpression string            `yaml:"routeSelectionExpression,omitempty"`
+	StageVariables           map[string]string `yaml:"stageVariables,omitempty"`
 
 	// Routes by route key: $connect, $disconnect, $default, or a custom key.
-	Routes       map[string]Route       `yaml:"routes"`
-	Integrations map[string]Integration `yaml:"integrations"`
-	Authorizers  map[string]Authorizer  `yaml:"authorizers"`
+	Routes       map[string]Route       `yaml:"routes,omitempty"`
+	Integrations map[string]Integration `yaml:"integrations,omitempty"`
+	Authorizers  map[string]Authorizer  `yaml:"authorizers,omitempty"`
 
-	Management Management `yaml:"management"`
-	Limits     Limits     `yaml:"limits"`
-	Shutdown   Shutdown   `yaml:"shutdown"`
-	Store      Store      `yaml:"store"`
-	Admin      Admin      `yaml:"admin"`
-	Log        Log        `yaml:"log"`
+	Management Management `yaml:"management,omitempty"`
+	Limits     Limits     `yaml:"limits,omitempty"`
+	Shutdown   Shutdown   `yaml:"shutdown,omitempty"`
+	Store      Store      `yaml:"store,omitempty"`
+	Admin      Admin      `yaml:"admin,omitempty"`
+	Log        Log        `yaml:"log,omitempty"`
+
+	file  string         // where it was loaded from, for messages
+	lines map[string]int // key path -> line, for messages after loading
 }
 
 // TLS turns the listener into wss:// (and https:// for the management API).
 type TLS struct {
-	CertFile string `yaml:"certFile"`
-	KeyFile  string `yaml:"keyFile"`
+	CertFile string `yaml:"certFile,omitempty"`
+	KeyFile  string `yaml:"keyFile,omitempty"`
 }
 
 // Route binds a route key to an integration.
 type Route struct {
 	// Integration names an entry of Config.Integrations. Empty: the route is accepted and
 	// nothing is called (AWS allows a $connect without integration).
-	Integration string `yaml:"integration"`
+	Integration string `yaml:"integration,omitempty"`
 	// Authorizer names an entry of Config.Authorizers; only on $connect, as on AWS.
-	Authorizer string `yaml:"authorizer"`
+	Authorizer string `yaml:"authorizer,omitempty"`
 	// RouteResponse makes the route two-way: the integration's answer is sent back on the socket.
-	RouteResponse bool `yaml:"routeResponse"`
+	RouteResponse bool `yaml:"routeResponse,omitempty"`
 }
 
 // Integration types, as AWS spells them.
@@ -102,38 +124,38 @@ const (
 
 // Integration is a backend a route calls.
 type Integration struct {
-	Type string `yaml:"type"`
+	Type string `yaml:"type,omitempty"`
 	// URI: for HTTP and HTTP_PROXY an http(s) URL (stage variables ${stageVariables.x} resolve);
 	// for AWS_PROXY the Lambda function name or ARN; for AWS the service action the template
 	// targeted (only reachable through Standin).
-	URI    string `yaml:"uri"`
-	Method string `yaml:"method"` // default POST
+	URI    string `yaml:"uri,omitempty"`
+	Method string `yaml:"method,omitempty"` // default POST
 	// Endpoint, for AWS_PROXY: base URL of a Lambda Invoke API (a local emulator such as the
 	// Runtime Interface Emulator); empty means real AWS Lambda, signed with SigV4 by the AWS SDK.
-	Endpoint string `yaml:"endpoint"`
+	Endpoint string `yaml:"endpoint,omitempty"`
 	// Standin, for AWS service integrations wsgate cannot perform (DynamoDB, Step Functions...):
 	// an HTTP URL that receives the rendered request template instead.
-	Standin string `yaml:"standin"`
-	Region  string `yaml:"region"`
+	Standin string `yaml:"standin,omitempty"`
+	Region  string `yaml:"region,omitempty"`
 	// Timeout: AWS allows 50ms..29s, default 29s.
-	Timeout Duration `yaml:"timeout"`
+	Timeout Duration `yaml:"timeout,omitempty"`
 
 	// RequestParameters maps targets (integration.request.header.X, .querystring.X) to sources
 	// (context.X, route.request.header.X, route.request.querystring.X, route.request.body.X,
 	// stageVariables.X, 'static').
-	RequestParameters           map[string]string `yaml:"requestParameters"`
-	RequestTemplates            map[string]string `yaml:"requestTemplates"`
-	TemplateSelectionExpression string            `yaml:"templateSelectionExpression"`
-	PassthroughBehavior         string            `yaml:"passthroughBehavior"`
+	RequestParameters           map[string]string `yaml:"requestParameters,omitempty"`
+	RequestTemplates            map[string]string `yaml:"requestTemplates,omitempty"`
+	TemplateSelectionExpression string            `yaml:"templateSelectionExpression,omitempty"`
+	PassthroughBehavior         string            `yaml:"passthroughBehavior,omitempty"`
 	// Responses are the integration responses of non-proxy integrations (HTTP, AWS, MOCK), keyed
 	// by $default or a /regex/ matched against the status code.
-	Responses map[string]IntegrationResponse `yaml:"responses"`
+	Responses map[string]IntegrationResponse `yaml:"responses,omitempty"`
 }
 
 // IntegrationResponse transforms a non-proxy integration's answer.
 type IntegrationResponse struct {
-	TemplateSelectionExpression string            `yaml:"templateSelectionExpression"`
-	Templates                   map[string]string `yaml:"templates"`
+	TemplateSelectionExpression string            `yaml:"templateSelectionExpression,omitempty"`
+	Templates                   map[string]string `yaml:"templates,omitempty"`
 }
 
 // Authorizer types.
@@ -144,84 +166,84 @@ const (
 
 // Authorizer guards $connect.
 type Authorizer struct {
-	Type string `yaml:"type"`
+	Type string `yaml:"type,omitempty"`
 	// IdentitySource lists where the identity comes from: route.request.header.X,
 	// route.request.querystring.X, stageVariables.X, context.X. A missing one is a 401 without
 	// calling the authorizer.
-	IdentitySource StringList `yaml:"identitySource"`
+	IdentitySource StringList `yaml:"identitySource,omitempty"`
 
 	// JWT: Secret for HS256/384/512, or JWKSURL for RS*/ES*/PS*.
-	Secret      string     `yaml:"secret"`
-	JWKSURL     string     `yaml:"jwksUrl"`
-	Issuer      string     `yaml:"issuer"`
-	Audience    StringList `yaml:"audience"`
-	Algorithms  StringList `yaml:"algorithms"`
-	Leeway      Duration   `yaml:"leeway"`
-	UserIDClaim string     `yaml:"userIdClaim"`
+	Secret      string     `yaml:"secret,omitempty"`
+	JWKSURL     string     `yaml:"jwksUrl,omitempty"`
+	Issuer      string     `yaml:"issuer,omitempty"`
+	Audience    StringList `yaml:"audience,omitempty"`
+	Algorithms  StringList `yaml:"algorithms,omitempty"`
+	Leeway      Duration   `yaml:"leeway,omitempty"`
+	UserIDClaim string     `yaml:"userIdClaim,omitempty"`
 
 	// REQUEST: the authorizer function, called like an integration: Type AWS_PROXY (Lambda
 	// Invoke API at Endpoint, or real AWS Lambda) or HTTP (POST of the authorizer event to URI).
-	IntegrationType string   `yaml:"integrationType"`
-	URI             string   `yaml:"uri"`
-	Endpoint        string   `yaml:"endpoint"`
-	Timeout         Duration `yaml:"timeout"`
+	IntegrationType string   `yaml:"integrationType,omitempty"`
+	URI             string   `yaml:"uri,omitempty"`
+	Endpoint        string   `yaml:"endpoint,omitempty"`
+	Timeout         Duration `yaml:"timeout,omitempty"`
 	// ResultTTL caches results per identity source (0 = off, AWS parity; max 1h).
-	ResultTTL Duration `yaml:"resultTtl"`
+	ResultTTL Duration `yaml:"resultTtl,omitempty"`
 }
 
 // Management configures the @connections API and its extensions.
 type Management struct {
 	// Credentials that SigV4-signed calls are verified against. With none, only loopback
 	// clients may call the API, and the server warns at start.
-	Credentials []Credential `yaml:"credentials"`
+	Credentials []Credential `yaml:"credentials,omitempty"`
 }
 
 // Credential is one access key pair accepted on the management API.
 type Credential struct {
-	AccessKeyID     string `yaml:"accessKeyId"`
-	SecretAccessKey string `yaml:"secretAccessKey"`
+	AccessKeyID     string `yaml:"accessKeyId,omitempty"`
+	SecretAccessKey string `yaml:"secretAccessKey,omitempty"`
 }
 
 // Limits as on AWS unless changed.
 type Limits struct {
-	MessageBytes          Size     `yaml:"messageBytes"`
-	FrameBytes            Size     `yaml:"frameBytes"`
-	IdleTimeout           Duration `yaml:"idleTimeout"`
-	MaxConnectionDuration Duration `yaml:"maxConnectionDuration"`
-	PingInterval          Duration `yaml:"pingInterval"`
-	SendQueueBytes        Size     `yaml:"sendQueueBytes"`
-	HandshakeTimeout      Duration `yaml:"handshakeTimeout"`
+	MessageBytes          Size     `yaml:"messageBytes,omitempty"`
+	FrameBytes            Size     `yaml:"frameBytes,omitempty"`
+	IdleTimeout           Duration `yaml:"idleTimeout,omitempty"`
+	MaxConnectionDuration Duration `yaml:"maxConnectionDuration,omitempty"`
+	PingInterval          Duration `yaml:"pingInterval,omitempty"`
+	SendQueueBytes        Size     `yaml:"sendQueueBytes,omitempty"`
+	HandshakeTimeout      Duration `yaml:"handshakeTimeout,omitempty"`
 	// AllowBinary accepts binary frames (passed base64 with isBase64Encoded: true) instead of
 	// closing with 1003 as AWS does.
-	AllowBinary bool `yaml:"allowBinary"`
+	AllowBinary bool `yaml:"allowBinary,omitempty"`
 	// ConcurrencyPerConnection > 1 lets that many messages of one connection be in flight at once
 	// (order is then no longer kept). Default 1: in order.
-	ConcurrencyPerConnection int `yaml:"concurrencyPerConnection"`
+	ConcurrencyPerConnection int `yaml:"concurrencyPerConnection,omitempty"`
 }
 
 // Shutdown governs SIGTERM/SIGINT.
 type Shutdown struct {
-	GracePeriod Duration `yaml:"gracePeriod"`
+	GracePeriod Duration `yaml:"gracePeriod,omitempty"`
 }
 
 // Store holds the connection registry: memory (one node) or redis (many nodes).
 type Store struct {
-	Type   string `yaml:"type"`
-	URL    string `yaml:"url"`
-	Prefix string `yaml:"prefix"`
+	Type   string `yaml:"type,omitempty"`
+	URL    string `yaml:"url,omitempty"`
+	Prefix string `yaml:"prefix,omitempty"`
 	// NodeLeaseTTL: how soon survivors notice a dead node.
-	NodeLeaseTTL Duration `yaml:"nodeLeaseTtl"`
+	NodeLeaseTTL Duration `yaml:"nodeLeaseTtl,omitempty"`
 	// NodeID names this node; default hostname-pid-random.
-	NodeID string `yaml:"nodeId"`
+	NodeID string `yaml:"nodeId,omitempty"`
 }
 
 // Admin is an optional second listener for /metrics and /healthz (otherwise on the main one).
 type Admin struct {
-	Listen string `yaml:"listen"`
+	Listen string `yaml:"listen,omitempty"`
 }
 
 // Log settings; --log-level overrides Level.
 type Log struct {
-	Level  string `yaml:"level"`  // debug, info, warn, error
-	Format string `yaml:"format"` // text, json; default text on a terminal, JSON otherwise
+	Level  string `yaml:"level,omitempty"`  // debug, info, warn, error
+	Format string `yaml:"format,omitempty"` // text, json; default text on a terminal, JSON otherwise
 }
