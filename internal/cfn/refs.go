@@ -1,0 +1,290 @@
+package cfn
+
+import (
+	"sort"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+func (t *template) region() string    { return or(t.o.Region, DefaultRegion) }
+func (t *template) accountID() string { return or(t.o.AccountID, DefaultAccountID) }
+func (t *template) stackName() string { return or(t.o.StackName, DefaultStackName) }
+
+func (t *template) partition() string {
+	r := t.region()
+	switch {
+	case strings.HasPrefix(r, "cn-"):
+		return "aws-cn"
+	case strings.HasPrefix(r, "us-gov-"):
+		return "aws-us-gov"
+	}
+	return "aws"
+}
+
+func (t *template) urlSuffix() string {
+	if strings.HasPrefix(t.region(), "cn-") {
+		return "amazonaws.com.cn"
+	}
+	return "amazonaws.com"
+}
+
+func or(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// pseudo returns a pseudo parameter's value.
+func (t *template) pseudo(name string) (any, bool) {
+	switch name {
+	case "AWS::Region":
+		return t.region(), true
+	case "AWS::AccountId":
+		return t.accountID(), true
+	case "AWS::StackName":
+		return t.stackName(), true
+	case "AWS::StackId":
+		return "arn:" + t.partition() + ":cloudformation:" + t.region() + ":" + t.accountID() + ":stack/" + t.stackName() + "/00000000-0000-0000-0000-000000000000", true
+	case "AWS::Partition":
+		return t.partition(), true
+	case "AWS::URLSuffix":
+		return t.urlSuffix(), true
+	case "AWS::NoValue":
+		return noValue, true
+	case "AWS::NotificationARNs":
+		return []any{}, true
+	}
+	return nil, false
+}
+
+// ref resolves Ref name: a pseudo parameter, a parameter, or a resource's physical id.
+func (t *template) ref(name string, at *yaml.Node, path string) (any, error) {
+	if v, ok := t.pseudo(name); ok {
+		return v, nil
+	}
+	if p, ok := t.params[name]; ok {
+		if p.value == nil {
+			return nil, t.errAt(p.node, "Parameters."+name, "has no Default; give --parameter "+name+"=VALUE")
+		}
+		if strings.HasPrefix(p.typ, "AWS::SSM::Parameter::Value<") && t.o.Parameters[name] == "" {
+			return nil, t.errAt(p.node, "Parameters."+name, "is read from SSM Parameter Store "+strconvQuote(*p.value)+", which wsgate cannot reach; give --parameter "+name+"=VALUE")
+		}
+		if p.typ == "CommaDelimitedList" || (strings.HasPrefix(p.typ, "List<") && !strings.HasPrefix(p.typ, "List<AWS::SSM")) {
+			var out []any
+			for _, s := range splitList(*p.value) {
+				out = append(out, s)
+			}
+			if out == nil {
+				out = []any{}
+			}
+			return out, nil
+		}
+		return *p.value, nil
+	}
+	if r, ok := t.byID[name]; ok {
+		return t.physicalID(r), nil
+	}
+	return nil, t.errAt(at, path, "Ref to "+strconvQuote(name)+": no parameter, resource or pseudo parameter has that name")
+}
+
+// physicalID is what Ref returns for a resource. wsgate has no deployed resources, so ids are
+// the logical ids, except a function's name, which is its FunctionName when set.
+func (t *template) physicalID(r *resource) string {
+	if isFunction(r.typ) {
+		return t.functionName(r)
+	}
+	return r.id
+}
+
+func isFunction(typ string) bool {
+	return typ == "AWS::Serverless::Function" || typ == "AWS::Lambda::Function"
+}
+
+// functionName is the FunctionName property when it evaluates to a string, else the logical id.
+func (t *template) functionName(r *resource) string {
+	if t.naming[r.id] {
+		return r.id // FunctionName refers to the function itself
+	}
+	t.naming[r.id] = true
+	defer delete(t.naming, r.id)
+	if n := propNode(r, "FunctionName"); n != nil {
+		if s, err := t.evalString(n, "Resources."+r.id+".Properties.FunctionName", 0); err == nil && s != "" {
+			return s
+		}
+	}
+	return r.id
+}
+
+// getAtt resolves Fn::GetAtt for the attributes wsgate can give a meaning: ARNs and ids
+// derived from the logical id, the region and the account.
+func (t *template) getAtt(id, attr string, at *yaml.Node, path string) (any, error) {
+	r, ok := t.byID[id]
+	if !ok {
+		return nil, t.errAt(at, path, "Fn::GetAtt: no resource "+strconvQuote(id)+" (resources: "+strings.Join(t.resourceIDs(), ", ")+")")
+	}
+	p, reg, acct, name := t.partition(), t.region(), t.accountID(), t.physicalID(r)
+	switch r.typ {
+	case "AWS::Serverless::Function", "AWS::Lambda::Function":
+		if attr == "Arn" {
+			return "arn:" + p + ":lambda:" + reg + ":" + acct + ":function:" + name, nil
+		}
+	case "AWS::ApiGatewayV2::Api":
+		switch attr {
+		case "ApiEndpoint":
+			return "wss://" + name + ".execute-api." + reg + "." + t.urlSuffix(), nil
+		case "ApiId":
+			return name, nil
+		}
+	case "AWS::IAM::Role":
+		switch attr {
+		case "Arn":
+			return "arn:" + p + ":iam::" + acct + ":role/" + name, nil
+		case "RoleId":
+			return name, nil
+		}
+	case "AWS::DynamoDB::Table":
+		switch attr {
+		case "Arn":
+			return "arn:" + p + ":dynamodb:" + reg + ":" + acct + ":table/" + name, nil
+		case "StreamArn":
+			return "arn:" + p + ":dynamodb:" + reg + ":" + acct + ":table/" + name + "/stream/1970-01-01T00:00:00.000", nil
+		}
+	case "AWS::StepFunctions::StateMachine", "AWS::Serverless::StateMachine":
+		switch attr {
+		case "Arn":
+			return "arn:" + p + ":states:" + reg + ":" + acct + ":stateMachine:" + name, nil
+		case "Name":
+			return name, nil
+		}
+	case "AWS::SQS::Queue":
+		switch attr {
+		case "Arn":
+			return "arn:" + p + ":sqs:" + reg + ":" + acct + ":" + name, nil
+		case "QueueName":
+			return name, nil
+		case "QueueUrl":
+			return "https://sqs." + reg + "." + t.urlSuffix() + "/" + acct + "/" + name, nil
+		}
+	}
+	if strings.HasSuffix(attr, "Id") || attr == "Name" {
+		return name, nil
+	}
+	if attr == "Arn" {
+		// arn:aws:{service}:{region}:{account}:{type}/{name} from AWS::Service::Type.
+		parts := strings.Split(r.typ, "::")
+		svc, kind := "unknown", "resource"
+		if len(parts) == 3 {
+			svc, kind = strings.ToLower(parts[1]), strings.ToLower(parts[2])
+		}
+		return "arn:" + p + ":" + svc + ":" + reg + ":" + acct + ":" + kind + "/" + name, nil
+	}
+	return nil, t.errAt(at, path, "Fn::GetAtt "+id+"."+attr+": wsgate cannot know this attribute of a "+r.typ+"; replace it with a Parameter")
+}
+
+func (t *template) resourceIDs() []string {
+	ids := make([]string, 0, len(t.resources))
+	for _, r := range t.resources {
+		ids = append(ids, r.id)
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+// sub evaluates Fn::Sub in both forms: "text ${Var}" and ["text ${Var}", {Var: value}].
+func (t *template) sub(arg, at *yaml.Node, path string, depth int) (any, error) {
+	arg = deref(arg)
+	var text string
+	vars := map[string]*yaml.Node{}
+	switch arg.Kind {
+	case yaml.ScalarNode:
+		if isIntrinsic(arg) {
+			return nil, t.errAt(at, path, "Fn::Sub takes a literal string or [string, {Var: value}]")
+		}
+		text = arg.Value
+	case yaml.SequenceNode:
+		if len(arg.Content) != 2 {
+			return nil, t.errAt(at, path, "Fn::Sub takes a literal string or [string, {Var: value}]")
+		}
+		s, err := t.evalString(arg.Content[0], path, depth)
+		if err != nil {
+			return nil, err
+		}
+		text = s
+		m := deref(arg.Content[1])
+		if m.Kind != yaml.MappingNode || isIntrinsic(m) {
+			return nil, t.errAt(m, path, "the second item of Fn::Sub must be a mapping of variable names to values")
+		}
+		for i := 0; i+1 < len(m.Content); i += 2 {
+			vars[m.Content[i].Value] = m.Content[i+1]
+		}
+	default:
+		return nil, t.errAt(at, path, "Fn::Sub takes a literal string or [string, {Var: value}]")
+	}
+	var b strings.Builder
+	for {
+		i := strings.Index(text, "${")
+		if i < 0 {
+			b.WriteString(text)
+			break
+		}
+		b.WriteString(text[:i])
+		text = text[i:]
+		if strings.HasPrefix(text, "${!") {
+			// ${!Literal} writes ${Literal}.
+			b.WriteString("${")
+			text = text[3:]
+			continue
+		}
+		j := strings.IndexByte(text, '}')
+		if j < 0 {
+			b.WriteString(text)
+			break
+		}
+		name := strings.TrimSpace(text[2:j])
+		text = text[j+1:]
+		s, err := t.subVar(name, vars, at, path, depth)
+		if err != nil {
+			return nil, err
+		}
+		b.WriteString(s)
+	}
+	return b.String(), nil
+}
+
+func (t *template) subVar(name string, vars map[string]*yaml.Node, at *yaml.Node, path string, depth int) (string, error) {
+	var v any
+	var err error
+	if n, ok := vars[name]; ok {
+		v, err = t.eval(n, path+"."+name, depth+1)
+	} else if res, attr, ok := strings.Cut(name, "."); ok && !strings.HasPrefix(name, "AWS::") {
+		if _, isRes := t.byID[res]; !isRes && res == "stageVariables" {
+			return "", t.errAt(at, path, "${"+name+"} in Fn::Sub: CloudFormation would read this as a resource attribute; write ${!"+name+"} to keep the stage variable, or use a plain string without Fn::Sub")
+		}
+		v, err = t.getAtt(res, attr, at, path)
+	} else {
+		v, err = t.ref(name, at, path)
+	}
+	if err != nil {
+		return "", err
+	}
+	s, ok := asString(v)
+	if !ok {
+		return "", t.errAt(at, path, "${"+name+"} in Fn::Sub is "+describe(v)+", not a string")
+	}
+	return s, nil
+}
+
+// propNode returns the raw node of a resource property, or nil.
+func propNode(r *resource, key string) *yaml.Node {
+	if r.props == nil {
+		return nil
+	}
+	for i := 0; i+1 < len(r.props.Content); i += 2 {
+		if r.props.Content[i].Value == key {
+			return r.props.Content[i+1]
+		}
+	}
+	return nil
+}
