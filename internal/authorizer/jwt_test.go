@@ -187,7 +187,7 @@ type jwksServer struct {
 	hits counter
 }
 
-func newJWKSServer(t *testing.T, keys ...jose.JSONWebKey) *jwksServer {
+func newJWKSServer(t testing.TB, keys ...jose.JSONWebKey) *jwksServer {
 	s := &jwksServer{keys: keys}
 	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.hits.inc()

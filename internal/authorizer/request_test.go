@@ -33,7 +33,7 @@ type fnServer struct {
 	gate   chan struct{} // when set, each call waits for it
 }
 
-func newFnServer(t *testing.T) *fnServer {
+func newFnServer(t testing.TB) *fnServer {
 	s := &fnServer{}
 	handle := func(w http.ResponseWriter, r *http.Request, lambda bool) {
 		s.calls.inc()
