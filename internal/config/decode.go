@@ -193,7 +193,10 @@ func expected(t reflect.Type) string {
 		fs := fieldsOf(t)
 		return fmt.Sprintf("a mapping with keys such as %s: ...", fs.names[0])
 	case reflect.Map:
-		return fmt.Sprintf("a mapping of name: %s", strings.TrimPrefix(strings.TrimPrefix(expected(t.Elem()), "a "), "an "))
+		if t.Elem().Kind() == reflect.Struct {
+			return fmt.Sprintf("a mapping such as NAME: {%s: ...}", fieldsOf(t.Elem()).names[0])
+		}
+		return "a mapping such as NAME: value"
 	case reflect.Slice:
 		return "a list (- item lines or [a, b])"
 	}

@@ -20,10 +20,20 @@ func Path(elems ...any) string {
 			p = indexPath(p, e)
 		case string:
 			p = keyPath(p, e)
+		case rawPath:
+			p += string(e)
 		}
 	}
 	return p
 }
+
+// join extends the path base with more elements (see Path).
+func join(base string, elems ...any) string {
+	return Path(append([]any{rawPath(base)}, elems...)...)
+}
+
+// rawPath is a path already built, which Path appends to unchanged.
+type rawPath string
 
 func keyPath(parent, key string) string {
 	if !plainKey(key) {

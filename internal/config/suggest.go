@@ -70,3 +70,11 @@ func editDistance(a, b string) int {
 	}
 	return prev[len(rb)]
 }
+
+// orElse is hint, or alt when hint is empty.
+func orElse(hint, alt string) string {
+	if hint != "" {
+		return hint
+	}
+	return alt
+}

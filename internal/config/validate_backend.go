@@ -57,12 +57,18 @@ func (v *validator) resolveStageVars(path, s string) (string, bool) {
 		val, found := v.c.StageVariables[name]
 		if !found {
 			ok = false
-			v.add(path, "stage variable %q is not defined%s; add it under stageVariables:", name,
-				didYouMean(name, slices.Sorted(maps.Keys(v.c.StageVariables))))
+			v.add(path, "stage variable %q is not defined%s", name, v.stageVarHint(name))
 		}
 		return val
 	})
 	return out, ok
+}
+
+func (v *validator) stageVarHint(name string) string {
+	if h := didYouMean(name, slices.Sorted(maps.Keys(v.c.StageVariables))); h != "" {
+		return h
+	}
+	return "; add it under stageVariables:"
 }
 
 // httpURL checks an http(s) URL, resolving stage variables first. what names it in messages.
@@ -170,14 +176,14 @@ func (v *validator) integration(p string, in Integration) {
 		only("requestParameters", "HTTP, HTTP_PROXY and AWS (standin)")
 	} else {
 		for _, target := range slices.Sorted(maps.Keys(in.RequestParameters)) {
-			v.requestParameter(Path(p, "requestParameters", target), target, in.RequestParameters[target])
+			v.requestParameter(join(p, "requestParameters", target), target, in.RequestParameters[target])
 		}
 	}
 	for _, key := range slices.Sorted(maps.Keys(in.RequestTemplates)) {
-		v.template(Path(p, "requestTemplates", key), in.RequestTemplates[key])
+		v.template(join(p, "requestTemplates", key), in.RequestTemplates[key])
 	}
 	for _, key := range slices.Sorted(maps.Keys(in.Responses)) {
-		rp := Path(p, "responses", key)
+		rp := join(p, "responses", key)
 		if key != "$default" {
 			if len(key) < 3 || key[0] != '/' || key[len(key)-1] != '/' {
 				v.add(rp, "not a response key; write $default, or a /regex/ matched against the status code such as /2\\d\\d/")
@@ -186,7 +192,7 @@ func (v *validator) integration(p string, in Integration) {
 			}
 		}
 		for _, tk := range slices.Sorted(maps.Keys(in.Responses[key].Templates)) {
-			v.template(Path(rp, "templates", tk), in.Responses[key].Templates[tk])
+			v.template(join(rp, "templates", tk), in.Responses[key].Templates[tk])
 		}
 	}
 }
@@ -205,7 +211,9 @@ func (v *validator) requestParameter(path, target, source string) {
 	case strings.HasPrefix(target, "integration.request.header."), strings.HasPrefix(target, "integration.request.querystring."):
 		n := target[len("integration.request."):]
 		n = n[strings.IndexByte(n, '.')+1:]
-		if !paramNameRE.MatchString(n) {
+		if n == "" {
+			v.add(path, "names nothing; write %sNAME", target)
+		} else if !paramNameRE.MatchString(n) {
 			v.add(path, "%q is not a header or query string name", n)
 		}
 	case strings.HasPrefix(target, "integration.request.path."):
@@ -227,7 +235,7 @@ func (v *validator) paramSource(path, s string) {
 	for _, prefix := range []string{"route.request.header.", "route.request.querystring.", "route.request.body."} {
 		if rest, ok := strings.CutPrefix(s, prefix); ok {
 			if rest == "" {
-				v.add(path, "%q names nothing; write %sNAME", s, prefix)
+				v.add(path, "%q names nothing; write %s%s", s, prefix, map[bool]string{true: "PATH", false: "NAME"}[prefix == "route.request.body."])
 			}
 			return
 		}
@@ -240,8 +248,7 @@ func (v *validator) paramSource(path, s string) {
 	}
 	if rest, ok := strings.CutPrefix(s, "stageVariables."); ok {
 		if _, found := v.c.StageVariables[rest]; !found {
-			v.add(path, "stage variable %q is not defined%s; add it under stageVariables:", rest,
-				didYouMean(rest, slices.Sorted(maps.Keys(v.c.StageVariables))))
+			v.add(path, "stage variable %q is not defined%s", rest, v.stageVarHint(rest))
 		}
 		return
 	}
@@ -258,13 +265,13 @@ func (v *validator) identitySource(path, s string) {
 			return
 		}
 	}
-	hint := ""
+	hint := "; write route.request.header.NAME, route.request.querystring.NAME, stageVariables.NAME or context.NAME"
 	if rest, ok := strings.CutPrefix(s, "$request."); ok {
 		hint = " (that is the HTTP API form); write route.request." + rest
-	} else if strings.HasPrefix(s, "method.request.") {
-		hint = " (that is the REST API form); write route.request." + strings.TrimPrefix(s, "method.request.")
+	} else if rest, ok := strings.CutPrefix(s, "method.request."); ok {
+		hint = " (that is the REST API form); write route.request." + rest
 	}
-	v.add(path, "%q is not an identity source%s; write route.request.header.NAME, route.request.querystring.NAME, stageVariables.NAME or context.NAME", s, hint)
+	v.add(path, "%q is not an identity source%s", s, hint)
 }
 
 func (v *validator) authorizer(p string, a Authorizer) {
@@ -273,14 +280,14 @@ func (v *validator) authorizer(p string, a Authorizer) {
 		return
 	}
 	if !slices.Contains(authorizerTypes, a.Type) {
-		v.add(p+".type", "%q is not an authorizer type%s; write JWT or REQUEST", a.Type, didYouMean(a.Type, authorizerTypes))
+		v.add(p+".type", "%q is not an authorizer type%s", a.Type, orElse(didYouMean(a.Type, authorizerTypes), "; write JWT or REQUEST"))
 		return
 	}
 	if len(a.IdentitySource) == 0 {
 		v.add(p+".identitySource", "required; write e.g. route.request.querystring.token")
 	}
 	for i, s := range a.IdentitySource {
-		v.identitySource(Path(p, "identitySource", i), s)
+		v.identitySource(join(p, "identitySource", i), s)
 	}
 	notFor := func(field string) {
 		v.add(p+"."+field, "not used by %s authorizers; remove it", a.Type)
@@ -355,7 +362,7 @@ func (v *validator) jwt(p string, a Authorizer) {
 		v.add(p+".userIdClaim", "is blank; write a claim name such as sub")
 	}
 	for i, alg := range a.Algorithms {
-		ap := Path(p, "algorithms", i)
+		ap := join(p, "algorithms", i)
 		switch {
 		case strings.EqualFold(alg, "none"):
 			v.add(ap, "unsigned tokens are never accepted; remove none")
