@@ -44,12 +44,13 @@ func tooLarge(limit int64) *apiError {
 
 // backendError maps an error from Backend to the answer. The messages name what was not found
 // so that a caller reading a log knows which id to drop.
-func backendError(err error, what string, maxBody int64) *apiError {
+func backendError(err error, what string) *apiError {
 	switch {
 	case errors.Is(err, ErrGone):
 		return &apiError{http.StatusGone, typeGone, what + " is gone"}
-	case errors.Is(err, ErrPayloadTooLarge):
-		return tooLarge(maxBody)
+	case errors.Is(err, ErrPayloadTooLarge): // the Backend's limit, which may be below maxBody
+		return &apiError{http.StatusRequestEntityTooLarge, typePayloadTooLarge,
+			"Message is larger than the gateway's message size limit"}
 	case errors.Is(err, ErrSlowConsumer):
 		return &apiError{http.StatusTooManyRequests, typeLimitExceeded,
 			"The send buffer of " + what + " is full; retry later"}

@@ -133,7 +133,7 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request, rt route, routeE
 	if err != nil {
 		var ae *apiError
 		if !errors.As(err, &ae) {
-			ae = backendError(err, what(rt), h.o.MaxBody)
+			ae = backendError(err, what(rt))
 		}
 		return writeError(w, ae), err
 	}
