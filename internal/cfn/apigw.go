@@ -8,6 +8,11 @@ import (
 	"github.com/wsgate/wsgate/internal/config"
 )
 
+const (
+	disconnectKey         = "$disconnect"
+	msgDisconnectResponse = "$disconnect cannot answer: the socket is already closed; route response ignored"
+)
+
 func (m *mapper) integration(r *resource) error {
 	t := m.t
 	t.checkProps(r, integrationProps)
@@ -265,7 +270,11 @@ func (m *mapper) route(r *resource) error {
 	if rrse, ok, err := t.propString(r, "RouteResponseSelectionExpression"); err != nil {
 		return err
 	} else if ok && rrse != "" {
-		rt.RouteResponse = true
+		if key == disconnectKey {
+			t.warn(r.id, "RouteResponseSelectionExpression", msgDisconnectResponse)
+		} else {
+			rt.RouteResponse = true
+		}
 	}
 	if m.cfg.Routes == nil {
 		m.cfg.Routes = map[string]config.Route{}
@@ -293,6 +302,10 @@ func (m *mapper) routeResponse(r *resource) error {
 	}
 	if rk != "$default" {
 		t.warn(r.id, "RouteResponseKey", "WebSocket route responses use the key $default; "+strconvQuote(rk)+" is treated as $default")
+	}
+	if key == disconnectKey {
+		t.warn(r.id, "", msgDisconnectResponse)
+		return nil
 	}
 	rt := m.cfg.Routes[key]
 	rt.RouteResponse = true
