@@ -1,0 +1,435 @@
+package vtl
+
+import (
+	"bytes"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// The AWS variables. They read the renderer's Input.
+type (
+	inputObj   struct{}
+	ctxView    struct{ prefix string } // $context, or a sub-tree such as $context.identity
+	stageObj   struct{}
+	utilObj    struct{}
+	foreachObj struct{ st *loopState }
+)
+
+func (ctxView) vtlString() string { return "" }
+
+// numericContext are the $context keys AWS holds as numbers, so templates can do arithmetic
+// on them (#set($ttl = $context.requestTimeEpoch + 86400)).
+var numericContext = map[string]bool{"requestTimeEpoch": true, "connectedAt": true}
+
+func (r *renderer) ref(ref *refExpr) (any, error) {
+	v := r.root(ref.name)
+	for i := range ref.steps {
+		if v == nil {
+			return nil, nil
+		}
+		if err := r.step(); err != nil {
+			return nil, err
+		}
+		s := &ref.steps[i]
+		switch s.kind {
+		case accessProp:
+			v = r.prop(v, s.name)
+		case accessIndex:
+			k, err := r.eval(s.index)
+			if err != nil {
+				return nil, err
+			}
+			v = r.index(v, k)
+		case accessMethod:
+			args := make([]any, len(s.args))
+			for j, a := range s.args {
+				x, err := r.eval(a)
+				if err != nil {
+					return nil, err
+				}
+				args[j] = x
+			}
+			var err error
+			if v, err = r.call(v, s.name, args); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return v, nil
+}
+
+func (r *renderer) root(name string) any {
+	if v, ok := r.vars[name]; ok {
+		return v
+	}
+	switch name {
+	case "input":
+		return inputObj{}
+	case "context":
+		return ctxView{}
+	case "stageVariables":
+		return stageObj{}
+	case "util":
+		return utilObj{}
+	case "foreach":
+		if len(r.loops) > 0 {
+			return foreachObj{r.loops[len(r.loops)-1]}
+		}
+	case "velocityCount":
+		if len(r.loops) > 0 {
+			return int64(r.loops[len(r.loops)-1].index + 1)
+		}
+	case "velocityHasNext":
+		if len(r.loops) > 0 {
+			st := r.loops[len(r.loops)-1]
+			return st.index+1 < st.n
+		}
+	}
+	return nil
+}
+
+// prop resolves $v.name: a map key, an AWS variable, or a getter (getName()/isName()).
+func (r *renderer) prop(v any, name string) any {
+	switch o := v.(type) {
+	case *omap:
+		x, _ := o.get(name)
+		return x
+	case ctxView:
+		return r.context(o.prefix + name)
+	case stageObj:
+		if x, ok := r.in.StageVariables[name]; ok {
+			return x
+		}
+		return nil
+	case inputObj:
+		if name == "body" {
+			return r.in.Body
+		}
+		return nil
+	case foreachObj:
+		switch name {
+		case "hasNext":
+			return o.st.index+1 < o.st.n
+		case "index":
+			return int64(o.st.index)
+		case "count":
+			return int64(o.st.index + 1)
+		case "first":
+			return o.st.index == 0
+		case "last":
+			return o.st.index+1 == o.st.n
+		}
+		return nil
+	}
+	if name == "" {
+		return nil
+	}
+	upper := string(unicode.ToUpper(rune(name[0]))) + name[1:]
+	if x, _ := r.call(v, "get"+upper, nil); x != nil {
+		return x
+	}
+	x, _ := r.call(v, "is"+upper, nil)
+	return x
+}
+
+// context looks up a flat $context key, or returns a view of the keys under it.
+func (r *renderer) context(key string) any {
+	if s, ok := r.in.Context[key]; ok {
+		if numericContext[key] {
+			if n, ok := parseInt(s); ok {
+				return n
+			}
+		}
+		return s
+	}
+	prefix := key + "."
+	for k := range r.in.Context {
+		if strings.HasPrefix(k, prefix) {
+			return ctxView{prefix}
+		}
+	}
+	return nil
+}
+
+func parseInt(s string) (int64, bool) {
+	if s == "" || len(s) > 18 {
+		return 0, false
+	}
+	var n int64
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(s[i]-'0')
+	}
+	return n, true
+}
+
+// index resolves $v[k].
+func (r *renderer) index(v, k any) any {
+	switch o := v.(type) {
+	case []any:
+		if i, ok := toInt(k); ok && i >= 0 && i < int64(len(o)) {
+			return o[i]
+		}
+		return nil
+	case string:
+		return nil
+	}
+	if s, ok := toString(k); ok {
+		return r.prop(v, s)
+	}
+	return nil
+}
+
+// call invokes $v.name(args). Unknown methods and bad arguments give null (Velocity logs and
+// renders the reference's source text); only render limits are errors.
+func (r *renderer) call(v any, name string, args []any) (any, error) {
+	var out any
+	switch o := v.(type) {
+	case string:
+		out = r.stringMethod(o, name, args)
+	case []any:
+		out = listMethod(o, name, args)
+	case *omap:
+		out = mapMethod(o, name, args)
+	case int64, float64:
+		out = numberMethod(o, name, args)
+	case inputObj:
+		out = r.inputMethod(name, args)
+	case utilObj:
+		out = utilMethod(name, args)
+	case ctxView, stageObj:
+		if name == "get" && len(args) == 1 {
+			if k, ok := toString(args[0]); ok {
+				out = r.prop(o, k)
+			}
+		}
+	case foreachObj:
+		if strings.HasPrefix(name, "get") || strings.HasPrefix(name, "is") {
+			n := strings.TrimPrefix(strings.TrimPrefix(name, "get"), "is")
+			if n != "" && len(args) == 0 {
+				out = r.prop(o, strings.ToLower(n[:1])+n[1:])
+			}
+		} else if len(args) == 0 {
+			out = r.prop(o, name)
+		}
+	}
+	if out == nil && len(args) == 0 {
+		switch name {
+		case "toString":
+			if s, ok := toString(v); ok {
+				out = s
+			}
+		case "hashCode":
+		}
+	}
+	if out == nil && name == "equals" && len(args) == 1 {
+		out = equal(v, args[0])
+	}
+	if s, ok := out.(string); ok {
+		if err := r.charge(len(s)); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func (r *renderer) inputMethod(name string, args []any) any {
+	switch name {
+	case "getBody":
+		if len(args) == 0 {
+			return r.in.Body
+		}
+	case "json", "path":
+		if len(args) != 1 {
+			return nil
+		}
+		p, ok := args[0].(string)
+		if !ok {
+			return nil
+		}
+		doc, ok := r.parsedBody()
+		if !ok {
+			if name == "path" && strings.TrimSpace(p) == "$" {
+				return r.in.Body
+			}
+			return nil
+		}
+		v, found := jsonPath(doc, p)
+		if name == "path" {
+			return v
+		}
+		if !found {
+			return ""
+		}
+		var buf bytes.Buffer
+		writeJSON(&buf, v, 0)
+		return buf.String()
+	case "params":
+		if len(args) == 0 {
+			all := newOmap()
+			all.put("path", stringMap(r.in.Path))
+			all.put("querystring", stringMap(r.in.QueryString))
+			all.put("header", stringMap(r.in.Header))
+			return all
+		}
+		if len(args) == 1 {
+			k, ok := toString(args[0])
+			if !ok {
+				return nil
+			}
+			for _, m := range []map[string]string{r.in.Path, r.in.QueryString, r.in.Header} {
+				if x, ok := m[k]; ok {
+					return x
+				}
+			}
+			// Header names are case-insensitive.
+			for hk, x := range r.in.Header {
+				if strings.EqualFold(hk, k) {
+					return x
+				}
+			}
+			return ""
+		}
+	}
+	return nil
+}
+
+// parsedBody parses $input.body as JSON once per render.
+func (r *renderer) parsedBody() (any, bool) {
+	if !r.bodyParsed {
+		r.bodyParsed = true
+		r.body, r.bodyErr = parseJSON(r.in.Body)
+	}
+	return r.body, r.bodyErr == nil
+}
+
+func numberMethod(v any, name string, args []any) any {
+	if len(args) != 0 {
+		return nil
+	}
+	switch name {
+	case "intValue", "longValue":
+		if i, ok := v.(int64); ok {
+			return i
+		}
+		f := v.(float64)
+		if f != f || f > 9.2e18 || f < -9.2e18 {
+			return nil
+		}
+		return int64(f)
+	case "doubleValue", "floatValue":
+		f, _ := toFloat(v)
+		return f
+	}
+	return nil
+}
+
+func listMethod(l []any, name string, args []any) any {
+	switch name {
+	case "size":
+		return int64(len(l))
+	case "isEmpty":
+		return len(l) == 0
+	case "get":
+		if len(args) == 1 {
+			if i, ok := toInt(args[0]); ok && i >= 0 && i < int64(len(l)) {
+				return l[i]
+			}
+		}
+	case "contains":
+		if len(args) == 1 {
+			for _, x := range l {
+				if equal(x, args[0]) {
+					return true
+				}
+			}
+			return false
+		}
+	case "indexOf":
+		if len(args) == 1 {
+			for i, x := range l {
+				if equal(x, args[0]) {
+					return int64(i)
+				}
+			}
+			return int64(-1)
+		}
+	}
+	// add/set/remove would need a shared backing store (Java lists are references); lists
+	// here are slices, so mutation is not offered rather than offered wrongly.
+	return nil
+}
+
+func mapMethod(m *omap, name string, args []any) any {
+	key := func() (string, bool) {
+		if len(args) == 0 {
+			return "", false
+		}
+		return toString(args[0])
+	}
+	switch name {
+	case "size":
+		return int64(len(m.keys))
+	case "isEmpty":
+		return len(m.keys) == 0
+	case "get":
+		if k, ok := key(); ok && len(args) == 1 {
+			x, _ := m.get(k)
+			return x
+		}
+	case "containsKey":
+		if k, ok := key(); ok && len(args) == 1 {
+			_, has := m.get(k)
+			return has
+		}
+	case "put":
+		if k, ok := key(); ok && len(args) == 2 {
+			return m.put(k, args[1])
+		}
+	case "remove":
+		if k, ok := key(); ok && len(args) == 1 {
+			return m.remove(k)
+		}
+	case "keySet":
+		ks := make([]any, len(m.keys))
+		for i, k := range m.keys {
+			ks[i] = k
+		}
+		return ks
+	case "values":
+		vs := make([]any, len(m.keys))
+		for i, k := range m.keys {
+			vs[i] = m.m[k]
+		}
+		return vs
+	case "entrySet":
+		es := make([]any, len(m.keys))
+		for i, k := range m.keys {
+			e := newOmap()
+			e.put("key", k)
+			e.put("value", m.m[k])
+			es[i] = e
+		}
+		return es
+	}
+	return nil
+}
+
+// runeIndex converts a character index to a byte offset in s (-1 when out of range).
+func runeIndex(s string, i int64) int {
+	if i < 0 {
+		return -1
+	}
+	off := 0
+	for n := int64(0); n < i; n++ {
+		if off >= len(s) {
+			return -1
+		}
+		_, size := utf8.DecodeRuneInString(s[off:])
+		off += size
+	}
+	return off
+}
