@@ -179,8 +179,7 @@ func appendHeaderValue(dst []byte, r *http.Request, name string) []byte {
 			return strconv.AppendInt(dst, r.ContentLength, 10)
 		}
 	}
-	vs := r.Header.Values(name)
-	for i, v := range vs {
+	for i, v := range headerValues(r.Header, name) {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
@@ -207,4 +206,28 @@ func appendTrimmed(dst []byte, v string) []byte {
 		dst = append(dst, c)
 	}
 	return dst
+}
+
+// headerValues is h.Values(name) for a lower-case name without the allocation of
+// canonicalising it: names up to 64 bytes are canonicalised on the stack. Keys Go could not
+// canonicalise (it stores those as sent) are found by the fallback.
+func headerValues(h http.Header, name string) []string {
+	var buf [64]byte
+	if len(name) > len(buf) {
+		return h.Values(name)
+	}
+	k := buf[:len(name)]
+	upper := true
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if upper && c >= 'a' && c <= 'z' {
+			c -= 'a' - 'A'
+		}
+		k[i] = c
+		upper = c == '-'
+	}
+	if vs, ok := h[string(k)]; ok {
+		return vs
+	}
+	return h.Values(name)
 }

@@ -1,6 +1,9 @@
 package sigv4
 
 import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -119,6 +122,19 @@ func TestKnownAnswer(t *testing.T) {
 		r.Header.Set("Authorization", strings.Replace(r.Header.Get("Authorization"), c.sig, flipped, 1))
 		if err := v.Verify(r, nil); err == nil {
 			t.Errorf("%s: a changed signature verified", c.target)
+		}
+	}
+}
+
+func TestHMACMatchesCryptoHMAC(t *testing.T) {
+	key := deriveKey(testSecret, "20240501", "us-east-1", "execute-api")
+	for _, msg := range []string{"", "x", strings.Repeat("string to sign ", 40)} {
+		m := hmac.New(sha256.New, key)
+		m.Write([]byte(msg))
+		buf := appendInnerPad(nil, key)
+		buf = append(buf, msg...)
+		if got := hmacOuter(key, sha256.Sum256(buf)); !bytes.Equal(got[:], m.Sum(nil)) {
+			t.Errorf("HMAC of %d bytes differs from crypto/hmac", len(msg))
 		}
 	}
 }

@@ -140,8 +140,18 @@ func parsePresigned(q []param) (auth, *Error) {
 
 // parseCredential splits "AKID/yyyymmdd/region/service/aws4_request".
 func (a *auth) parseCredential(c string) *Error {
-	parts := strings.Split(c, "/")
-	if len(parts) != 5 || parts[0] == "" {
+	var parts [5]string
+	rest := c
+	for i := range 4 {
+		var ok bool
+		parts[i], rest, ok = strings.Cut(rest, "/")
+		if !ok {
+			rest = "/" // fails the check below
+			break
+		}
+	}
+	parts[4] = rest
+	if parts[0] == "" || strings.Contains(rest, "/") {
 		return forbidden("Credential %q is malformed: want <access key id>/<yyyymmdd>/<region>/execute-api/aws4_request.", clip(c))
 	}
 	a.accessKey, a.date, a.region, a.service = parts[0], parts[1], parts[2], parts[3]

@@ -146,36 +146,36 @@ func (v *Verifier) verify(r *http.Request, body []byte) *Error {
 		}
 		if !strings.EqualFold(claimed, string(ph)) {
 			return forbidden("The provided 'x-amz-content-sha256' header does not match what was computed: "+
-				"the body's SHA-256 is %s.", ph)
+				"the body's SHA-256 is %s.", string(ph))
 		}
 		ph = []byte(claimed) // the client signed its own spelling
 	}
 
 	bp := bufPool.Get().(*[]byte)
-	cr := appendCanonicalRequest((*bp)[:0], r, &a, query, ph)
-	defer func() {
-		if cap(cr) <= maxPooledBuf {
-			*bp = cr[:0]
-			bufPool.Put(bp)
-		}
-	}()
-	sum = sha256.Sum256(cr)
+	buf := appendCanonicalRequest((*bp)[:0], r, &a, query, ph)
+	n := len(buf)
+	sum = sha256.Sum256(buf)
 	var crHash [2 * sha256.Size]byte
 	hex.Encode(crHash[:], sum[:])
 
-	mac := hmac.New(sha256.New, v.keys.get(secret, a.date, a.region))
-	mac.Write([]byte(algorithm + "\n"))
-	mac.Write([]byte(amzDate))
-	mac.Write([]byte{'\n'})
-	mac.Write([]byte(a.scope))
-	mac.Write([]byte{'\n'})
-	mac.Write(crHash[:])
-	var want [2 * sha256.Size]byte
-	hex.Encode(want[:], mac.Sum(sum[:0]))
-	if !hmac.Equal(want[:], []byte(a.signature)) {
-		sts := algorithm + "\n" + amzDate + "\n" + a.scope + "\n" + string(crHash[:])
-		return deny(msgMismatch + "\n\nThe Canonical String for this request should have been\n'" + string(cr) +
-			"'\n\nThe String-to-Sign should have been\n'" + sts + "'\n")
+	// The HMAC input (pad, then string to sign) goes after the canonical request, which is
+	// kept for the mismatch message.
+	key := v.keys.get(secret, a.date, a.region)
+	buf = appendInnerPad(buf, key)
+	buf = appendStringToSign(buf, amzDate, a.scope, crHash[:])
+	want := hmacOuter(key, sha256.Sum256(buf[n:]))
+	got := decodeSignature(a.signature)
+	var msg string
+	if !hmac.Equal(want[:], got[:]) {
+		msg = msgMismatch + "\n\nThe Canonical String for this request should have been\n'" + string(buf[:n]) +
+			"'\n\nThe String-to-Sign should have been\n'" + string(buf[n+hmacBlock:]) + "'\n"
+	}
+	if cap(buf) <= maxPooledBuf {
+		*bp = buf[:0]
+		bufPool.Put(bp)
+	}
+	if msg != "" {
+		return deny(msg)
 	}
 	return nil
 }
