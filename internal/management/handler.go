@@ -107,7 +107,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			"status", status, "err", err)
 	} else if h.o.Logger.Enabled(r.Context(), slog.LevelDebug) {
 		h.o.Logger.Debug("management request", "op", rt.op.String(), "requestId", reqID,
-			"status", status, "path", r.URL.EscapedPath(), "err", err)
+			"status", status, "path", r.URL.EscapedPath(), "accessKeyId", sigv4.AccessKeyID(r), "err", err)
 	}
 	if h.o.Observe != nil {
 		h.o.Observe(rt.op.String(), status, time.Since(start))

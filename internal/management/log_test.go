@@ -1,0 +1,55 @@
+package management
+
+import (
+	"bytes"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// syncBuffer lets the handler's goroutines and the test share one log buffer.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+// TestLogsServerErrors: a 500 is logged at Error with the operation, the request id the caller
+// saw and the cause, so that an operator can match a user's report to the log.
+func TestLogsServerErrors(t *testing.T) {
+	var buf syncBuffer
+	b := newMemBackend(testConn())
+	b.fail[testConnID] = errBoom
+	h := New(Options{Stage: testStage, Backend: b, Logger: slog.New(slog.NewJSONHandler(&buf, nil))})
+	req := httptest.NewRequest(http.MethodGet, "/dev/@connections/"+testConnID, nil)
+	req.RemoteAddr = "127.0.0.1:1"
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	checkError(t, rec.Result(), http.StatusInternalServerError, "InternalServerErrorException", "Internal server error")
+
+	var line map[string]any
+	if err := json.Unmarshal([]byte(strings.TrimSpace(buf.b.String())), &line); err != nil {
+		t.Fatalf("log %q: %v", buf.b.String(), err)
+	}
+	want := map[string]any{
+		"level": "ERROR", "op": "GetConnection", "requestId": rec.Header().Get("x-amzn-RequestId"),
+		"status": float64(500), "err": "boom",
+	}
+	for k, v := range want {
+		if line[k] != v {
+			t.Errorf("log %s = %v, want %v (line %s)", k, line[k], v, buf.b.String())
+		}
+	}
+	if strings.Contains(rec.Body.String(), "boom") {
+		t.Errorf("the answer leaks the internal error: %s", rec.Body)
+	}
+}
