@@ -1,0 +1,182 @@
+// Package integration calls the backend of a route, the way API Gateway's integration types do
+// (AWS-CONTRACT.md §2, §3): HTTP_PROXY (the frame is POSTed as is), HTTP (a request template is
+// rendered and POSTed, the answer goes through integration responses), AWS_PROXY (the proxy
+// event through the Lambda Invoke API), AWS (service integrations, only through an HTTP
+// stand-in) and MOCK (answered in-process from templates).
+//
+// The gateway calls Invoke for CONNECT, MESSAGE and DISCONNECT events and decides what the
+// answer means: on $connect a 2xx accepts the socket, on a two-way route Body is sent back.
+package integration
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/wsgate/wsgate/internal/config"
+	"github.com/wsgate/wsgate/internal/event"
+)
+
+// MaxResponseBytes bounds a backend answer read into memory (10 MB, API Gateway's payload
+// limit). A larger answer is an integration failure.
+const MaxResponseBytes = 10 << 20
+
+// Response is a backend's answer to one event.
+type Response struct {
+	// StatusCode: the HTTP status of HTTP/HTTP_PROXY/AWS backends; for AWS_PROXY the result's
+	// statusCode (a number or a numeric string; missing -> 200); for MOCK the statusCode the
+	// request template rendered.
+	StatusCode int
+	// Header: the backend's response headers (AWS_PROXY: the result's headers and
+	// multiValueHeaders). On $connect, Sec-WebSocket-Protocol is what the gateway copies into the
+	// 101 response; nothing else reaches the client.
+	Header http.Header
+	// Body is what a two-way route sends back: for proxy integrations the backend body (an
+	// AWS_PROXY result body base64-decoded when isBase64Encoded); for HTTP, AWS and MOCK the
+	// rendered integration response template, or the backend body when no template applies.
+	Body []byte
+}
+
+// Integration calls one backend.
+type Integration interface {
+	// Invoke calls the backend for one event (CONNECT, MESSAGE or DISCONNECT). err != nil means
+	// the integration failed (unreachable, timeout, Lambda function error, invalid result, no
+	// request template under passthrough NEVER): the gateway then sends AWS's "Internal server
+	// error" frame, or refuses $connect with 502. A non-2xx status is not an error: the gateway
+	// decides what it means. Invoke applies the integration's timeout on top of ctx. Safe for
+	// concurrent use.
+	Invoke(ctx context.Context, ev *event.Event) (*Response, error)
+}
+
+// Options are what integrations share, beyond their own config.
+type Options struct {
+	// HTTPClient carries backend calls and Lambda Invoke API calls to a local endpoint. Share one
+	// for all integrations so keep-alive connections are reused. nil: DefaultHTTPClient().
+	HTTPClient *http.Client
+	// StageVariables resolve ${stageVariables.x} in URIs, stageVariables.x request parameters and
+	// $stageVariables in templates.
+	StageVariables map[string]string
+	// Region for AWS_PROXY integrations that set none.
+	Region string
+	// Logger; nil discards.
+	Logger *slog.Logger
+}
+
+// ErrUnsupportedMediaType is returned by HTTP, AWS and MOCK integrations when no request template
+// matched and the passthrough behaviour forbids sending the body unchanged (API Gateway answers
+// 415 Unsupported Media Type there).
+var ErrUnsupportedMediaType = errors.New("Unsupported Media Type: no request template matched and passthroughBehavior forbids passing the body through")
+
+// New builds the integration name from cfg. Errors name the integration and say what to fix.
+// cfg.Timeout (default 29s, AWS's range 50ms..29s) is applied per call inside Invoke.
+func New(name string, cfg config.Integration, o Options) (Integration, error) {
+	if o.HTTPClient == nil {
+		o.HTTPClient = DefaultHTTPClient()
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	timeout, err := timeoutOf(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("integration %q: %w", name, err)
+	}
+	var in Integration
+	switch cfg.Type {
+	case config.HTTPProxy:
+		in, err = newHTTPProxy(name, cfg, o)
+	case config.HTTP:
+		in, err = newHTTP(name, cfg, o)
+	case config.AWSProxy:
+		in, err = newAWSProxy(name, cfg, o)
+	case config.AWS:
+		in, err = newAWSService(name, cfg, o)
+	case config.Mock:
+		in, err = newMock(name, cfg, o)
+	case "":
+		err = fmt.Errorf("type is missing: set type: to HTTP_PROXY, HTTP, AWS_PROXY, AWS or MOCK")
+	default:
+		err = fmt.Errorf("unknown type %q: use HTTP_PROXY, HTTP, AWS_PROXY, AWS or MOCK", cfg.Type)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("integration %q: %w", name, err)
+	}
+	return &timed{name: name, timeout: timeout, in: in}, nil
+}
+
+func timeoutOf(cfg config.Integration) (time.Duration, error) {
+	d := cfg.Timeout.D()
+	if d == 0 {
+		return config.DefaultIntegrationTimeout, nil
+	}
+	if d < config.MinIntegrationTimeout || d > config.MaxIntegrationTimeout {
+		return 0, fmt.Errorf("timeout %s is outside %s..%s (API Gateway's range): write e.g. timeout: 29s",
+			d, config.MinIntegrationTimeout, config.MaxIntegrationTimeout)
+	}
+	return d, nil
+}
+
+// timed applies the per-call timeout and names the integration in errors.
+type timed struct {
+	name    string
+	timeout time.Duration
+	in      Integration
+}
+
+func (t *timed) Invoke(ctx context.Context, ev *event.Event) (*Response, error) {
+	ctx, cancel := context.WithTimeout(ctx, t.timeout)
+	defer cancel()
+	r, err := t.in.Invoke(ctx, ev)
+	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil {
+			return nil, fmt.Errorf("integration %q: timed out after %s: %w", t.name, t.timeout, err)
+		}
+		return nil, fmt.Errorf("integration %q: %w", t.name, err)
+	}
+	return r, nil
+}
+
+// DefaultHTTPClient returns a client tuned for many concurrent calls to few backends: a large
+// idle pool per host (the standard 2 would reopen connections under load) and no overall
+// timeout (each call carries its deadline in its context).
+func DefaultHTTPClient() *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns = 1024
+	t.MaxIdleConnsPerHost = 256
+	t.IdleConnTimeout = 90 * time.Second
+	t.DialContext = (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+	return &http.Client{Transport: t}
+}
+
+// frameBody is what the client sent: the MESSAGE frame text (binary frames arrive base64-encoded
+// with IsBase64Encoded and are decoded here), nil for CONNECT and DISCONNECT.
+func frameBody(ev *event.Event) ([]byte, error) {
+	if ev.RequestContext.EventType != event.Message || ev.Body == "" {
+		return nil, nil
+	}
+	if ev.IsBase64Encoded {
+		b, err := base64.StdEncoding.DecodeString(ev.Body)
+		if err != nil {
+			return nil, fmt.Errorf("event body is marked isBase64Encoded but is not base64: %w", err)
+		}
+		return b, nil
+	}
+	return []byte(ev.Body), nil
+}
+
+// readBody reads a backend answer, bounded by MaxResponseBytes.
+func readBody(r io.Reader) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(r, MaxResponseBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("read response: %w", err)
+	}
+	if len(b) > MaxResponseBytes {
+		return nil, fmt.Errorf("response exceeds %d bytes", MaxResponseBytes)
+	}
+	return b, nil
+}
