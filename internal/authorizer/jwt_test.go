@@ -245,10 +245,12 @@ func authHeader(tok string) map[string]string {
 
 func TestJWTJWKSRS256AndES256(t *testing.T) {
 	clk := newClock()
-	rk, ek := rsaKey(t), ecKey(t)
+	rk, rk2, encKey, ek := rsaKey(t), rsaKey(t), rsaKey(t), ecKey(t)
 	srv := newJWKSServer(t,
 		jose.JSONWebKey{Key: &rk.PublicKey, KeyID: "rsa1", Algorithm: "RS256", Use: "sig"},
 		jose.JSONWebKey{Key: &ek.PublicKey, KeyID: "ec1", Use: "sig"},
+		jose.JSONWebKey{Key: &rk2.PublicKey, KeyID: "rsa2", Use: "sig"},
+		jose.JSONWebKey{Key: &encKey.PublicKey, KeyID: "enc", Use: "enc"},
 	)
 	a := mustNew(t, jwksConfig(srv.URL), Options{Now: clk.Now})
 
@@ -264,6 +266,10 @@ func TestJWTJWKSRS256AndES256(t *testing.T) {
 		{"PS256 with a key pinned to RS256", jwt.SigningMethodPS256, rk, "rsa1", 401},
 		{"RS256 under the EC key's kid", jwt.SigningMethodRS256, rk, "ec1", 401},
 		{"RS256 by another key", jwt.SigningMethodRS256, rsaKey(t), "rsa1", 401},
+		{"PS256 by an unpinned key", jwt.SigningMethodPS256, rk2, "rsa2", 0},
+		{"no kid: every fitting key is tried", jwt.SigningMethodRS256, rk2, "", 0},
+		{"ES256 without kid", jwt.SigningMethodES256, ek, "", 0},
+		{"encryption key is not a signature key", jwt.SigningMethodRS256, encKey, "enc", 401},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tok := sign(t, tc.method, tc.key, tc.kid, validClaims(clk))

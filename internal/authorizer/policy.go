@@ -110,12 +110,12 @@ func wildcard(p, s string) bool {
 	star, mark := -1, 0
 	for si < len(s) {
 		switch {
+		case pi < len(p) && p[pi] == '*': // before the literal case: a "*" in s is not a match for it
+			star, mark = pi, si
+			pi++
 		case pi < len(p) && (p[pi] == '?' || p[pi] == s[si]):
 			pi++
 			si++
-		case pi < len(p) && p[pi] == '*':
-			star, mark = pi, si
-			pi++
 		case star >= 0:
 			pi = star + 1
 			mark++
