@@ -9,6 +9,8 @@ import (
 // "[n]", and the wildcards ".*" and "[*]" (which give a list). found is false when a step
 // does not match.
 func jsonPath(doc any, path string) (v any, found bool) {
+	// Wildcards over a structure that a template made contain itself could grow without end.
+	const maxPathResults = 100_000
 	p := strings.TrimSpace(path)
 	if !strings.HasPrefix(p, "$") {
 		return nil, false
@@ -82,6 +84,9 @@ func jsonPath(doc any, path string) (v any, found bool) {
 					}
 				}
 			}
+		}
+		if len(next) > maxPathResults {
+			return nil, false
 		}
 		multi = multi || wild
 		cur = next

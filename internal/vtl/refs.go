@@ -189,7 +189,10 @@ func (r *renderer) call(v any, name string, args []any) (any, error) {
 	var out any
 	switch o := v.(type) {
 	case string:
-		out = r.stringMethod(o, name, args)
+		var err error
+		if out, err = r.stringMethod(o, name, args); err != nil {
+			return nil, err
+		}
 	case []any:
 		out = listMethod(o, name, args)
 	case *omap:

@@ -42,8 +42,9 @@ func (t *Template) Render(in *Input) (string, error) {
 	if in == nil {
 		in = &Input{}
 	}
-	r := &renderer{t: t, in: in, vars: map[string]any{}}
+	r := &renderer{t: t, in: in}
 	var sb strings.Builder
+	sb.Grow(len(t.src) + len(in.Body))
 	if err := r.nodes(&sb, t.nodes); err != nil && err != errBreak {
 		return "", err
 	}
@@ -166,6 +167,9 @@ func (r *renderer) set(n setNode) error {
 	}
 	t := n.target
 	if len(t.steps) == 0 {
+		if r.vars == nil {
+			r.vars = map[string]any{}
+		}
 		r.vars[t.name] = v
 		return nil
 	}
@@ -231,6 +235,9 @@ func (r *renderer) foreach(sb *strings.Builder, n foreachNode) error {
 	}
 	if len(items) > MaxForeachIterations {
 		items = items[:MaxForeachIterations]
+	}
+	if r.vars == nil {
+		r.vars = map[string]any{}
 	}
 	prev, hadPrev := r.vars[n.name]
 	st := &loopState{n: len(items)}

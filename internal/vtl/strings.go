@@ -8,7 +8,18 @@ import (
 
 // stringMethod implements the java.lang.String methods templates use. Indexes count
 // characters (runes); Java counts UTF-16 units, which differs only outside the BMP.
-func (r *renderer) stringMethod(s, name string, args []any) any {
+func (r *renderer) stringMethod(s, name string, args []any) (any, error) {
+	// String methods cost time in proportion to the string: charge it, so a loop over a big
+	// string stays bounded.
+	if name != "length" && name != "isEmpty" && name != "equals" {
+		if err := r.charge(len(s)); err != nil {
+			return nil, err
+		}
+	}
+	return r.stringMethodFree(s, name, args), nil
+}
+
+func (r *renderer) stringMethodFree(s, name string, args []any) any {
 	str := func(i int) (string, bool) {
 		if i >= len(args) {
 			return "", false

@@ -64,6 +64,12 @@ func stringMap(m map[string]string) *omap {
 // toString renders a value as Java's toString would: lists as [a, b], maps as {k=v, k2=v2},
 // doubles as Java prints them. It reports false for null.
 func toString(v any) (string, bool) {
+	switch x := v.(type) {
+	case string:
+		return x, true
+	case nil:
+		return "", false
+	}
 	var sb strings.Builder
 	if !writeString(&sb, v, 0) {
 		return "", false
@@ -74,6 +80,11 @@ func toString(v any) (string, bool) {
 func writeString(sb *strings.Builder, v any, depth int) bool {
 	if depth > 100 { // a list that contains itself
 		sb.WriteString("(this Collection)")
+		return true
+	}
+	if sb.Len() > MaxOutputBytes {
+		// Too big to use anyway (the caller's write fails on the length); stop here so that
+		// a structure that contains itself twice cannot take exponential time.
 		return true
 	}
 	switch x := v.(type) {
@@ -229,7 +240,7 @@ func decodeValue(dec *json.Decoder, depth int) (any, error) {
 
 // writeJSON serializes a value as compact JSON (what $input.json returns).
 func writeJSON(buf *bytes.Buffer, v any, depth int) {
-	if depth > 1000 {
+	if depth > 1000 || buf.Len() > MaxOutputBytes {
 		buf.WriteString("null")
 		return
 	}

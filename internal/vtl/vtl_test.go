@@ -197,6 +197,9 @@ func TestRenderLimits(t *testing.T) {
 		{`#foreach($i in [1..1000])#foreach($j in [1..1000])#foreach($k in [1..1000])x#end#end#end`, ErrTooMuchWork},
 		{`#set($s = "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx")#foreach($i in [1..30])#set($s = "$s$s")#end$s`, ErrOutputTooLarge},
 		{`#foreach($i in [1..1000])#foreach($j in [1..1000])$input.body#end#end`, ErrOutputTooLarge},
+		// A map that contains itself twice: printing it must not take exponential time.
+		{`#set($m = {})#set($m.a = $m)#set($m.b = $m)$m`, ErrOutputTooLarge},
+		{`#set($s = "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx")#foreach($i in [1..14])#set($s = "$s$s")#end#foreach($i in [1..1000])#foreach($j in [1..1000])#if($s.contains("y"))#end#end#end`, ErrOutputTooLarge},
 	}
 	for _, tc := range cases {
 		tmpl, err := Parse(tc.tmpl)
