@@ -113,7 +113,7 @@ func (p *parser) parsePrimary() (expr, error) {
 	c := p.src[p.pos]
 	switch {
 	case c == '$':
-		ref, err := p.parseRef(false)
+		ref, err := p.parseRef()
 		if err != nil {
 			return nil, err
 		}

@@ -112,7 +112,7 @@ func (p *parser) parseNodes(startPos int) ([]node, string, error) {
 			}
 		case c == '$':
 			start := p.pos
-			ref, err := p.parseRef(true)
+			ref, err := p.parseRef()
 			if err != nil {
 				return nil, "", err
 			}
@@ -311,7 +311,7 @@ func (p *parser) parseSet(start int, text *strings.Builder) (node, error) {
 	if p.pos >= len(p.src) || p.src[p.pos] != '$' {
 		return nil, p.errAt(p.pos, "#set needs a variable: write #set($name = value)")
 	}
-	target, err := p.parseRef(false)
+	target, err := p.parseRef()
 	if err != nil {
 		return nil, err
 	}
@@ -480,9 +480,9 @@ func (p *parser) ident() string {
 }
 
 // parseRef parses a reference at p.pos (a '$'). It returns nil, without error, when the '$' does
-// not start a reference (then it is text). inText is true in template text, where a '.' that
-// is not followed by an identifier ends the reference.
-func (p *parser) parseRef(inText bool) (*refExpr, error) {
+// not start a reference (then it is text). A '.' that is not followed by an identifier ends the
+// reference and stays text ("$a." is the value of $a and a dot).
+func (p *parser) parseRef() (*refExpr, error) {
 	start := p.pos
 	i := p.pos + 1
 	ref := &refExpr{}
@@ -503,7 +503,7 @@ func (p *parser) parseRef(inText bool) (*refExpr, error) {
 		}
 		return nil, nil
 	}
-	if err := p.parseSteps(ref, braced || !inText); err != nil {
+	if err := p.parseSteps(ref); err != nil {
 		return nil, err
 	}
 	if braced {
@@ -517,8 +517,7 @@ func (p *parser) parseRef(inText bool) (*refExpr, error) {
 }
 
 // parseSteps reads .prop, .method(args) and [index] steps after a reference's root.
-func (p *parser) parseSteps(ref *refExpr, inExpr bool) error {
-	_ = inExpr
+func (p *parser) parseSteps(ref *refExpr) error {
 	for p.pos < len(p.src) {
 		switch p.src[p.pos] {
 		case '.':

@@ -76,8 +76,7 @@ func (r *renderer) stringMethodFree(s, name string, args []any) any {
 		if len(args) == 1 {
 			if i, ok := toInt(args[0]); ok {
 				if off := runeIndex(s, i); off >= 0 && off < len(s) {
-					c, size := utf8.DecodeRuneInString(s[off:])
-					_ = c
+					_, size := utf8.DecodeRuneInString(s[off:])
 					return s[off : off+size]
 				}
 			}

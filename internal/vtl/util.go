@@ -5,7 +5,6 @@ import (
 	"net/url"
 	"strings"
 	"unicode/utf16"
-	"unicode/utf8"
 )
 
 // utilMethod implements $util.*.
@@ -111,6 +110,5 @@ func urlEncode(s string) string {
 			b.WriteByte(hex[c&0xf])
 		}
 	}
-	_ = utf8.RuneError
 	return b.String()
 }

@@ -43,6 +43,9 @@ var renderCases = []struct {
 	{"params all", `$input.params()`, `{path={}, querystring={token=abc}, header={Host=example.com, ws-uri=/rooms/42}}`},
 	{"params header case", `$input.params('HOST')`, `example.com`},
 
+	{"aws sample connect", "#set($ttl = $context.requestTimeEpoch + 86400)\n{\n    \"TableName\": \"sessions\",\n    \"Item\": {\n\t\"connectionid\": {\"S\": \"$context.connectionId\"},\n\t\"path\": {\"S\": \"$input.params('ws-uri')\"},\n\t\"headers\": {\"S\": \"$input.params().get('header')\"},\n\t\"querystring\": {\"S\": \"$input.params().get('querystring')\"},\n\t\"ttl\": {\"N\": \"$ttl\"}\n    }\n}",
+		"{\n    \"TableName\": \"sessions\",\n    \"Item\": {\n\t\"connectionid\": {\"S\": \"L0SM9cOFvHcCIhw=\"},\n\t\"path\": {\"S\": \"/rooms/42\"},\n\t\"headers\": {\"S\": \"{Host=example.com, ws-uri=/rooms/42}\"},\n\t\"querystring\": {\"S\": \"{token=abc}\"},\n\t\"ttl\": {\"N\": \"1700000086400\"}\n    }\n}"},
+
 	// References.
 	{"context nested", `$context.identity.sourceIp $context.authorizer.principalId`, `192.0.2.1 user-1`},
 	{"context missing", `[$context.nope][$context.identity.nope][${context.nope}]`, `[][][]`},
