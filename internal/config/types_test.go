@@ -15,9 +15,9 @@ func TestParseDuration(t *testing.T) {
 		}
 	}
 	for in, msg := range map[string]string{
-		"29":  `"29" has no unit; write 29s (seconds) or 29ms (milliseconds)`,
-		"0":   `"0" has no unit; write 0s (seconds) or 0ms (milliseconds)`,
-		"":    "expected a duration such as 29s, 500ms or 10m, got an empty value",
+		"29":   `"29" has no unit; write 29s (seconds) or 29ms (milliseconds)`,
+		"0":    `"0" has no unit; write 0s (seconds) or 0ms (milliseconds)`,
+		"":     "expected a duration such as 29s, 500ms or 10m, got an empty value",
 		"10 m": `"10 m" is not a duration; write a number and a unit such as 29s, 500ms, 10m or 2h`,
 	} {
 		if _, err := ParseDuration(in); err == nil || err.Error() != msg {
