@@ -3,7 +3,17 @@
 // Two implementations: in-process (one node, the default) and redis.
 package bus
 
-import "context"
+import (
+	"context"
+	"errors"
+)
+
+// ErrNoSubscriber is returned by Publish when no node with that name is subscribed: it has
+// shut down, died, or never existed. The caller should treat the target as gone.
+var ErrNoSubscriber = errors.New("bus: no subscriber for node")
+
+// ErrClosed is returned by Publish and Subscribe after Close.
+var ErrClosed = errors.New("bus: closed")
 
 // Kind says what a Message asks the receiving node to do.
 type Kind uint8
@@ -28,10 +38,13 @@ type Message struct {
 
 // Bus is safe for concurrent use.
 type Bus interface {
-	// Publish sends m to node's subscriber.
+	// Publish sends m to node's subscriber, or returns ErrNoSubscriber. It takes ownership of
+	// m.Data: the caller must not modify it afterwards.
 	Publish(ctx context.Context, node string, m Message) error
 	// Subscribe registers h for messages addressed to node. h runs on one goroutine per
-	// subscription, in publish order; it must not block for long.
+	// subscription, in publish order; it must not block for long. ctx bounds the setup only:
+	// the subscription lasts until Close. Subscribing twice to one node on one Bus is an error.
 	Subscribe(ctx context.Context, node string, h func(Message)) error
+	// Close ends every subscription and waits for their handlers to return.
 	Close() error
 }
