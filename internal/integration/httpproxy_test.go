@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -267,5 +268,16 @@ func TestExpandStageVars(t *testing.T) {
 	got, err := expandStageVars("http://${stageVariables.h}:${stageVariables.p}/x${stageVariables.h}", map[string]string{"h": "a", "p": "1"})
 	if err != nil || got != "http://a:1/xa" {
 		t.Fatalf("got %q, %v", got, err)
+	}
+}
+
+func TestDebugLog(t *testing.T) {
+	be := startBackend(t, 202, "")
+	var buf strings.Builder
+	log := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	in := mustNew(t, config.Integration{Type: config.HTTPProxy, URI: be.URL}, Options{Logger: log})
+	mustInvoke(t, in, messageEvent("x"))
+	if s := buf.String(); !strings.Contains(s, "integration call") || !strings.Contains(s, "status=202") || !strings.Contains(s, "integration=test") {
+		t.Fatalf("log %q", s)
 	}
 }

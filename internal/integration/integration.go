@@ -106,7 +106,7 @@ func New(name string, cfg config.Integration, o Options) (Integration, error) {
 	if err != nil {
 		return nil, fmt.Errorf("integration %q: %w", name, err)
 	}
-	return &timed{name: name, timeout: timeout, in: in}, nil
+	return &timed{name: name, typ: cfg.Type, timeout: timeout, in: in, log: o.Logger}, nil
 }
 
 func timeoutOf(cfg config.Integration) (time.Duration, error) {
@@ -123,15 +123,25 @@ func timeoutOf(cfg config.Integration) (time.Duration, error) {
 
 // timed applies the per-call timeout and names the integration in errors.
 type timed struct {
-	name    string
-	timeout time.Duration
-	in      Integration
+	name, typ string
+	timeout   time.Duration
+	in        Integration
+	log       *slog.Logger
 }
 
 func (t *timed) Invoke(ctx context.Context, ev *event.Event) (*Response, error) {
 	ctx, cancel := context.WithTimeout(ctx, t.timeout)
 	defer cancel()
 	r, err := t.in.Invoke(ctx, ev)
+	if t.log.Enabled(ctx, slog.LevelDebug) {
+		status := 0
+		if r != nil {
+			status = r.StatusCode
+		}
+		t.log.LogAttrs(ctx, slog.LevelDebug, "integration call", slog.String("integration", t.name),
+			slog.String("type", t.typ), slog.String("event", ev.RequestContext.EventType),
+			slog.String("conn", ev.RequestContext.ConnectionID), slog.Int("status", status), slog.Any("err", err))
+	}
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil {
 			return nil, fmt.Errorf("integration %q: timed out after %s: %w", t.name, t.timeout, err)
