@@ -13,7 +13,7 @@ import (
 // Evaluation bounds: a template is small; these stop alias bombs and runaway nesting.
 const (
 	maxDepth = 200
-	maxSteps = 1 << 20
+	maxSteps = 1 << 18
 )
 
 // noValue is what Ref AWS::NoValue evaluates to: the enclosing property or list item is removed.
