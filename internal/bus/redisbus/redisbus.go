@@ -1,0 +1,218 @@
+// Package redisbus is the bus.Bus between gateway nodes sharing one Redis.
+//
+// # Why streams
+//
+// Each node has one Redis Stream, "<prefix>:bus:{<node>}", rather than a Pub/Sub channel.
+// Pub/Sub is cheaper (nothing is stored) but drops whatever is published while the subscriber
+// reconnects; a stream keeps those messages, so a short network blip or a client reconnect
+// loses nothing, and entry ids give a total order. The cost is kept small: publishers cap the
+// stream with XADD MAXLEN ~ (a stuck subscriber cannot grow it without bound), the subscriber
+// trims what it has read (XTRIM MINID ~), and the key expires a minute after its subscriber
+// stops renewing it. Publishers use XADD NOMKSTREAM, so publishing to a node that is gone fails
+// at once with bus.ErrNoSubscriber instead of filling a stream nobody reads.
+//
+// Order: one publisher's Publish calls to one node are XADDs issued one after another, so
+// their entry ids increase and the subscriber reads them in that order.
+package redisbus
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/wsgate/wsgate/internal/bus"
+)
+
+// Tunables, each with its default.
+const (
+	// DefaultMaxLen caps a node's stream (approximately) when its subscriber falls behind.
+	DefaultMaxLen = 10000
+	// DefaultStreamTTL is how long a node's stream outlives its last renewal by the subscriber.
+	DefaultStreamTTL = time.Minute
+	// DefaultBlock is how long one XREAD waits for messages; it also paces TTL renewal.
+	DefaultBlock = 5 * time.Second
+	// DefaultMaxBackoff caps the wait between reconnect attempts after Redis errors.
+	DefaultMaxBackoff = 2 * time.Second
+
+	minBackoff = 50 * time.Millisecond
+	readCount  = 512 // entries per XREAD
+	closeWait  = 5 * time.Second
+
+	fieldMsg    = "m" // entry field holding an encoded message
+	fieldMarker = "x" // entry field of a marker (stream creation, wake-up); skipped by readers
+)
+
+// Option adjusts a Bus.
+type Option func(*Bus)
+
+// WithLogger sets where read-loop errors (Redis down, undecodable entries) are logged.
+// Default slog.Default().
+func WithLogger(l *slog.Logger) Option { return func(b *Bus) { b.log = l } }
+
+// WithMaxLen sets the approximate cap on each node's stream. Default DefaultMaxLen.
+func WithMaxLen(n int64) Option { return func(b *Bus) { b.maxLen = n } }
+
+// Bus is a bus.Bus on Redis Streams. It is safe for concurrent use. It does not own the
+// client: close the client after Close.
+type Bus struct {
+	rdb        redis.UniversalClient
+	prefix     string
+	log        *slog.Logger
+	maxLen     int64
+	ttl        time.Duration
+	block      time.Duration
+	maxBackoff time.Duration
+	pool       sync.Pool // *[]byte encode buffers
+
+	ctx    context.Context // cancelled by Close; read loops run under it
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu     sync.Mutex
+	subs   map[string]string // node -> stream key, subscribed on this Bus
+	closed bool
+}
+
+var _ bus.Bus = (*Bus)(nil)
+
+// New checks that Redis answers and returns a Bus whose keys start with prefix (no '{' or '}').
+func New(ctx context.Context, client redis.UniversalClient, prefix string, opts ...Option) (*Bus, error) {
+	if client == nil {
+		return nil, errors.New("redisbus: nil redis client")
+	}
+	if prefix == "" || strings.ContainsAny(prefix, "{}") {
+		return nil, fmt.Errorf("redisbus: prefix %q: use a non-empty prefix without '{' or '}'", prefix)
+	}
+	b := &Bus{
+		rdb: client, prefix: prefix, log: slog.Default(), maxLen: DefaultMaxLen,
+		ttl: DefaultStreamTTL, block: DefaultBlock, maxBackoff: DefaultMaxBackoff,
+		subs: map[string]string{},
+	}
+	for _, o := range opts {
+		o(b)
+	}
+	if err := client.Ping(ctx).Err(); err != nil {
+		return nil, fmt.Errorf("redisbus: ping redis: %w", err)
+	}
+	b.ctx, b.cancel = context.WithCancel(context.Background())
+	return b, nil
+}
+
+// streamKey is node's stream. The node name is the hash tag (escaped like redisstore does when
+// it is empty, holds braces or starts with '~'), so each node's stream lands on its own slot.
+func (b *Bus) streamKey(node string) string {
+	t := node
+	if t == "" || t[0] == '~' || strings.ContainsAny(t, "{}") {
+		t = "~" + base64.RawURLEncoding.EncodeToString([]byte(node))
+	}
+	return b.prefix + ":bus:{" + t + "}"
+}
+
+// Publish appends m to node's stream; bus.ErrNoSubscriber if the stream does not exist (no
+// node of that name is subscribed, or it stopped more than DefaultStreamTTL ago).
+func (b *Bus) Publish(ctx context.Context, node string, m bus.Message) error {
+	if b.isClosed() {
+		return bus.ErrClosed
+	}
+	bp, _ := b.pool.Get().(*[]byte)
+	if bp == nil {
+		bp = new([]byte)
+	}
+	*bp = appendMessage((*bp)[:0], m)
+	err := b.rdb.XAdd(ctx, &redis.XAddArgs{
+		Stream: b.streamKey(node), NoMkStream: true, MaxLen: b.maxLen, Approx: true,
+		Values: []any{fieldMsg, *bp},
+	}).Err()
+	if cap(*bp) <= 64<<10 { // do not keep huge buffers alive
+		b.pool.Put(bp)
+	}
+	switch {
+	case errors.Is(err, redis.Nil):
+		return fmt.Errorf("publish to node %q: %w", node, bus.ErrNoSubscriber)
+	case err != nil:
+		return fmt.Errorf("redisbus: publish to node %q: %w", node, err)
+	}
+	return nil
+}
+
+func (b *Bus) isClosed() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.closed
+}
+
+// Subscribe creates node's stream (so publishers find it) and starts its read loop. Messages
+// published after Subscribe returns are delivered to h, on the loop's goroutine, in order.
+func (b *Bus) Subscribe(ctx context.Context, node string, h func(bus.Message)) error {
+	key := b.streamKey(node)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return bus.ErrClosed
+	}
+	if _, ok := b.subs[node]; ok {
+		return fmt.Errorf("redisbus: node %q is already subscribed on this bus", node)
+	}
+	start, err := b.ensure(ctx, key)
+	if err != nil {
+		return fmt.Errorf("redisbus: subscribe node %q: %w", node, err)
+	}
+	b.subs[node] = key
+	l := &loop{b: b, node: node, key: key, last: start, h: h}
+	b.wg.Go(l.run)
+	return nil
+}
+
+// ensure creates the stream if needed by adding a marker entry, renews its TTL, and returns
+// the marker's id: everything after it is new.
+func (b *Bus) ensure(ctx context.Context, key string) (string, error) {
+	p := b.rdb.Pipeline()
+	id := p.XAdd(ctx, &redis.XAddArgs{Stream: key, MaxLen: b.maxLen, Approx: true, Values: []any{fieldMarker, ""}})
+	p.PExpire(ctx, key, b.ttl)
+	if _, err := p.Exec(ctx); err != nil {
+		return "", err
+	}
+	return id.Val(), nil
+}
+
+// Close stops every read loop and waits for it, then deletes this Bus's streams so publishers
+// get bus.ErrNoSubscriber at once. A blocked XREAD is woken by a marker entry rather than
+// waiting out DefaultBlock.
+func (b *Bus) Close() error {
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		return nil
+	}
+	b.closed = true
+	keys := make([]string, 0, len(b.subs))
+	for _, k := range b.subs {
+		keys = append(keys, k)
+	}
+	b.mu.Unlock()
+
+	b.cancel()
+	ctx, cancel := context.WithTimeout(context.Background(), closeWait)
+	defer cancel()
+	for _, k := range keys {
+		_ = b.rdb.XAdd(ctx, &redis.XAddArgs{Stream: k, NoMkStream: true, Values: []any{fieldMarker, ""}}).Err()
+	}
+	b.wg.Wait()
+	var errs []error
+	for _, k := range keys {
+		if err := b.rdb.Del(ctx, k).Err(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("redisbus: close: delete streams: %w", err)
+	}
+	return nil
+}
