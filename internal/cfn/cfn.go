@@ -14,6 +14,7 @@
 package cfn
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 )
@@ -96,4 +97,20 @@ func (e *Error) Error() string {
 	}
 	b.WriteString(e.Msg)
 	return b.String()
+}
+
+// BlockingError returns an error listing every Blocking warning, or nil when there is none.
+// `serve --template` calls it so that a template it cannot run as written fails at start with
+// the same text `import` printed.
+func BlockingError(ws []Warning) error {
+	var lines []string
+	for _, w := range ws {
+		if w.Blocking {
+			lines = append(lines, w.String())
+		}
+	}
+	if len(lines) == 0 {
+		return nil
+	}
+	return errors.New("the template cannot run in wsgate as written:\n  " + strings.Join(lines, "\n  "))
 }

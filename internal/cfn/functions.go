@@ -103,7 +103,11 @@ func (m *mapper) fnKeys(fr *resource, name string) []string {
 func (m *mapper) functionNote(r *resource) string {
 	var parts []string
 	for _, k := range []string{"Runtime", "Handler", "CodeUri", "ImageUri", "PackageType"} {
-		if n := propNode(r, k); n != nil {
+		n := propNode(r, k)
+		if n == nil && r.typ == "AWS::Serverless::Function" && m.t.globalFn != nil {
+			n = propNode(&resource{props: m.t.globalFn}, k)
+		}
+		if n != nil {
 			if s, err := m.t.evalString(n, propPath(r, k), 0); err == nil && s != "" {
 				parts = append(parts, k+" "+s)
 			}

@@ -239,11 +239,27 @@ func TestDeploymentStageName(t *testing.T) {
 func TestWarningString(t *testing.T) {
 	for w, want := range map[Warning]string{
 		{Resource: "Api", Property: "ApiKeySelectionExpression", Message: "m"}: "Api.Properties.ApiKeySelectionExpression: m",
-		{Resource: "A, B", Message: "m"}:                                          "A, B: m",
-		{Property: "Rules", Message: "m"}:                                         "Rules: m",
+		{Resource: "A, B", Message: "m"}:                                       "A, B: m",
+		{Property: "Rules", Message: "m"}:                                      "Rules: m",
 	} {
 		if got := w.String(); got != want {
 			t.Errorf("%#v.String() = %q, want %q", w, got, want)
 		}
+	}
+}
+
+func TestBlockingError(t *testing.T) {
+	if err := BlockingError([]Warning{{Resource: "A", Message: "m"}}); err != nil {
+		t.Errorf("non-blocking warning gave %v", err)
+	}
+	extra := "  Store:\n    Type: AWS::ApiGatewayV2::Integration\n    Properties: {ApiId: !Ref Api, IntegrationType: AWS, IntegrationUri: !Sub 'arn:aws:apigateway:${AWS::Region}:sqs:path/123/queue'}\n"
+	_, warns := importOne(t, extra, Options{})
+	err := BlockingError(warns)
+	if err == nil || !strings.Contains(err.Error(), "Store.Properties.IntegrationUri: AWS service integration (sqs:path/123/queue) cannot run in wsgate; give --standin Store=http://...") {
+		t.Errorf("BlockingError = %v", err)
+	}
+	cfg, warns := importOne(t, extra, Options{Standins: map[string]string{"Store": "http://127.0.0.1:1/q"}})
+	if err := BlockingError(warns); err != nil || cfg.Integrations["Store"].Standin != "http://127.0.0.1:1/q" {
+		t.Errorf("with stand-in: err %v, integration %+v", err, cfg.Integrations["Store"])
 	}
 }

@@ -23,6 +23,7 @@ type template struct {
 	warns     []Warning
 	seen      map[string]bool
 	naming    map[string]bool // functions whose FunctionName is being evaluated
+	globalFn  *yaml.Node      // SAM Globals.Function, for describing functions
 }
 
 // param is a declared template parameter.
@@ -109,6 +110,14 @@ func (t *template) load(root *yaml.Node) error {
 			}
 		case "Transform":
 			t.checkTransform(v)
+		case "Globals":
+			if g := deref(v); g.Kind == yaml.MappingNode {
+				for j := 0; j+1 < len(g.Content); j += 2 {
+					if g.Content[j].Value == "Function" {
+						t.globalFn = deref(g.Content[j+1])
+					}
+				}
+			}
 		case "Resources":
 			if err := t.loadResources(v); err != nil {
 				return err
