@@ -294,9 +294,8 @@ func (d *decoder) decodeMap(n *yaml.Node, v reflect.Value, path string) {
 		d.typeError(n, v.Type(), path)
 		return
 	}
-	if v.IsNil() {
-		v.Set(reflect.MakeMap(v.Type()))
-	}
+	// An empty mapping leaves the map nil: {} and an absent key mean the same, and stay the same
+	// through Marshal (which omits empty maps).
 	for _, p := range d.pairs(n, path) {
 		kp := keyPath(path, p.k.Value)
 		if p.k.Value == "" {
@@ -306,6 +305,9 @@ func (d *decoder) decodeMap(n *yaml.Node, v reflect.Value, path string) {
 		d.lines[kp] = p.k.Line
 		elem := reflect.New(v.Type().Elem()).Elem()
 		d.decode(p.v, elem, kp)
+		if v.IsNil() {
+			v.Set(reflect.MakeMap(v.Type()))
+		}
 		v.SetMapIndex(reflect.ValueOf(p.k.Value), elem)
 	}
 }
@@ -314,6 +316,9 @@ func (d *decoder) decodeSlice(n *yaml.Node, v reflect.Value, path string) {
 	if n.Kind != yaml.SequenceNode {
 		d.typeError(n, v.Type(), path)
 		return
+	}
+	if len(n.Content) == 0 {
+		return // [] is the same as absent (nil), as for maps
 	}
 	s := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
 	for i, c := range n.Content {

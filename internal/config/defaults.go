@@ -2,11 +2,10 @@ package config
 
 import "slices"
 
-// Algorithms assumed when an authorizer of type JWT lists none: the ones its key material can
-// verify (never "none", never HS* with a JWKS, which would allow key-confusion attacks).
+// JWT algorithms by key material. Never "none", and never HS* with a JWKS (key confusion).
 var (
 	hmacAlgorithms = StringList{"HS256", "HS384", "HS512"}
-	jwksAlgorithms = StringList{"RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256", "PS384", "PS512"}
+	jwksAlgorithms = StringList{"RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256", "PS384", "PS512", "EdDSA"}
 )
 
 // ApplyDefaults fills every zero field with its Default* value, so that consumers read a
@@ -15,7 +14,10 @@ var (
 //
 // Fields left empty on purpose: DomainName (the upgrade's Host header), TLS, Admin.Listen (metrics
 // on the main listener), Log.Format (text on a terminal, JSON otherwise), Store.URL and
-// Store.NodeID, StageVariables, and an authorizer's Issuer and Audience (not checked).
+// Store.NodeID, StageVariables, and an authorizer's Issuer and Audience (not checked). A JWT
+// authorizer's Algorithms and UserIDClaim also stay empty: empty algorithms means every one its
+// key material verifies, and an empty userIdClaim means "sub" if the token has it (a claim
+// that is named must be present), a difference the authorizer needs to see.
 func (c *Config) ApplyDefaults() {
 	def(&c.Listen, DefaultListen)
 	def(&c.Stage, DefaultStage)
@@ -68,24 +70,10 @@ func (a *Authorizer) applyDefaults() {
 	switch a.Type {
 	case JWT:
 		def(&a.Leeway, Duration(DefaultAuthorizerLeeway))
-		def(&a.UserIDClaim, DefaultUserIDClaim)
-		if len(a.Algorithms) == 0 {
-			a.Algorithms = defaultAlgorithms(a)
-		}
 	case Request:
 		def(&a.IntegrationType, DefaultREQUESTIntegrationType)
 		def(&a.Timeout, Duration(DefaultAuthorizerTimeout))
 	}
-}
-
-func defaultAlgorithms(a *Authorizer) StringList {
-	switch {
-	case a.Secret != "" && a.JWKSURL == "":
-		return slices.Clone(hmacAlgorithms)
-	case a.JWKSURL != "" && a.Secret == "":
-		return slices.Clone(jwksAlgorithms)
-	}
-	return nil // both or neither: validation reports it
 }
 
 func def[T comparable](p *T, v T) {
@@ -125,10 +113,6 @@ func (c *Config) clearDefaults() {
 			switch a.Type {
 			case JWT:
 				undef(&a.Leeway, Duration(DefaultAuthorizerLeeway))
-				undef(&a.UserIDClaim, DefaultUserIDClaim)
-				if d := defaultAlgorithms(&a); d != nil && slices.Equal(a.Algorithms, d) {
-					a.Algorithms = nil
-				}
 			case Request:
 				undef(&a.IntegrationType, DefaultREQUESTIntegrationType)
 				undef(&a.Timeout, Duration(DefaultAuthorizerTimeout))

@@ -80,8 +80,8 @@ store: { type: memory }
 		if a.Secret != "s3cret" || a.UserIDClaim != "userId" || a.Leeway.D() != DefaultAuthorizerLeeway {
 			t.Errorf("jwt = %+v", a)
 		}
-		if strings.Join(a.Algorithms, ",") != "HS256,HS384,HS512" {
-			t.Errorf("algorithms = %v", a.Algorithms)
+		if a.Algorithms != nil {
+			t.Errorf("algorithms = %v; empty means what the key verifies, decided by the authorizer", a.Algorithms)
 		}
 		if len(a.IdentitySource) != 1 || a.IdentitySource[0] != "route.request.querystring.Authorization" {
 			t.Errorf("identitySource = %v", a.IdentitySource)
@@ -155,7 +155,7 @@ integrations:
       /4\d\d/: { templateSelectionExpression: "${integration.response.statuscode}", templates: { "404": '{"missing":true}' } }
   lambda: { type: AWS_PROXY, uri: "${stageVariables.fn}", endpoint: http://127.0.0.1:9000 }
   svc: { type: AWS, uri: "arn:aws:apigateway:us-east-1:dynamodb:action/PutItem", standin: http://127.0.0.1:3000/ddb, responses: { /200/: {} } }
-  mock: { type: MOCK, requestTemplates: { $default: '{"statusCode":200}' }, responses: { $default: { templates: { $default: ok } } } }
+  mock: { type: MOCK, requestTemplates: { $default: '{"statusCode":200}' }, responses: { '\$default': { templates: { $default: ok } } } }
 `, func(t *testing.T, c *Config) {
 		if got := c.Integrations["http"].TemplateSelectionExpression; got != "${request.body.kind}" {
 			t.Errorf("templateSelectionExpression = %q", got)
@@ -198,8 +198,8 @@ authorizers:
 		if got := c.Authorizers["web"].IdentitySource; len(got) != 1 || got[0] != DefaultIdentitySource {
 			t.Errorf("identitySource default = %v", got)
 		}
-		if got := c.Authorizers["keys"].UserIDClaim; got != "sub" {
-			t.Errorf("userIdClaim default = %q", got)
+		if got := c.Authorizers["keys"].UserIDClaim; got != "" {
+			t.Errorf("userIdClaim must stay empty (optional sub) unless written: %q", got)
 		}
 	}},
 	{"redis, tls, admin, log, anchors", `
@@ -393,7 +393,7 @@ authorizers:
   lam: {type: AWS_PROXY, uri: "arn:aws:lambda:us-east-1:1234:function:x", endpoint: "localhost:9000"}
   lam2: {type: AWS_PROXY}
   svc: {type: AWS, uri: "arn:aws:apigateway:us-east-1:dynamodb:action/PutItem"}
-  mock: {type: MOCK, endpoint: "http://x/", standin: "http://y/"}
+  mock: {type: MOCK, uri: "http://x/", endpoint: "http://x/", standin: "http://y/"}
   px: {type: HTTP_PROXY, uri: "http://x/", requestTemplates: {a: b}, templateSelectionExpression: x, responses: {$default: {}}}
 `, []string{
 		"t.yaml:2: integrations.none.type: required; write one of HTTP_PROXY, HTTP, AWS_PROXY, AWS, MOCK",
@@ -412,6 +412,7 @@ authorizers:
 		"t.yaml:10: integrations.svc.standin: AWS service integrations (DynamoDB, Step Functions...) are not supported; set standin: to an http(s) URL that receives the rendered request template instead",
 		"t.yaml:11: integrations.mock.endpoint: only used by AWS_PROXY integrations; remove it",
 		"t.yaml:11: integrations.mock.standin: only used by AWS integrations; remove it",
+		"t.yaml:11: integrations.mock.uri: a MOCK integration calls no backend; remove uri",
 		"t.yaml:12: integrations.px.requestTemplates: HTTP_PROXY integrations pass messages and answers through unchanged; templates and responses apply to HTTP, AWS and MOCK integrations only. Remove it, or use type HTTP",
 		"t.yaml:12: integrations.px.responses: HTTP_PROXY integrations pass messages and answers through unchanged; templates and responses apply to HTTP, AWS and MOCK integrations only. Remove it, or use type HTTP",
 		"t.yaml:12: integrations.px.templateSelectionExpression: HTTP_PROXY integrations pass messages and answers through unchanged; templates and responses apply to HTTP, AWS and MOCK integrations only. Remove it, or use type HTTP",
@@ -464,12 +465,11 @@ integrations:
 		"t.yaml:4: authorizers.both.identitySource[1]: \"method.request.header.X\" is not an identity source (that is the REST API form); write route.request.header.X",
 		"t.yaml:4: authorizers.both.identitySource[2]: \"route.request.header.\" names nothing; write route.request.header.NAME",
 		"t.yaml:4: authorizers.both.jwksUrl: set secret or jwksUrl, not both: one authorizer checks one kind of key",
-		"t.yaml:5: authorizers.neither: a JWT authorizer needs secret (for HS256/384/512) or jwksUrl (for RS*, ES*, PS*)",
+		"t.yaml:5: authorizers.neither: a JWT authorizer needs secret (for HS256/384/512) or jwksUrl (for RS*, ES*, PS*, EdDSA)",
 		"t.yaml:6: authorizers.algs.algorithms[0]: unsigned tokens are never accepted; remove none",
-		"t.yaml:6: authorizers.algs.algorithms[1]: \"HS265\" is not a supported algorithm; did you mean HS256? (one of HS256, HS384, HS512, RS256, RS384, RS512, ES256, ES384, ES512, PS256, PS384, PS512)",
+		"t.yaml:6: authorizers.algs.algorithms[1]: \"HS265\" is not a supported algorithm; did you mean HS256? (one of HS256, HS384, HS512, RS256, RS384, RS512, ES256, ES384, ES512, PS256, PS384, PS512, EdDSA)",
 		"t.yaml:6: authorizers.algs.algorithms[2]: RS256 verifies with a public key; set jwksUrl, or remove RS256",
 		"t.yaml:6: authorizers.algs.leeway: must not be negative; write e.g. 30s",
-		"t.yaml:6: authorizers.algs.resultTtl: not used by JWT authorizers; remove it",
 		"t.yaml:6: authorizers.algs.uri: not used by JWT authorizers; remove it",
 		"t.yaml:7: authorizers.keys.algorithms[0]: HS256 verifies with a shared secret; set secret, or remove HS256",
 		"t.yaml:7: authorizers.keys.jwksUrl: \"ftp://x/jwks\" is not an http:// or https:// URL; write e.g. https://issuer.example.com/.well-known/jwks.json",

@@ -36,9 +36,6 @@ const (
 	// DefaultAuthorizerTimeout bounds a REQUEST authorizer call (AWS gives authorizers the
 	// integration limits, 50ms..29s).
 	DefaultAuthorizerTimeout = DefaultIntegrationTimeout
-	// DefaultUserIDClaim is the JWT claim that becomes the connection's user id when an
-	// authorizer of type JWT does not name one.
-	DefaultUserIDClaim = "sub"
 	// DefaultIdentitySource is where authorizers look for the token when identitySource is not
 	// set (CDK's default for REQUEST authorizers).
 	DefaultIdentitySource = "route.request.header.Authorization"

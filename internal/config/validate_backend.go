@@ -138,6 +138,10 @@ func (v *validator) integration(p string, in Integration) {
 		} else {
 			v.lambda(p+".uri", in.URI)
 		}
+	case Mock:
+		if in.URI != "" {
+			v.add(p+".uri", "a MOCK integration calls no backend; remove uri")
+		}
 	case AWS:
 		if in.Standin == "" {
 			v.add(p+".standin", "AWS service integrations (DynamoDB, Step Functions...) are not supported; set standin: to an http(s) URL that receives the rendered request template instead")
@@ -184,7 +188,7 @@ func (v *validator) integration(p string, in Integration) {
 	}
 	for _, key := range slices.Sorted(maps.Keys(in.Responses)) {
 		rp := join(p, "responses", key)
-		if key != "$default" {
+		if key != "$default" && key != `\$default` {
 			if len(key) < 3 || key[0] != '/' || key[len(key)-1] != '/' {
 				v.add(rp, "not a response key; write $default, or a /regex/ matched against the status code such as /2\\d\\d/")
 			} else if _, err := regexp.Compile(key[1 : len(key)-1]); err != nil {
@@ -307,9 +311,6 @@ func (v *validator) authorizer(p string, a Authorizer) {
 		if a.Timeout != 0 {
 			notFor("timeout")
 		}
-		if a.ResultTTL != 0 {
-			notFor("resultTtl")
-		}
 	case Request:
 		for field, set := range map[string]bool{"secret": a.Secret != "", "jwksUrl": a.JWKSURL != "", "issuer": a.Issuer != "",
 			"audience": len(a.Audience) > 0, "algorithms": len(a.Algorithms) > 0, "leeway": a.Leeway != 0} {
@@ -340,16 +341,16 @@ func (v *validator) authorizer(p string, a Authorizer) {
 			v.add(p+".integrationType", "%q is not supported; write AWS_PROXY (a Lambda function) or HTTP (a URL)%s", a.IntegrationType, didYouMean(a.IntegrationType, []string{AWSProxy, HTTP}))
 		}
 		v.timeout(p+".timeout", a.Timeout)
-		if a.ResultTTL < 0 || a.ResultTTL.D() > MaxAuthorizerResultTTL {
-			v.add(p+".resultTtl", "%s is out of range; write 0 (no caching, as AWS) up to 1h", a.ResultTTL)
-		}
+	}
+	if a.ResultTTL < 0 || a.ResultTTL.D() > MaxAuthorizerResultTTL {
+		v.add(p+".resultTtl", "%s is out of range; write 0 (no caching, as AWS) up to 1h", a.ResultTTL)
 	}
 }
 
 func (v *validator) jwt(p string, a Authorizer) {
 	switch {
 	case a.Secret == "" && a.JWKSURL == "":
-		v.add(p, "a JWT authorizer needs secret (for HS256/384/512) or jwksUrl (for RS*, ES*, PS*)")
+		v.add(p, "a JWT authorizer needs secret (for HS256/384/512) or jwksUrl (for RS*, ES*, PS*, EdDSA)")
 	case a.Secret != "" && a.JWKSURL != "":
 		v.add(p+".jwksUrl", "set secret or jwksUrl, not both: one authorizer checks one kind of key")
 	case a.JWKSURL != "":
