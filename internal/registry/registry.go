@@ -35,8 +35,11 @@ type Presence struct {
 }
 
 // Store is safe for concurrent use. Every method takes ctx and honours its deadline.
+// Times are kept to the millisecond. Errors other than ErrNotFound mean the store could not be
+// reached or read (Redis down); the operation may then be partly done and is safe to repeat.
 type Store interface {
-	// Register records a live connection (and its user, if any) owned by c.Node.
+	// Register records a live connection (and its user, if any) owned by c.Node. c.ID and
+	// c.Node must not be empty.
 	Register(ctx context.Context, c Conn) error
 	// Unregister removes a connection from every index (user, groups, node) and records its
 	// user's last-seen time. It returns the removed record and false if the id was unknown.
@@ -59,14 +62,17 @@ type Store interface {
 	Leave(ctx context.Context, connID, group string) error
 	// GroupMembers lists the live connections in a group.
 	GroupMembers(ctx context.Context, group string) ([]Conn, error)
-	// ConnGroups lists the groups a connection is in.
+	// ConnGroups lists the groups a connection is in; ErrNotFound if the connection is unknown.
 	ConnGroups(ctx context.Context, connID string) ([]string, error)
 
 	// Heartbeat renews node's lease for ttl.
 	Heartbeat(ctx context.Context, node string, ttl time.Duration) error
-	// DeadNodes lists nodes that own connections but whose lease has expired.
+	// DeadNodes lists nodes that own connections but whose lease has expired (or who never
+	// sent a heartbeat): send one before registering connections.
 	DeadNodes(ctx context.Context) ([]string, error)
-	// ClaimDeadNode lets exactly one survivor take over a dead node's cleanup.
+	// ClaimDeadNode lets exactly one survivor take over a dead node's cleanup: true for the
+	// first claimant (and for it again, renewing, within ttl), false for others and while the
+	// node's lease is live.
 	ClaimDeadNode(ctx context.Context, node, claimant string, ttl time.Duration) (bool, error)
 	// NodeConns lists the connections owned by node.
 	NodeConns(ctx context.Context, node string) ([]Conn, error)
