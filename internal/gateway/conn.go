@@ -1,0 +1,176 @@
+package gateway
+
+import (
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/lesismal/nbio"
+	"github.com/lesismal/nbio/nbhttp/websocket"
+
+	"github.com/wsgate/wsgate/internal/hub"
+	"github.com/wsgate/wsgate/internal/registry"
+)
+
+// Conn is one live WebSocket. The poller goroutine owns reading; writes go straight to nbio's
+// non-blocking socket buffer (bounded by limits.sendQueueBytes) under the websocket.Conn's lock,
+// so Send never blocks. Messages wait in a small queue that holds no goroutine while idle.
+//
+// It is kept small on purpose (no headers after $connect): memory per idle connection decides
+// how many connections one machine holds.
+type Conn struct {
+	g  *Gateway
+	ws *websocket.Conn
+
+	id          string
+	connectedAt time.Time
+	sourceIP    string
+	userAgent   string
+	path        string
+	domainName  string
+	userID      string
+	authorizer  map[string]any
+
+	lastData atomic.Int64 // unix nanos of the last data frame (lastActiveAt, idle timeout)
+	lastSeen atomic.Int64 // unix nanos of the last frame of any kind (dead-peer detection)
+	pinged   atomic.Bool  // a ping is outstanding since lastSeen
+
+	mu       sync.Mutex
+	queue    []job // jobs waiting for a free slot; runs in order when concurrency is 1
+	inflight int
+	reason   *closeReason // why we closed it, set once before closing
+	peer     *closeReason // the close frame the client sent, if any
+	gone     bool         // socket closed; $disconnect queued
+}
+
+// job is a unit of per-connection work: a message to route, or the final $disconnect.
+type job struct {
+	data       []byte
+	binary     bool
+	at         time.Time
+	disconnect *closeReason
+}
+
+// closeReason is why a connection ended: the code and reason reported in $disconnect, and the
+// label counted in metrics.
+type closeReason struct {
+	code   int
+	text   string
+	metric string
+}
+
+// Close reasons wsgate itself decides (AWS-CONTRACT.md §7 recommendation: 1001 for idle,
+// duration and shutdown; 1000 for DeleteConnection; 1009 too big; 1003 binary).
+var (
+	reasonIdle      = closeReason{1001, "Going away: idle timeout", "idle"}
+	reasonDuration  = closeReason{1001, "Going away: maximum connection duration reached", "duration"}
+	reasonShutdown  = closeReason{1001, "Going away: gateway shutting down", "shutdown"}
+	reasonBinary    = closeReason{1003, "Binary frames are not supported", "binary"}
+	reasonTooBig    = closeReason{1009, "Message too big", "too_big"}
+	reasonFrameBig  = closeReason{1009, "Frame too big", "too_big"}
+	reasonSlow      = closeReason{1008, "Slow consumer: send queue full", "slow_consumer"}
+	reasonDeadPeer  = closeReason{1006, "Peer did not answer pings", "dead_peer"}
+	reasonLost      = closeReason{1006, "Connection lost", "lost"}
+	reasonNoStatus  = closeReason{1005, "Client-side close frame status not set", "client"}
+	reasonWriteFail = closeReason{1006, "Write failed", "lost"}
+)
+
+// ID implements hub.Conn.
+func (c *Conn) ID() string { return c.id }
+
+// LastActive is the time of the last data frame, for the registry's lastActiveAt.
+func (c *Conn) LastActive() time.Time { return time.Unix(0, c.lastData.Load()) }
+
+// Info implements hub.Conn.
+func (c *Conn) Info() registry.Conn {
+	return registry.Conn{
+		ID:           c.id,
+		Node:         c.g.hub.Node(),
+		ConnectedAt:  c.connectedAt,
+		LastActiveAt: c.LastActive(),
+		SourceIP:     c.sourceIP,
+		UserAgent:    c.userAgent,
+		UserID:       c.userID,
+		Path:         c.path,
+		Authorizer:   c.authorizer,
+	}
+}
+
+// Send implements hub.Conn: one text frame, never blocking.
+func (c *Conn) Send(data []byte) error {
+	return c.write(websocket.TextMessage, data)
+}
+
+func (c *Conn) write(mt websocket.MessageType, data []byte) error {
+	c.mu.Lock()
+	gone := c.gone
+	c.mu.Unlock()
+	if gone {
+		return hub.ErrClosed
+	}
+	err := c.ws.WriteMessage(mt, data)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, nbio.ErrOverflow):
+		// nbio closed the socket: its buffer is over limits.sendQueueBytes. No close frame
+		// can get through a full buffer; the reason goes to $disconnect, the log and metrics.
+		c.setReason(reasonSlow)
+		return hub.ErrSlowConsumer
+	default:
+		c.setReason(reasonWriteFail)
+		return hub.ErrClosed
+	}
+}
+
+// Close implements hub.Conn: sends a close frame and closes the socket; $disconnect follows.
+func (c *Conn) Close(code int, reason string) {
+	c.closeWith(closeReason{code: code, text: reason, metric: metricFor(code, reason)})
+}
+
+func metricFor(code int, reason string) string {
+	switch reason {
+	case hub.ReasonDelete:
+		return "deleted"
+	case hub.ReasonBanned:
+		return "user_deleted"
+	}
+	return "closed"
+}
+
+func (c *Conn) closeWith(r closeReason) {
+	if !c.setReason(r) {
+		return
+	}
+	_ = c.ws.WriteClose(r.code, r.text)
+	_ = c.ws.Close()
+}
+
+// setReason records why the connection ends; the first reason wins. It reports whether r won.
+func (c *Conn) setReason(r closeReason) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.reason != nil || c.gone {
+		return false
+	}
+	c.reason = &r
+	return true
+}
+
+// finalReason decides what $disconnect reports once the socket is closed.
+func (c *Conn) finalReason(err error) closeReason {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case c.reason != nil:
+		return *c.reason
+	case c.peer != nil:
+		return *c.peer
+	case errors.Is(err, websocket.ErrMessageTooLarge):
+		return reasonTooBig
+	case errors.Is(err, nbio.ErrOverflow):
+		return reasonSlow
+	}
+	return reasonLost
+}

@@ -1,0 +1,226 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/lesismal/nbio/nbhttp/websocket"
+
+	"github.com/wsgate/wsgate/internal/authorizer"
+	"github.com/wsgate/wsgate/internal/event"
+)
+
+// connect runs the authorizer and the $connect integration while the upgrade request is held
+// open, and sends 101 only if both succeed (AWS-CONTRACT.md §1.2, §2.2, §6.1).
+func (g *Gateway) connect(w http.ResponseWriter, r *http.Request, path string) {
+	start := time.Now()
+	c := &Conn{
+		g:           g,
+		id:          event.NewID(),
+		connectedAt: start,
+		sourceIP:    sourceIP(r),
+		userAgent:   r.UserAgent(),
+		path:        path,
+		domainName:  g.o.DomainName,
+	}
+	if c.domainName == "" {
+		c.domainName = r.Host
+	}
+	ev := c.connectEvent(r, start)
+	route := g.o.Routes[event.RouteConnect]
+	log := g.log.With("requestId", ev.RequestContext.RequestID, "connectionId", c.id, "routeKey", event.RouteConnect)
+
+	ctx := r.Context()
+	status, authLatency := 0, time.Duration(0)
+	if route != nil && route.Authorizer != nil {
+		t0 := time.Now()
+		res, err := route.Authorizer.Authorize(ctx, ev)
+		authLatency = time.Since(t0)
+		if err != nil {
+			status = http.StatusInternalServerError
+			var ae *authorizer.Error
+			if errors.As(err, &ae) {
+				status = ae.Status
+			}
+			g.refuse(w, log, status, "authorizer", err, start, authLatency, 0)
+			return
+		}
+		c.userID = res.UserID
+		c.authorizer = authorizerContext(res)
+		ev.RequestContext.Authorizer = c.authorizer
+		ev.RequestContext.UserID = c.userID
+	}
+
+	respHeader := http.Header{}
+	var integLatency time.Duration
+	if route != nil && route.Integration != nil {
+		t0 := time.Now()
+		resp, err := route.Integration.Invoke(ctx, ev)
+		integLatency = time.Since(t0)
+		g.metrics.IntegrationTime.WithLabelValues(event.RouteConnect).Observe(integLatency.Seconds())
+		if err != nil {
+			g.refuse(w, log, http.StatusBadGateway, "integration", err, start, authLatency, integLatency)
+			return
+		}
+		if resp.StatusCode < 200 || resp.StatusCode > 299 {
+			g.refuse(w, log, resp.StatusCode, "integration", nil, start, authLatency, integLatency)
+			return
+		}
+		// AWS copies only Sec-WebSocket-Protocol from the $connect answer into the 101.
+		if p := resp.Header.Get("Sec-WebSocket-Protocol"); p != "" {
+			respHeader.Set("Sec-WebSocket-Protocol", p)
+		}
+	}
+
+	if g.shuttingDown.Load() {
+		g.refuse(w, log, http.StatusServiceUnavailable, "shutdown", nil, start, authLatency, integLatency)
+		return
+	}
+	now := time.Now().UnixNano()
+	c.lastData.Store(now)
+	c.lastSeen.Store(now)
+	ws, err := g.upgrader.UpgradeAndTransferConnToPoller(w, r, respHeader)
+	if err != nil {
+		g.metrics.Connects.WithLabelValues("upgrade_failed").Inc()
+		log.Info("connect", "status", 400, "error", err.Error(), "latency", time.Since(start))
+		return
+	}
+	c.ws = ws
+	g.hub.Add(context.WithoutCancel(ctx), c)
+	g.metrics.Connects.WithLabelValues("accepted").Inc()
+	g.metrics.ConnectionsActive.Inc()
+	g.attach(ws, c)
+	log.Info("connect", "status", 101, "sourceIp", c.sourceIP, "path", c.path, "userId", c.userID,
+		"authorizerLatency", authLatency, "integrationLatency", integLatency, "latency", time.Since(start))
+}
+
+// attach links the socket to its Conn and replays anything that arrived in between.
+func (g *Gateway) attach(ws *websocket.Conn, c *Conn) {
+	g.earlyMu.Lock()
+	ws.SetSession(c)
+	e := g.early[ws]
+	delete(g.early, ws)
+	g.earlyMu.Unlock()
+	if e == nil {
+		return
+	}
+	for _, m := range e.msgs {
+		c.enqueue(m)
+	}
+	if e.closed {
+		c.closed(e.err)
+	}
+}
+
+func (g *Gateway) refuse(w http.ResponseWriter, log interface {
+	Info(string, ...any)
+}, status int, stage string, err error, start time.Time, authLatency, integLatency time.Duration) {
+	if status < 400 || status > 599 {
+		// A 1xx/3xx from a $connect backend still refuses; keep the status the client sees
+		// meaningful for a handshake (AWS passes 301 through, so only 1xx is replaced).
+		if status < 300 {
+			status = http.StatusBadGateway
+		}
+	}
+	g.metrics.Connects.WithLabelValues("refused_" + strconv.Itoa(status)).Inc()
+	attrs := []any{"status", status, "refusedBy", stage, "authorizerLatency", authLatency,
+		"integrationLatency", integLatency, "latency", time.Since(start)}
+	if err != nil {
+		attrs = append(attrs, "error", err.Error())
+	}
+	log.Info("connect", attrs...)
+	writeJSONError(w, status, http.StatusText(status))
+}
+
+// connectEvent builds the CONNECT event: the client's handshake headers (with AWS's spelling of
+// the WebSocket ones), query parameters, and the X-Forwarded-* headers AWS's edge adds.
+func (c *Conn) connectEvent(r *http.Request, now time.Time) *event.Event {
+	ev := &event.Event{
+		Headers:           map[string]string{},
+		MultiValueHeaders: map[string][]string{},
+		Path:              c.path,
+	}
+	for name, vals := range r.Header {
+		name = awsHeaderName(name)
+		ev.Headers[name] = strings.Join(vals, ",")
+		ev.MultiValueHeaders[name] = vals
+	}
+	if r.Host != "" {
+		ev.Headers["Host"] = r.Host
+		ev.MultiValueHeaders["Host"] = []string{r.Host}
+	}
+	addMissing := func(k, v string) {
+		if _, ok := ev.Headers[k]; !ok {
+			ev.Headers[k] = v
+			ev.MultiValueHeaders[k] = []string{v}
+		}
+	}
+	addMissing("X-Forwarded-For", c.sourceIP)
+	if _, port, err := net.SplitHostPort(r.Host); err == nil {
+		addMissing("X-Forwarded-Port", port)
+	}
+	proto := "http"
+	if r.TLS != nil {
+		proto = "https"
+	}
+	addMissing("X-Forwarded-Proto", proto)
+	if q := r.URL.Query(); len(q) > 0 {
+		ev.QueryStringParameters = make(map[string]string, len(q))
+		ev.MultiValueQueryStringParameters = make(map[string][]string, len(q))
+		for k, vs := range q {
+			ev.QueryStringParameters[k] = vs[len(vs)-1]
+			ev.MultiValueQueryStringParameters[k] = vs
+		}
+	}
+	ev.RequestContext = c.baseContext(event.RouteConnect, event.Connect, now)
+	return ev
+}
+
+// awsHeaderName undoes Go's canonicalisation where it differs from how browsers and AWS spell
+// the WebSocket headers ("Sec-Websocket-Key" -> "Sec-WebSocket-Key"), so handlers that read
+// event.headers['Sec-WebSocket-Protocol'] work as on AWS.
+func awsHeaderName(name string) string {
+	if strings.HasPrefix(name, "Sec-Websocket-") {
+		return "Sec-WebSocket-" + name[len("Sec-Websocket-"):]
+	}
+	return name
+}
+
+func (c *Conn) baseContext(routeKey, eventType string, now time.Time) event.RequestContext {
+	rc := event.RequestContext{
+		RouteKey:     routeKey,
+		EventType:    eventType,
+		Stage:        c.g.o.Stage,
+		ConnectedAt:  event.Millis(c.connectedAt),
+		Identity:     event.Identity{SourceIP: c.sourceIP, UserAgent: c.userAgent},
+		DomainName:   c.domainName,
+		ConnectionID: c.id,
+		APIID:        c.g.o.APIID,
+		Authorizer:   c.authorizer,
+		UserID:       c.userID,
+	}
+	rc.StampRequest(now)
+	return rc
+}
+
+func authorizerContext(res *authorizer.Result) map[string]any {
+	m := make(map[string]any, len(res.Context)+1)
+	for k, v := range res.Context {
+		m[k] = v
+	}
+	m["principalId"] = res.PrincipalID
+	return m
+}
+
+func sourceIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}

@@ -1,0 +1,95 @@
+package gateway
+
+import (
+	"context"
+	"time"
+
+	"github.com/wsgate/wsgate/internal/event"
+	"github.com/wsgate/wsgate/internal/registry"
+)
+
+// closed runs once when the socket is gone: it makes the connection unreachable and queues its
+// $disconnect behind any messages still queued, so the backend sees them in order.
+func (c *Conn) closed(err error) {
+	r := c.finalReason(err)
+	c.mu.Lock()
+	if c.gone {
+		c.mu.Unlock()
+		return
+	}
+	c.gone = true
+	c.mu.Unlock()
+	g := c.g
+	g.work.Add(1) // before the hub forgets it, so Shutdown's wait cannot miss this job
+	g.hub.Remove(context.Background(), c.id)
+	g.metrics.ConnectionsActive.Dec()
+	g.metrics.Disconnects.WithLabelValues(r.metric).Inc()
+	if r.metric == reasonSlow.metric {
+		g.metrics.SlowConsumers.Inc()
+		g.log.Warn("slow consumer closed", "connectionId", c.id, "sendQueueBytes", g.o.Limits.SendQueueBytes)
+	}
+	c.push(job{disconnect: &r})
+	g.work.Done()
+}
+
+// disconnectEvent builds the DISCONNECT event. Its headers are the fixed ones AWS sends, not
+// the client's (AWS-CONTRACT.md §2.1).
+func (c *Conn) disconnectEvent(r closeReason) *event.Event {
+	ev := &event.Event{
+		Headers: map[string]string{
+			"Host": c.domainName, "x-api-key": "", "X-Forwarded-For": "", "x-restapi": "",
+		},
+		MultiValueHeaders: map[string][]string{
+			"Host": {c.domainName}, "x-api-key": {""}, "X-Forwarded-For": {""}, "x-restapi": {""},
+		},
+		Path: c.path,
+	}
+	ev.RequestContext = c.baseContext(event.RouteDisconnect, event.Disconnect, time.Now())
+	ev.RequestContext.SetDisconnect(r.code, r.text)
+	return ev
+}
+
+// orphanEvent builds the DISCONNECT event for a connection of a dead node, from its registry
+// record.
+func (g *Gateway) orphanEvent(rc registry.Conn, reason string) *event.Event {
+	c := &Conn{
+		g: g, id: rc.ID, connectedAt: rc.ConnectedAt, sourceIP: rc.SourceIP, userAgent: rc.UserAgent,
+		path: rc.Path, userID: rc.UserID, authorizer: rc.Authorizer, domainName: g.o.DomainName,
+	}
+	return c.disconnectEvent(closeReason{code: 1006, text: reason, metric: "node_lost"})
+}
+
+// Orphaned runs $disconnect for a connection whose node died (the hub calls it after reaping).
+func (g *Gateway) Orphaned(rc registry.Conn, reason string) {
+	g.metrics.Disconnects.WithLabelValues("node_lost").Inc()
+	g.work.Add(1)
+	go func() {
+		defer g.work.Done()
+		g.disconnect(g.orphanEvent(rc, reason), rc.ID)
+	}()
+}
+
+// disconnect calls the $disconnect integration (its answer is ignored, as on AWS). At most
+// maxConcurrentDisconnects run at once.
+func (g *Gateway) disconnect(ev *event.Event, connID string) {
+	rc := ev.RequestContext
+	r := g.o.Routes[event.RouteDisconnect]
+	attrs := []any{"requestId", rc.RequestID, "connectionId", connID, "routeKey", event.RouteDisconnect,
+		"closeCode", *rc.DisconnectStatusCode, "closeReason", *rc.DisconnectReason}
+	if r == nil || r.Integration == nil {
+		g.log.Info("disconnect", attrs...)
+		return
+	}
+	g.disconnects <- struct{}{}
+	defer func() { <-g.disconnects }()
+	t0 := time.Now()
+	resp, err := r.Integration.Invoke(context.Background(), ev)
+	lat := time.Since(t0)
+	g.metrics.IntegrationTime.WithLabelValues(event.RouteDisconnect).Observe(lat.Seconds())
+	attrs = append(attrs, "integrationLatency", lat)
+	if err != nil {
+		g.log.Warn("disconnect", append(attrs, "status", 500, "error", err.Error())...)
+		return
+	}
+	g.log.Info("disconnect", append(attrs, "status", resp.StatusCode)...)
+}

@@ -1,0 +1,329 @@
+// Package gateway is the WebSocket side of wsgate: it matches /{stage}[/path], runs the
+// authorizer and $connect before answering 101, routes every message through the route
+// selection expression to an integration, writes route responses back, and runs $disconnect
+// however a connection ends.
+//
+// Sockets live on nbio's event loop after a standard net/http handshake, so an idle connection
+// costs a couple of KB and no goroutine; integration calls run on goroutines, never on the poller.
+package gateway
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/lesismal/nbio/logging"
+	"github.com/lesismal/nbio/nbhttp"
+	"github.com/lesismal/nbio/nbhttp/websocket"
+
+	"github.com/wsgate/wsgate/internal/authorizer"
+	"github.com/wsgate/wsgate/internal/hub"
+	"github.com/wsgate/wsgate/internal/integration"
+	"github.com/wsgate/wsgate/internal/observe"
+	"github.com/wsgate/wsgate/internal/routing"
+)
+
+// Route is a resolved route: what to call and whether the answer goes back to the client.
+type Route struct {
+	Key         string
+	Integration integration.Integration // nil: accepted, nothing called
+	Authorizer  authorizer.Authorizer   // $connect only
+	TwoWay      bool
+}
+
+// Limits are the per-connection limits (AWS defaults in config).
+type Limits struct {
+	MessageBytes             int
+	FrameBytes               int
+	IdleTimeout              time.Duration
+	MaxConnectionDuration    time.Duration
+	PingInterval             time.Duration
+	SendQueueBytes           int
+	HandshakeTimeout         time.Duration
+	AllowBinary              bool
+	ConcurrencyPerConnection int
+}
+
+// Options configure a Gateway.
+type Options struct {
+	Stage      string
+	APIID      string
+	DomainName string // "" = the Host of the upgrade request
+	Selector   *routing.Expr
+	Routes     map[string]*Route
+	Limits     Limits
+	Hub        *hub.Hub
+	// Management serves /{stage}/@... paths (the @connections API and its extensions).
+	Management http.Handler
+	Logger     *slog.Logger
+	Metrics    *observe.Metrics
+}
+
+// Gateway is an http.Handler. Safe for concurrent use.
+type Gateway struct {
+	o        Options
+	log      *slog.Logger
+	hub      *hub.Hub
+	metrics  *observe.Metrics
+	engine   *nbhttp.Engine
+	upgrader *websocket.Upgrader
+	prefix   string // "/" + stage
+
+	// early holds what arrived for a socket in the instant between its 101 and its session
+	// being attached (see attach).
+	earlyMu sync.Mutex
+	early   map[*websocket.Conn]*earlyEvents
+
+	shuttingDown atomic.Bool
+	handshakes   sync.WaitGroup // $connect in progress
+	work         sync.WaitGroup // message and $disconnect jobs in flight
+	disconnects  chan struct{}  // bounds concurrent $disconnect calls
+	stopSweep    chan struct{}
+	sweepDone    chan struct{}
+}
+
+type earlyEvents struct {
+	msgs   []job
+	closed bool
+	err    error
+}
+
+// maxConcurrentDisconnects bounds $disconnect calls in flight so that a mass close (shutdown,
+// a load balancer dropping everyone) cannot start a goroutine storm against the backend.
+const maxConcurrentDisconnects = 512
+
+// New builds a gateway and starts its event loop.
+func New(o Options) (*Gateway, error) {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Metrics == nil {
+		o.Metrics = observe.NewMetrics()
+	}
+	if o.Limits.ConcurrencyPerConnection < 1 {
+		o.Limits.ConcurrencyPerConnection = 1
+	}
+	logging.SetLevel(logging.LevelNone) // nbio's own logger; we log through slog
+	engine := nbhttp.NewEngine(nbhttp.Config{
+		Name:                         "wsgate",
+		ReleaseWebsocketPayload:      true,
+		MaxWriteBufferSize:           o.Limits.SendQueueBytes,
+		MaxWebsocketFramePayloadSize: maxOutFrame(o.Limits.FrameBytes),
+		ReadBufferSize:               16 * 1024,
+	})
+	if err := engine.Start(); err != nil {
+		return nil, err
+	}
+	g := &Gateway{
+		o:           o,
+		log:         o.Logger,
+		hub:         o.Hub,
+		metrics:     o.Metrics,
+		engine:      engine,
+		prefix:      "/" + o.Stage,
+		early:       map[*websocket.Conn]*earlyEvents{},
+		disconnects: make(chan struct{}, maxConcurrentDisconnects),
+		stopSweep:   make(chan struct{}),
+		sweepDone:   make(chan struct{}),
+	}
+	g.upgrader = g.newUpgrader()
+	go g.sweep()
+	return g, nil
+}
+
+func maxOutFrame(frameBytes int) int {
+	if frameBytes <= 0 {
+		return 32 * 1024
+	}
+	return frameBytes
+}
+
+func (g *Gateway) newUpgrader() *websocket.Upgrader {
+	u := websocket.NewUpgrader()
+	u.Engine = g.engine
+	u.KeepaliveTime = 0 // no per-connection timers: the sweeper pings and times out
+	u.MessageLengthLimit = g.o.Limits.MessageBytes
+	u.HandshakeTimeout = g.o.Limits.HandshakeTimeout
+	u.CheckOrigin = func(*http.Request) bool { return true } // as AWS: origin is the authorizer's business
+	u.OnMessage(g.onMessage)
+	if g.o.Limits.FrameBytes > 0 && g.o.Limits.FrameBytes < g.o.Limits.MessageBytes {
+		u.OnDataFrame(g.onFrame)
+	}
+	u.SetPingHandler(func(ws *websocket.Conn, data string) {
+		if c := g.session(ws); c != nil {
+			c.seen()
+		}
+		_ = ws.WriteMessage(websocket.PongMessage, []byte(data))
+	})
+	u.SetPongHandler(func(ws *websocket.Conn, _ string) {
+		if c := g.session(ws); c != nil {
+			c.seen()
+		}
+	})
+	u.SetCloseHandler(g.onCloseFrame)
+	u.OnClose(g.onClose)
+	return u
+}
+
+func (c *Conn) seen() {
+	c.lastSeen.Store(time.Now().UnixNano())
+	c.pinged.Store(false)
+}
+
+// session returns the Conn attached to ws, or nil in the instant before attach.
+func (g *Gateway) session(ws *websocket.Conn) *Conn {
+	c, _ := ws.Session().(*Conn)
+	return c
+}
+
+// ServeHTTP routes /{stage}/@... to the management API and upgrades /{stage}[/path].
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	p := r.URL.EscapedPath()
+	if p != g.prefix && !strings.HasPrefix(p, g.prefix+"/") {
+		forbidden(w)
+		return
+	}
+	rest := p[len(g.prefix):]
+	if strings.HasPrefix(rest, "/@") || strings.HasPrefix(rest, "/%40") {
+		if g.o.Management == nil {
+			forbidden(w)
+			return
+		}
+		g.o.Management.ServeHTTP(w, r)
+		return
+	}
+	if !isUpgrade(r) {
+		w.Header().Set("Upgrade", "websocket")
+		writeJSONError(w, http.StatusUpgradeRequired, "Upgrade Required")
+		return
+	}
+	if g.shuttingDown.Load() {
+		writeJSONError(w, http.StatusServiceUnavailable, "Service Unavailable")
+		return
+	}
+	g.handshakes.Add(1)
+	defer g.handshakes.Done()
+	g.connect(w, r, pathAfterStage(r.URL.Path, g.o.Stage))
+}
+
+func pathAfterStage(decoded, stage string) string {
+	rest := strings.TrimPrefix(decoded, "/"+stage)
+	if rest == "" {
+		return "/"
+	}
+	return rest
+}
+
+func isUpgrade(r *http.Request) bool {
+	return headerHasToken(r.Header, "Connection", "upgrade") && headerHasToken(r.Header, "Upgrade", "websocket")
+}
+
+func headerHasToken(h http.Header, name, token string) bool {
+	for _, v := range h.Values(name) {
+		for _, part := range strings.Split(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(part), token) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func forbidden(w http.ResponseWriter) {
+	w.Header().Set("x-amzn-ErrorType", "ForbiddenException")
+	writeJSONError(w, http.StatusForbidden, "Forbidden")
+}
+
+func writeJSONError(w http.ResponseWriter, status int, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write([]byte(`{"message":"` + msg + `"}`))
+}
+
+// onCloseFrame records the client's close code for $disconnect and answers the close.
+func (g *Gateway) onCloseFrame(ws *websocket.Conn, code int, text string) {
+	if c := g.session(ws); c != nil {
+		r := closeReason{code: code, text: text, metric: "client"}
+		if code == 1005 {
+			r = reasonNoStatus
+		}
+		c.mu.Lock()
+		if c.peer == nil {
+			c.peer = &r
+		}
+		c.mu.Unlock()
+	}
+	if code == 1005 {
+		_ = ws.WriteMessage(websocket.CloseMessage, nil)
+		return
+	}
+	buf := make([]byte, 2+len(text))
+	binary.BigEndian.PutUint16(buf, uint16(code))
+	copy(buf[2:], text)
+	_ = ws.WriteMessage(websocket.CloseMessage, buf)
+}
+
+// onClose runs on the poller when the socket is gone, whatever closed it.
+func (g *Gateway) onClose(ws *websocket.Conn, err error) {
+	c := g.session(ws)
+	if c == nil {
+		g.earlyMu.Lock()
+		if c = g.session(ws); c == nil {
+			e := g.earlyFor(ws)
+			e.closed, e.err = true, err
+			g.earlyMu.Unlock()
+			return
+		}
+		g.earlyMu.Unlock()
+	}
+	c.closed(err)
+}
+
+func (g *Gateway) earlyFor(ws *websocket.Conn) *earlyEvents {
+	e := g.early[ws]
+	if e == nil {
+		e = &earlyEvents{}
+		g.early[ws] = e
+	}
+	return e
+}
+
+// Shutdown stops accepting, closes every connection with 1001, runs their $disconnect and
+// waits for in-flight work, all within ctx's deadline.
+func (g *Gateway) Shutdown(ctx context.Context) error {
+	if g.shuttingDown.Swap(true) {
+		return nil
+	}
+	close(g.stopSweep)
+	<-g.sweepDone
+	g.hub.Each(func(hc hub.Conn) bool {
+		if c, ok := hc.(*Conn); ok {
+			c.closeWith(reasonShutdown)
+		}
+		return true
+	})
+	done := make(chan struct{})
+	go func() {
+		g.handshakes.Wait()
+		// Connections whose close is still on its way to onClose are counted by the hub.
+		for g.hub.Len() > 0 && ctx.Err() == nil {
+			time.Sleep(5 * time.Millisecond)
+		}
+		g.work.Wait()
+		close(done)
+	}()
+	var err error
+	select {
+	case <-done:
+	case <-ctx.Done():
+		err = errors.New("shutdown grace period over: some $disconnect calls did not finish")
+	}
+	g.engine.Stop()
+	return err
+}

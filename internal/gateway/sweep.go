@@ -1,0 +1,66 @@
+package gateway
+
+import (
+	"time"
+
+	"github.com/lesismal/nbio/nbhttp/websocket"
+
+	"github.com/wsgate/wsgate/internal/hub"
+)
+
+// sweep is the one timer for every connection: instead of a timer (and its memory) per socket,
+// it walks the connections a few times per shortest limit and pings quiet peers, closes peers
+// that did not answer a ping, idle connections and connections past their maximum duration.
+func (g *Gateway) sweep() {
+	defer close(g.sweepDone)
+	l := g.o.Limits
+	tick := shortest(l.PingInterval, l.IdleTimeout, l.MaxConnectionDuration) / 4
+	tick = min(max(tick, 10*time.Millisecond), time.Second)
+	t := time.NewTicker(tick)
+	defer t.Stop()
+	for {
+		select {
+		case <-g.stopSweep:
+			return
+		case now := <-t.C:
+			g.sweepOnce(now)
+		}
+	}
+}
+
+func shortest(ds ...time.Duration) time.Duration {
+	var m time.Duration
+	for _, d := range ds {
+		if d > 0 && (m == 0 || d < m) {
+			m = d
+		}
+	}
+	if m == 0 {
+		m = time.Second
+	}
+	return m
+}
+
+func (g *Gateway) sweepOnce(now time.Time) {
+	l := g.o.Limits
+	n := now.UnixNano()
+	g.hub.Each(func(hc hub.Conn) bool {
+		c, ok := hc.(*Conn)
+		if !ok {
+			return true
+		}
+		switch {
+		case l.MaxConnectionDuration > 0 && now.Sub(c.connectedAt) >= l.MaxConnectionDuration:
+			c.closeWith(reasonDuration)
+		case l.IdleTimeout > 0 && n-c.lastData.Load() >= int64(l.IdleTimeout):
+			c.closeWith(reasonIdle)
+		case l.PingInterval > 0 && n-c.lastSeen.Load() >= int64(l.PingInterval):
+			if c.pinged.Load() && n-c.lastSeen.Load() >= 2*int64(l.PingInterval) {
+				c.closeWith(reasonDeadPeer)
+			} else if !c.pinged.Swap(true) {
+				_ = c.ws.WriteMessage(websocket.PingMessage, nil)
+			}
+		}
+		return true
+	})
+}

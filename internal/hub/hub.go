@@ -1,0 +1,258 @@
+// Package hub is the node's view of connections: the live sockets it holds, and delivery to any
+// connection, user, group or broadcast, local or on another node (through the registry for
+// "who is where" and the bus for "carry this there").
+//
+// Lock order: shard.mu is a leaf lock; no hub method holds it while calling the store, the bus
+// or a Conn.
+package hub
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/wsgate/wsgate/internal/bus"
+	"github.com/wsgate/wsgate/internal/management"
+	"github.com/wsgate/wsgate/internal/registry"
+)
+
+// Conn is a live socket held by this node. Implementations are safe for concurrent use.
+type Conn interface {
+	ID() string
+	// Send queues data as one text frame. It never blocks; ErrClosed or ErrSlowConsumer.
+	Send(data []byte) error
+	// Close closes the socket with code and reason; $disconnect follows.
+	Close(code int, reason string)
+	// Info is the registry record of the connection, lastActiveAt current.
+	Info() registry.Conn
+}
+
+// Errors a Conn's Send returns.
+var (
+	ErrClosed       = errors.New("connection closed")
+	ErrSlowConsumer = management.ErrSlowConsumer
+)
+
+// Close codes the hub asks for.
+const (
+	CodeNormal   = 1000
+	ReasonDelete = "Connection deleted"
+	ReasonBanned = "User disconnected"
+)
+
+const shardCount = 64
+
+type shard struct {
+	mu    sync.RWMutex
+	conns map[string]Conn
+}
+
+// Options configure a Hub.
+type Options struct {
+	Node  string
+	Store registry.Store
+	Bus   bus.Bus
+	// MaxMessageBytes rejects larger pushes with ErrPayloadTooLarge.
+	MaxMessageBytes int
+	// LeaseTTL is how long this node's lease lives without renewal; survivors reap a node whose
+	// lease expired.
+	LeaseTTL time.Duration
+	// OnOrphan runs for each connection of a dead node this node reaped (to run $disconnect).
+	OnOrphan func(c registry.Conn, reason string)
+	Logger   *slog.Logger
+	// StoreTimeout bounds each store call made on a delivery path.
+	StoreTimeout time.Duration
+}
+
+// Hub is safe for concurrent use.
+type Hub struct {
+	o      Options
+	seed   maphash.Seed
+	shards [shardCount]shard
+	count  atomic.Int64
+
+	// groups remembers the groups of local connections, so they can be re-registered after a
+	// store outage. Sparse: only connections that joined a group have an entry.
+	groupsMu sync.Mutex
+	groups   map[string][]string
+
+	ready     atomic.Bool
+	needsSync atomic.Bool
+}
+
+// New returns a hub; call Run to start its background work.
+func New(o Options) *Hub {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.StoreTimeout == 0 {
+		o.StoreTimeout = 5 * time.Second
+	}
+	h := &Hub{o: o, seed: maphash.MakeSeed(), groups: map[string][]string{}}
+	for i := range h.shards {
+		h.shards[i].conns = map[string]Conn{}
+	}
+	h.ready.Store(true)
+	return h
+}
+
+// Node is this node's id.
+func (h *Hub) Node() string { return h.o.Node }
+
+// Ready reports whether the store answered the last heartbeat.
+func (h *Hub) Ready() bool { return h.ready.Load() }
+
+// Len is the number of local connections.
+func (h *Hub) Len() int { return int(h.count.Load()) }
+
+func (h *Hub) shard(id string) *shard {
+	return &h.shards[maphash.String(h.seed, id)%shardCount]
+}
+
+// Add makes c reachable: locally at once, and in the store. A store failure is logged, not
+// returned: the socket keeps working locally and is registered again when the store is back.
+func (h *Hub) Add(ctx context.Context, c Conn) {
+	s := h.shard(c.ID())
+	s.mu.Lock()
+	s.conns[c.ID()] = c
+	s.mu.Unlock()
+	h.count.Add(1)
+	ctx, cancel := context.WithTimeout(ctx, h.o.StoreTimeout)
+	defer cancel()
+	if err := h.o.Store.Register(ctx, c.Info()); err != nil {
+		h.needsSync.Store(true)
+		h.o.Logger.Warn("register connection in store failed; will retry", "conn", c.ID(), "err", err)
+	}
+}
+
+// Remove forgets a local connection everywhere. It returns false if it was not held here.
+func (h *Hub) Remove(ctx context.Context, id string) bool {
+	s := h.shard(id)
+	s.mu.Lock()
+	_, ok := s.conns[id]
+	delete(s.conns, id)
+	s.mu.Unlock()
+	if !ok {
+		return false
+	}
+	h.count.Add(-1)
+	h.groupsMu.Lock()
+	delete(h.groups, id)
+	h.groupsMu.Unlock()
+	ctx, cancel := context.WithTimeout(ctx, h.o.StoreTimeout)
+	defer cancel()
+	if _, _, err := h.o.Store.Unregister(ctx, id); err != nil {
+		h.needsSync.Store(true)
+		h.o.Logger.Warn("unregister connection from store failed", "conn", id, "err", err)
+	}
+	return true
+}
+
+// Local returns a connection held by this node.
+func (h *Hub) Local(id string) (Conn, bool) {
+	s := h.shard(id)
+	s.mu.RLock()
+	c, ok := s.conns[id]
+	s.mu.RUnlock()
+	return c, ok
+}
+
+// Each calls f for every local connection until f returns false. f must not call Add or Remove.
+func (h *Hub) Each(f func(Conn) bool) {
+	var batch []Conn
+	for i := range h.shards {
+		s := &h.shards[i]
+		s.mu.RLock()
+		batch = batch[:0]
+		for _, c := range s.conns {
+			batch = append(batch, c)
+		}
+		s.mu.RUnlock()
+		for _, c := range batch {
+			if !f(c) {
+				return
+			}
+		}
+	}
+}
+
+func (h *Hub) storeCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, h.o.StoreTimeout)
+}
+
+// deliver sends to one connection wherever it lives. A remote delivery is accepted once the
+// owner's bus took it.
+func (h *Hub) deliver(ctx context.Context, c registry.Conn, m bus.Message) error {
+	if local, ok := h.Local(c.ID); ok {
+		return h.apply(local, m)
+	}
+	if c.Node == "" || c.Node == h.o.Node {
+		return management.ErrGone
+	}
+	if err := h.o.Bus.Publish(ctx, c.Node, m); err != nil {
+		return fmt.Errorf("publish to node %s: %w", c.Node, err)
+	}
+	return nil
+}
+
+func (h *Hub) apply(c Conn, m bus.Message) error {
+	switch m.Kind {
+	case bus.Send:
+		return mapSendErr(c.Send(m.Data))
+	case bus.Close:
+		c.Close(m.Code, m.Reason)
+		return nil
+	}
+	return fmt.Errorf("unexpected bus message kind %d", m.Kind)
+}
+
+func mapSendErr(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, ErrClosed):
+		return management.ErrGone
+	case errors.Is(err, ErrSlowConsumer):
+		return management.ErrSlowConsumer
+	}
+	return err
+}
+
+// handleBus applies a delivery another node published to us.
+func (h *Hub) handleBus(m bus.Message) {
+	if m.Kind == bus.Broadcast {
+		h.Each(func(c Conn) bool { _ = c.Send(m.Data); return true })
+		return
+	}
+	c, ok := h.Local(m.ConnID)
+	if !ok {
+		return // closed meanwhile: the sender already answered, as AWS would have a moment earlier
+	}
+	_ = h.apply(c, m)
+}
+
+func (h *Hub) checkSize(data []byte) error {
+	if h.o.MaxMessageBytes > 0 && len(data) > h.o.MaxMessageBytes {
+		return management.ErrPayloadTooLarge
+	}
+	return nil
+}
+
+// lookup finds a connection locally first, then in the store.
+func (h *Hub) lookup(ctx context.Context, id string) (registry.Conn, error) {
+	if c, ok := h.Local(id); ok {
+		return c.Info(), nil
+	}
+	ctx, cancel := h.storeCtx(ctx)
+	defer cancel()
+	c, err := h.o.Store.Get(ctx, id)
+	if errors.Is(err, registry.ErrNotFound) {
+		return registry.Conn{}, management.ErrGone
+	}
+	return c, err
+}

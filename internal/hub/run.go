@@ -1,0 +1,169 @@
+package hub
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/wsgate/wsgate/internal/registry"
+)
+
+// Run subscribes to this node's deliveries and keeps the node's lease, activity times and
+// registrations in the store current, reaping dead nodes, until ctx ends. It returns once the
+// subscription is up (or failed); the background work goes on until ctx is done.
+func (h *Hub) Run(ctx context.Context) error {
+	if err := h.o.Bus.Subscribe(ctx, h.o.Node, h.handleBus); err != nil {
+		return fmt.Errorf("subscribe node %s: %w", h.o.Node, err)
+	}
+	h.heartbeat(ctx)
+	go h.loop(ctx)
+	return nil
+}
+
+func (h *Hub) loop(ctx context.Context) {
+	ttl := h.o.LeaseTTL
+	if ttl <= 0 {
+		ttl = 15 * time.Second
+	}
+	beat := time.NewTicker(ttl / 3)
+	defer beat.Stop()
+	touch := time.NewTicker(time.Second)
+	defer touch.Stop()
+	lastTouch := time.Now()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-beat.C:
+			h.heartbeat(ctx)
+			if h.Ready() {
+				h.reap(ctx, ttl)
+			}
+		case now := <-touch.C:
+			h.flushActivity(ctx, lastTouch)
+			lastTouch = now
+		}
+	}
+}
+
+// heartbeat renews the lease; after a failure it re-registers every local connection, since
+// the store may have lost them (a Redis restart without persistence) or a survivor may have
+// reaped this node while it could not renew.
+func (h *Hub) heartbeat(ctx context.Context) {
+	sctx, cancel := h.storeCtx(ctx)
+	err := h.o.Store.Heartbeat(sctx, h.o.Node, h.o.LeaseTTL)
+	cancel()
+	if err != nil {
+		if h.ready.Swap(false) {
+			h.o.Logger.Error("store unreachable: serving local connections only until it is back", "err", err)
+		}
+		h.needsSync.Store(true)
+		return
+	}
+	if !h.ready.Swap(true) {
+		h.o.Logger.Info("store reachable again; re-registering local connections", "connections", h.Len())
+	}
+	if h.needsSync.Swap(false) {
+		if err := h.resync(ctx); err != nil {
+			h.needsSync.Store(true)
+			h.o.Logger.Warn("re-register local connections failed; will retry", "err", err)
+		}
+	}
+}
+
+func (h *Hub) resync(ctx context.Context) error {
+	var err error
+	h.Each(func(c Conn) bool {
+		sctx, cancel := h.storeCtx(ctx)
+		defer cancel()
+		if err = h.o.Store.Register(sctx, c.Info()); err != nil {
+			return false
+		}
+		h.groupsMu.Lock()
+		gs := append([]string(nil), h.groups[c.ID()]...)
+		h.groupsMu.Unlock()
+		for _, g := range gs {
+			if err = h.o.Store.Join(sctx, c.ID(), g); err != nil {
+				return false
+			}
+		}
+		return true
+	})
+	return err
+}
+
+// flushActivity writes lastActiveAt of connections active since the last flush, in one batch.
+func (h *Hub) flushActivity(ctx context.Context, since time.Time) {
+	at := map[string]time.Time{}
+	h.Each(func(c Conn) bool {
+		if a, ok := c.(interface{ LastActive() time.Time }); ok {
+			if t := a.LastActive(); t.After(since) {
+				at[c.ID()] = t
+			}
+		}
+		return true
+	})
+	if len(at) == 0 {
+		return
+	}
+	sctx, cancel := h.storeCtx(ctx)
+	defer cancel()
+	if err := h.o.Store.Touch(sctx, at); err != nil {
+		h.o.Logger.Debug("flush activity times failed", "err", err)
+	}
+}
+
+// reap takes over the cleanup of nodes whose lease expired: each of their connections leaves
+// every index and gets its $disconnect here, since its own node can no longer run it.
+func (h *Hub) reap(ctx context.Context, ttl time.Duration) {
+	sctx, cancel := h.storeCtx(ctx)
+	dead, err := h.o.Store.DeadNodes(sctx)
+	cancel()
+	if err != nil || len(dead) == 0 {
+		return
+	}
+	for _, node := range dead {
+		if node == h.o.Node {
+			continue
+		}
+		sctx, cancel := h.storeCtx(ctx)
+		won, err := h.o.Store.ClaimDeadNode(sctx, node, h.o.Node, ttl)
+		cancel()
+		if err != nil || !won {
+			continue
+		}
+		sctx, cancel = h.storeCtx(ctx)
+		conns, err := h.o.Store.NodeConns(sctx, node)
+		cancel()
+		if err != nil {
+			h.o.Logger.Warn("list dead node's connections failed", "node", node, "err", err)
+			continue
+		}
+		h.o.Logger.Warn("node lost: cleaning up its connections", "node", node, "connections", len(conns))
+		reason := fmt.Sprintf("wsgate node %s lost", node)
+		for _, c := range conns {
+			h.orphan(ctx, c, reason)
+		}
+	}
+}
+
+func (h *Hub) orphan(ctx context.Context, c registry.Conn, reason string) {
+	sctx, cancel := h.storeCtx(ctx)
+	rec, removed, err := h.o.Store.Unregister(sctx, c.ID)
+	cancel()
+	if err != nil || !removed {
+		return
+	}
+	if h.o.OnOrphan != nil {
+		h.o.OnOrphan(rec, reason)
+	}
+}
+
+// Deregister removes every local connection from the store and drops this node's lease; used
+// at shutdown after the sockets are closed, so nothing is left for survivors to reap.
+func (h *Hub) Deregister(ctx context.Context) {
+	h.Each(func(c Conn) bool {
+		h.Remove(ctx, c.ID())
+		return true
+	})
+}

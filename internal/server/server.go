@@ -1,0 +1,270 @@
+// Package server wires a config into a running gateway node: store, bus, hub, integrations,
+// authorizers, the WebSocket gateway, the management API, health and metrics, on one listener
+// (plus an optional admin listener). cmd/wsgate and the end-to-end tests both start nodes
+// through it.
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/wsgate/wsgate/internal/authorizer"
+	"github.com/wsgate/wsgate/internal/bus"
+	"github.com/wsgate/wsgate/internal/config"
+	"github.com/wsgate/wsgate/internal/gateway"
+	"github.com/wsgate/wsgate/internal/hub"
+	"github.com/wsgate/wsgate/internal/integration"
+	"github.com/wsgate/wsgate/internal/management"
+	"github.com/wsgate/wsgate/internal/observe"
+	"github.com/wsgate/wsgate/internal/registry"
+	"github.com/wsgate/wsgate/internal/routing"
+	"github.com/wsgate/wsgate/internal/sigv4"
+)
+
+// Server is one gateway node.
+type Server struct {
+	cfg     *config.Config
+	log     *slog.Logger
+	metrics *observe.Metrics
+
+	store registry.Store
+	bus   bus.Bus
+	hub   *hub.Hub
+	gw    *gateway.Gateway
+	auths []authorizer.Authorizer
+
+	ln, adminLn   net.Listener
+	srv, adminSrv *http.Server
+	cancel        context.CancelFunc
+}
+
+// New builds a node from cfg (already validated by config.Load). Errors name the config key.
+func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, error) {
+	s := &Server{cfg: cfg, log: log, metrics: observe.NewMetrics()}
+	selector, err := routing.Compile(cfg.RouteSelectionExpression)
+	if err != nil {
+		return nil, s.keyErr("routeSelectionExpression", err)
+	}
+	routes, err := s.buildRoutes()
+	if err != nil {
+		s.closeAuthorizers()
+		return nil, err
+	}
+	node := cfg.Store.NodeID
+	if node == "" {
+		node = defaultNodeID()
+	}
+	if err := s.openStore(ctx, node); err != nil {
+		s.closeAuthorizers()
+		return nil, err
+	}
+	l := cfg.Limits
+	s.hub = hub.New(hub.Options{
+		Node: node, Store: s.store, Bus: s.bus, MaxMessageBytes: int(l.MessageBytes),
+		LeaseTTL: cfg.Store.NodeLeaseTTL.D(), Logger: log,
+		OnOrphan: func(c registry.Conn, reason string) { s.gw.Orphaned(c, reason) },
+	})
+	var verifier *sigv4.Verifier
+	if creds := cfg.Management.Credentials; len(creds) > 0 {
+		m := make(map[string]string, len(creds))
+		for _, c := range creds {
+			m[c.AccessKeyID] = c.SecretAccessKey
+		}
+		verifier = sigv4.New(sigv4.Options{Credentials: m})
+	}
+	mgmt := management.New(management.Options{
+		Stage: cfg.Stage, Backend: s.hub, Verifier: verifier, MaxBody: int64(l.MessageBytes), Logger: log,
+		Observe: func(op string, status int, d time.Duration) {
+			s.metrics.Pushes.WithLabelValues(op, fmt.Sprint(status)).Inc()
+			if log.Enabled(context.Background(), slog.LevelDebug) {
+				log.Debug("management", "op", op, "status", status, "latency", d)
+			}
+		},
+	})
+	s.gw, err = gateway.New(gateway.Options{
+		Stage: cfg.Stage, APIID: cfg.APIID, DomainName: cfg.DomainName, Selector: selector, Routes: routes,
+		Limits: gateway.Limits{
+			MessageBytes: int(l.MessageBytes), FrameBytes: int(l.FrameBytes), IdleTimeout: l.IdleTimeout.D(),
+			MaxConnectionDuration: l.MaxConnectionDuration.D(), PingInterval: l.PingInterval.D(),
+			SendQueueBytes: int(l.SendQueueBytes), HandshakeTimeout: l.HandshakeTimeout.D(),
+			AllowBinary: l.AllowBinary, ConcurrencyPerConnection: l.ConcurrencyPerConnection,
+		},
+		Hub: s.hub, Management: mgmt, Logger: log, Metrics: s.metrics,
+	})
+	if err != nil {
+		s.closeAuthorizers()
+		_ = s.store.Close()
+		return nil, fmt.Errorf("start event loop: %w", err)
+	}
+	if verifier == nil {
+		log.Warn("management API has no credentials configured: only loopback clients may call it; set management.credentials to sign requests with SigV4")
+	}
+	return s, nil
+}
+
+func (s *Server) keyErr(path string, err error) error {
+	if line := s.cfg.Line(path); line > 0 {
+		return fmt.Errorf("%s:%d: %s: %w", s.cfg.File(), line, path, err)
+	}
+	return fmt.Errorf("%s: %w", path, err)
+}
+
+func (s *Server) buildRoutes() (map[string]*gateway.Route, error) {
+	cfg := s.cfg
+	client := integration.DefaultHTTPClient()
+	integs := map[string]integration.Integration{}
+	for name, ic := range cfg.Integrations {
+		in, err := integration.New(name, ic, integration.Options{
+			HTTPClient: client, StageVariables: cfg.StageVariables, Region: cfg.Region, Logger: s.log,
+		})
+		if err != nil {
+			return nil, s.keyErr("integrations."+name, err)
+		}
+		integs[name] = in
+	}
+	auths := map[string]authorizer.Authorizer{}
+	for name, ac := range cfg.Authorizers {
+		a, err := authorizer.New(name, ac, authorizer.Options{
+			Region: cfg.Region, AccountID: cfg.AccountID, APIID: cfg.APIID, Stage: cfg.Stage,
+			StageVariables: cfg.StageVariables, Logger: s.log,
+		})
+		if err != nil {
+			return nil, s.keyErr("authorizers."+name, err)
+		}
+		auths[name] = a
+		s.auths = append(s.auths, a)
+	}
+	routes := map[string]*gateway.Route{}
+	for key, rc := range cfg.Routes {
+		r := &gateway.Route{Key: key, TwoWay: rc.RouteResponse}
+		if rc.Integration != "" {
+			r.Integration = integs[rc.Integration]
+		}
+		if rc.Authorizer != "" {
+			r.Authorizer = auths[rc.Authorizer]
+		}
+		routes[key] = r
+	}
+	return routes, nil
+}
+
+func (s *Server) closeAuthorizers() {
+	for _, a := range s.auths {
+		_ = a.Close()
+	}
+}
+
+func defaultNodeID() string {
+	host, _ := os.Hostname()
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b[:]))
+}
+
+// Handler is the main listener's handler: health, metrics, then the gateway.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	s.adminRoutes(mux)
+	mux.Handle("/", s.gw)
+	return mux
+}
+
+func (s *Server) adminRoutes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if !s.hub.Ready() {
+			http.Error(w, "store unreachable", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = w.Write([]byte("ready\n"))
+	})
+	mux.Handle("GET /metrics", s.metrics.Handler())
+}
+
+// Start listens and serves in the background; it returns once the listeners are open.
+func (s *Server) Start(ctx context.Context) error {
+	ctx, s.cancel = context.WithCancel(ctx)
+	if err := s.hub.Run(ctx); err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", s.cfg.Listen)
+	if err != nil {
+		return s.keyErr("listen", err)
+	}
+	s.ln = ln
+	handler := s.Handler()
+	if s.cfg.Admin.Listen != "" {
+		mux := http.NewServeMux()
+		s.adminRoutes(mux)
+		if s.adminLn, err = net.Listen("tcp", s.cfg.Admin.Listen); err != nil {
+			_ = ln.Close()
+			return s.keyErr("admin.listen", err)
+		}
+		s.adminSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		go func() { _ = s.adminSrv.Serve(s.adminLn) }()
+		handler = s.gw
+	}
+	s.srv = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug)}
+	go func() {
+		var err error
+		if t := s.cfg.TLS; t != nil {
+			err = s.srv.ServeTLS(ln, t.CertFile, t.KeyFile)
+		} else {
+			err = s.srv.Serve(ln)
+		}
+		if err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
+			s.log.Error("listener stopped", "err", err)
+		}
+	}()
+	scheme := "ws"
+	if s.cfg.TLS != nil {
+		scheme = "wss"
+	}
+	s.log.Info("wsgate listening", "url", fmt.Sprintf("%s://%s/%s", scheme, ln.Addr(), s.cfg.Stage),
+		"management", fmt.Sprintf("%s/%s/@connections", strings.Replace(scheme, "ws", "http", 1)+"://"+ln.Addr().String(), s.cfg.Stage),
+		"node", s.hub.Node(), "store", s.cfg.Store.Type)
+	return nil
+}
+
+// Addr is the main listener's address (useful with port 0).
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// Hub exposes the node's hub (tests).
+func (s *Server) Hub() *hub.Hub { return s.hub }
+
+// Shutdown stops accepting, closes every connection with 1001, runs their $disconnect,
+// deregisters the node and closes the store, all within ctx.
+func (s *Server) Shutdown(ctx context.Context) error {
+	if s.srv != nil {
+		// Stop accepting first; hijacked WebSockets are not touched by this.
+		_ = s.ln.Close()
+	}
+	err := s.gw.Shutdown(ctx)
+	if s.srv != nil {
+		sctx, cancel := context.WithTimeout(ctx, time.Second)
+		_ = s.srv.Shutdown(sctx)
+		cancel()
+	}
+	if s.adminSrv != nil {
+		_ = s.adminSrv.Close()
+	}
+	s.hub.Deregister(context.WithoutCancel(ctx))
+	if s.cancel != nil {
+		s.cancel()
+	}
+	s.closeAuthorizers()
+	_ = s.bus.Close()
+	_ = s.store.Close()
+	return err
+}
