@@ -240,7 +240,6 @@ integrations: { app: { type: HTTP_PROXY, uri: %s } }
 // A failing or timed-out integration gives AWS's error frame byte for byte and keeps the socket.
 func TestIntegrationFailureFrame(t *testing.T) {
 	block := make(chan struct{})
-	defer close(block)
 	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-block:
@@ -248,6 +247,7 @@ func TestIntegrationFailureFrame(t *testing.T) {
 		}
 	}))
 	defer slow.Close()
+	defer close(block) // runs first: release the handler so Close does not wait for it
 	fn := newLambda(t, func(ev events.APIGatewayWebsocketProxyRequest) (int, string) { return -1, "" })
 	n := startNode(t, fmt.Sprintf(`
 routes:
