@@ -36,6 +36,10 @@ type Conn struct {
 	lastSeen atomic.Int64 // unix nanos of the last frame of any kind (dead-peer detection)
 	pinged   atomic.Bool  // a ping is outstanding since lastSeen
 
+	// fragBytes counts the fragments of the message being received; only nbio's per-connection
+	// executor touches it (onFrame, onMessage).
+	fragBytes int
+
 	mu       sync.Mutex
 	queue    []job // jobs waiting for a free slot; runs in order when concurrency is 1
 	inflight int

@@ -74,6 +74,8 @@ type Gateway struct {
 	engine   *nbhttp.Engine
 	upgrader *websocket.Upgrader
 	prefix   string // "/" + stage
+	// checkFrames: the frame limit is below the message limit, so frames are counted.
+	checkFrames bool
 
 	// early holds what arrived for a socket in the instant between its 101 and its session
 	// being attached (see attach).
@@ -132,6 +134,7 @@ func New(o Options) (*Gateway, error) {
 		stopSweep:   make(chan struct{}),
 		sweepDone:   make(chan struct{}),
 	}
+	g.checkFrames = o.Limits.FrameBytes > 0 && o.Limits.FrameBytes < o.Limits.MessageBytes
 	g.upgrader = g.newUpgrader()
 	go g.sweep()
 	return g, nil
@@ -152,7 +155,7 @@ func (g *Gateway) newUpgrader() *websocket.Upgrader {
 	u.HandshakeTimeout = g.o.Limits.HandshakeTimeout
 	u.CheckOrigin = func(*http.Request) bool { return true } // as AWS: origin is the authorizer's business
 	u.OnMessage(g.onMessage)
-	if g.o.Limits.FrameBytes > 0 && g.o.Limits.FrameBytes < g.o.Limits.MessageBytes {
+	if g.checkFrames {
 		u.OnDataFrame(g.onFrame)
 	}
 	u.SetPingHandler(func(ws *websocket.Conn, data string) {

@@ -11,9 +11,19 @@ import (
 )
 
 // onMessage runs on nbio's executor for each complete (reassembled, size-checked) message. It
-// only copies the payload and queues it: integrations run elsewhere.
+// only checks the last frame's size, copies the payload and queues it: integrations run elsewhere.
 func (g *Gateway) onMessage(ws *websocket.Conn, mt websocket.MessageType, data []byte) {
 	c := g.session(ws)
+	if c != nil && g.checkFrames {
+		// nbio runs this job before the final frame's onFrame job, so the final frame is checked
+		// here: it is what the message holds beyond the fragments onFrame already counted.
+		last := len(data) - c.fragBytes
+		c.fragBytes = 0
+		if last > g.o.Limits.FrameBytes {
+			c.closeWith(reasonFrameBig)
+			return
+		}
+	}
 	m := job{data: append([]byte(nil), data...), binary: mt == websocket.BinaryMessage, at: time.Now()}
 	if c == nil {
 		g.earlyMu.Lock()
@@ -28,12 +38,21 @@ func (g *Gateway) onMessage(ws *websocket.Conn, mt websocket.MessageType, data [
 	c.enqueue(m)
 }
 
-// onFrame enforces AWS's 32 KB frame limit inside messages of up to 128 KB.
-func (g *Gateway) onFrame(ws *websocket.Conn, _ websocket.MessageType, _ bool, frame []byte) {
-	if len(frame) <= g.o.Limits.FrameBytes {
+// onFrame enforces AWS's 32 KB frame limit on the fragments of a message (up to 128 KB in all).
+// It runs on the same per-connection executor as onMessage, so fragBytes needs no lock. Final
+// frames are onMessage's to check.
+func (g *Gateway) onFrame(ws *websocket.Conn, _ websocket.MessageType, fin bool, frame []byte) {
+	if fin {
 		return
 	}
-	if c := g.session(ws); c != nil {
+	c := g.session(ws)
+	if len(frame) <= g.o.Limits.FrameBytes {
+		if c != nil {
+			c.fragBytes += len(frame)
+		}
+		return
+	}
+	if c != nil {
 		c.closeWith(reasonFrameBig)
 		return
 	}
