@@ -1,0 +1,236 @@
+package server_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/gobwas/ws"
+
+	"github.com/wsgate/wsgate/internal/config"
+	"github.com/wsgate/wsgate/internal/server"
+)
+
+// accessLogSink captures a node's slog output as JSON records, for assertions on the access log.
+type accessLogSink struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (s *accessLogSink) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.buf.Write(p)
+}
+
+// records returns every record logged so far with the given msg.
+func (s *accessLogSink) records(msg string) []map[string]any {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []map[string]any
+	for _, line := range strings.Split(s.buf.String(), "\n") {
+		if line == "" {
+			continue
+		}
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err == nil && m["msg"] == msg {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// startNodeLogged is startNode with the node's log captured as JSON in the returned sink.
+func startNodeLogged(t *testing.T, yaml string) (*node, *accessLogSink) {
+	t.Helper()
+	cfg, err := config.Parse(t.Name()+".yaml", []byte("listen: 127.0.0.1:0\n"+yaml))
+	if err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	sink := &accessLogSink{}
+	log := slog.New(slog.NewJSONHandler(sink, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	return startServer(t, cfg, log), sink
+}
+
+// startServer starts a node with the given logger; the caller owns shutdown only when it wants
+// to observe it (a second Shutdown at cleanup is a no-op).
+func startServer(t *testing.T, cfg *config.Config, log *slog.Logger) *node {
+	t.Helper()
+	ctx := context.Background()
+	srv, err := server.New(ctx, cfg, log)
+	if err != nil {
+		t.Fatalf("server.New: %v", err)
+	}
+	if err := srv.Start(ctx); err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+	})
+	return &node{srv: srv, addr: srv.Addr(), cfg: cfg}
+}
+
+// frameConn is a client-side WebSocket at the frame level: it writes exactly the frames a test
+// asks for, answers nothing on its own (no pongs, no close echo) and reads only when asked.
+type frameConn struct {
+	t    *testing.T
+	conn net.Conn
+	r    io.Reader
+}
+
+// dialFrames completes a real handshake and hands back the raw socket.
+func dialFrames(t *testing.T, url string) *frameConn {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, br, _, err := ws.Dialer{}.Dial(ctx, url)
+	if err != nil {
+		t.Fatalf("raw dial %s: %v", url, err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	var r io.Reader = conn
+	if br != nil {
+		r = io.MultiReader(br, conn)
+	}
+	return &frameConn{t: t, conn: conn, r: r}
+}
+
+// frame writes one masked frame (fin false for a fragment followed by continuations).
+func (c *frameConn) frame(op ws.OpCode, fin bool, payload []byte) {
+	c.t.Helper()
+	f := ws.MaskFrameInPlace(ws.NewFrame(op, fin, append([]byte(nil), payload...)))
+	_ = c.conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
+	if err := ws.WriteFrame(c.conn, f); err != nil {
+		c.t.Fatalf("write frame: %v", err)
+	}
+}
+
+// next reads the next frame from the server.
+func (c *frameConn) next() (ws.Frame, error) {
+	_ = c.conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	return ws.ReadFrame(c.r)
+}
+
+// readClose skips data and ping frames until the server's close frame and returns its code and
+// reason; ok is false if the socket ended without one.
+func (c *frameConn) readClose() (code int, reason string, ok bool) {
+	for {
+		f, err := c.next()
+		if err != nil {
+			return 0, "", false
+		}
+		if f.Header.OpCode == ws.OpClose {
+			sc, r := ws.ParseCloseFrameData(f.Payload)
+			return int(sc), r, true
+		}
+	}
+}
+
+// discEvent waits for the $disconnect event of connection id and returns it.
+func (l *eventLog) discEvent(t *testing.T, id string) events.APIGatewayWebsocketProxyRequest {
+	t.Helper()
+	var found events.APIGatewayWebsocketProxyRequest
+	waitFor(t, "$disconnect of "+id, func() bool {
+		for _, ev := range l.all() {
+			if ev.RequestContext.RouteKey == "$disconnect" && ev.RequestContext.ConnectionID == id {
+				found = ev
+				return true
+			}
+		}
+		return false
+	})
+	return found
+}
+
+// count returns how many events of routeKey were recorded.
+func (l *eventLog) count(routeKey string) int {
+	n := 0
+	for _, ev := range l.all() {
+		if ev.RequestContext.RouteKey == routeKey {
+			n++
+		}
+	}
+	return n
+}
+
+// connIDs lists the connection ids of recorded $connect events, in order.
+func (l *eventLog) connIDs() []string {
+	var ids []string
+	for _, ev := range l.all() {
+		if ev.RequestContext.RouteKey == "$connect" {
+			ids = append(ids, ev.RequestContext.ConnectionID)
+		}
+	}
+	return ids
+}
+
+// lastConnID waits for the n-th (1-based) $connect and returns its connection id.
+func (l *eventLog) nthConnID(t *testing.T, n int) string {
+	t.Helper()
+	var id string
+	waitFor(t, "$connect #"+strconv.Itoa(n), func() bool {
+		ids := l.connIDs()
+		if len(ids) >= n {
+			id = ids[n-1]
+			return true
+		}
+		return false
+	})
+	return id
+}
+
+func reasonOf(ev events.APIGatewayWebsocketProxyRequest) string {
+	if ev.RequestContext.DisconnectReason == nil {
+		return "<nil>"
+	}
+	return *ev.RequestContext.DisconnectReason
+}
+
+// metric scrapes the node's /metrics and returns the sum of the samples of name whose label
+// set contains every label in want ("reason=\"slow_consumer\"").
+func scrapeMetric(t *testing.T, n *node, name string, want ...string) float64 {
+	t.Helper()
+	resp, err := http.Get("http://" + n.addr + "/metrics")
+	if err != nil {
+		t.Fatalf("metrics: %v", err)
+	}
+	defer resp.Body.Close()
+	var sum float64
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		line := sc.Text()
+		if !strings.HasPrefix(line, name) || strings.HasPrefix(line, "#") {
+			continue
+		}
+		rest := line[len(name):]
+		if rest != "" && rest[0] != '{' && rest[0] != ' ' {
+			continue // a longer metric name
+		}
+		ok := true
+		for _, w := range want {
+			ok = ok && strings.Contains(rest, w)
+		}
+		if !ok {
+			continue
+		}
+		f := strings.Fields(line)
+		v, err := strconv.ParseFloat(f[len(f)-1], 64)
+		if err == nil {
+			sum += v
+		}
+	}
+	return sum
+}
