@@ -19,7 +19,7 @@ import (
 )
 
 const (
-	mgmtKeyID   = "AKIDWSGATETEST"
+	mgmtKeyID     = "AKIDWSGATETEST"
 	mgmtSecretKey = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 )
 
