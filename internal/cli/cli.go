@@ -8,7 +8,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"os/signal"
 	"runtime/debug"
 	"strings"
@@ -26,14 +25,15 @@ const usage = `wsgate: a self-hosted WebSocket API gateway with the behaviour of
 
 Usage:
   wsgate serve [--config FILE] [--log-level debug|info|warn|error]
-  wsgate serve --template template.yaml [--function Name=URL ...] [--parameter Key=Value ...] [--standin Name=URL ...]
+  wsgate serve --template template.yaml [--function Name=URL ...] [--parameter Key=Value ...] [--standin Name=URL ...] [--stage NAME]
   wsgate validate --config FILE
   wsgate config example
-  wsgate import template.yaml [--function Name=URL ...] [--parameter Key=Value ...] [--standin Name=URL ...]
+  wsgate import template.yaml [--function Name=URL ...] [--parameter Key=Value ...] [--standin Name=URL ...] [--stage NAME]
   wsgate version
 
 With no --config, serve runs the embedded demo API (ws://127.0.0.1:8080/dev); 'wsgate config example'
-prints it as a starting point.
+prints it as a starting point. serve also takes --listen HOST:PORT. Templates also take --region,
+--account-id and --stack-name (pseudo parameters); docs/templates.md explains what maps to what.
 `
 
 // Main runs the command line and returns the process exit code.
@@ -45,7 +45,9 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	var err error
 	switch args[0] {
 	case "serve":
-		err = serve(args[1:], stderr)
+		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+		err = serve(ctx, args[1:], stderr, nil)
+		stop()
 	case "validate":
 		err = validate(args[1:], stdout)
 	case "config":
@@ -110,14 +112,24 @@ func validate(args []string, stdout io.Writer) error {
 	return nil
 }
 
-func serve(args []string, stderr io.Writer) error {
+// serve runs a node until ctx is done, then shuts it down gracefully. started, when not nil,
+// is called with the listener's address once the node serves (tests use it with --listen :0).
+func serve(ctx context.Context, args []string, stderr io.Writer, started func(addr string)) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
 	file := fs.String("config", "", "config file (default: the embedded demo API)")
 	tmpl := fs.String("template", "", "CloudFormation/SAM template to run instead of a config")
 	level := fs.String("log-level", "", "debug, info, warn or error (overrides log.level)")
+	listen := fs.String("listen", "", "host:port to listen on (overrides listen)")
 	imp := newImportFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("serve: unexpected %q (flags only; a template goes after --template)", fs.Arg(0))
+	}
+	if *tmpl == "" && imp.given(fs) {
+		return errors.New("--function, --parameter, --standin, --stage, --region, --account-id and --stack-name go with --template")
 	}
 	var cfg *config.Config
 	var err error
@@ -137,15 +149,16 @@ func serve(args []string, stderr io.Writer) error {
 	if *level != "" {
 		cfg.Log.Level = *level
 	}
-	log, err := observe.NewLogger(os.Stderr, cfg.Log.Level, cfg.Log.Format)
+	if *listen != "" {
+		cfg.Listen = *listen
+	}
+	log, err := observe.NewLogger(stderr, cfg.Log.Level, cfg.Log.Format)
 	if err != nil {
 		return fmt.Errorf("--log-level: %w", err)
 	}
 	if *file == "" && *tmpl == "" {
 		log.Info("no --config given: serving the embedded demo API; 'wsgate config example' prints it")
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
 	srv, err := server.New(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -153,8 +166,10 @@ func serve(args []string, stderr io.Writer) error {
 	if err := srv.Start(ctx); err != nil {
 		return err
 	}
+	if started != nil {
+		started(srv.Addr())
+	}
 	<-ctx.Done()
-	stop()
 	grace := cfg.Shutdown.GracePeriod.D()
 	log.Info("shutting down: closing connections with 1001 and running their $disconnect", "grace", grace)
 	sctx, cancel := context.WithTimeout(context.Background(), grace)
