@@ -15,7 +15,7 @@ import (
 
 // importFlags are the flags `serve --template` and `import` share: they fill cfn.Options.
 type importFlags struct {
-	functions, parameters, standins pairs
+	functions, parameters, standins     pairs
 	stage, region, accountID, stackName string
 }
 
