@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/wsgate/wsgate/internal/authorizer"
+	"github.com/redis/go-redis/v9"
+
 	"github.com/wsgate/wsgate/internal/bus"
 	"github.com/wsgate/wsgate/internal/config"
 	"github.com/wsgate/wsgate/internal/gateway"
@@ -39,6 +41,7 @@ type Server struct {
 	store registry.Store
 	bus   bus.Bus
 	hub   *hub.Hub
+	redis redis.UniversalClient // shared by store and bus when store.type is redis; nil otherwise
 	gw    *gateway.Gateway
 	auths []authorizer.Authorizer
 
@@ -103,7 +106,9 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, er
 	if err != nil {
 		s.closeAuthorizers()
 		_ = s.store.Close()
+		_ = s.bus.Close()
 		return nil, fmt.Errorf("start event loop: %w", err)
+		_ = s.closeRedis()
 	}
 	if verifier == nil {
 		log.Warn("management API has no credentials configured: only loopback clients may call it; set management.credentials to sign requests with SigV4")
@@ -268,3 +273,4 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	_ = s.store.Close()
 	return err
 }
+	_ = s.closeRedis()
