@@ -29,7 +29,7 @@ func (c *Conn) closed(err error) {
 		g.log.Warn("slow consumer closed", "connectionId", c.id, "sendQueueBytes", g.o.Limits.SendQueueBytes)
 	}
 	c.push(job{disconnect: &r})
-	g.work.Done()
+	g.work.Add(-1)
 }
 
 // disconnectEvent builds the DISCONNECT event. Its headers are the fixed ones AWS sends, not
@@ -64,7 +64,7 @@ func (g *Gateway) Orphaned(rc registry.Conn, reason string) {
 	g.metrics.Disconnects.WithLabelValues("node_lost").Inc()
 	g.work.Add(1)
 	go func() {
-		defer g.work.Done()
+		defer g.work.Add(-1)
 		g.disconnect(g.orphanEvent(rc, reason), rc.ID)
 	}()
 }

@@ -83,11 +83,13 @@ type Gateway struct {
 	early   map[*websocket.Conn]*earlyEvents
 
 	shuttingDown atomic.Bool
-	handshakes   sync.WaitGroup // $connect in progress
-	work         sync.WaitGroup // message and $disconnect jobs in flight
-	disconnects  chan struct{}  // bounds concurrent $disconnect calls
-	stopSweep    chan struct{}
-	sweepDone    chan struct{}
+	// handshakes ($connect in progress) and work (message and $disconnect jobs in flight) are
+	// counters Shutdown polls: jobs may start while it waits, which a WaitGroup forbids.
+	handshakes  atomic.Int64
+	work        atomic.Int64
+	disconnects chan struct{} // bounds concurrent $disconnect calls
+	stopSweep   chan struct{}
+	sweepDone   chan struct{}
 }
 
 type earlyEvents struct {
@@ -211,7 +213,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	g.handshakes.Add(1)
-	defer g.handshakes.Done()
+	defer g.handshakes.Add(-1)
 	g.connect(w, r, pathAfterStage(r.URL.Path, g.o.Stage))
 }
 
@@ -313,12 +315,10 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 	})
 	done := make(chan struct{})
 	go func() {
-		g.handshakes.Wait()
 		// Connections whose close is still on its way to onClose are counted by the hub.
-		for g.hub.Len() > 0 && ctx.Err() == nil {
+		for (g.handshakes.Load() > 0 || g.hub.Len() > 0 || g.work.Load() > 0) && ctx.Err() == nil {
 			time.Sleep(5 * time.Millisecond)
 		}
-		g.work.Wait()
 		close(done)
 	}()
 	var err error

@@ -92,7 +92,7 @@ func (c *Conn) push(m job) {
 func (c *Conn) drain(m job) {
 	for {
 		c.run(m)
-		c.g.work.Done()
+		c.g.work.Add(-1)
 		c.mu.Lock()
 		if len(c.queue) == 0 {
 			c.inflight--
