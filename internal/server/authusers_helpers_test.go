@@ -1,0 +1,248 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/coder/websocket"
+	"github.com/go-jose/go-jose/v4"
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// Helpers for the authorizer, users, groups and presence end-to-end tests.
+
+const (
+	testJWTSecret = "e2e-secret-at-least-32-bytes-long!!"
+	testAKID      = "AKIDE2ETEST"
+	testSecretKey = "e2e/secret/access/key"
+)
+
+// mgmtCredentials is the management block every signed test config uses.
+const mgmtCredentials = `
+management:
+  credentials: [ { accessKeyId: ` + testAKID + `, secretAccessKey: "` + testSecretKey + `" } ]
+`
+
+// hs256 signs claims with the test secret (or another secret, for a forgery).
+func hs256(t testing.TB, secret string, claims jwt.MapClaims) string {
+	t.Helper()
+	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString([]byte(secret))
+	if err != nil {
+		t.Fatalf("sign: %v", err)
+	}
+	return s
+}
+
+// userClaims are valid claims for user uid, expiring in an hour.
+func userClaims(uid string) jwt.MapClaims {
+	now := time.Now()
+	return jwt.MapClaims{"userId": uid, "sub": "sub-" + uid, "role": "admin",
+		"iat": now.Unix(), "exp": now.Add(time.Hour).Unix()}
+}
+
+// jwksServer serves one RSA public key as a JWKS and signs RS256 tokens with its private key.
+type jwksServer struct {
+	key   *rsa.PrivateKey
+	kid   string
+	srv   *httptest.Server
+	calls atomic.Int32
+}
+
+func newJWKS(t *testing.T) *jwksServer {
+	t.Helper()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j := &jwksServer{key: key, kid: "e2e-key-1"}
+	set := jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &key.PublicKey, KeyID: j.kid, Algorithm: "RS256", Use: "sig"}}}
+	body, err := json.Marshal(set)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		j.calls.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(body)
+	}))
+	t.Cleanup(j.srv.Close)
+	return j
+}
+
+func (j *jwksServer) sign(t *testing.T, claims jwt.MapClaims) string {
+	t.Helper()
+	tok := jwt.NewWithClaims(jwt.SigningMethodRS256, claims)
+	tok.Header["kid"] = j.kid
+	s, err := tok.SignedString(j.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// authLambda is a REQUEST authorizer function behind a Lambda-Invoke-compatible endpoint. It
+// records every input event; answer decides the output (a JSON document) or, with a non-empty
+// fnErr, a function error with that message.
+type authLambda struct {
+	mu     sync.Mutex
+	inputs []events.APIGatewayCustomAuthorizerRequestTypeRequest
+	calls  atomic.Int64
+	answer func(in events.APIGatewayCustomAuthorizerRequestTypeRequest) (out any, fnErr string)
+	srv    *httptest.Server
+}
+
+func newAuthLambda(t testing.TB, answer func(events.APIGatewayCustomAuthorizerRequestTypeRequest) (any, string)) *authLambda {
+	t.Helper()
+	a := &authLambda{answer: answer}
+	a.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasPrefix(r.URL.Path, "/2015-03-31/functions/") || !strings.HasSuffix(r.URL.Path, "/invocations") {
+			http.Error(w, "not the Lambda Invoke API path: "+r.URL.Path, http.StatusNotFound)
+			return
+		}
+		body, _ := io.ReadAll(r.Body)
+		var in events.APIGatewayCustomAuthorizerRequestTypeRequest
+		if err := json.Unmarshal(body, &in); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		a.calls.Add(1)
+		if testing.Testing() {
+			a.mu.Lock()
+			if len(a.inputs) < 1000 { // bounded: the benchmark calls it many times
+				a.inputs = append(a.inputs, in)
+			}
+			a.mu.Unlock()
+		}
+		out, fnErr := a.answer(in)
+		if fnErr != "" {
+			w.Header().Set("X-Amz-Function-Error", "Unhandled")
+			b, _ := json.Marshal(map[string]string{"errorMessage": fnErr, "errorType": "Error"})
+			_, _ = w.Write(b)
+			return
+		}
+		b, _ := json.Marshal(out)
+		_, _ = w.Write(b)
+	}))
+	t.Cleanup(a.srv.Close)
+	return a
+}
+
+func (a *authLambda) lastInput(t *testing.T) events.APIGatewayCustomAuthorizerRequestTypeRequest {
+	t.Helper()
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if len(a.inputs) == 0 {
+		t.Fatal("the authorizer function was never called")
+	}
+	return a.inputs[len(a.inputs)-1]
+}
+
+// policy is a REQUEST authorizer's answer: effect on execute-api:Invoke for resource.
+func policy(principal, effect, resource string, ctx map[string]any) map[string]any {
+	return map[string]any{
+		"principalId": principal,
+		"policyDocument": map[string]any{
+			"Version": "2012-10-17",
+			"Statement": []map[string]any{{
+				"Action": "execute-api:Invoke", "Effect": effect, "Resource": resource,
+			}},
+		},
+		"context": ctx,
+	}
+}
+
+// mgmtResp is one answer of the management API.
+type mgmtResp struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func (r mgmtResp) json(t *testing.T, v any) {
+	t.Helper()
+	if err := json.Unmarshal(r.body, v); err != nil {
+		t.Fatalf("answer %d %q is not JSON: %v", r.status, r.body, err)
+	}
+}
+
+// mgmt sends a management request to n, signed for execute-api with the test credentials by
+// the AWS SDK's own SigV4 signer. pathAndQuery starts after the stage ("/@users/1234").
+func mgmt(t *testing.T, n *node, method, pathAndQuery, body string) mgmtResp {
+	t.Helper()
+	return mgmtSigned(t, n, method, pathAndQuery, body, true)
+}
+
+func mgmtSigned(t *testing.T, n *node, method, pathAndQuery, body string, sign bool) mgmtResp {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	url := "http://" + n.addr + "/" + n.cfg.Stage + pathAndQuery
+	req, err := http.NewRequestWithContext(ctx, method, url, bytes.NewReader([]byte(body)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sign {
+		sum := sha256.Sum256([]byte(body))
+		creds := aws.Credentials{AccessKeyID: testAKID, SecretAccessKey: testSecretKey}
+		if err := v4.NewSigner().SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), "execute-api", "us-east-1", time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, pathAndQuery, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return mgmtResp{status: resp.StatusCode, header: resp.Header, body: b}
+}
+
+// presence and usersPage decode the extension answers (docs/management-api.md).
+type presence struct {
+	UserID       string  `json:"userId"`
+	Online       bool    `json:"online"`
+	Connections  int     `json:"connections"`
+	LastActiveAt *string `json:"lastActiveAt"`
+}
+
+type usersPage struct {
+	Users      []presence `json:"users"`
+	NextCursor string     `json:"nextCursor"`
+}
+
+// whoamiRoute answers {"action":"whoami"} with the connection's id and user id, in process.
+const whoamiRoute = `
+  whoami: { integration: whoami, routeResponse: true }
+`
+
+const whoamiIntegration = `
+  whoami: { type: MOCK, requestTemplates: { $default: '{"statusCode": 200}' }, responses: { $default: { templates: { $default: '$context.connectionId $context.userId' } } } }
+`
+
+// whoami returns the id the gateway gave c's connection.
+func whoami(t *testing.T, c *websocket.Conn) (connID, userID string) {
+	t.Helper()
+	send(t, c, `{"action":"whoami"}`)
+	got := read(t, c)
+	connID, userID, _ = strings.Cut(got, " ")
+	if len(connID) != 16 {
+		t.Fatalf("whoami answered %q", got)
+	}
+	return connID, userID
+}
