@@ -183,7 +183,7 @@ func TestImportFlags(t *testing.T) {
 			errText: []string{`"BackendUrl": write Name=Value`}},
 		{name: "function by logical id and by FunctionName", args: []string{tut,
 			"--function", "EchoFunction=http://127.0.0.1:7001", "--function", "wsgate-disconnect=http://127.0.0.1:7002"},
-			out: []string{"uri: EchoFunction\n    endpoint: http://127.0.0.1:7001\n", "uri: wsgate-disconnect\n    endpoint: http://127.0.0.1:7002\n"},
+			out:     []string{"uri: EchoFunction\n    endpoint: http://127.0.0.1:7001\n", "uri: wsgate-disconnect\n    endpoint: http://127.0.0.1:7002\n"},
 			errText: []string{`warning: ConnectFunction: no --function ConnectFunction=URL given; calls go to the real AWS Lambda function "ConnectFunction"`}},
 		{name: "stack name changes a FunctionName", args: []string{tut, "--stack-name", "chat", "--function", "chat-disconnect=http://127.0.0.1:7002"},
 			out: []string{"uri: chat-disconnect\n    endpoint: http://127.0.0.1:7002\n"}},
