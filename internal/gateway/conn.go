@@ -147,8 +147,17 @@ func (c *Conn) closeWith(r closeReason) {
 	if !c.setReason(r) {
 		return
 	}
-	_ = c.ws.WriteClose(r.code, r.text)
+	if sendable(r.code) {
+		_ = c.ws.WriteClose(r.code, r.text)
+	}
 	_ = c.ws.Close()
+}
+
+// sendable reports whether a close code may appear in a close frame: 1005, 1006 and 1015 only
+// report what happened (RFC 6455 §7.4.1), so such closes drop the socket without a frame and
+// the code goes to $disconnect alone.
+func sendable(code int) bool {
+	return code != 1005 && code != 1006 && code != 1015
 }
 
 // setReason records why the connection ends; the first reason wins. It reports whether r won.

@@ -1,0 +1,293 @@
+package server_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/coder/websocket"
+	"github.com/gobwas/ws"
+)
+
+// lifecycleAPI routes everything to one recording Lambda; %s is its endpoint, and the limits
+// block is appended by each test.
+const lifecycleAPI = `
+routes:
+  $connect: { integration: fn }
+  $disconnect: { integration: fn }
+  $default: { integration: fn, routeResponse: true }
+integrations:
+  fn: { type: AWS_PROXY, uri: app, endpoint: "%s" }
+`
+
+func echoLambda(t *testing.T) *eventLog {
+	return newLambda(t, func(ev events.APIGatewayWebsocketProxyRequest) (int, string) {
+		return 200, "re:" + ev.Body
+	})
+}
+
+// A client's close frame reaches $disconnect with its code and reason; a close frame without
+// a code is reported as 1005 with AWS's wording.
+func TestDisconnectOnClientClose(t *testing.T) {
+	fn := echoLambda(t)
+	n := startNode(t, fmt.Sprintf(lifecycleAPI, fn.srv.URL))
+
+	c := dial(t, n.url("/dev"))
+	id := fn.nthConnID(t, 1)
+	_ = c.Close(4001, "user left")
+	ev := fn.discEvent(t, id)
+	if ev.RequestContext.DisconnectStatusCode != 4001 || reasonOf(ev) != "user left" {
+		t.Errorf("$disconnect = %d %q, want the client's 4001 \"user left\"", ev.RequestContext.DisconnectStatusCode, reasonOf(ev))
+	}
+
+	raw := dialFrames(t, n.url("/dev"))
+	id2 := fn.nthConnID(t, 2)
+	raw.frame(ws.OpClose, true, nil)
+	if code, _, ok := raw.readClose(); !ok {
+		t.Errorf("no close frame echoed to a close without status")
+	} else if code != 0 && code != 1005 {
+		// An empty close payload is echoed empty (the parser reports 0); 1005 must never be sent on the wire.
+		t.Errorf("server answered an empty close with code %d", code)
+	}
+	ev = fn.discEvent(t, id2)
+	if ev.RequestContext.DisconnectStatusCode != 1005 || reasonOf(ev) != "Client-side close frame status not set" {
+		t.Errorf("$disconnect = %d %q, want 1005 \"Client-side close frame status not set\"", ev.RequestContext.DisconnectStatusCode, reasonOf(ev))
+	}
+}
+
+// A TCP drop without a close frame is 1006.
+func TestDisconnectOnTCPDrop(t *testing.T) {
+	fn := echoLambda(t)
+	n := startNode(t, fmt.Sprintf(lifecycleAPI, fn.srv.URL))
+	raw := dialFrames(t, n.url("/dev"))
+	id := fn.nthConnID(t, 1)
+	_ = raw.conn.Close()
+	ev := fn.discEvent(t, id)
+	if ev.RequestContext.DisconnectStatusCode != 1006 {
+		t.Errorf("$disconnect after a TCP drop = %d %q, want 1006", ev.RequestContext.DisconnectStatusCode, reasonOf(ev))
+	}
+}
+
+// The idle timeout counts data only, closes with 1001 and says so in $disconnect.
+func TestDisconnectOnIdleTimeout(t *testing.T) {
+	fn := echoLambda(t)
+	n := startNode(t, fmt.Sprintf(lifecycleAPI, fn.srv.URL)+"limits: { idleTimeout: 300ms }\n")
+	c := dial(t, n.url("/dev"))
+	id := fn.nthConnID(t, 1)
+	code, reason := readClose(t, c)
+	if code != websocket.StatusGoingAway {
+		t.Errorf("client close = %d %q, want 1001", code, reason)
+	}
+	ev := fn.discEvent(t, id)
+	if ev.RequestContext.DisconnectStatusCode != 1001 || !strings.Contains(reasonOf(ev), "idle") {
+		t.Errorf("$disconnect = %d %q, want 1001 and an idle-timeout reason", ev.RequestContext.DisconnectStatusCode, reasonOf(ev))
+	}
+}
+
+// The maximum connection duration ends even a busy connection.
+func TestDisconnectOnMaxDuration(t *testing.T) {
+	fn := echoLambda(t)
+	n := startNode(t, fmt.Sprintf(lifecycleAPI, fn.srv.URL)+"limits: { maxConnectionDuration: 400ms }\n")
+	c := dial(t, n.url("/dev"))
+	id := fn.nthConnID(t, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var closeErr error
+	for i := 0; closeErr == nil; i++ { // keep it busy: activity does not extend the cap
+		if err := c.Write(ctx, websocket.MessageText, []byte(fmt.Sprint(i))); err != nil {
+			break
+		}
+		_, _, closeErr = c.Read(ctx)
+	}
+	if st := websocket.CloseStatus(closeErr); st != websocket.StatusGoingAway {
+		t.Errorf("client saw %v, want close 1001", closeErr)
+	}
+	ev := fn.discEvent(t, id)
+	if ev.RequestContext.DisconnectStatusCode != 1001 || !strings.Contains(reasonOf(ev), "duration") {
+		t.Errorf("$disconnect = %d %q, want 1001 and a duration reason", ev.RequestContext.DisconnectStatusCode, reasonOf(ev))
+	}
+}
+
+// Shutdown closes every connection with 1001 and runs every $disconnect before it returns.
+func TestShutdownClosesEveryone(t *testing.T) {
+	fn := echoLambda(t)
+	n := startNode(t, fmt.Sprintf(lifecycleAPI, fn.srv.URL))
+	const count = 20
+	clients := make([]*websocket.Conn, count)
+	for i := range clients {
+		clients[i] = dial(t, n.url("/dev"))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := n.srv.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	// No polling: Shutdown's contract is that the $disconnect calls have finished.
+	if got := fn.count("$disconnect"); got != count {
+		t.Fatalf("$disconnect calls when Shutdown returned = %d, want %d", got, count)
+	}
+	for _, ev := range fn.all() {
+		if ev.RequestContext.RouteKey == "$disconnect" && ev.RequestContext.DisconnectStatusCode != 1001 {
+			t.Errorf("$disconnect code = %d %q, want 1001", ev.RequestContext.DisconnectStatusCode, reasonOf(ev))
+		}
+	}
+	for i, c := range clients {
+		if code, reason := readClose(t, c); code != websocket.StatusGoingAway {
+			t.Errorf("client %d close = %d %q, want 1001", i, code, reason)
+		}
+	}
+	if _, _, err := tryDial(n.url("/dev")); err == nil {
+		t.Errorf("a new connection was accepted after Shutdown")
+	}
+}
+
+// A client that never reads is closed once its send queue is full; others are unaffected, and
+// the close is reported, counted and logged.
+func TestSlowConsumerIsClosed(t *testing.T) {
+	fn := echoLambda(t)
+	n, logs := startNodeLogged(t, fmt.Sprintf(lifecycleAPI, fn.srv.URL)+"limits: { messageBytes: 64KB, sendQueueBytes: 64KB }\n")
+	slow := dialFrames(t, n.url("/dev"))
+	slowID := fn.nthConnID(t, 1)
+	fast := dial(t, n.url("/dev"))
+	before := scrapeMetric(t, n, "wsgate_slow_consumers_total")
+
+	chunk := strings.Repeat("x", 60<<10)
+	pushed, status := 0, 200
+	for status == 200 && pushed < 2000 { // ~120 MB at most: far beyond any loopback socket buffer
+		resp, err := http.Post("http://"+n.addr+"/dev/@connections/"+slowID, "text/plain", strings.NewReader(chunk))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		status = resp.StatusCode
+		pushed++
+	}
+	if status == 200 {
+		t.Fatalf("%d pushes of 60 KB to a client that never reads were all accepted", pushed)
+	}
+	if status != http.StatusGone && status != http.StatusTooManyRequests {
+		t.Errorf("push to a full queue = %d, want 429 or 410", status)
+	}
+	ev := fn.discEvent(t, slowID)
+	if !strings.Contains(strings.ToLower(reasonOf(ev)), "slow consumer") {
+		t.Errorf("$disconnect reason = %q (code %d), want it to say slow consumer", reasonOf(ev), ev.RequestContext.DisconnectStatusCode)
+	}
+	if after := scrapeMetric(t, n, "wsgate_slow_consumers_total"); after != before+1 {
+		t.Errorf("wsgate_slow_consumers_total %v -> %v, want +1", before, after)
+	}
+	if len(logs.records("slow consumer closed")) != 1 {
+		t.Errorf("want one 'slow consumer closed' log line")
+	}
+	send(t, fast, "still fine")
+	if got := read(t, fast); got != "re:still fine" {
+		t.Errorf("other client after the slow one was closed: %q", got)
+	}
+	_ = slow
+}
+
+// A peer that completed the handshake but answers no pings is closed as dead.
+func TestDeadPeerIsClosed(t *testing.T) {
+	fn := echoLambda(t)
+	n := startNode(t, fmt.Sprintf(lifecycleAPI, fn.srv.URL)+"limits: { pingInterval: 100ms }\n")
+	raw := dialFrames(t, n.url("/dev")) // never reads, so never answers a ping
+	id := fn.nthConnID(t, 1)
+	ev := fn.discEvent(t, id)
+	if ev.RequestContext.DisconnectStatusCode != 1006 || !strings.Contains(reasonOf(ev), "ping") {
+		t.Errorf("$disconnect = %d %q, want 1006 and the dead-peer reason", ev.RequestContext.DisconnectStatusCode, reasonOf(ev))
+	}
+	sawPing := false
+	for {
+		f, err := raw.next()
+		if err != nil {
+			break
+		}
+		sawPing = sawPing || f.Header.OpCode == ws.OpPing
+		if f.Header.OpCode == ws.OpClose {
+			// 1005 and 1006 are for reporting only (RFC 6455 §7.4.1): never on the wire.
+			if code, _ := ws.ParseCloseFrameData(f.Payload); code == 1005 || code == 1006 {
+				t.Errorf("server sent a close frame with reserved code %d", code)
+			}
+		}
+	}
+	if !sawPing {
+		t.Errorf("the dead peer was closed without being pinged first")
+	}
+}
+
+// Server pings keep a healthy idle client alive across many ping intervals; the coder client
+// answers them while a Read is pending. The idle timeout still applies to data.
+func TestPingsKeepHealthyClientAlive(t *testing.T) {
+	fn := echoLambda(t)
+	n := startNode(t, fmt.Sprintf(lifecycleAPI, fn.srv.URL)+"limits: { pingInterval: 50ms, idleTimeout: 1s }\n")
+	c := dial(t, n.url("/dev"))
+	id := fn.nthConnID(t, 1)
+	start := time.Now()
+	code, reason := readClose(t, c) // a Read is pending the whole time: pongs go out
+	lived := time.Since(start)
+	ev := fn.discEvent(t, id)
+	if !strings.Contains(reasonOf(ev), "idle") || code != websocket.StatusGoingAway {
+		t.Fatalf("closed with %d %q ($disconnect %q) after %v; want the idle timeout, not a dead-peer close",
+			code, reason, reasonOf(ev), lived)
+	}
+	// The idle close can only come after the idle timeout, i.e. after 20 ping intervals.
+	if lived < 900*time.Millisecond {
+		t.Errorf("closed after %v, before the 1s idle timeout", lived)
+	}
+}
+
+// A $disconnect backend that hangs delays nobody else's messages.
+func TestHangingDisconnectBlocksNobody(t *testing.T) {
+	release := make(chan struct{})
+	var once sync.Once
+	unblock := func() { once.Do(func() { close(release) }) }
+	var mu sync.Mutex
+	hanging := 0
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/disconnect" {
+			mu.Lock()
+			hanging++
+			mu.Unlock()
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
+			return
+		}
+		_, _ = w.Write([]byte("ok"))
+	}))
+	defer backend.Close()
+	defer unblock()
+	n := startNode(t, fmt.Sprintf(`
+routes:
+  $disconnect: { integration: disc }
+  $default: { integration: app, routeResponse: true }
+integrations:
+  disc: { type: HTTP_PROXY, uri: %s/disconnect }
+  app: { type: HTTP_PROXY, uri: %s/msg }
+`, backend.URL, backend.URL))
+	other := dial(t, n.url("/dev"))
+	for range 3 {
+		c := dial(t, n.url("/dev"))
+		_ = c.Close(websocket.StatusNormalClosure, "")
+	}
+	waitFor(t, "three hanging $disconnect calls", func() bool { mu.Lock(); defer mu.Unlock(); return hanging == 3 })
+	for i := range 5 {
+		send(t, other, fmt.Sprint(i))
+		if got := read(t, other); got != "ok" {
+			t.Fatalf("message %d while $disconnect hangs: %q", i, got)
+		}
+	}
+	// New connections are not held up either.
+	c := dial(t, n.url("/dev"))
+	send(t, c, "new")
+	if got := read(t, c); got != "ok" {
+		t.Fatalf("new connection while $disconnect hangs: %q", got)
+	}
+	unblock()
+}
