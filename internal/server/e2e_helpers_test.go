@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -233,4 +234,48 @@ func scrapeMetric(t *testing.T, n *node, name string, want ...string) float64 {
 		}
 	}
 	return sum
+}
+
+// readMessage reads one whole data message (reassembling continuation frames, skipping pings)
+// and returns its opcode and payload.
+func (c *frameConn) readMessage() (ws.OpCode, []byte, error) {
+	var op ws.OpCode
+	var data []byte
+	for {
+		f, err := c.next()
+		if err != nil {
+			return 0, nil, err
+		}
+		if f.Header.OpCode.IsControl() {
+			if f.Header.OpCode == ws.OpClose {
+				sc, r := ws.ParseCloseFrameData(f.Payload)
+				return ws.OpClose, nil, fmt.Errorf("closed %d %q", sc, r)
+			}
+			continue
+		}
+		if f.Header.OpCode != ws.OpContinuation {
+			op = f.Header.OpCode
+		}
+		data = append(data, f.Payload...)
+		if f.Header.Fin {
+			return op, data, nil
+		}
+	}
+}
+
+// fragments sends payload as one text message split into frames of at most size bytes.
+func (c *frameConn) fragments(op ws.OpCode, payload []byte, size int) {
+	c.t.Helper()
+	for first := true; ; first = false {
+		n := min(size, len(payload))
+		fop := ws.OpContinuation
+		if first {
+			fop = op
+		}
+		c.frame(fop, n == len(payload), payload[:n])
+		payload = payload[n:]
+		if len(payload) == 0 {
+			return
+		}
+	}
 }
