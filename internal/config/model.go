@@ -237,6 +237,9 @@ type Store struct {
 // Admin is an optional second listener for /metrics and /healthz (otherwise on the main one).
 type Admin struct {
 	Listen string `yaml:"listen,omitempty"`
+	// Pprof serves Go's profiler at /debug/pprof/ on the admin listener (never on the main one,
+	// which faces clients). It needs admin.listen.
+	Pprof bool `yaml:"pprof,omitempty"`
 }
 
 // Log settings; --log-level overrides Level.

@@ -91,6 +91,9 @@ func (c *Config) validate() Errors {
 			v.add("admin.listen", "is the same address as listen; use another port, or leave admin.listen empty to serve /metrics and /healthz on the main listener")
 		}
 	}
+	if c.Admin.Pprof && c.Admin.Listen == "" {
+		v.add("admin.pprof", "needs admin.listen: the profiler is served only on the admin listener, never on the one clients reach; set admin.listen: 127.0.0.1:9090")
+	}
 	if l := c.Log.Level; !slices.Contains([]string{"debug", "info", "warn", "error"}, l) {
 		v.add("log.level", "%q is not a log level; write debug, info, warn or error%s", l, didYouMean(l, []string{"debug", "info", "warn", "error"}))
 	}

@@ -13,13 +13,14 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"strings"
 	"time"
 
-	"github.com/wsgate/wsgate/internal/authorizer"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/wsgate/wsgate/internal/authorizer"
 	"github.com/wsgate/wsgate/internal/bus"
 	"github.com/wsgate/wsgate/internal/config"
 	"github.com/wsgate/wsgate/internal/gateway"
@@ -40,8 +41,8 @@ type Server struct {
 
 	store registry.Store
 	bus   bus.Bus
-	hub   *hub.Hub
 	redis redis.UniversalClient // shared by store and bus when store.type is redis; nil otherwise
+	hub   *hub.Hub
 	gw    *gateway.Gateway
 	auths []authorizer.Authorizer
 
@@ -74,7 +75,8 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, er
 	s.hub = hub.New(hub.Options{
 		Node: node, Store: s.store, Bus: s.bus, MaxMessageBytes: int(l.MessageBytes),
 		LeaseTTL: cfg.Store.NodeLeaseTTL.D(), Logger: log,
-		OnOrphan: func(c registry.Conn, reason string) { s.gw.Orphaned(c, reason) },
+		OnOrphan:    func(c registry.Conn, reason string) { s.gw.Orphaned(c, reason) },
+		OrderViaBus: s.redis != nil,
 	})
 	var verifier *sigv4.Verifier
 	if creds := cfg.Management.Credentials; len(creds) > 0 {
@@ -105,10 +107,10 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, er
 	})
 	if err != nil {
 		s.closeAuthorizers()
-		_ = s.store.Close()
 		_ = s.bus.Close()
-		return nil, fmt.Errorf("start event loop: %w", err)
+		_ = s.store.Close()
 		_ = s.closeRedis()
+		return nil, fmt.Errorf("start event loop: %w", err)
 	}
 	if verifier == nil {
 		log.Warn("management API has no credentials configured: only loopback clients may call it; set management.credentials to sign requests with SigV4")
@@ -212,6 +214,13 @@ func (s *Server) Start(ctx context.Context) error {
 	if s.cfg.Admin.Listen != "" {
 		mux := http.NewServeMux()
 		s.adminRoutes(mux)
+		if s.cfg.Admin.Pprof {
+			mux.HandleFunc("/debug/pprof/", pprof.Index)
+			mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+			mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+			mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+			mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		}
 		if s.adminLn, err = net.Listen("tcp", s.cfg.Admin.Listen); err != nil {
 			_ = ln.Close()
 			return s.keyErr("admin.listen", err)
@@ -271,6 +280,6 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.closeAuthorizers()
 	_ = s.bus.Close()
 	_ = s.store.Close()
+	_ = s.closeRedis()
 	return err
 }
-	_ = s.closeRedis()
