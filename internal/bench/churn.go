@@ -1,0 +1,50 @@
+package bench
+
+import (
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/wsgate/wsgate/internal/config"
+)
+
+// runChurn opens and closes Count connections, Concurrency at a time, at Rate connects/s in
+// all (0: as fast as they complete). Each handshake runs the gateway's authorizer and $connect;
+// each close its $disconnect. The client sends a close frame (1000) and closes its socket, so
+// TIME_WAIT stays on the generator's side, spread over 249 source addresses.
+func runChurn(r *run, _ *config.Config, res *Result) error {
+	d := &Dialer{Target: r.t, Header: r.o.Header, Timeout: 10 * time.Second}
+	next := pace(r.ctx, r.o.Count, r.o.Rate)
+	r.setPhase("churn")
+	var ok atomic.Int64
+	var wg sync.WaitGroup
+	t0 := time.Now()
+	cpu0 := r.gatewayCPU()
+	for range r.o.Concurrency {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range next {
+				ts := time.Now()
+				nc, _, err := d.Dial(r.ctx)
+				if err != nil {
+					r.fail(fmt.Errorf("connect: %w", err))
+					continue
+				}
+				r.conn.Record(time.Since(ts))
+				r.sent.Add(1)
+				ok.Add(1)
+				_, _ = nc.Write([]byte{0x88, 0x82, 0, 0, 0, 0, 0x03, 0xE8})
+				_ = nc.Close()
+			}
+		}()
+	}
+	wg.Wait()
+	el := time.Since(t0).Seconds()
+	res.Seconds = el
+	res.Rate = float64(ok.Load()) / el
+	r.sampleGateway(res, 0)
+	res.GatewayCPU = r.gatewayCPU() - cpu0
+	return nil
+}

@@ -1,0 +1,141 @@
+package bench
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+)
+
+const usage = `wsgate-bench: a load generator for wsgate (loopback only, every run bounded).
+
+Usage:
+  wsgate-bench idle      --conns N [--rate R] [--hold 5s]              open N idle connections
+  wsgate-bench echo      --conns N --count M [--rate R]                M messages per connection, round trips
+  wsgate-bench push      --conns N --count C [--concurrency K]         C POST /@connections/{id}, SigV4-signed
+  wsgate-bench broadcast --conns N --count C [--concurrency K]         C POST /@broadcast to all N
+  wsgate-bench churn     --count C [--rate R] [--concurrency K]        C connect+disconnect cycles
+  wsgate-bench backend     --listen 127.0.0.1:9001                     the bundled HTTP backend
+  wsgate-bench bare-server --listen 127.0.0.1:9002                     a bare nbio echo server (the floor)
+
+Target: --url ws://127.0.0.1:PORT/STAGE, or --config FILE (its listen and stage); --spawn starts
+'wsgate serve --config FILE' and stops it at the end; --spawn-bare starts a bare-server on the
+URL's port; --gateway-pid PID reads RSS and CPU of a server started otherwise.
+
+Flags:
+`
+
+// Main runs the command line and returns the exit code.
+func Main(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprint(stderr, usage)
+		fs := newFlags(&Options{}, stderr)
+		fs.PrintDefaults()
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	var err error
+	switch args[0] {
+	case "backend", "bare-server":
+		err = serveCmd(args[0], args[1:], stderr)
+	default:
+		o := Options{Scenario: args[0], Stdout: stdout, Stderr: stderr}
+		fs := newFlags(&o, stderr)
+		if err := fs.Parse(args[1:]); err != nil {
+			return 2
+		}
+		if fs.NArg() > 0 {
+			fmt.Fprintf(stderr, "wsgate-bench: unexpected argument %q\n", fs.Arg(0))
+			return 2
+		}
+		err = Run(o)
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "wsgate-bench:", err)
+		return 1
+	}
+	return 0
+}
+
+type headerFlag struct{ h *http.Header }
+
+func (f headerFlag) String() string { return "" }
+func (f headerFlag) Set(v string) error {
+	k, val, ok := strings.Cut(v, ":")
+	if !ok || strings.TrimSpace(k) == "" {
+		return fmt.Errorf("%q: write Name: value", v)
+	}
+	if *f.h == nil {
+		*f.h = http.Header{}
+	}
+	f.h.Add(strings.TrimSpace(k), strings.TrimSpace(val))
+	return nil
+}
+
+func newFlags(o *Options, out io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("wsgate-bench", flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.StringVar(&o.URL, "url", "", "target ws://127.0.0.1:PORT/STAGE[/path][?query] (loopback only)")
+	fs.StringVar(&o.Config, "config", "", "wsgate config: the URL and management credentials are read from it; --spawn runs it")
+	fs.BoolVar(&o.Spawn, "spawn", false, "start 'wsgate serve --config FILE' and stop it by its PID at the end")
+	fs.BoolVar(&o.SpawnBare, "spawn-bare", false, "start 'wsgate-bench bare-server' on the URL's address and stop it at the end")
+	fs.StringVar(&o.Wsgate, "wsgate", "", "wsgate binary for --spawn (default: next to wsgate-bench, then $PATH)")
+	fs.IntVar(&o.GatewayPID, "gateway-pid", 0, "read RSS and CPU seconds of this process from /proc")
+	fs.StringVar(&o.Backend, "backend", "", "also serve the bundled backend in this process on this address (e.g. 127.0.0.1:9001)")
+	fs.IntVar(&o.Conns, "conns", 0, "connections to open")
+	fs.IntVar(&o.Count, "count", 0, "messages per connection (echo), requests in all (push, broadcast), cycles (churn)")
+	fs.Float64Var(&o.Rate, "rate", 0, "connects/s (idle, churn) or messages/s in all (echo, push, broadcast); 0 = as fast as answered")
+	fs.Float64Var(&o.ConnectRate, "connect-rate", 0, "connects/s while opening the connections of echo, push and broadcast (0 = as fast as possible)")
+	fs.DurationVar(&o.Duration, "duration", DefaultDuration, "hard bound of the whole run (at most 10m)")
+	fs.DurationVar(&o.Hold, "hold", DefaultHold, "idle: how long the connections stay open before the gateway's RSS is read")
+	fs.IntVar(&o.Concurrency, "concurrency", DefaultConcurrency, "dialing workers (idle, echo, churn) or keep-alive HTTP clients (push, broadcast)")
+	fs.IntVar(&o.Pipeline, "pipeline", 1, "requests in flight per HTTP client (push, broadcast)")
+	fs.IntVar(&o.Payload, "payload", 0, "bytes of filler added to each message")
+	fs.Var(headerFlag{&o.Header}, "header", "handshake header 'Name: value' (repeatable), e.g. an authorizer's identity source")
+	fs.StringVar(&o.AccessKey, "access-key", "", "management access key id (default: the config's first credential)")
+	fs.StringVar(&o.SecretKey, "secret-key", "", "management secret access key")
+	fs.StringVar(&o.Region, "region", "", "SigV4 region (default: the config's, else us-east-1)")
+	fs.BoolVar(&o.JSON, "json", false, "print the result line as JSON")
+	return fs
+}
+
+// serveCmd runs the backend or the bare server until SIGINT/SIGTERM or --duration.
+func serveCmd(name string, args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	listen := fs.String("listen", "127.0.0.1:9001", "loopback address to serve on")
+	d := fs.Duration("duration", time.Hour, "stop by itself after this long")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	var stop func()
+	if name == "backend" {
+		s, err := StartBackend(*listen)
+		if err != nil {
+			return err
+		}
+		stop = s
+	} else {
+		b, err := StartBare(*listen)
+		if err != nil {
+			return err
+		}
+		stop = b.Stop
+	}
+	fmt.Fprintf(stderr, "wsgate-bench %s: listening on %s (pid %d)\n", name, *listen, os.Getpid())
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	select {
+	case <-sig:
+	case <-time.After(*d):
+	}
+	stop()
+	return nil
+}
