@@ -139,12 +139,14 @@ func (c *Conn) route(m job) {
 		_ = c.Send(errorFrame("Forbidden", c.id, rc.RequestID))
 		g.metrics.Messages.WithLabelValues("", "no_route").Inc()
 		log.Info("message", "requestId", rc.RequestID, "connectionId", c.id, "routeKey", "", "status", 403,
+			"integrationLatency", time.Duration(0),
 			"error", "no route matched and no $default route")
 		return
 	}
 	if r.Integration == nil {
 		g.metrics.Messages.WithLabelValues(key, "ok").Inc()
-		log.Info("message", "requestId", rc.RequestID, "connectionId", c.id, "routeKey", key, "status", 200)
+		log.Info("message", "requestId", rc.RequestID, "connectionId", c.id, "routeKey", key, "status", 200,
+			"integrationLatency", time.Duration(0))
 		return
 	}
 	ev := &event.Event{RequestContext: rc, Path: c.path}
