@@ -1,0 +1,47 @@
+package server_test
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+)
+
+// limits.concurrencyPerConnection > 1 lets a slow message not hold up the next one: the backend
+// holds the first message until the second has arrived, which only works if both are in flight.
+func TestConcurrencyPerConnection(t *testing.T) {
+	secondArrived := make(chan struct{})
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		switch string(b) {
+		case "first":
+			select {
+			case <-secondArrived:
+				_, _ = w.Write([]byte("first done"))
+			case <-time.After(10 * time.Second): // only reached when the gateway serialises
+				_, _ = w.Write([]byte("first gave up: the second message never arrived while it was in flight"))
+			case <-r.Context().Done():
+			}
+		case "second":
+			close(secondArrived)
+			_, _ = w.Write([]byte("second done"))
+		}
+	}))
+	defer backend.Close()
+	n := startNode(t, fmt.Sprintf(`
+limits: { concurrencyPerConnection: 2 }
+routes: { $default: { integration: app, routeResponse: true } }
+integrations: { app: { type: HTTP_PROXY, uri: %s } }
+`, backend.URL))
+	c := dial(t, n.url("/dev"))
+	send(t, c, "first")
+	send(t, c, "second")
+	if got := read(t, c); got != "second done" {
+		t.Fatalf("first answer = %q, want the second message's (it overtakes the blocked first)", got)
+	}
+	if got := read(t, c); got != "first done" {
+		t.Fatalf("second answer = %q", got)
+	}
+}
