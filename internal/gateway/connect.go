@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net"
 	"net/http"
 	"strconv"
@@ -31,11 +32,20 @@ func (g *Gateway) connect(w http.ResponseWriter, r *http.Request, path string) {
 	if c.domainName == "" {
 		c.domainName = r.Host
 	}
-	ev := c.connectEvent(r, start)
-	route := g.o.Routes[event.RouteConnect]
-	log := g.log.With("requestId", ev.RequestContext.RequestID, "connectionId", c.id, "routeKey", event.RouteConnect)
-
 	ctx := r.Context()
+	route := g.o.Routes[event.RouteConnect]
+	// The CONNECT event (every header copied into two maps, a few KB of garbage per handshake)
+	// and a request-scoped logger are built only when something will read them: with no
+	// $connect work a handshake allocates little beyond what net/http and nbio need.
+	var ev *event.Event
+	var requestID string
+	if route != nil && (route.Authorizer != nil || route.Integration != nil) {
+		ev = c.connectEvent(r, start)
+		requestID = ev.RequestContext.RequestID
+	} else if g.log.Enabled(ctx, slog.LevelInfo) {
+		requestID = event.NewID()
+	}
+	log := connectLog{g.log, requestID, c.id}
 	status, authLatency := 0, time.Duration(0)
 	if route != nil && route.Authorizer != nil {
 		t0 := time.Now()
@@ -56,7 +66,7 @@ func (g *Gateway) connect(w http.ResponseWriter, r *http.Request, path string) {
 		ev.RequestContext.UserID = c.userID
 	}
 
-	respHeader := http.Header{}
+	var respHeader http.Header // nil unless $connect chose a subprotocol
 	var integLatency time.Duration
 	if route != nil && route.Integration != nil {
 		t0 := time.Now()
@@ -73,7 +83,7 @@ func (g *Gateway) connect(w http.ResponseWriter, r *http.Request, path string) {
 		}
 		// AWS copies only Sec-WebSocket-Protocol from the $connect answer into the 101.
 		if p := resp.Header.Get("Sec-WebSocket-Protocol"); p != "" {
-			respHeader.Set("Sec-WebSocket-Protocol", p)
+			respHeader = http.Header{"Sec-Websocket-Protocol": {p}}
 		}
 	}
 
@@ -95,8 +105,24 @@ func (g *Gateway) connect(w http.ResponseWriter, r *http.Request, path string) {
 	g.metrics.Connects.WithLabelValues("accepted").Inc()
 	g.metrics.ConnectionsActive.Inc()
 	g.attach(ws, c)
-	log.Info("connect", "status", 101, "sourceIp", c.sourceIP, "path", c.path, "userId", c.userID,
-		"authorizerLatency", authLatency, "integrationLatency", integLatency, "latency", time.Since(start))
+	if g.log.Enabled(ctx, slog.LevelInfo) {
+		log.Info("connect", "status", 101, "sourceIp", c.sourceIP, "path", c.path, "userId", c.userID,
+			"authorizerLatency", authLatency, "integrationLatency", integLatency, "latency", time.Since(start))
+	}
+}
+
+// connectLog is the access log of one handshake. It adds the request's ids only when the line
+// is written, so a handshake pays nothing for it when info logging is off.
+type connectLog struct {
+	l               *slog.Logger
+	requestID, conn string
+}
+
+func (cl connectLog) Info(msg string, args ...any) {
+	if !cl.l.Enabled(context.Background(), slog.LevelInfo) {
+		return
+	}
+	cl.l.Info(msg, append([]any{"requestId", cl.requestID, "connectionId", cl.conn, "routeKey", event.RouteConnect}, args...)...)
 }
 
 // attach links the socket to its Conn and replays anything that arrived in between.
