@@ -90,6 +90,11 @@ func New(o Options) *Hub {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
+
+	// beatMu serialises lease renewal with Deregister, so that no heartbeat renews the lease
+	// after Deregister dropped it.
+	beatMu  sync.Mutex
+	leaving bool
 	if o.StoreTimeout == 0 {
 		o.StoreTimeout = 5 * time.Second
 	}

@@ -3,6 +3,7 @@ package hub
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/wsgate/wsgate/internal/registry"
@@ -50,6 +51,17 @@ func (h *Hub) loop(ctx context.Context) {
 // the store may have lost them (a Redis restart without persistence) or a survivor may have
 // reaped this node while it could not renew.
 func (h *Hub) heartbeat(ctx context.Context) {
+	h.beatMu.Lock()
+	defer h.beatMu.Unlock()
+	if h.leaving {
+		return
+	}
+	if h.ready.Load() && !h.needsSync.Load() && h.Len() > 0 && !h.leaseLive(ctx) {
+		// The store answers but forgot our lease: Redis restarted between two beats (so no
+		// heartbeat failed), or a survivor reaped us after a stall. Our records may be gone.
+		h.o.Logger.Warn("node lease lost (store restarted, or this node was reaped); re-registering local connections", "connections", h.Len())
+		h.needsSync.Store(true)
+	}
 	sctx, cancel := h.storeCtx(ctx)
 	err := h.o.Store.Heartbeat(sctx, h.o.Node, h.o.LeaseTTL)
 	cancel()
@@ -69,6 +81,14 @@ func (h *Hub) heartbeat(ctx context.Context) {
 			h.o.Logger.Warn("re-register local connections failed; will retry", "err", err)
 		}
 	}
+}
+
+// leaseLive reports whether the store still lists this node's lease; true when it cannot tell.
+func (h *Hub) leaseLive(ctx context.Context) bool {
+	sctx, cancel := h.storeCtx(ctx)
+	defer cancel()
+	nodes, err := h.o.Store.Nodes(sctx)
+	return err != nil || slices.Contains(nodes, h.o.Node)
 }
 
 func (h *Hub) resync(ctx context.Context) error {
@@ -160,10 +180,21 @@ func (h *Hub) orphan(ctx context.Context, c registry.Conn, reason string) {
 }
 
 // Deregister removes every local connection from the store and drops this node's lease; used
-// at shutdown after the sockets are closed, so nothing is left for survivors to reap.
+// at shutdown after the sockets are closed, so nothing is left for survivors to reap. No
+// heartbeat renews the lease afterwards. The lease is dropped by renewing it for a millisecond
+// (the Store has no delete): with no connections left, the next survivor's reap (DeadNodes)
+// then forgets the node.
 func (h *Hub) Deregister(ctx context.Context) {
 	h.Each(func(c Conn) bool {
 		h.Remove(ctx, c.ID())
 		return true
 	})
+	h.beatMu.Lock()
+	defer h.beatMu.Unlock()
+	h.leaving = true
+	sctx, cancel := h.storeCtx(ctx)
+	defer cancel()
+	if err := h.o.Store.Heartbeat(sctx, h.o.Node, time.Millisecond); err != nil {
+		h.o.Logger.Warn("drop node lease failed; it expires on its own", "node", h.o.Node, "err", err)
+	}
 }
