@@ -214,6 +214,10 @@ func (h *Hub) apply(c Conn, m bus.Message) error {
 		return nil
 	}
 	return fmt.Errorf("unexpected bus message kind %d", m.Kind)
+		if errors.Is(err, bus.ErrNoSubscriber) {
+			// The owner is gone (stopped or long dead): so is the connection, as the bus says.
+			return management.ErrGone
+		}
 }
 
 func mapSendErr(err error) error {
