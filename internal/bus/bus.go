@@ -25,6 +25,11 @@ const (
 	Close
 	// Broadcast writes Data to every connection of the receiving node.
 	Broadcast
+	// Joined tells the owner of ConnID that it joined group Reason (already in the store), so
+	// the owner can register the membership again after a store outage.
+	Joined
+	// Left tells the owner of ConnID that it left group Reason.
+	Left
 )
 
 // Message is one delivery. Per-connection order is kept between one publisher and one node.

@@ -3,6 +3,7 @@ package hub
 import (
 	"context"
 	"errors"
+	"slices"
 
 	"github.com/wsgate/wsgate/internal/bus"
 	"github.com/wsgate/wsgate/internal/management"
@@ -17,8 +18,8 @@ func (h *Hub) PostToConnection(ctx context.Context, id string, data []byte) erro
 	if err := h.checkSize(data); err != nil {
 		return err
 	}
-	if c, ok := h.Local(id); ok {
-		return mapSendErr(c.Send(data))
+	if _, ok := h.Local(id); ok {
+		return h.deliver(ctx, registry.Conn{ID: id, Node: h.o.Node}, bus.Message{Kind: bus.Send, ConnID: id, Data: data})
 	}
 	c, err := h.lookup(ctx, id)
 	if err != nil {
@@ -112,28 +113,19 @@ func (h *Hub) OnlineUsers(ctx context.Context, cursor string, limit int) ([]regi
 	return h.o.Store.OnlineUsers(ctx, cursor, limit)
 }
 
-// JoinGroup adds a connection to a group.
+// JoinGroup adds a connection to a group. The owning node is told too (bus.Joined), so that
+// it can register the membership again after a store outage.
 func (h *Hub) JoinGroup(ctx context.Context, connID, group string) error {
-	ctx, cancel := h.storeCtx(ctx)
-	defer cancel()
-	if err := h.o.Store.Join(ctx, connID, group); err != nil {
+	sctx, cancel := h.storeCtx(ctx)
+	err := h.o.Store.Join(sctx, connID, group)
+	cancel()
+	if err != nil {
 		if errors.Is(err, registry.ErrNotFound) {
 			return management.ErrGone
 		}
 		return err
 	}
-	if _, ok := h.Local(connID); ok {
-		h.groupsMu.Lock()
-		gs := h.groups[connID]
-		found := false
-		for _, g := range gs {
-			found = found || g == group
-		}
-		if !found {
-			h.groups[connID] = append(gs, group)
-		}
-		h.groupsMu.Unlock()
-	}
+	h.tellOwner(ctx, connID, bus.Message{Kind: bus.Joined, ConnID: connID, Reason: group})
 	return nil
 }
 
@@ -142,26 +134,54 @@ func (h *Hub) LeaveGroup(ctx context.Context, connID, group string) error {
 	if _, err := h.lookup(ctx, connID); err != nil {
 		return err
 	}
-	ctx, cancel := h.storeCtx(ctx)
-	defer cancel()
-	if err := h.o.Store.Leave(ctx, connID, group); err != nil {
+	sctx, cancel := h.storeCtx(ctx)
+	err := h.o.Store.Leave(sctx, connID, group)
+	cancel()
+	if err != nil {
 		return err
 	}
+	h.tellOwner(ctx, connID, bus.Message{Kind: bus.Left, ConnID: connID, Reason: group})
+	return nil
+}
+
+// tellOwner updates the owner's memory of connID's groups: here if it is local, else through
+// the bus. Best effort: the store already holds the truth; this only matters for re-registration.
+func (h *Hub) tellOwner(ctx context.Context, connID string, m bus.Message) {
+	if _, ok := h.Local(connID); ok {
+		h.rememberGroup(connID, m.Reason, m.Kind == bus.Joined)
+		return
+	}
+	c, err := h.lookup(ctx, connID)
+	if err != nil || c.Node == "" || c.Node == h.o.Node {
+		return
+	}
+	if err := h.o.Bus.Publish(ctx, c.Node, m); err != nil {
+		h.o.Logger.Debug("tell owner about group change failed", "conn", connID, "node", c.Node, "err", err)
+	}
+}
+
+// rememberGroup records (join) or forgets a local connection's group membership.
+// The Local check is made under groupsMu, so a concurrent Remove (which forgets the
+// connection before its groups) cannot leave an entry behind.
+func (h *Hub) rememberGroup(connID, group string, join bool) {
 	h.groupsMu.Lock()
+	defer h.groupsMu.Unlock()
+	if _, ok := h.Local(connID); !ok {
+		return
+	}
 	gs := h.groups[connID]
-	for i, g := range gs {
-		if g == group {
-			gs = append(gs[:i:i], gs[i+1:]...)
-			break
+	i := slices.Index(gs, group)
+	switch {
+	case join && i < 0:
+		h.groups[connID] = append(gs, group)
+	case !join && i >= 0:
+		gs = slices.Delete(slices.Clip(gs), i, i+1)
+		if len(gs) == 0 {
+			delete(h.groups, connID)
+		} else {
+			h.groups[connID] = gs
 		}
 	}
-	if len(gs) == 0 {
-		delete(h.groups, connID)
-	} else {
-		h.groups[connID] = gs
-	}
-	h.groupsMu.Unlock()
-	return nil
 }
 
 // GroupMembers lists a group's live connections.
@@ -189,18 +209,18 @@ func (h *Hub) Broadcast(ctx context.Context, data []byte) (int, error) {
 	if err := h.checkSize(data); err != nil {
 		return 0, err
 	}
-	n := 0
-	h.Each(func(c Conn) bool {
-		if c.Send(data) == nil {
-			n++
-		}
-		return true
-	})
+	n := h.broadcastLocal(ctx, data)
 	sctx, cancel := h.storeCtx(ctx)
 	nodes, err := h.o.Store.Nodes(sctx)
 	cancel()
 	if err != nil {
-		return n, err
+		if n > 0 {
+			// The local part is done; failing the request would make the caller retry and
+			// send it twice to these connections. Other nodes are unreachable anyway.
+			h.o.Logger.Warn("broadcast reached this node's connections only: store unreachable", "err", err)
+			return n, nil
+		}
+		return 0, err
 	}
 	for _, node := range nodes {
 		if node == h.o.Node {
@@ -218,4 +238,22 @@ func (h *Hub) Broadcast(ctx context.Context, data []byte) (int, error) {
 		}
 	}
 	return n, nil
+}
+
+// broadcastLocal delivers data to this node's connections, through the bus when OrderViaBus
+// (so it is ordered with pushes other nodes accepted before), and counts them.
+func (h *Hub) broadcastLocal(ctx context.Context, data []byte) int {
+	if h.o.OrderViaBus && h.Ready() && h.Len() > 0 {
+		if err := h.o.Bus.Publish(ctx, h.o.Node, bus.Message{Kind: bus.Broadcast, Data: data}); err == nil {
+			return h.Len()
+		}
+	}
+	n := 0
+	h.Each(func(c Conn) bool {
+		if c.Send(data) == nil {
+			n++
+		}
+		return true
+	})
+	return n
 }

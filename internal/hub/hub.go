@@ -67,6 +67,13 @@ type Options struct {
 	Logger   *slog.Logger
 	// StoreTimeout bounds each store call made on a delivery path.
 	StoreTimeout time.Duration
+	// OrderViaBus routes deliveries to this node's own connections through its bus
+	// subscription too, while the store is reachable. Set it when the bus is shared with other
+	// nodes (Redis): a push accepted here then queues behind pushes other nodes already had
+	// accepted for the same connection, so pushes made one after another, through any nodes,
+	// arrive in that order. The cost is a bus round trip per local push; if the bus fails, the
+	// push is delivered directly.
+	OrderViaBus bool
 }
 
 // Hub is safe for concurrent use.
@@ -83,6 +90,11 @@ type Hub struct {
 
 	ready     atomic.Bool
 	needsSync atomic.Bool
+
+	// beatMu serialises lease renewal with Deregister, so that no heartbeat renews the lease
+	// after Deregister dropped it.
+	beatMu  sync.Mutex
+	leaving bool
 }
 
 // New returns a hub; call Run to start its background work.
@@ -90,11 +102,6 @@ func New(o Options) *Hub {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-
-	// beatMu serialises lease renewal with Deregister, so that no heartbeat renews the lease
-	// after Deregister dropped it.
-	beatMu  sync.Mutex
-	leaving bool
 	if o.StoreTimeout == 0 {
 		o.StoreTimeout = 5 * time.Second
 	}
@@ -194,12 +201,23 @@ func (h *Hub) storeCtx(ctx context.Context) (context.Context, context.CancelFunc
 // owner's bus took it.
 func (h *Hub) deliver(ctx context.Context, c registry.Conn, m bus.Message) error {
 	if local, ok := h.Local(c.ID); ok {
+		if h.o.OrderViaBus && h.Ready() {
+			err := h.o.Bus.Publish(ctx, h.o.Node, m)
+			if err == nil {
+				return nil
+			}
+			h.o.Logger.Debug("publish to own node failed; delivering directly", "conn", c.ID, "err", err)
+		}
 		return h.apply(local, m)
 	}
 	if c.Node == "" || c.Node == h.o.Node {
 		return management.ErrGone
 	}
 	if err := h.o.Bus.Publish(ctx, c.Node, m); err != nil {
+		if errors.Is(err, bus.ErrNoSubscriber) {
+			// The owner is gone (stopped or long dead): so is the connection, as the bus says.
+			return management.ErrGone
+		}
 		return fmt.Errorf("publish to node %s: %w", c.Node, err)
 	}
 	return nil
@@ -214,10 +232,6 @@ func (h *Hub) apply(c Conn, m bus.Message) error {
 		return nil
 	}
 	return fmt.Errorf("unexpected bus message kind %d", m.Kind)
-		if errors.Is(err, bus.ErrNoSubscriber) {
-			// The owner is gone (stopped or long dead): so is the connection, as the bus says.
-			return management.ErrGone
-		}
 }
 
 func mapSendErr(err error) error {
@@ -234,8 +248,12 @@ func mapSendErr(err error) error {
 
 // handleBus applies a delivery another node published to us.
 func (h *Hub) handleBus(m bus.Message) {
-	if m.Kind == bus.Broadcast {
+	switch m.Kind {
+	case bus.Broadcast:
 		h.Each(func(c Conn) bool { _ = c.Send(m.Data); return true })
+		return
+	case bus.Joined, bus.Left:
+		h.rememberGroup(m.ConnID, m.Reason, m.Kind == bus.Joined)
 		return
 	}
 	c, ok := h.Local(m.ConnID)

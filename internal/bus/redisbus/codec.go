@@ -43,7 +43,7 @@ func decodeMessage(b []byte) (bus.Message, error) {
 		return m, fmt.Errorf("redisbus: decode message: version %d, this node reads %d (upgrade every node)", b[0], codecVersion)
 	}
 	m.Kind = bus.Kind(b[1])
-	if m.Kind < bus.Send || m.Kind > bus.Broadcast {
+	if m.Kind < bus.Send || m.Kind > bus.Left {
 		return m, fmt.Errorf("redisbus: decode message: unknown kind %d", b[1])
 	}
 	b = b[2:]

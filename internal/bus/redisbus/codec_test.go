@@ -16,6 +16,8 @@ var codecCases = []bus.Message{
 	{Kind: bus.Close, ConnID: "c", Code: -1, Reason: ""},
 	{Kind: bus.Broadcast, Data: bytes.Repeat([]byte("x"), 70000)},
 	{Kind: bus.Broadcast},
+	{Kind: bus.Joined, ConnID: "c", Reason: "room-1"},
+	{Kind: bus.Left, ConnID: "c", Reason: "room-1"},
 }
 
 func equal(a, b bus.Message) bool {
@@ -38,7 +40,7 @@ func TestDecodeRejects(t *testing.T) {
 		"one byte":       {codecVersion},
 		"bad version":    append([]byte{9}, good[1:]...),
 		"kind zero":      {codecVersion, 0, 0, 0, 0},
-		"kind too big":   {codecVersion, 4, 0, 0, 0},
+		"kind too big":   {codecVersion, byte(bus.Left) + 1, 0, 0, 0},
 		"no code":        {codecVersion, 1},
 		"huge code":      {codecVersion, 1, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f, 0, 0},
 		"id too long":    {codecVersion, 1, 0, 5, 'a'},
