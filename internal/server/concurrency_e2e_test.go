@@ -38,10 +38,9 @@ integrations: { app: { type: HTTP_PROXY, uri: %s } }
 	c := dial(t, n.url("/dev"))
 	send(t, c, "first")
 	send(t, c, "second")
-	if got := read(t, c); got != "second done" {
-		t.Fatalf("first answer = %q, want the second message's (it overtakes the blocked first)", got)
-	}
-	if got := read(t, c); got != "first done" {
-		t.Fatalf("second answer = %q", got)
+	// Once the second arrives both answer at once, in either order; serialised, neither would.
+	got := map[string]bool{read(t, c): true, read(t, c): true}
+	if !got["first done"] || !got["second done"] {
+		t.Fatalf("answers = %v, want both messages done (the first waits for the second to be in flight)", got)
 	}
 }

@@ -119,6 +119,13 @@ func (c *frameConn) frame(op ws.OpCode, fin bool, payload []byte) {
 	}
 }
 
+// tryFrame is frame for writes the server may legitimately cut off (it closes on a limit).
+func (c *frameConn) tryFrame(op ws.OpCode, fin bool, payload []byte) {
+	f := ws.MaskFrameInPlace(ws.NewFrame(op, fin, append([]byte(nil), payload...)))
+	_ = c.conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
+	_ = ws.WriteFrame(c.conn, f)
+}
+
 // next reads the next frame from the server.
 func (c *frameConn) next() (ws.Frame, error) {
 	_ = c.conn.SetReadDeadline(time.Now().Add(10 * time.Second))
