@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"strings"
+	"sync"
 
 	"github.com/redis/go-redis/v9"
 
@@ -34,6 +36,7 @@ func (s *Server) openRedis(ctx context.Context, node string) error {
 		return s.keyErr("store.url", fmt.Errorf("%s at %s: %w", kind, redactRedisURL(sc.URL), err))
 	}
 	s.store, s.bus, s.redis = st, b, client
+	redisLogOnce.Do(func() { redis.SetLogger(redisLogger{s.log}) })
 	s.log.Info("redis store connected", "redis", kind, "url", redactRedisURL(sc.URL), "prefix", sc.Prefix, "node", node)
 	return nil
 }
@@ -83,11 +86,17 @@ func NewRedisClient(raw string) (redis.UniversalClient, string, error) {
 	}
 	u.RawQuery = q.Encode()
 	norm := u.String()
+	// A command against a Redis that is down should fail within about a second, so that the
+	// node reports not-ready and answers 500 promptly; the hub and the bus retry with backoff.
+	fastFail := !q.Has("dialer_retries")
 	switch {
 	case q.Get("master_name") != "":
 		o, err := redis.ParseFailoverURL(norm)
 		if err != nil {
 			return nil, "", fmt.Errorf("sentinel url %q: %w", redactRedisURL(raw), err)
+		}
+		if fastFail {
+			o.DialerRetries = 1
 		}
 		return redis.NewFailoverClient(o), "sentinel", nil
 	case cluster || q.Has("addr"):
@@ -99,12 +108,16 @@ func NewRedisClient(raw string) (redis.UniversalClient, string, error) {
 		if err != nil {
 			return nil, "", fmt.Errorf("cluster url %q: %w", redactRedisURL(raw), err)
 		}
+		if fastFail {
+			o.DialerRetries = 1
+		}
 		return redis.NewClusterClient(o), "cluster", nil
 	}
 	o, err := redis.ParseURL(norm)
 	if err != nil {
 		return nil, "", fmt.Errorf("%q: %w (write redis://[user:password@]host:port/db)", redactRedisURL(raw), err)
 	}
+	o.DialerRetries = 1
 	return redis.NewClient(o), "redis", nil
 }
 
@@ -130,4 +143,14 @@ func (s *Server) closeRedis() error {
 		return nil
 	}
 	return err
+}
+
+// go-redis logs through one process-wide logger; the first node to open Redis routes it into
+// its own log at debug level, since the hub and the bus already report outages clearly.
+var redisLogOnce sync.Once
+
+type redisLogger struct{ log *slog.Logger }
+
+func (l redisLogger) Printf(ctx context.Context, format string, v ...any) {
+	l.log.Debug("redis client: " + fmt.Sprintf(format, v...))
 }
