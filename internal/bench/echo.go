@@ -80,7 +80,7 @@ func runEcho(r *run, _ *config.Config, res *Result) error {
 	if err != nil {
 		return err
 	}
-	res.Connections = r.pool.Open()
+	res.Connections = r.pool.Load().Open()
 	fmt.Fprintf(r.o.Stderr, "wsgate-bench: %d connections open (%.0f/s); sending\n", res.Connections, rate)
 	live := conns[:0:0]
 	for _, c := range conns {
@@ -116,7 +116,7 @@ func runEcho(r *run, _ *config.Config, res *Result) error {
 	res.Seconds = el
 	res.Rate = float64(r.sent.Load()) / sendEnd.Seconds()
 	res.MessagesPS = float64(r.recv.Load()) / el
-	res.Errors += r.sent.Load() - r.recv.Load() + r.pool.Lost()
+	res.Errors += r.sent.Load() - r.recv.Load() + r.pool.Load().Lost()
 	r.sampleGateway(res, 0)
 	res.GatewayCPU = r.gatewayCPU() - cpu0
 	return nil

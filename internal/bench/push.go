@@ -15,7 +15,7 @@ import (
 // to a MOCK integration that answers {"connectionId":"..."}.
 var whoami = []byte(`{"action":"whoami"}`)
 
-var idKey = []byte(`"connectionId":"`)
+var idKey = []byte(`{"connectionId":"`)
 
 // runPush opens the connections, learns their ids, then has Concurrency keep-alive clients
 // POST Count messages in all to /@connections/{id}, round robin; deliveries are counted at the
@@ -23,7 +23,7 @@ var idKey = []byte(`"connectionId":"`)
 func runPush(r *run, cfg *config.Config, res *Result) error {
 	var known atomic.Int64
 	onMessage := func(c *Conn, payload []byte) {
-		if c.ID.Load() == nil && bytes.HasPrefix(payload, []byte(`{"connectionId":"`)) {
+		if c.ID.Load() == nil && bytes.HasPrefix(payload, idKey) {
 			rest := payload[len(idKey):]
 			if i := bytes.IndexByte(rest, '"'); i > 0 {
 				id := string(rest[:i])
@@ -31,6 +31,10 @@ func runPush(r *run, cfg *config.Config, res *Result) error {
 				known.Add(1)
 				return
 			}
+		}
+		if c.ID.Load() == nil {
+			r.fail(fmt.Errorf("whoami: unexpected answer %.100q", payload))
+			return
 		}
 		r.recv.Add(1)
 	}
@@ -48,13 +52,13 @@ func runPush(r *run, cfg *config.Config, res *Result) error {
 			}
 		}
 	}
-	for known.Load() < int64(live) && r.ctx.Err() == nil {
+	for known.Load()+r.errs.Load() < int64(live) && r.ctx.Err() == nil {
 		time.Sleep(10 * time.Millisecond)
 	}
 	if known.Load() == 0 {
-		return fmt.Errorf("no connection learned its id: the config needs a route \"whoami\" answering {\"connectionId\":\"$context.connectionId\"} (see bench/configs/push.yaml)")
+		return fmt.Errorf("no connection learned its id (%s): the config needs a route \"whoami\" answering {\"connectionId\":\"$context.connectionId\"} (see bench/configs/push.yaml)", r.errMsg)
 	}
-	res.Connections = r.pool.Open()
+	res.Connections = r.pool.Load().Open()
 	r.setPhase("sign")
 	signer := NewSigner(r.o.AccessKey, r.o.SecretKey, r.o.Region, r.t.HostPort)
 	body := []byte(`{"push":"` + strings.Repeat("x", max(r.o.Payload, 0)) + `"}`)
@@ -81,7 +85,7 @@ func runBroadcast(r *run, cfg *config.Config, res *Result) error {
 	if _, _, err := r.openConns(connectRate(r.o), onMessage); err != nil {
 		return err
 	}
-	res.Connections = r.pool.Open()
+	res.Connections = r.pool.Load().Open()
 	signer := NewSigner(r.o.AccessKey, r.o.SecretKey, r.o.Region, r.t.HostPort)
 	req, err := signer.Build(r.ctx, r.t.Mgmt+"/@broadcast", []byte(`{"broadcast":"`+strings.Repeat("x", max(r.o.Payload, 0))+`"}`))
 	if err != nil {
@@ -169,7 +173,7 @@ func (r *run) post(reqs []Request, res *Result) error {
 	res.Seconds = el.Seconds()
 	res.Rate = float64(r.sent.Load()) / postEnd.Seconds()
 	res.MessagesPS = float64(r.recv.Load()-recv0) / el.Seconds()
-	res.Errors += r.pool.Lost()
+	res.Errors += r.pool.Load().Lost()
 	r.sampleGateway(res, 0)
 	res.GatewayCPU = r.gatewayCPU() - cpu0
 	return nil

@@ -13,12 +13,12 @@ import (
 type Result struct {
 	Scenario    string  `json:"scenario"`
 	Target      string  `json:"target"`
-	Connections int64   `json:"connections"`   // open at the end of the connect phase
-	Rate        float64 `json:"rate"`          // connects/s (idle, churn) or messages/s sent (echo, push, broadcast)
-	P50         float64 `json:"p50_ms"`        // handshake latency (idle, churn), round trip (echo), POST latency (push, broadcast)
-	P90         float64 `json:"p90_ms"`        //
-	P99         float64 `json:"p99_ms"`        //
-	Max         float64 `json:"max_ms"`        //
+	Connections int64   `json:"connections"`    // open at the end of the connect phase
+	Rate        float64 `json:"rate"`           // connects/s (idle, churn) or messages/s sent (echo, push, broadcast)
+	P50         float64 `json:"p50_ms"`         // handshake latency (idle, churn), round trip (echo), POST latency (push, broadcast)
+	P90         float64 `json:"p90_ms"`         //
+	P99         float64 `json:"p99_ms"`         //
+	Max         float64 `json:"max_ms"`         //
 	MessagesPS  float64 `json:"messages_per_s"` // messages received at the sockets per second
 	Sent        int64   `json:"sent"`
 	Received    int64   `json:"received"`

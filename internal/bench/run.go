@@ -67,7 +67,7 @@ type run struct {
 	errMu  sync.Mutex
 	errMsg string
 	phase  atomic.Pointer[string]
-	pool   *Pool
+	pool   atomic.Pointer[Pool]
 }
 
 func (r *run) fail(err error) {
@@ -157,8 +157,8 @@ func Run(o Options) error {
 	res := &Result{Scenario: o.Scenario, Target: t.WS, NoFile: soft, GatewayPID: r.pid}
 	err = scenario.run(r, cfg, res)
 	stopProgress()
-	if r.pool != nil {
-		r.pool.Close()
+	if p := r.pool.Load(); p != nil {
+		p.Close()
 	}
 	if err != nil {
 		return err
@@ -208,8 +208,8 @@ func (r *run) progress() (stop func()) {
 			case <-tick.C:
 			}
 			open := int64(0)
-			if r.pool != nil {
-				open = r.pool.Open()
+			if p := r.pool.Load(); p != nil {
+				open = p.Open()
 			}
 			sent, recv := r.sent.Load(), r.recv.Load()
 			line := fmt.Sprintf("[%4.0fs] %-9s open=%d sent=%d (%d/s) recv=%d (%d/s) errors=%d",
@@ -262,7 +262,7 @@ func (r *run) openConns(rate float64, onMessage func(*Conn, []byte)) ([]*Conn, f
 	if err != nil {
 		return nil, 0, err
 	}
-	r.pool = pool
+	r.pool.Store(pool)
 	r.setPhase("connect")
 	d := &Dialer{Target: r.t, Header: r.o.Header, Timeout: 10 * time.Second}
 	conns := make([]*Conn, r.o.Conns)

@@ -99,20 +99,20 @@ func runIdle(r *run, _ *config.Config, res *Result) error {
 		return err
 	}
 	res.Rate = rate
-	res.Connections = r.pool.Open()
+	res.Connections = r.pool.Load().Open()
 	r.setPhase("hold")
 	select {
 	case <-time.After(r.o.Hold):
 	case <-r.ctx.Done():
 		r.fail(fmt.Errorf("--duration %s ended before the %s hold", r.o.Duration, r.o.Hold))
 	}
-	res.Connections = r.pool.Open()
+	res.Connections = r.pool.Load().Open()
 	res.Seconds = r.o.Hold.Seconds()
 	r.sampleGateway(res, res.Connections)
 	if res.Connections > 0 {
 		res.ClientConnB = float64(selfRSS()-before) * 1024 / float64(res.Connections)
 	}
-	res.Errors += r.pool.Lost()
+	res.Errors += r.pool.Load().Lost()
 	_ = conns
 	return nil
 }

@@ -1,0 +1,169 @@
+package bench_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wsgate/wsgate/internal/bench"
+	"github.com/wsgate/wsgate/internal/config"
+	"github.com/wsgate/wsgate/internal/server"
+)
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// startGateway runs a bench config in-process with its listen and backend addresses replaced.
+func startGateway(t *testing.T, file, backend string) string {
+	t.Helper()
+	raw, err := os.ReadFile("../../bench/configs/" + file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	y := strings.ReplaceAll(string(raw), "127.0.0.1:19001", backend)
+	y = strings.Replace(y, "listen: 127.0.0.1:18080", "listen: 127.0.0.1:0", 1)
+	y = strings.Replace(y, "127.0.0.1:18090", freePort(t), 1)
+	cfg, err := config.Parse(file, []byte(y))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	srv, err := server.New(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+	})
+	return "ws://" + srv.Addr() + "/bench"
+}
+
+type result struct {
+	Connections int64    `json:"connections"`
+	Sent        int64    `json:"sent"`
+	Received    int64    `json:"received"`
+	Errors      int64    `json:"errors"`
+	ErrorSample string   `json:"error_sample"`
+	P99         *float64 `json:"p99_ms"`
+	GatewayRSS  int64    `json:"gateway_rss_kb"`
+	Rate        float64  `json:"rate"`
+}
+
+func run(t *testing.T, o bench.Options) result {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	o.Stdout, o.Stderr, o.JSON = &out, &errOut, true
+	if o.Duration == 0 {
+		o.Duration = 30 * time.Second
+	}
+	if err := bench.Run(o); err != nil {
+		t.Fatalf("%s: %v\n%s", o.Scenario, err, errOut.String())
+	}
+	var r result
+	if err := json.Unmarshal(out.Bytes(), &r); err != nil {
+		t.Fatalf("%s: result %q: %v", o.Scenario, out.String(), err)
+	}
+	if r.Errors != 0 {
+		t.Fatalf("%s: %d errors (%s)\n%s", o.Scenario, r.Errors, r.ErrorSample, errOut.String())
+	}
+	return r
+}
+
+func TestScenariosAgainstGateway(t *testing.T) {
+	backend := freePort(t)
+	stop, err := bench.StartBackend(backend)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+
+	echo := startGateway(t, "echo.yaml", backend)
+	r := run(t, bench.Options{Scenario: "echo", URL: echo, Conns: 20, Count: 5})
+	if r.Received != 100 || r.Sent != 100 || r.P99 == nil {
+		t.Fatalf("echo closed loop: %+v", r)
+	}
+	r = run(t, bench.Options{Scenario: "echo", URL: echo, Conns: 10, Count: 3, Rate: 1000})
+	if r.Received != 30 {
+		t.Fatalf("echo paced: %+v", r)
+	}
+	r = run(t, bench.Options{Scenario: "idle", URL: echo, Conns: 30, Hold: 10 * time.Millisecond, GatewayPID: os.Getpid()})
+	if r.Connections != 30 || r.GatewayRSS <= 0 || r.P99 == nil {
+		t.Fatalf("idle: %+v", r)
+	}
+
+	push := startGateway(t, "push.yaml", backend)
+	cfg := "../../bench/configs/push.yaml" // for its credentials
+	r = run(t, bench.Options{Scenario: "push", URL: push, Config: cfg, Conns: 20, Count: 200, Concurrency: 2, Pipeline: 4})
+	if r.Sent != 200 || r.Received != 200 {
+		t.Fatalf("push: %+v", r)
+	}
+	r = run(t, bench.Options{Scenario: "broadcast", URL: push, Config: cfg, Conns: 20, Count: 10, Concurrency: 2})
+	if r.Sent != 10 || r.Received != 200 {
+		t.Fatalf("broadcast: %+v", r)
+	}
+	// Wrong credentials: every push is refused, and the run says so.
+	var out bytes.Buffer
+	err = bench.Run(bench.Options{Scenario: "push", URL: push, Conns: 2, Count: 4, Concurrency: 1,
+		AccessKey: "AKIDWSGATEBENCH", SecretKey: "wrong", Stdout: &out, Stderr: io.Discard})
+	if err != nil || !strings.Contains(out.String(), "errors=4") || !strings.Contains(out.String(), "HTTP 403") {
+		t.Fatalf("bad signature: %v %s", err, out.String())
+	}
+
+	churn := startGateway(t, "churn.yaml", backend)
+	h := http.Header{"Authorization": {"Bearer bench"}}
+	r = run(t, bench.Options{Scenario: "churn", URL: churn, Count: 50, Concurrency: 4, Header: h})
+	if r.Sent != 50 {
+		t.Fatalf("churn: %+v", r)
+	}
+	// Without the identity source the authorizer refuses: errors are counted, not hidden.
+	out.Reset()
+	if err := bench.Run(bench.Options{Scenario: "churn", URL: churn, Count: 3, Concurrency: 1, Stdout: &out, Stderr: io.Discard}); err != nil || !strings.Contains(out.String(), "errors=3") {
+		t.Fatalf("churn without token: %v %s", err, out.String())
+	}
+}
+
+func TestBareServerEcho(t *testing.T) {
+	addr := freePort(t)
+	b, err := bench.StartBare(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Stop()
+	r := run(t, bench.Options{Scenario: "echo", URL: "ws://" + addr + "/", Conns: 10, Count: 10})
+	if r.Received != 100 {
+		t.Fatalf("%+v", r)
+	}
+}
+
+func TestRefusesNonLoopback(t *testing.T) {
+	err := bench.Run(bench.Options{Scenario: "idle", URL: "ws://203.0.113.7:8080/dev", Conns: 1, Stdout: io.Discard, Stderr: io.Discard})
+	if err == nil || !strings.Contains(err.Error(), "not a loopback address") {
+		t.Fatalf("got %v", err)
+	}
+	if _, err := bench.StartBackend("0.0.0.0:0"); err == nil {
+		t.Fatal("backend listened on every interface")
+	}
+	if err := bench.Run(bench.Options{Scenario: "nope", URL: "ws://127.0.0.1:1/x"}); err == nil || !strings.Contains(err.Error(), "unknown scenario") {
+		t.Fatalf("got %v", err)
+	}
+}
