@@ -26,7 +26,11 @@ func run(m *testing.M) int {
 	}
 	defer os.RemoveAll(dir)
 	wsgateBin = filepath.Join(dir, "wsgate")
-	build := exec.Command("go", "build", "-o", wsgateBin, "github.com/wsgate/wsgate/cmd/wsgate")
+	args := []string{"build", "-o", wsgateBin}
+	if raceEnabled {
+		args = append(args, "-race") // the nodes are checked for data races too
+	}
+	build := exec.Command("go", append(args, "github.com/wsgate/wsgate/cmd/wsgate")...)
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "clustertest: go build ./cmd/wsgate failed:", err)

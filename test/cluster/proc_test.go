@@ -51,6 +51,9 @@ func startGW(t *testing.T, node, cfg string) *gw {
 	go func() { _ = g.cmd.Wait(); close(g.done) }()
 	t.Cleanup(func() {
 		g.kill()
+		if strings.Contains(g.out.String(), "WARNING: DATA RACE") {
+			t.Errorf("node %s reported a data race", node)
+		}
 		if t.Failed() {
 			t.Logf("--- log of node %s ---\n%s", node, g.out.tail(60))
 		}
