@@ -33,7 +33,8 @@ const invokePath = "/2015-03-31/functions/%s/invocations"
 
 // Invoker calls one Lambda function through the Lambda Invoke API: with Endpoint set, a plain
 // HTTP POST of the payload to {Endpoint}/2015-03-31/functions/{Function}/invocations (a local
-// emulator such as the Runtime Interface Emulator, or any service that speaks it); with Endpoint
+// emulator such as the Runtime Interface Emulator, or any service that speaks it), or to
+// Endpoint itself when it already ends in /invocations; with Endpoint
 // empty, real AWS Lambda through aws-sdk-go-v2/service/lambda (default credential chain, SigV4 by
 // the SDK; the client is built lazily on the first call and kept).
 //
@@ -64,7 +65,12 @@ func New(function, endpoint, region string, client *http.Client) *Invoker {
 		region:   region,
 		client:   client,
 	}
-	if i.endpoint != "" {
+	switch {
+	case strings.HasSuffix(i.endpoint, "/invocations"):
+		// A full invocations URL is used as given: the Runtime Interface Emulator serves its one
+		// function as .../functions/function/invocations whatever the function is called.
+		i.url = i.endpoint
+	case i.endpoint != "":
 		i.url = i.endpoint + fmt.Sprintf(invokePath, url.PathEscape(function))
 	}
 	return i
