@@ -38,7 +38,7 @@ type backend struct {
 	disc map[string]map[string]any // connection id -> raw $disconnect event
 }
 
-func newBackend(t *testing.T) *backend {
+func newBackend(t testing.TB) *backend {
 	b := &backend{disc: map[string]map[string]any{}}
 	b.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
@@ -85,7 +85,7 @@ func (b *backend) disconnects() int {
 
 // client is a WebSocket client whose frames are read in the background into a channel.
 type client struct {
-	t    *testing.T
+	t    testing.TB
 	id   string
 	ws   *websocket.Conn
 	msgs chan string
@@ -93,7 +93,7 @@ type client struct {
 	err  error // read error that ended the loop; valid after done
 }
 
-func token(t *testing.T, user string) string {
+func token(t testing.TB, user string) string {
 	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{
 		"sub": user, "exp": time.Now().Add(time.Hour).Unix(),
 	}).SignedString([]byte(jwtSecret))
@@ -104,7 +104,7 @@ func token(t *testing.T, user string) string {
 }
 
 // connect opens a socket on g as user and learns its connection id.
-func connect(t *testing.T, g *gw, user string) *client {
+func connect(t testing.TB, g *gw, user string) *client {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -173,7 +173,7 @@ func sdk(g *gw) *apigatewaymanagementapi.Client {
 }
 
 // call sends a SigV4-signed extension request to g and returns status and body.
-func call(t *testing.T, g *gw, method, path string, body []byte) (int, string) {
+func call(t testing.TB, g *gw, method, path string, body []byte) (int, string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
@@ -196,7 +196,7 @@ func call(t *testing.T, g *gw, method, path string, body []byte) (int, string) {
 }
 
 // callJSON is call with a 2xx check and the body decoded into a map.
-func callJSON(t *testing.T, g *gw, method, path string, body []byte) map[string]any {
+func callJSON(t testing.TB, g *gw, method, path string, body []byte) map[string]any {
 	t.Helper()
 	status, out := call(t, g, method, path, body)
 	if status/100 != 2 {
@@ -214,7 +214,7 @@ func callJSON(t *testing.T, g *gw, method, path string, body []byte) map[string]
 func esc(id string) string { return strings.ReplaceAll(id, "=", "%3D") }
 
 // waitFor polls cond until it holds or 20 s pass.
-func waitFor(t *testing.T, what string, cond func() bool) {
+func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for !cond() {

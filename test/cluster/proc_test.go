@@ -20,7 +20,7 @@ import (
 // gw is one wsgate process. Its address is read from its own "wsgate listening" log line, so it
 // listens on 127.0.0.1:0 and no port is guessed.
 type gw struct {
-	t    *testing.T
+	t    testing.TB
 	node string
 	addr string // host:port of the main listener
 	cmd  *exec.Cmd
@@ -30,7 +30,7 @@ type gw struct {
 
 // startGW writes cfg to a file, starts wsgate serve on it and waits until it listens. The
 // process is killed (by its own PID) at cleanup if still running.
-func startGW(t *testing.T, node, cfg string) *gw {
+func startGW(t testing.TB, node, cfg string) *gw {
 	t.Helper()
 	file := filepath.Join(t.TempDir(), node+".yaml")
 	if err := os.WriteFile(file, []byte(cfg), 0o600); err != nil {
@@ -156,11 +156,17 @@ func (l *logBuf) tail(n int) string {
 // SigV4 management credentials, a JWT authorizer giving each connection a user, and a Lambda
 // (Invoke API) backend that records $disconnect and answers "id" with the connection id.
 func nodeConfig(redisURL, prefix, node, lambdaURL string) string {
+	store := fmt.Sprintf("{ type: redis, url: %q, prefix: %q, nodeLeaseTtl: 2s, nodeId: %q }", redisURL, prefix, node)
+	return configYAML(store, "debug", lambdaURL)
+}
+
+// configYAML is the API every test node serves, with the given store block and log level.
+func configYAML(store, level, lambdaURL string) string {
 	return fmt.Sprintf(`listen: 127.0.0.1:0
 stage: dev
-log: { level: debug, format: json }
+log: { level: %s, format: json }
 shutdown: { gracePeriod: 10s }
-store: { type: redis, url: %q, prefix: %q, nodeLeaseTtl: 2s, nodeId: %q }
+store: %s
 management:
   credentials: [ { accessKeyId: %q, secretAccessKey: %q } ]
 authorizers:
@@ -171,5 +177,5 @@ routes:
   $default: { integration: fn, routeResponse: true }
 integrations:
   fn: { type: AWS_PROXY, uri: cluster-fn, endpoint: %q }
-`, redisURL, prefix, node, accessKey, secretKey, jwtSecret, lambdaURL)
+`, level, store, accessKey, secretKey, jwtSecret, lambdaURL)
 }
