@@ -91,7 +91,35 @@ func (h *Hub) leaseLive(ctx context.Context) bool {
 	return err != nil || slices.Contains(nodes, h.o.Node)
 }
 
+// resync registers every local connection (and its groups) again, then unregisters the
+// records the store still holds for this node that are no longer live here: connections that
+// closed while their Unregister could not reach the store.
 func (h *Hub) resync(ctx context.Context) error {
+	if err := h.reregister(ctx); err != nil {
+		return err
+	}
+	sctx, cancel := h.storeCtx(ctx)
+	stored, err := h.o.Store.NodeConns(sctx, h.o.Node)
+	cancel()
+	if err != nil {
+		return err
+	}
+	for _, c := range stored {
+		if _, ok := h.Local(c.ID); ok {
+			continue
+		}
+		sctx, cancel := h.storeCtx(ctx)
+		_, _, err := h.o.Store.Unregister(sctx, c.ID)
+		cancel()
+		if err != nil {
+			return err
+		}
+		h.o.Logger.Info("removed the record of a connection that closed while the store was unreachable", "conn", c.ID)
+	}
+	return nil
+}
+
+func (h *Hub) reregister(ctx context.Context) error {
 	var err error
 	h.Each(func(c Conn) bool {
 		sctx, cancel := h.storeCtx(ctx)

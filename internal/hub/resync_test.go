@@ -1,0 +1,94 @@
+package hub_test
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/wsgate/wsgate/internal/bus"
+	"github.com/wsgate/wsgate/internal/hub"
+	"github.com/wsgate/wsgate/internal/registry"
+)
+
+// flaky is a real memory store that fails every call while down, as Redis does when unreachable.
+type flaky struct {
+	registry.Store
+	down atomic.Bool
+}
+
+var errDown = errors.New("store down")
+
+func (f *flaky) Register(ctx context.Context, c registry.Conn) error {
+	if f.down.Load() {
+		return errDown
+	}
+	return f.Store.Register(ctx, c)
+}
+
+func (f *flaky) Unregister(ctx context.Context, id string) (registry.Conn, bool, error) {
+	if f.down.Load() {
+		return registry.Conn{}, false, errDown
+	}
+	return f.Store.Unregister(ctx, id)
+}
+
+func (f *flaky) Heartbeat(ctx context.Context, node string, ttl time.Duration) error {
+	if f.down.Load() {
+		return errDown
+	}
+	return f.Store.Heartbeat(ctx, node, ttl)
+}
+
+type fakeConn struct{ id string }
+
+func (c fakeConn) ID() string        { return c.id }
+func (c fakeConn) Send([]byte) error { return nil }
+func (c fakeConn) Close(int, string) {}
+func (c fakeConn) Info() registry.Conn {
+	return registry.Conn{ID: c.id, Node: "n1", ConnectedAt: time.Now()}
+}
+
+// After an outage the hub registers its live connections again and removes the records of
+// connections that closed while their Unregister could not reach the store.
+func TestResyncAfterOutage(t *testing.T) {
+	st := &flaky{Store: registry.NewMemory()}
+	b := bus.NewLocal()
+	defer b.Close()
+	h := hub.New(hub.Options{Node: "n1", Store: st, Bus: b, LeaseTTL: 30 * time.Millisecond})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if err := h.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	h.Add(ctx, fakeConn{"c1"})
+	h.Add(ctx, fakeConn{"c2"})
+
+	st.down.Store(true)
+	h.Remove(ctx, "c1") // its Unregister fails: the record stays in the store
+	h.Add(ctx, fakeConn{"c3"})
+	poll(t, "not ready while the store is down", func() bool { return !h.Ready() })
+
+	st.down.Store(false)
+	poll(t, "ready again", h.Ready)
+	poll(t, "c1's stale record removed and c3 registered", func() bool {
+		_, err1 := st.Get(ctx, "c1")
+		_, err3 := st.Get(ctx, "c3")
+		return errors.Is(err1, registry.ErrNotFound) && err3 == nil
+	})
+	if _, err := st.Get(ctx, "c2"); err != nil {
+		t.Fatalf("live connection c2 lost from the store: %v", err)
+	}
+}
+
+func poll(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting: %s", what)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
