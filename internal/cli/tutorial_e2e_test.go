@@ -114,6 +114,7 @@ func TestServeTemplateLambdaError(t *testing.T) {
 		"EchoFunction": func() (events.APIGatewayProxyResponse, error) {
 			return events.APIGatewayProxyResponse{}, fmt.Errorf("boom")
 		},
+		"wsgate-disconnect": func() error { return nil },
 	})
 	s := startServe(t, "--template", filepath.Join(templates, "tutorial", "template.yaml"),
 		"--function", "ConnectFunction="+fnURL, "--function", "EchoFunction="+fnURL,
