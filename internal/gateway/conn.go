@@ -35,6 +35,10 @@ type Conn struct {
 	lastData atomic.Int64 // unix nanos of the last data frame (lastActiveAt, idle timeout)
 	lastSeen atomic.Int64 // unix nanos of the last frame of any kind (dead-peer detection)
 	pinged   atomic.Bool  // a ping is outstanding since lastSeen
+	// attached is set before the Conn becomes the socket's session. nbio's Session/SetSession
+	// are unsynchronized, so session() loads it to order every field write of connect before
+	// any read on nbio's goroutines (the Go memory model needs the edge; -race checks it).
+	attached atomic.Bool
 
 	// fragBytes counts the fragments of the message being received; only nbio's per-connection
 	// executor touches it (onFrame, onMessage).
@@ -107,11 +111,8 @@ func (c *Conn) Send(data []byte) error {
 }
 
 func (c *Conn) write(mt websocket.MessageType, data []byte) error {
-	c.mu.Lock()
-	gone := c.gone
-	c.mu.Unlock()
-	if gone {
-		return hub.ErrClosed
+	if c.closing() {
+		return hub.ErrClosed // nothing may follow a close frame (RFC 6455 §5.5.1)
 	}
 	err := c.ws.WriteMessage(mt, data)
 	switch {
@@ -147,10 +148,28 @@ func (c *Conn) closeWith(r closeReason) {
 	if !c.setReason(r) {
 		return
 	}
-	if sendable(r.code) {
-		_ = c.ws.WriteClose(r.code, r.text)
+	if !sendable(r.code) {
+		_ = c.ws.Close()
+		return
 	}
-	_ = c.ws.Close()
+	_ = c.ws.WriteClose(r.code, r.text)
+	// Closing the socket now would reset it whenever the peer's frames are still in flight (a
+	// pong, a message), and a reset can destroy the close frame before the client reads it.
+	// So wait for the peer's answering close frame (nbio closes the socket when it arrives),
+	// or for closeHandshakeTimeout.
+	_ = c.ws.SetReadDeadline(time.Now().Add(closeHandshakeTimeout))
+}
+
+// closeHandshakeTimeout bounds how long a connection wsgate closed waits for the peer's close
+// frame before the socket is dropped.
+const closeHandshakeTimeout = 2 * time.Second
+
+// closing reports whether the connection is ending: wsgate sent its close frame or decided to
+// drop the socket, or the socket is gone.
+func (c *Conn) closing() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.reason != nil || c.gone
 }
 
 // sendable reports whether a close code may appear in a close frame: 1005, 1006 and 1015 only

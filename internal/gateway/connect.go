@@ -105,6 +105,11 @@ func (g *Gateway) connect(w http.ResponseWriter, r *http.Request, path string) {
 	g.metrics.Connects.WithLabelValues("accepted").Inc()
 	g.metrics.ConnectionsActive.Inc()
 	g.attach(ws, c)
+	if g.shuttingDown.Load() {
+		// Shutdown began after the check above: its sweep over the hub may have run before
+		// hub.Add, so close this one here (closeWith is idempotent).
+		c.closeWith(reasonShutdown)
+	}
 	if g.log.Enabled(ctx, slog.LevelInfo) {
 		log.Info("connect", "status", 101, "sourceIp", c.sourceIP, "path", c.path, "userId", c.userID,
 			"authorizerLatency", authLatency, "integrationLatency", integLatency, "latency", time.Since(start))
@@ -128,6 +133,7 @@ func (cl connectLog) Info(msg string, args ...any) {
 // attach links the socket to its Conn and replays anything that arrived in between.
 func (g *Gateway) attach(ws *websocket.Conn, c *Conn) {
 	g.earlyMu.Lock()
+	c.attached.Store(true)
 	ws.SetSession(c)
 	e := g.early[ws]
 	delete(g.early, ws)

@@ -184,6 +184,9 @@ func (c *Conn) seen() {
 // session returns the Conn attached to ws, or nil in the instant before attach.
 func (g *Gateway) session(ws *websocket.Conn) *Conn {
 	c, _ := ws.Session().(*Conn)
+	if c == nil || !c.attached.Load() {
+		return nil
+	}
 	return c
 }
 
@@ -262,7 +265,11 @@ func (g *Gateway) onCloseFrame(ws *websocket.Conn, code int, text string) {
 		if c.peer == nil {
 			c.peer = &r
 		}
+		answered := c.reason != nil // this is the answer to wsgate's own close frame
 		c.mu.Unlock()
+		if answered {
+			return // nbio closes the socket next; a second close frame is not allowed
+		}
 	}
 	if code == 1005 {
 		_ = ws.WriteMessage(websocket.CloseMessage, nil)
