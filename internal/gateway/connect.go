@@ -144,6 +144,11 @@ func (g *Gateway) attach(ws *websocket.Conn, c *Conn) {
 	for _, m := range e.msgs {
 		c.enqueue(m)
 	}
+	if e.peer != nil {
+		c.mu.Lock()
+		c.peer = e.peer
+		c.mu.Unlock()
+	}
 	if e.closed {
 		c.closed(e.err)
 	}

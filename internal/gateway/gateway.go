@@ -94,6 +94,7 @@ type Gateway struct {
 
 type earlyEvents struct {
 	msgs   []job
+	peer   *closeReason // the client's close frame
 	closed bool
 	err    error
 }
@@ -256,11 +257,22 @@ func writeJSONError(w http.ResponseWriter, status int, msg string) {
 
 // onCloseFrame records the client's close code for $disconnect and answers the close.
 func (g *Gateway) onCloseFrame(ws *websocket.Conn, code int, text string) {
-	if c := g.session(ws); c != nil {
-		r := closeReason{code: code, text: text, metric: "client"}
-		if code == 1005 {
-			r = reasonNoStatus
+	r := closeReason{code: code, text: text, metric: "client"}
+	if code == 1005 {
+		r = reasonNoStatus
+	}
+	c := g.session(ws)
+	if c == nil {
+		g.earlyMu.Lock()
+		if c = g.session(ws); c == nil {
+			// Closed before attach: keep the client's code for the $disconnect attach runs.
+			if e := g.earlyFor(ws); e.peer == nil {
+				e.peer = &r
+			}
 		}
+		g.earlyMu.Unlock()
+	}
+	if c != nil {
 		c.mu.Lock()
 		if c.peer == nil {
 			c.peer = &r
