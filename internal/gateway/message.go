@@ -63,6 +63,9 @@ func (g *Gateway) onFrame(ws *websocket.Conn, _ websocket.MessageType, fin bool,
 // enqueue accepts a message for routing. Up to ConcurrencyPerConnection jobs run at once; with
 // the default of 1 they reach integrations in the order they arrived.
 func (c *Conn) enqueue(m job) {
+	if c.closing() {
+		return // arrived after wsgate's close frame: the connection is over
+	}
 	if m.binary && !c.g.o.Limits.AllowBinary {
 		c.closeWith(reasonBinary)
 		return

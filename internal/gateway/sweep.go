@@ -46,8 +46,8 @@ func (g *Gateway) sweepOnce(now time.Time) {
 	n := now.UnixNano()
 	g.hub.Each(func(hc hub.Conn) bool {
 		c, ok := hc.(*Conn)
-		if !ok {
-			return true
+		if !ok || c.closing() {
+			return true // a closing connection gets no pings and no second close
 		}
 		switch {
 		case l.MaxConnectionDuration > 0 && now.Sub(c.connectedAt) >= l.MaxConnectionDuration:
