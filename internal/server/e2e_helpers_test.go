@@ -90,6 +90,7 @@ type frameConn struct {
 	t    *testing.T
 	conn net.Conn
 	r    io.Reader
+	wmu  sync.Mutex // one frame at a time, whichever goroutine writes
 }
 
 // dialFrames completes a real handshake and hands back the raw socket.
@@ -113,6 +114,8 @@ func dialFrames(t *testing.T, url string) *frameConn {
 func (c *frameConn) frame(op ws.OpCode, fin bool, payload []byte) {
 	c.t.Helper()
 	f := ws.MaskFrameInPlace(ws.NewFrame(op, fin, append([]byte(nil), payload...)))
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
 	_ = c.conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
 	if err := ws.WriteFrame(c.conn, f); err != nil {
 		c.t.Fatalf("write frame: %v", err)
@@ -122,6 +125,8 @@ func (c *frameConn) frame(op ws.OpCode, fin bool, payload []byte) {
 // tryFrame is frame for writes the server may legitimately cut off (it closes on a limit).
 func (c *frameConn) tryFrame(op ws.OpCode, fin bool, payload []byte) {
 	f := ws.MaskFrameInPlace(ws.NewFrame(op, fin, append([]byte(nil), payload...)))
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
 	_ = c.conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
 	_ = ws.WriteFrame(c.conn, f)
 }
@@ -132,8 +137,9 @@ func (c *frameConn) next() (ws.Frame, error) {
 	return ws.ReadFrame(c.r)
 }
 
-// readClose skips data and ping frames until the server's close frame and returns its code and
-// reason; ok is false if the socket ended without one.
+// readClose skips data and ping frames until the server's close frame, answers it as a
+// well-behaved client does, and returns its code and reason; ok is false if the socket ended
+// without one.
 func (c *frameConn) readClose() (code int, reason string, ok bool) {
 	for {
 		f, err := c.next()
@@ -142,6 +148,7 @@ func (c *frameConn) readClose() (code int, reason string, ok bool) {
 		}
 		if f.Header.OpCode == ws.OpClose {
 			sc, r := ws.ParseCloseFrameData(f.Payload)
+			c.tryFrame(ws.OpClose, true, f.Payload[:min(2, len(f.Payload))])
 			return int(sc), r, true
 		}
 	}

@@ -123,6 +123,18 @@ func TestShutdownClosesEveryone(t *testing.T) {
 	for i := range clients {
 		clients[i] = dial(t, n.url("/dev"))
 	}
+	// Every client has a Read pending, as browsers do, so each answers the close at once.
+	closes := make([]error, count)
+	var reading sync.WaitGroup
+	for i, c := range clients {
+		reading.Add(1)
+		go func() {
+			defer reading.Done()
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			_, _, closes[i] = c.Read(ctx)
+		}()
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := n.srv.Shutdown(ctx); err != nil {
@@ -137,9 +149,10 @@ func TestShutdownClosesEveryone(t *testing.T) {
 			t.Errorf("$disconnect code = %d %q, want 1001", ev.RequestContext.DisconnectStatusCode, reasonOf(ev))
 		}
 	}
-	for i, c := range clients {
-		if code, reason := readClose(t, c); code != websocket.StatusGoingAway {
-			t.Errorf("client %d close = %d %q, want 1001", i, code, reason)
+	reading.Wait()
+	for i, err := range closes {
+		if websocket.CloseStatus(err) != websocket.StatusGoingAway {
+			t.Errorf("client %d: %v, want close 1001", i, err)
 		}
 	}
 	if _, _, err := tryDial(n.url("/dev")); err == nil {
@@ -224,18 +237,19 @@ func TestDeadPeerIsClosed(t *testing.T) {
 // answers them while a Read is pending. The idle timeout still applies to data.
 func TestPingsKeepHealthyClientAlive(t *testing.T) {
 	fn := echoLambda(t)
-	n := startNode(t, fmt.Sprintf(lifecycleAPI, fn.srv.URL)+"limits: { pingInterval: 50ms, idleTimeout: 1s }\n")
+	n := startNode(t, fmt.Sprintf(lifecycleAPI, fn.srv.URL)+"limits: { pingInterval: 100ms, idleTimeout: 1s }\n")
 	start := time.Now()
 	c := dial(t, n.url("/dev"))
-	id := fn.nthConnID(t, 1)
-	code, reason := readClose(t, c) // a Read is pending the whole time: pongs go out
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, _, err := c.Read(ctx) // a Read is pending the whole time: the client answers pings
 	lived := time.Since(start)
-	ev := fn.discEvent(t, id)
-	if !strings.Contains(reasonOf(ev), "idle") || code != websocket.StatusGoingAway {
-		t.Fatalf("closed with %d %q ($disconnect %q) after %v; want the idle timeout, not a dead-peer close",
-			code, reason, reasonOf(ev), lived)
+	ev := fn.discEvent(t, fn.nthConnID(t, 1))
+	if !strings.Contains(reasonOf(ev), "idle") || websocket.CloseStatus(err) != websocket.StatusGoingAway {
+		t.Fatalf("closed with %v ($disconnect %d %q) after %v; want the idle timeout's 1001, not a dead-peer close",
+			err, ev.RequestContext.DisconnectStatusCode, reasonOf(ev), lived)
 	}
-	// The idle close can only come after the idle timeout, i.e. after 20 ping intervals.
+	// The idle close can only come after the idle timeout, i.e. after 10 ping intervals.
 	if lived < time.Second {
 		t.Errorf("closed after %v, before the 1s idle timeout", lived)
 	}
@@ -290,4 +304,75 @@ integrations:
 		t.Fatalf("new connection while $disconnect hangs: %q", got)
 	}
 	unblock()
+}
+
+// A client that is still sending when the gateway closes it (pings here: they do not count
+// against the idle timeout) still receives the close frame: the gateway waits for the close
+// handshake instead of resetting the socket with unread data in it.
+func TestCloseFrameSurvivesInboundTraffic(t *testing.T) {
+	fn := echoLambda(t)
+	n := startNode(t, fmt.Sprintf(lifecycleAPI, fn.srv.URL)+"limits: { idleTimeout: 200ms }\n")
+	c := dialFrames(t, n.url("/dev"))
+	stop := make(chan struct{})
+	var pinging sync.WaitGroup
+	pinging.Add(1)
+	go func() {
+		defer pinging.Done()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			c.tryFrame(ws.OpPing, true, []byte("keep talking"))
+			time.Sleep(time.Millisecond)
+		}
+	}()
+	code, reason, ok := c.readClose()
+	close(stop)
+	pinging.Wait()
+	if !ok || code != 1001 {
+		t.Fatalf("client got close %d %q (frame received: %v), want the idle timeout's 1001 frame", code, reason, ok)
+	}
+}
+
+// Frames queued before a DeleteConnection reach the client before its close frame: closing
+// does not throw away what the send queue still holds.
+func TestDeleteAfterPushesDeliversEverything(t *testing.T) {
+	fn := echoLambda(t)
+	n := startNode(t, fmt.Sprintf(lifecycleAPI, fn.srv.URL)+"limits: { sendQueueBytes: 32MB }\n")
+	c := dial(t, n.url("/dev"))
+	id := fn.nthConnID(t, 1)
+	const pushes = 100
+	chunk := strings.Repeat("p", 120<<10)
+	for i := range pushes {
+		resp, err := http.Post("http://"+n.addr+"/dev/@connections/"+id, "text/plain", strings.NewReader(fmt.Sprint(i)+chunk))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("push %d = %d", i, resp.StatusCode)
+		}
+	}
+	req, _ := http.NewRequest(http.MethodDelete, "http://"+n.addr+"/dev/@connections/"+id, nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("DeleteConnection = %d, want 204", resp.StatusCode)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for i := range pushes {
+		_, data, err := c.Read(ctx)
+		if err != nil || !strings.HasPrefix(string(data), fmt.Sprint(i)+"p") || len(data) != len(chunk)+len(fmt.Sprint(i)) {
+			t.Fatalf("push %d: %d bytes, err %v; want every push before the close", i, len(data), err)
+		}
+	}
+	if _, _, err := c.Read(ctx); websocket.CloseStatus(err) != websocket.StatusNormalClosure {
+		t.Fatalf("after the pushes: %v, want close 1000", err)
+	}
 }
