@@ -376,3 +376,62 @@ func TestDeleteAfterPushesDeliversEverything(t *testing.T) {
 		t.Fatalf("after the pushes: %v, want close 1000", err)
 	}
 }
+
+// Connections still handshaking when Shutdown starts are closed and get their $disconnect
+// too, and Shutdown finishes within its grace period.
+func TestShutdownDuringHandshakes(t *testing.T) {
+	fn := echoLambda(t)
+	n := startNode(t, fmt.Sprintf(lifecycleAPI, fn.srv.URL))
+	var (
+		mu       sync.Mutex
+		accepted int
+		closes   []error
+		dialers  sync.WaitGroup
+	)
+	stop := make(chan struct{})
+	for range 8 {
+		dialers.Add(1)
+		go func() {
+			defer dialers.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				c, _, err := tryDial(n.url("/dev"))
+				if err != nil {
+					continue // refused or reset: the node is going away
+				}
+				mu.Lock()
+				accepted++
+				mu.Unlock()
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				_, _, err = c.Read(ctx)
+				cancel()
+				mu.Lock()
+				closes = append(closes, err)
+				mu.Unlock()
+			}
+		}()
+	}
+	waitFor(t, "some connections", func() bool { mu.Lock(); defer mu.Unlock(); return accepted >= 8 })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := n.srv.Shutdown(ctx)
+	close(stop)
+	dialers.Wait()
+	if err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if got := fn.count("$disconnect"); got != accepted {
+		t.Errorf("$disconnect calls = %d for %d accepted connections", got, accepted)
+	}
+	for i, err := range closes {
+		if websocket.CloseStatus(err) != websocket.StatusGoingAway {
+			t.Errorf("connection %d ended with %v, want close 1001", i, err)
+		}
+	}
+}
