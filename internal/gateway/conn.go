@@ -21,7 +21,7 @@ import (
 // how many connections one machine holds.
 type Conn struct {
 	g  *Gateway
-	ws *websocket.Conn
+	ws *websocket.Conn // nil until open; guarded by mu
 
 	id          string
 	connectedAt time.Time
@@ -50,6 +50,7 @@ type Conn struct {
 	reason   *closeReason // why we closed it, set once before closing
 	peer     *closeReason // the close frame the client sent, if any
 	gone     bool         // socket closed; $disconnect queued
+	pending  [][]byte     // frames pushed before open (the instant between $connect and the 101)
 }
 
 // job is a unit of per-connection work: a message to route, or the final $disconnect.
@@ -111,10 +112,21 @@ func (c *Conn) Send(data []byte) error {
 }
 
 func (c *Conn) write(mt websocket.MessageType, data []byte) error {
-	if c.closing() {
+	c.mu.Lock()
+	if c.reason != nil || c.gone {
+		c.mu.Unlock()
 		return hub.ErrClosed // nothing may follow a close frame (RFC 6455 §5.5.1)
 	}
-	err := c.ws.WriteMessage(mt, data)
+	ws := c.ws
+	if ws == nil {
+		// Reachable but its 101 is not out yet: hold the frame for open, bounded like the
+		// socket's own send queue.
+		err := c.hold(data)
+		c.mu.Unlock()
+		return err
+	}
+	c.mu.Unlock()
+	err := ws.WriteMessage(mt, data)
 	switch {
 	case err == nil:
 		return nil
@@ -127,6 +139,45 @@ func (c *Conn) write(mt websocket.MessageType, data []byte) error {
 		c.setReason(reasonWriteFail)
 		return hub.ErrClosed
 	}
+}
+
+// hold keeps a frame pushed before the 101 went out. Caller holds c.mu.
+func (c *Conn) hold(data []byte) error {
+	n := len(data)
+	for _, p := range c.pending {
+		n += len(p)
+	}
+	if limit := c.g.o.Limits.SendQueueBytes; limit > 0 && n > limit {
+		return hub.ErrSlowConsumer
+	}
+	c.pending = append(c.pending, append([]byte(nil), data...))
+	return nil
+}
+
+// open makes the upgraded socket the connection's, first writing whatever was pushed while the
+// handshake finished, so nothing pushed after $connect succeeded is lost or reordered. A close
+// decided meanwhile (shutdown, DeleteConnection) is carried out now.
+func (c *Conn) open(ws *websocket.Conn) {
+	c.mu.Lock()
+	for _, p := range c.pending {
+		if ws.WriteMessage(websocket.TextMessage, p) != nil {
+			break // the socket is going; its close reports why
+		}
+	}
+	c.pending = nil
+	c.ws = ws
+	r := c.reason
+	c.mu.Unlock()
+	if r != nil {
+		c.shut(ws, *r)
+	}
+}
+
+// socket returns the WebSocket, nil before open.
+func (c *Conn) socket() *websocket.Conn {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.ws
 }
 
 // Close implements hub.Conn: sends a close frame and closes the socket; $disconnect follows.
@@ -148,16 +199,23 @@ func (c *Conn) closeWith(r closeReason) {
 	if !c.setReason(r) {
 		return
 	}
+	if ws := c.socket(); ws != nil {
+		c.shut(ws, r)
+	} // else open carries it out once the 101 is out
+}
+
+// shut sends the close frame for r (or drops the socket for codes that never go on the wire).
+func (c *Conn) shut(ws *websocket.Conn, r closeReason) {
 	if !sendable(r.code) {
-		_ = c.ws.Close()
+		_ = ws.Close()
 		return
 	}
-	_ = c.ws.WriteClose(r.code, r.text)
+	_ = ws.WriteClose(r.code, r.text)
 	// Closing the socket now would reset it whenever the peer's frames are still in flight (a
 	// pong, a message), and a reset can destroy the close frame before the client reads it.
 	// So wait for the peer's answering close frame (nbio closes the socket when it arrives),
 	// or for closeHandshakeTimeout.
-	_ = c.ws.SetReadDeadline(time.Now().Add(closeHandshakeTimeout))
+	_ = ws.SetReadDeadline(time.Now().Add(closeHandshakeTimeout))
 }
 
 // closeHandshakeTimeout bounds how long a connection wsgate closed waits for the peer's close

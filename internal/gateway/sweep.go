@@ -58,7 +58,9 @@ func (g *Gateway) sweepOnce(now time.Time) {
 			if c.pinged.Load() && n-c.lastSeen.Load() >= 2*int64(l.PingInterval) {
 				c.closeWith(reasonDeadPeer)
 			} else if !c.pinged.Swap(true) {
-				_ = c.ws.WriteMessage(websocket.PingMessage, nil)
+				if ws := c.socket(); ws != nil {
+					_ = ws.WriteMessage(websocket.PingMessage, nil)
+				}
 			}
 		}
 		return true
