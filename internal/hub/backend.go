@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"sync/atomic"
 
 	"github.com/wsgate/wsgate/internal/bus"
 	"github.com/wsgate/wsgate/internal/management"
@@ -248,12 +249,11 @@ func (h *Hub) broadcastLocal(ctx context.Context, data []byte) int {
 			return h.Len()
 		}
 	}
-	n := 0
-	h.Each(func(c Conn) bool {
+	var n atomic.Int64
+	h.EachParallel(func(c Conn) {
 		if c.Send(data) == nil {
-			n++
+			n.Add(1)
 		}
-		return true
 	})
-	return n
+	return int(n.Load())
 }

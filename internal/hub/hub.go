@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"log/slog"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -193,6 +194,43 @@ func (h *Hub) Each(f func(Conn) bool) {
 	}
 }
 
+// EachParallel calls f for every local connection from up to GOMAXPROCS goroutines (one shard
+// at a time each) and returns when all calls are done. For fan-out, where one write system call
+// per socket dominates and a single goroutine would leave the other cores idle. f must be safe
+// for concurrent use and must not call Add or Remove.
+func (h *Hub) EachParallel(f func(Conn)) {
+	workers := min(runtime.GOMAXPROCS(0), shardCount)
+	if workers <= 1 || h.Len() < parallelMin {
+		h.Each(func(c Conn) bool { f(c); return true })
+		return
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var batch []Conn
+			for i := next.Add(1) - 1; i < shardCount; i = next.Add(1) - 1 {
+				s := &h.shards[i]
+				s.mu.RLock()
+				batch = batch[:0]
+				for _, c := range s.conns {
+					batch = append(batch, c)
+				}
+				s.mu.RUnlock()
+				for _, c := range batch {
+					f(c)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// parallelMin is the connection count below which fan-out stays on the calling goroutine.
+const parallelMin = 512
+
 func (h *Hub) storeCtx(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(ctx, h.o.StoreTimeout)
 }
@@ -250,7 +288,7 @@ func mapSendErr(err error) error {
 func (h *Hub) handleBus(m bus.Message) {
 	switch m.Kind {
 	case bus.Broadcast:
-		h.Each(func(c Conn) bool { _ = c.Send(m.Data); return true })
+		h.EachParallel(func(c Conn) { _ = c.Send(m.Data) }) // returns when done: order with later messages holds
 		return
 	case bus.Joined, bus.Left:
 		h.rememberGroup(m.ConnID, m.Reason, m.Kind == bus.Joined)
