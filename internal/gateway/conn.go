@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"errors"
+	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -134,6 +135,19 @@ func (c *Conn) write(mt websocket.MessageType, data []byte) error {
 		// nbio closed the socket: its buffer is over limits.sendQueueBytes. No close frame
 		// can get through a full buffer; the reason goes to $disconnect, the log and metrics.
 		c.setReason(reasonSlow)
+		return hub.ErrSlowConsumer
+	case errors.Is(err, websocket.ErrMessageSendQuqueIsFull):
+		// A wss:// socket (served by a goroutine, see blockingQueueFrames) whose queue is full:
+		// nbio leaves it open, so close it here; no close frame fits in the full queue.
+		if c.setReason(reasonSlow) {
+			// Close the TCP socket under the TLS layer: tls.Conn.Close would first try to send
+			// a close_notify alert through the full socket (up to 5 s).
+			if tc, ok := c.ws.Conn.(interface{ NetConn() net.Conn }); ok {
+				_ = tc.NetConn().Close()
+			} else {
+				_ = c.ws.Close()
+			}
+		}
 		return hub.ErrSlowConsumer
 	default:
 		c.setReason(reasonWriteFail)

@@ -143,6 +143,15 @@ func New(o Options) (*Gateway, error) {
 	return g, nil
 }
 
+// blockingQueueFrames bounds the send queue of sockets nbio cannot take onto its event loop:
+// wss:// connections from the standard TLS server are served by a goroutine with a queue of
+// frames (each at most frameBytes), unbounded by default. Counting frames of up to frameBytes,
+// sendQueueBytes/frameBytes keeps it within sendQueueBytes (at least 4 frames).
+func blockingQueueFrames(sendQueueBytes, frameBytes int) uint16 {
+	n := sendQueueBytes / maxOutFrame(frameBytes)
+	return uint16(min(max(n, 4), 1<<16-1))
+}
+
 func maxOutFrame(frameBytes int) int {
 	if frameBytes <= 0 {
 		return 32 * 1024
@@ -157,6 +166,7 @@ func (g *Gateway) newUpgrader() *websocket.Upgrader {
 	u.MessageLengthLimit = g.o.Limits.MessageBytes
 	u.HandshakeTimeout = g.o.Limits.HandshakeTimeout
 	u.CheckOrigin = func(*http.Request) bool { return true } // as AWS: origin is the authorizer's business
+	u.BlockingModSendQueueMaxSize = blockingQueueFrames(g.o.Limits.SendQueueBytes, g.o.Limits.FrameBytes)
 	u.OnMessage(g.onMessage)
 	if g.checkFrames {
 		u.OnDataFrame(g.onFrame)
