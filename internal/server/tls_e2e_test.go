@@ -134,3 +134,35 @@ management:
 		t.Errorf("untrusted https GET: %v, want a certificate error", err)
 	}
 }
+
+// Over wss:// too, a client that never reads is closed as a slow consumer: the send queue is
+// bounded however the socket is served.
+func TestTLSSlowConsumerIsBounded(t *testing.T) {
+	certFile, keyFile, pool := selfSigned(t, t.TempDir())
+	fn := echoLambda(t)
+	n := startNode(t, fmt.Sprintf("tls: { certFile: %q, keyFile: %q }\n", certFile, keyFile)+
+		fmt.Sprintf(lifecycleAPI, fn.srv.URL)+"limits: { messageBytes: 64KB, sendQueueBytes: 64KB }\n")
+	httpc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	defer httpc.CloseIdleConnections()
+	c := dial(t, "wss://"+n.addr+"/dev", func(o *websocket.DialOptions) { o.HTTPClient = httpc })
+	_ = c // never read
+	id := fn.nthConnID(t, 1)
+	chunk := strings.Repeat("x", 60<<10)
+	pushed, status := 0, 200
+	for status == 200 && pushed < 2000 { // ~120 MB: far beyond any socket buffer
+		resp, err := httpc.Post("https://"+n.addr+"/dev/@connections/"+id, "text/plain", strings.NewReader(chunk))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		status = resp.StatusCode
+		pushed++
+	}
+	if status == 200 {
+		t.Fatalf("%d pushes of 60 KB to a wss client that never reads were all accepted: the send queue is unbounded", pushed)
+	}
+	ev := fn.discEvent(t, id)
+	if !strings.Contains(strings.ToLower(reasonOf(ev)), "slow consumer") {
+		t.Errorf("$disconnect reason = %q (code %d), want it to say slow consumer", reasonOf(ev), ev.RequestContext.DisconnectStatusCode)
+	}
+}
