@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -109,11 +110,12 @@ func BenchmarkIdleConnMemory(b *testing.B) {
 }
 
 // BenchmarkIdleConnHeap holds N idle connections on a gateway started in this process and
-// reports its Go heap per connection after a forced GC (HeapInuse delta) and goroutines per
-// connection: the exact figure RSS approximates. The raw clients add nothing to the heap but
+// reports its Go heap per connection after a forced GC (HeapInuse delta), goroutines per
+// connection, and bytes allocated per handshake (alloc-B/conn, garbage included). The raw clients add nothing to the heap but
 // their descriptors, which the process holds twice (both ends), hence the lower counts.
 //
-//	go test -run '^$' -bench IdleConnHeap -benchtime=1x -memprofile mem.out ./internal/server
+//	WSGATE_BENCH_HEAPPROFILE=/tmp/idle.pprof go test -run '^$' -bench IdleConnHeap -benchtime=1x \
+//	    -memprofilerate=512 ./internal/server && go tool pprof -sample_index=inuse_space -top /tmp/idle.pprof
 func BenchmarkIdleConnHeap(b *testing.B) {
 	for _, n := range benchConnCounts(b, []int{1000, 5000, 9000}, 2) {
 		b.Run(fmt.Sprintf("conns=%d", n), func(b *testing.B) {
@@ -140,7 +142,7 @@ func BenchmarkIdleConnHeap(b *testing.B) {
 			}
 			rawClose(warm)
 			waitUntil(b, "warm-up connections to close", func() bool { return srv.Hub().Len() == 0 })
-			before := heapNow()
+			before, total0 := heapNow()
 			g0 := runtime.NumGoroutine()
 			b.ResetTimer()
 			fds, err := rawDial(srv.Addr(), "/dev", n, dialWorkers)
@@ -150,20 +152,41 @@ func BenchmarkIdleConnHeap(b *testing.B) {
 			defer rawClose(fds)
 			waitUntil(b, "connections to register", func() bool { return srv.Hub().Len() == n })
 			b.StopTimer()
-			after := heapNow()
+			after, total1 := heapNow()
 			g1 := runtime.NumGoroutine()
+			writeHeapProfile(b)
 			b.ReportMetric(float64(int64(after)-int64(before))/float64(n), "heap-B/conn")
 			b.ReportMetric(float64(g1-g0)/float64(n), "goroutines/conn")
+			b.ReportMetric(float64(total1-total0)/float64(n), "alloc-B/conn")
 		})
 	}
 }
 
-func heapNow() uint64 {
+// writeHeapProfile writes a heap profile to $WSGATE_BENCH_HEAPPROFILE while the connections
+// are still open (go test -memprofile writes its profile after they are closed).
+func writeHeapProfile(b *testing.B) {
+	path := os.Getenv("WSGATE_BENCH_HEAPPROFILE")
+	if path == "" {
+		return
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// heapNow returns HeapInuse after a full GC, and the bytes allocated so far (TotalAlloc: the
+// garbage a handshake leaves drives GC work and the RSS above the live heap).
+func heapNow() (inuse, total uint64) {
 	runtime.GC()
 	runtime.GC() // the second cycle frees what the first one's finalizers released
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
-	return m.HeapInuse
+	return m.HeapInuse, m.TotalAlloc
 }
 
 type idleResult struct {

@@ -16,6 +16,10 @@ import (
 // one run never run out of ephemeral ports or trip over TIME_WAIT.
 var rawSeq atomic.Uint64
 
+// browserUA is what a browser sends: the gateway keeps the User-Agent for every connection
+// ($context.identity.userAgent), so a benchmark without one would understate its memory.
+const browserUA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36"
+
 // rawDial opens n WebSocket connections to addr (host:port) and path, with raw socket syscalls
 // and a hand-written handshake: the client side holds an int per connection and nothing else in
 // the Go heap, no goroutine, no runtime poller entry. That keeps the in-process heap figure the
@@ -28,6 +32,7 @@ func rawDial(addr, path string, n, workers int) ([]int, error) {
 	}
 	dst := &syscall.SockaddrInet4{Port: int(ap.Port()), Addr: ap.Addr().As4()}
 	req := []byte("GET " + path + " HTTP/1.1\r\nHost: " + addr + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+		"User-Agent: " + browserUA + "\r\nOrigin: http://" + addr + "\r\nAccept-Language: en-US,en;q=0.9\r\n" +
 		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
 	fds := make([]int, n)
 	var next atomic.Int64
