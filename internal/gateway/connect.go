@@ -25,12 +25,12 @@ func (g *Gateway) connect(w http.ResponseWriter, r *http.Request, path string) {
 		id:          event.NewID(),
 		connectedAt: start,
 		sourceIP:    sourceIP(r),
-		userAgent:   r.UserAgent(),
+		userAgent:   g.shared.get(r.UserAgent()),
 		path:        path,
 		domainName:  g.o.DomainName,
 	}
 	if c.domainName == "" {
-		c.domainName = r.Host
+		c.domainName = g.shared.get(r.Host)
 	}
 	ctx := r.Context()
 	route := g.o.Routes[event.RouteConnect]

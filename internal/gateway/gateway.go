@@ -73,7 +73,8 @@ type Gateway struct {
 	metrics  *observe.Metrics
 	engine   *nbhttp.Engine
 	upgrader *websocket.Upgrader
-	prefix   string // "/" + stage
+	prefix   string    // "/" + stage
+	shared   *interner // User-Agent and Host values shared between connections
 	// checkFrames: the frame limit is below the message limit, so frames are counted.
 	checkFrames bool
 
@@ -133,6 +134,7 @@ func New(o Options) (*Gateway, error) {
 		engine:      engine,
 		prefix:      "/" + o.Stage,
 		early:       map[*websocket.Conn]*earlyEvents{},
+		shared:      newInterner(4096, 512),
 		disconnects: make(chan struct{}, maxConcurrentDisconnects),
 		stopSweep:   make(chan struct{}),
 		sweepDone:   make(chan struct{}),
