@@ -25,7 +25,7 @@ type Conn struct {
 	ws *websocket.Conn // nil until open; guarded by mu
 
 	id          string
-	connectedAt time.Time
+	connectedAt int64 // unix nanos: 8 bytes where a time.Time takes 24
 	sourceIP    string
 	userAgent   string
 	path        string
@@ -97,7 +97,7 @@ func (c *Conn) Info() registry.Conn {
 	return registry.Conn{
 		ID:           c.id,
 		Node:         c.g.hub.Node(),
-		ConnectedAt:  c.connectedAt,
+		ConnectedAt:  time.Unix(0, c.connectedAt),
 		LastActiveAt: c.LastActive(),
 		SourceIP:     c.sourceIP,
 		UserAgent:    c.userAgent,

@@ -23,7 +23,7 @@ func (g *Gateway) connect(w http.ResponseWriter, r *http.Request, path string) {
 	c := &Conn{
 		g:           g,
 		id:          event.NewID(),
-		connectedAt: start,
+		connectedAt: start.UnixNano(),
 		sourceIP:    sourceIP(r),
 		userAgent:   g.shared.get(r.UserAgent()),
 		path:        path,
@@ -233,7 +233,7 @@ func (c *Conn) baseContext(routeKey, eventType string, now time.Time) event.Requ
 		RouteKey:     routeKey,
 		EventType:    eventType,
 		Stage:        c.g.o.Stage,
-		ConnectedAt:  event.Millis(c.connectedAt),
+		ConnectedAt:  event.Millis(time.Unix(0, c.connectedAt)),
 		Identity:     event.Identity{SourceIP: c.sourceIP, UserAgent: c.userAgent},
 		DomainName:   c.domainName,
 		ConnectionID: c.id,

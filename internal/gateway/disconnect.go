@@ -53,7 +53,7 @@ func (c *Conn) disconnectEvent(r closeReason) *event.Event {
 // record.
 func (g *Gateway) orphanEvent(rc registry.Conn, reason string) *event.Event {
 	c := &Conn{
-		g: g, id: rc.ID, connectedAt: rc.ConnectedAt, sourceIP: rc.SourceIP, userAgent: rc.UserAgent,
+		g: g, id: rc.ID, connectedAt: rc.ConnectedAt.UnixNano(), sourceIP: rc.SourceIP, userAgent: rc.UserAgent,
 		path: rc.Path, userID: rc.UserID, authorizer: rc.Authorizer, domainName: g.o.DomainName,
 	}
 	return c.disconnectEvent(closeReason{code: 1006, text: reason, metric: "node_lost"})

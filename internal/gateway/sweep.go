@@ -50,7 +50,7 @@ func (g *Gateway) sweepOnce(now time.Time) {
 			return true // a closing connection gets no pings and no second close
 		}
 		switch {
-		case l.MaxConnectionDuration > 0 && now.Sub(c.connectedAt) >= l.MaxConnectionDuration:
+		case l.MaxConnectionDuration > 0 && time.Duration(n-c.connectedAt) >= l.MaxConnectionDuration:
 			c.closeWith(reasonDuration)
 		case l.IdleTimeout > 0 && n-c.lastData.Load() >= int64(l.IdleTimeout):
 			c.closeWith(reasonIdle)
