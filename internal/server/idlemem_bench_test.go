@@ -84,10 +84,15 @@ func benchConnCounts(b *testing.B, def []int, perConn int) []int {
 //
 //	go test -run '^$' -bench IdleConnMemory -benchtime=1x ./internal/server
 //	WSGATE_BENCH_CONNS=1000,19000 go test -run '^$' -bench IdleConnMemory -benchtime=1x ./internal/server
+//
+// WSGATE_BENCH_BIN=/path/to/wsgate measures that binary instead of building ./cmd/wsgate.
 func BenchmarkIdleConnMemory(b *testing.B) {
 	counts := benchConnCounts(b, []int{1000, 5000, 10000, 19000}, 1)
 	dir := b.TempDir()
-	wsgateBin := goBuild(b, dir, "github.com/wsgate/wsgate/cmd/wsgate")
+	wsgateBin := os.Getenv("WSGATE_BENCH_BIN") // another build to compare, e.g. before a change
+	if wsgateBin == "" {
+		wsgateBin = goBuild(b, dir, "github.com/wsgate/wsgate/cmd/wsgate")
+	}
 	floorBin := goBuild(b, dir, "github.com/wsgate/wsgate/internal/server/testdata/nbioecho")
 	for _, n := range counts {
 		var floor float64
