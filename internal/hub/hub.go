@@ -179,13 +179,7 @@ func (h *Hub) Local(id string) (Conn, bool) {
 func (h *Hub) Each(f func(Conn) bool) {
 	var batch []Conn
 	for i := range h.shards {
-		s := &h.shards[i]
-		s.mu.RLock()
-		batch = batch[:0]
-		for _, c := range s.conns {
-			batch = append(batch, c)
-		}
-		s.mu.RUnlock()
+		batch = h.shards[i].snapshot(batch[:0])
 		for _, c := range batch {
 			if !f(c) {
 				return
@@ -212,13 +206,7 @@ func (h *Hub) EachParallel(f func(Conn)) {
 			defer wg.Done()
 			var batch []Conn
 			for i := next.Add(1) - 1; i < shardCount; i = next.Add(1) - 1 {
-				s := &h.shards[i]
-				s.mu.RLock()
-				batch = batch[:0]
-				for _, c := range s.conns {
-					batch = append(batch, c)
-				}
-				s.mu.RUnlock()
+				batch = h.shards[i].snapshot(batch[:0])
 				for _, c := range batch {
 					f(c)
 				}
@@ -226,6 +214,16 @@ func (h *Hub) EachParallel(f func(Conn)) {
 		}()
 	}
 	wg.Wait()
+}
+
+// snapshot appends the shard's connections to batch, so callers work without the lock.
+func (s *shard) snapshot(batch []Conn) []Conn {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for _, c := range s.conns {
+		batch = append(batch, c)
+	}
+	return batch
 }
 
 // parallelMin is the connection count below which fan-out stays on the calling goroutine.
