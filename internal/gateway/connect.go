@@ -94,14 +94,17 @@ func (g *Gateway) connect(w http.ResponseWriter, r *http.Request, path string) {
 	now := time.Now().UnixNano()
 	c.lastData.Store(now)
 	c.lastSeen.Store(now)
+	// Reachable from here on: a push in the instant before the 101 is out waits in c.pending
+	// (open writes it first), so a client that saw its 101 has every push made after it.
+	g.hub.Add(context.WithoutCancel(ctx), c)
 	ws, err := g.upgrader.UpgradeAndTransferConnToPoller(w, r, respHeader)
 	if err != nil {
+		g.hub.Remove(context.WithoutCancel(ctx), c.id)
 		g.metrics.Connects.WithLabelValues("upgrade_failed").Inc()
 		log.Info("connect", "status", 400, "error", err.Error(), "latency", time.Since(start))
 		return
 	}
-	c.ws = ws
-	g.hub.Add(context.WithoutCancel(ctx), c)
+	c.open(ws)
 	g.metrics.Connects.WithLabelValues("accepted").Inc()
 	g.metrics.ConnectionsActive.Inc()
 	g.attach(ws, c)
