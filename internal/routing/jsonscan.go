@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"strings"
+	"unicode/utf8"
 )
 
 // The scanner below walks JSON text that json.Valid has already accepted, so it trusts the
@@ -108,7 +109,7 @@ func element(b []byte, i int, n int) (start, end int, found bool) {
 // keyEquals reports whether the quoted JSON string raw decodes to key.
 func keyEquals(raw []byte, key string) bool {
 	inner := raw[1 : len(raw)-1]
-	if bytes.IndexByte(inner, '\\') < 0 {
+	if plain(inner) {
 		return string(inner) == key // no allocation: the compiler compares in place
 	}
 	var s string
@@ -118,6 +119,12 @@ func keyEquals(raw []byte, key string) bool {
 	return s == key
 }
 
+// plain reports whether a JSON string's contents decode to themselves: no escapes, and valid
+// UTF-8 (encoding/json turns invalid bytes into U+FFFD, and so must we).
+func plain(inner []byte) bool {
+	return bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner)
+}
+
 // stringify renders the value b[start:end] as API Gateway stringifies a selection result:
 // strings without quotes, numbers as written, true/false, null as "", and containers in the
 // Java toString form AWS shows in its docs ("[item1, item2]", objects as "{a=1, b=x}").
@@ -125,8 +132,7 @@ func stringify(b []byte, start, end int) string {
 	v := b[start:end]
 	switch v[0] {
 	case '"':
-		inner := v[1 : len(v)-1]
-		if bytes.IndexByte(inner, '\\') < 0 {
+		if inner := v[1 : len(v)-1]; plain(inner) {
 			return string(inner)
 		}
 		var s string
