@@ -29,6 +29,12 @@ type Server struct {
 	t    testing.TB
 	bin  string
 	port int
+	// conf is a config file given before the options (Sentinel needs one it can rewrite);
+	// extra are options added after the defaults; sentinel drops the data options that a
+	// sentinel has no use for.
+	conf     string
+	extra    []string
+	sentinel bool
 
 	mu   sync.Mutex
 	proc *exec.Cmd
@@ -40,11 +46,24 @@ type Server struct {
 // stopped when the test ends.
 func Start(t testing.TB) *Server {
 	t.Helper()
+	return startServer(t, &Server{})
+}
+
+// serverBin finds redis-server, failing the test with what to install when it is missing.
+func serverBin(t testing.TB) string {
+	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
 		t.Fatal("redis-server not found on PATH: install Debian's redis-server package (apt-get install redis-server); .ci/run does this")
 	}
-	s := &Server{t: t, bin: bin}
+	return bin
+}
+
+// startServer starts s (its conf, extra and sentinel set by the caller) on a free port, and
+// stops it when the test ends.
+func startServer(t testing.TB, s *Server) *Server {
+	t.Helper()
+	s.t, s.bin = t, serverBin(t)
 	t.Cleanup(s.Stop)
 	// The free port is found by binding and releasing it, so another process may grab it in
 	// between; try a few ports before giving up.
@@ -94,14 +113,21 @@ func (s *Server) Restart() {
 func (s *Server) start() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	cmd := exec.Command(s.bin,
+	var args []string
+	if s.conf != "" {
+		args = append(args, s.conf)
+	}
+	args = append(args,
 		"--port", strconv.Itoa(s.port),
 		"--bind", "127.0.0.1",
-		"--save", "",
-		"--appendonly", "no",
 		"--protected-mode", "no",
 		"--loglevel", "warning",
 	)
+	if !s.sentinel {
+		args = append(args, "--save", "", "--appendonly", "no")
+	}
+	args = append(args, s.extra...)
+	cmd := exec.Command(s.bin, args...)
 	out := &lockedBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	setProcAttr(cmd)
