@@ -9,6 +9,9 @@ func FuzzParse(f *testing.F) {
 	for _, tc := range renderCases {
 		f.Add(tc.tmpl)
 	}
+	for _, tc := range collectionCases {
+		f.Add(tc.tmpl)
+	}
 	f.Add(dotnetifyTemplate)
 	f.Add(`#set($a = "x${b")`)
 	f.Add("#if(1)#else#elseif(2)#end")
@@ -31,6 +34,9 @@ func FuzzParse(f *testing.F) {
 // render limits must hold (output within MaxOutputBytes; errors only the limit errors).
 func FuzzRender(f *testing.F) {
 	for _, tc := range renderCases {
+		f.Add(tc.tmpl, testInput.Body)
+	}
+	for _, tc := range collectionCases {
 		f.Add(tc.tmpl, testInput.Body)
 	}
 	f.Add(`#set($d = $input.path('$'))#set($d.a = $d)#set($d.b = $d)$d $input.json('$.*.*.*.*.*.*.*.*.*.*')`, `{"x":1}`)

@@ -61,20 +61,21 @@ func jsonPath(doc any, path string) (v any, found bool) {
 			switch {
 			case wild:
 				switch x := c.(type) {
-				case []any:
-					next = append(next, x...)
+				case *vlist:
+					next = append(next, x.items...)
 				case *omap:
 					for _, k := range x.keys {
 						next = append(next, x.m[k])
 					}
 				}
 			case isIdx:
-				if l, ok := c.([]any); ok {
-					if idx < 0 {
-						idx += len(l)
+				if vl, ok := c.(*vlist); ok {
+					l, i := vl.items, idx
+					if i < 0 { // from the end; per list, so $.a[*][-1] works on each
+						i += len(l)
 					}
-					if idx >= 0 && idx < len(l) {
-						next = append(next, l[idx])
+					if i >= 0 && i < len(l) {
+						next = append(next, l[i])
 					}
 				}
 			default:
@@ -95,7 +96,7 @@ func jsonPath(doc any, path string) (v any, found bool) {
 		if cur == nil {
 			cur = []any{}
 		}
-		return cur, true
+		return &vlist{items: cur}, true
 	}
 	if len(cur) == 0 {
 		return nil, false

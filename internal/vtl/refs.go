@@ -169,9 +169,9 @@ func parseInt(s string) (int64, bool) {
 // index resolves $v[k].
 func (r *renderer) index(v, k any) any {
 	switch o := v.(type) {
-	case []any:
-		if i, ok := toInt(k); ok && i >= 0 && i < int64(len(o)) {
-			return o[i]
+	case *vlist:
+		if i, ok := toInt(k); ok && i >= 0 && i < int64(len(o.items)) {
+			return o.items[i]
 		}
 		return nil
 	case string:
@@ -193,10 +193,16 @@ func (r *renderer) call(v any, name string, args []any) (any, error) {
 		if out, err = r.stringMethod(o, name, args); err != nil {
 			return nil, err
 		}
-	case []any:
-		out = listMethod(o, name, args)
+	case *vlist:
+		var err error
+		if out, err = r.listMethod(o, name, args); err != nil {
+			return nil, err
+		}
 	case *omap:
-		out = mapMethod(o, name, args)
+		var err error
+		if out, err = r.mapMethod(o, name, args); err != nil {
+			return nil, err
+		}
 	case int64, float64:
 		out = numberMethod(o, name, args)
 	case inputObj:
@@ -326,97 +332,6 @@ func numberMethod(v any, name string, args []any) any {
 	case "doubleValue", "floatValue":
 		f, _ := toFloat(v)
 		return f
-	}
-	return nil
-}
-
-func listMethod(l []any, name string, args []any) any {
-	switch name {
-	case "size":
-		return int64(len(l))
-	case "isEmpty":
-		return len(l) == 0
-	case "get":
-		if len(args) == 1 {
-			if i, ok := toInt(args[0]); ok && i >= 0 && i < int64(len(l)) {
-				return l[i]
-			}
-		}
-	case "contains":
-		if len(args) == 1 {
-			for _, x := range l {
-				if equal(x, args[0]) {
-					return true
-				}
-			}
-			return false
-		}
-	case "indexOf":
-		if len(args) == 1 {
-			for i, x := range l {
-				if equal(x, args[0]) {
-					return int64(i)
-				}
-			}
-			return int64(-1)
-		}
-	}
-	// add/set/remove would need a shared backing store (Java lists are references); lists
-	// here are slices, so mutation is not offered rather than offered wrongly.
-	return nil
-}
-
-func mapMethod(m *omap, name string, args []any) any {
-	key := func() (string, bool) {
-		if len(args) == 0 {
-			return "", false
-		}
-		return toString(args[0])
-	}
-	switch name {
-	case "size":
-		return int64(len(m.keys))
-	case "isEmpty":
-		return len(m.keys) == 0
-	case "get":
-		if k, ok := key(); ok && len(args) == 1 {
-			x, _ := m.get(k)
-			return x
-		}
-	case "containsKey":
-		if k, ok := key(); ok && len(args) == 1 {
-			_, has := m.get(k)
-			return has
-		}
-	case "put":
-		if k, ok := key(); ok && len(args) == 2 {
-			return m.put(k, args[1])
-		}
-	case "remove":
-		if k, ok := key(); ok && len(args) == 1 {
-			return m.remove(k)
-		}
-	case "keySet":
-		ks := make([]any, len(m.keys))
-		for i, k := range m.keys {
-			ks[i] = k
-		}
-		return ks
-	case "values":
-		vs := make([]any, len(m.keys))
-		for i, k := range m.keys {
-			vs[i] = m.m[k]
-		}
-		return vs
-	case "entrySet":
-		es := make([]any, len(m.keys))
-		for i, k := range m.keys {
-			e := newOmap()
-			e.put("key", k)
-			e.put("value", m.m[k])
-			es[i] = e
-		}
-		return es
 	}
 	return nil
 }

@@ -191,9 +191,9 @@ func (r *renderer) set(n setNode) error {
 		if k, ok := toString(key); ok {
 			o.put(k, v)
 		}
-	case []any:
-		if i, ok := key.(int64); ok && i >= 0 && i < int64(len(o)) {
-			o[i] = v
+	case *vlist:
+		if i, ok := key.(int64); ok && i >= 0 && i < int64(len(o.items)) {
+			o.items[i] = v
 		}
 	}
 	return nil
@@ -220,10 +220,12 @@ func (r *renderer) foreach(sb *strings.Builder, n foreachNode) error {
 	if err != nil {
 		return err
 	}
+	// items is a snapshot of the list's elements: adding to the list inside the loop does not
+	// extend the loop (Java would throw ConcurrentModificationException).
 	var items []any
 	switch x := v.(type) {
-	case []any:
-		items = x
+	case *vlist:
+		items = x.items
 	case *omap: // Velocity iterates a map's values
 		for _, k := range x.keys {
 			items = append(items, x.m[k])
@@ -300,7 +302,7 @@ func (r *renderer) eval(e expr) (any, error) {
 			}
 			l = append(l, v)
 		}
-		return l, nil
+		return &vlist{items: l}, nil
 	case rangeExpr:
 		return r.rangeList(e)
 	case mapExpr:
@@ -361,7 +363,7 @@ func (r *renderer) rangeList(e rangeExpr) (any, error) {
 			return nil, err
 		}
 	}
-	return l, nil
+	return &vlist{items: l}, nil
 }
 
 func (r *renderer) binary(e binExpr) (any, error) {

@@ -134,7 +134,7 @@ func (r *renderer) stringMethodFree(s, name string, args []any) any {
 			for i, p := range parts {
 				l[i] = p
 			}
-			return l
+			return &vlist{items: l}
 		}
 	}
 	return nil

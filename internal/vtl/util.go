@@ -9,6 +9,12 @@ import (
 
 // utilMethod implements $util.*.
 func utilMethod(name string, args []any) any {
+	switch name {
+	case "qr", "quiet":
+		// AppSync's quiet return: the arguments are evaluated for their side effects
+		// ($util.qr($list.add($x))) and nothing is rendered.
+		return ""
+	}
 	if len(args) != 1 {
 		return nil
 	}

@@ -12,8 +12,9 @@ import (
 	"unicode/utf8"
 )
 
-// Values in a render are nil, string, int64, float64, bool, []any, *omap, or one of the AWS
-// objects ($input, $context, ...). Lists are shared by reference, as in Java.
+// Values in a render are nil, string, int64, float64, bool, *vlist, *omap, or one of the AWS
+// objects ($input, $context, ...). Lists and maps are pointers, shared by reference as in Java:
+// a mutation through one variable is seen through every other that holds the same list or map.
 
 // omap is an insertion-ordered map, like the LinkedHashMap behind Velocity map literals and
 // parsed JSON objects.
@@ -98,9 +99,9 @@ func writeString(sb *strings.Builder, v any, depth int) bool {
 		sb.WriteString(javaDouble(x))
 	case bool:
 		sb.WriteString(strconv.FormatBool(x))
-	case []any:
+	case *vlist:
 		sb.WriteByte('[')
-		for i, e := range x {
+		for i, e := range x.items {
 			if i > 0 {
 				sb.WriteString(", ")
 			}
@@ -210,13 +211,13 @@ func decodeValue(dec *json.Decoder, depth int) (any, error) {
 			}
 			return o, nil
 		case '[':
-			l := []any{}
+			l := &vlist{items: []any{}}
 			for dec.More() {
 				v, err := decodeValue(dec, depth+1)
 				if err != nil {
 					return nil, err
 				}
-				l = append(l, v)
+				l.items = append(l.items, v)
 			}
 			if _, err := dec.Token(); err != nil {
 				return nil, err
@@ -259,9 +260,9 @@ func writeJSON(buf *bytes.Buffer, v any, depth int) {
 		buf.WriteString(strconv.FormatFloat(x, 'g', -1, 64))
 	case bool:
 		buf.WriteString(strconv.FormatBool(x))
-	case []any:
+	case *vlist:
 		buf.WriteByte('[')
-		for i, e := range x {
+		for i, e := range x.items {
 			if i > 0 {
 				buf.WriteByte(',')
 			}
