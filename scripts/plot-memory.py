@@ -72,9 +72,9 @@ def main():
             o.append(f'<circle cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="3.5" fill="{c}"><title>{name}: {x} conns, {y:.1f} MiB, {per:.0f} B/conn</title></circle>')
         x, y, per = pts[-1]
         o.append(f'<text x="{sx(x)+8:.1f}" y="{sy(y)+4:.1f}" fill="{c}">{per/1024:.2f} KiB/conn</text>')
-        ly = T + 20 + 20 * k
-        o.append(f'<line x1="{W-R+20}" y1="{ly}" x2="{W-R+40}" y2="{ly}" stroke="{c}" stroke-width="3"/>')
-        o.append(f'<text x="{W-R+46}" y="{ly+4}">{name}</text>')
+        ly = T + 15 + 20 * k  # legend in the empty upper left of the plot, clear of the end labels
+        o.append(f'<line x1="{L+15}" y1="{ly}" x2="{L+35}" y2="{ly}" stroke="{c}" stroke-width="3"/>')
+        o.append(f'<text x="{L+41}" y="{ly+4}">{name}</text>')
     o.append("</svg>")
     with open(a.out, "w") as f:
         f.write("\n".join(o) + "\n")
