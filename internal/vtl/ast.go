@@ -4,6 +4,11 @@
 // comments and escapes; arithmetic, comparisons and logic; list, range and map literals; and the
 // API Gateway variables $input, $context, $stageVariables and $util.
 //
+// Lists and maps are mutable and shared by reference as in Java ($l.add($x), $m.put($k, $v)):
+// a method call renders its result, so templates discard it with #set($ignored = ...) or
+// AppSync's $util.qr(...). String literals may double their quote to contain it ("say ""hi"""),
+// as in Velocity 1.7, and, beyond Velocity 1.7, literals take method calls ("a,b".split(",")).
+//
 // A *Template is immutable once parsed: Render may be called from many goroutines at once.
 //
 // Semantics follow Velocity 1.7 where AWS does: an undefined reference renders as its source
@@ -67,6 +72,12 @@ type (
 		op string
 		x  expr
 	}
+	// chainExpr is a literal followed by property, method and index steps: "a,b".split(","),
+	// [1, 2].size().
+	chainExpr struct {
+		base  expr
+		steps []access
+	}
 	// refExpr is `$name` followed by property, method and index steps.
 	refExpr struct {
 		name  string
@@ -100,3 +111,4 @@ func (mapExpr) isExpr()   {}
 func (binExpr) isExpr()   {}
 func (unExpr) isExpr()    {}
 func (*refExpr) isExpr()  {}
+func (chainExpr) isExpr() {}

@@ -122,14 +122,17 @@ func (p *parser) parsePrimary() (expr, error) {
 		}
 		return ref, nil
 	case c == '\'':
-		end := strings.IndexByte(p.src[p.pos+1:], '\'')
-		if end < 0 {
+		raw, ok := p.quoted()
+		if !ok {
 			return nil, p.errAt(start, "string is not closed: add '")
 		}
-		p.pos += end + 2
-		return litExpr{p.src[start+1 : p.pos-1]}, nil
+		return p.literalSteps(litExpr{unquote(raw, '\'')})
 	case c == '"':
-		return p.parseDoubleQuoted()
+		x, err := p.parseDoubleQuoted()
+		if err != nil {
+			return nil, err
+		}
+		return p.literalSteps(x)
 	case c >= '0' && c <= '9':
 		return p.parseNumber()
 	case c == '(':
@@ -143,9 +146,17 @@ func (p *parser) parsePrimary() (expr, error) {
 		}
 		return x, nil
 	case c == '[':
-		return p.parseList()
+		x, err := p.parseList()
+		if err != nil {
+			return nil, err
+		}
+		return p.literalSteps(x)
 	case c == '{':
-		return p.parseMap()
+		x, err := p.parseMap()
+		if err != nil {
+			return nil, err
+		}
+		return p.literalSteps(x)
 	case isLetter(c):
 		word := p.ident()
 		switch word {
@@ -162,16 +173,29 @@ func (p *parser) parsePrimary() (expr, error) {
 	return nil, p.errAt(start, "unexpected %q: expected a value (a $reference, 'string', number, true, false, [list] or {map})", c)
 }
 
+// literalSteps parses method, property and index steps directly after a string, list or map
+// literal ("a,b".split(","), [1, 2].size()). Velocity 1.7 allows steps only after a
+// $reference; accepting them here changes no template that Velocity accepts.
+func (p *parser) literalSteps(x expr) (expr, error) {
+	ref := &refExpr{}
+	if err := p.parseSteps(ref); err != nil {
+		return nil, err
+	}
+	if len(ref.steps) == 0 {
+		return x, nil
+	}
+	return chainExpr{base: x, steps: ref.steps}, nil
+}
+
 // parseDoubleQuoted parses "..." whose references are interpolated when evaluated. Velocity 1.7
 // processes no backslash escapes in string literals: "\\'" is the three characters \\'.
 func (p *parser) parseDoubleQuoted() (expr, error) {
 	start := p.pos
-	end := strings.IndexByte(p.src[p.pos+1:], '"')
-	if end < 0 {
+	raw, ok := p.quoted()
+	if !ok {
 		return nil, p.errAt(start, `string is not closed: add "`)
 	}
-	inner := p.src[start+1 : start+1+end]
-	p.pos = start + end + 2
+	inner := unquote(raw, '"')
 	if !strings.ContainsAny(inner, "$#") {
 		return litExpr{inner}, nil
 	}
@@ -183,9 +207,51 @@ func (p *parser) parseDoubleQuoted() (expr, error) {
 	if err != nil {
 		// Report the position in the whole template.
 		se := err.(*SyntaxError)
-		return nil, p.errAt(start+1+offsetOf(inner, se.Line, se.Col), "in string: %s", se.Msg)
+		off := rawOffset(raw, '"', offsetOf(inner, se.Line, se.Col))
+		return nil, p.errAt(start+1+off, "in string: %s", se.Msg)
 	}
 	return strExpr{nodes}, nil
+}
+
+// quoted reads a string literal whose opening quote is at p.pos and returns the text between
+// the quotes, still escaped. A doubled quote (” or "") stands for one quote character, as in
+// Velocity 1.7; there are no backslash escapes. ok is false when the string is not closed.
+func (p *parser) quoted() (raw string, ok bool) {
+	q := p.src[p.pos]
+	for i := p.pos + 1; i < len(p.src); i++ {
+		if p.src[i] != q {
+			continue
+		}
+		if i+1 < len(p.src) && p.src[i+1] == q {
+			i++
+			continue
+		}
+		raw = p.src[p.pos+1 : i]
+		p.pos = i + 1
+		return raw, true
+	}
+	return "", false
+}
+
+// unquote turns each doubled quote q in raw into one.
+func unquote(raw string, q byte) string {
+	double := string([]byte{q, q})
+	if !strings.Contains(raw, double) {
+		return raw
+	}
+	return strings.ReplaceAll(raw, double, double[:1])
+}
+
+// rawOffset maps a byte offset in unquote(raw, q) back to the offset in raw.
+func rawOffset(raw string, q byte, off int) int {
+	i := 0
+	for n := 0; n < off && i < len(raw); n++ {
+		if raw[i] == q {
+			i++ // the doubled quote's second half
+		}
+		i++
+	}
+	return min(i, len(raw))
 }
 
 func offsetOf(s string, line, col int) int {

@@ -12,6 +12,9 @@ func FuzzParse(f *testing.F) {
 	for _, tc := range collectionCases {
 		f.Add(tc.tmpl)
 	}
+	for _, tc := range literalCases {
+		f.Add(tc.tmpl)
+	}
 	f.Add(dotnetifyTemplate)
 	f.Add(`#set($a = "x${b")`)
 	f.Add("#if(1)#else#elseif(2)#end")
@@ -37,6 +40,9 @@ func FuzzRender(f *testing.F) {
 		f.Add(tc.tmpl, testInput.Body)
 	}
 	for _, tc := range collectionCases {
+		f.Add(tc.tmpl, testInput.Body)
+	}
+	for _, tc := range literalCases {
 		f.Add(tc.tmpl, testInput.Body)
 	}
 	f.Add(`#set($d = $input.path('$'))#set($d.a = $d)#set($d.b = $d)$d $input.json('$.*.*.*.*.*.*.*.*.*.*')`, `{"x":1}`)

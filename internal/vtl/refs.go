@@ -23,15 +23,19 @@ func (ctxView) vtlString() string { return "" }
 var numericContext = map[string]bool{"requestTimeEpoch": true, "connectedAt": true}
 
 func (r *renderer) ref(ref *refExpr) (any, error) {
-	v := r.root(ref.name)
-	for i := range ref.steps {
+	return r.access(r.root(ref.name), ref.steps)
+}
+
+// access applies property, index and method steps to v, stopping at the first null.
+func (r *renderer) access(v any, steps []access) (any, error) {
+	for i := range steps {
 		if v == nil {
 			return nil, nil
 		}
 		if err := r.step(); err != nil {
 			return nil, err
 		}
-		s := &ref.steps[i]
+		s := &steps[i]
 		switch s.kind {
 		case accessProp:
 			v = r.prop(v, s.name)

@@ -293,6 +293,12 @@ func (r *renderer) eval(e expr) (any, error) {
 		return sb.String(), nil
 	case *refExpr:
 		return r.ref(e)
+	case chainExpr:
+		v, err := r.eval(e.base)
+		if err != nil {
+			return nil, err
+		}
+		return r.access(v, e.steps)
 	case listExpr:
 		l := make([]any, 0, len(e.elems))
 		for _, x := range e.elems {
