@@ -2,6 +2,7 @@ package vtl
 
 import (
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -26,7 +27,7 @@ var collectionCases = []struct {
 	{"map in list", `#set($l = [{}])$util.qr($l[0].put("k", "v"))$l`, `[{k=v}]`},
 	{"literal is fresh each time", `#foreach($i in [1, 2])#set($l = [])$util.qr($l.add($i))$l#end`, `[1][2]`},
 	{"foreach snapshot", `#set($l = [1, 2])#foreach($x in $l)$util.qr($l.add($x))#end$l`, `[1, 2, 1, 2]`},
-	{"path list add", `#set($l = $input.path('$.data.list'))$util.qr($l.add(4))$l $input.path('$.data.list').size()`, `[1, 2, 3, 4] 4`},
+	{"path list add", `#set($l = $input.path('$.data.list'))$util.qr($l.add(4))$l $input.path('$.data.list').size() $input.json('$.data.list')`, `[1, 2, 3, 4] 3 [1,2,3]`},
 	{"split add", `#set($s = "a,b")#set($p = $s.split(","))$util.qr($p.add("c"))$p`, `[a, b, c]`},
 	{"keySet is a copy", `#set($m = {"a": 1})#set($k = $m.keySet())$util.qr($k.add("z"))$k $m`, `[a, z] {a=1}`},
 
@@ -70,15 +71,20 @@ func TestCollectionLimits(t *testing.T) {
 		{"addAll doubling", `#set($l = [1])#foreach($i in [1..40])$util.qr($l.addAll($l))#end$l.size()`, errLimit},
 		// Many adds in nested loops stay within the step budget.
 		{"nested add", `#set($l = [])#foreach($i in [1..1000])#foreach($j in [1..1000])$util.qr($l.add($j))#end#end`, ErrTooMuchWork},
+		// Each $input.path result is a copy of the body's values, counted like any growth.
+		{"path copies", `#foreach($i in [1..1000])#set($x = $input.path('$.l'))#end`, errLimit},
 		{"map putAll growth", `#set($m = {})#foreach($i in [1..1000])$util.qr($m.put("k$i", $i))#end#set($l = [])#foreach($i in [1..1000])$util.qr($l.addAll($m.values()))#end#foreach($i in [1..1000])$util.qr($l.addAll($l))#end`, ErrOutputTooLarge},
 	}
+	big := `{"l":[` + strings.Repeat(`{"a":1},`, 20000) + `0]}`
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			tmpl, err := Parse(tc.tmpl)
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, err = tmpl.Render(testInput)
+			in := *testInput
+			in.Body = big
+			_, err = tmpl.Render(&in)
 			if tc.want == errLimit && (errors.Is(err, ErrOutputTooLarge) || errors.Is(err, ErrTooMuchWork)) {
 				return
 			}

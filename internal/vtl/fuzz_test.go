@@ -45,6 +45,9 @@ func FuzzRender(f *testing.F) {
 	for _, tc := range literalCases {
 		f.Add(tc.tmpl, testInput.Body)
 	}
+	for _, tc := range realWorldCases {
+		f.Add(tc.tmpl, realWorldBody)
+	}
 	f.Add(`#set($d = $input.path('$'))#set($d.a = $d)#set($d.b = $d)$d $input.json('$.*.*.*.*.*.*.*.*.*.*')`, `{"x":1}`)
 	f.Add(`$input.json('$.a[0]["b"]') $input.path('$.a[-1]')`, `{"a":[{"b":"c"}]}`)
 	f.Fuzz(func(t *testing.T, src, body string) {

@@ -2,6 +2,7 @@ package vtl
 
 import (
 	"bytes"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -210,7 +211,10 @@ func (r *renderer) call(v any, name string, args []any) (any, error) {
 	case int64, float64:
 		out = numberMethod(o, name, args)
 	case inputObj:
-		out = r.inputMethod(name, args)
+		var err error
+		if out, err = r.inputMethod(name, args); err != nil {
+			return nil, err
+		}
 	case utilObj:
 		out = utilMethod(name, args)
 	case ctxView, stageObj:
@@ -249,65 +253,91 @@ func (r *renderer) call(v any, name string, args []any) (any, error) {
 	return out, nil
 }
 
-func (r *renderer) inputMethod(name string, args []any) any {
+func (r *renderer) inputMethod(name string, args []any) (any, error) {
 	switch name {
 	case "getBody":
 		if len(args) == 0 {
-			return r.in.Body
+			return r.in.Body, nil
 		}
 	case "json", "path":
 		if len(args) != 1 {
-			return nil
+			return nil, nil
 		}
 		p, ok := args[0].(string)
 		if !ok {
-			return nil
+			return nil, nil
 		}
 		doc, ok := r.parsedBody()
 		if !ok {
 			if name == "path" && strings.TrimSpace(p) == "$" {
-				return r.in.Body
+				return r.in.Body, nil
 			}
-			return nil
+			return nil, nil
 		}
 		v, found := jsonPath(doc, p)
 		if name == "path" {
-			return v
+			// A copy: the template may mutate what it gets ($l.add(x)), and that must not
+			// change what later $input.path and $input.json calls read from the body.
+			c, n := copyJSON(v)
+			return c, r.grow(n)
 		}
 		if !found {
-			return ""
+			return "", nil
 		}
 		var buf bytes.Buffer
 		writeJSON(&buf, v, 0)
-		return buf.String()
+		return buf.String(), nil
 	case "params":
 		if len(args) == 0 {
 			all := newOmap()
 			all.put("path", stringMap(r.in.Path))
 			all.put("querystring", stringMap(r.in.QueryString))
 			all.put("header", stringMap(r.in.Header))
-			return all
+			return all, nil
 		}
 		if len(args) == 1 {
 			k, ok := toString(args[0])
 			if !ok {
-				return nil
+				return nil, nil
 			}
 			for _, m := range []map[string]string{r.in.Path, r.in.QueryString, r.in.Header} {
 				if x, ok := m[k]; ok {
-					return x
+					return x, nil
 				}
 			}
 			// Header names are case-insensitive.
 			for hk, x := range r.in.Header {
 				if strings.EqualFold(hk, k) {
-					return x
+					return x, nil
 				}
 			}
-			return ""
+			return "", nil
 		}
 	}
-	return nil
+	return nil, nil
+}
+
+// copyJSON deeply copies lists and maps parsed from JSON (which have no cycles) and counts the
+// elements copied.
+func copyJSON(v any) (any, int) {
+	n := 0
+	switch x := v.(type) {
+	case *vlist:
+		l := &vlist{items: make([]any, len(x.items))}
+		for i, e := range x.items {
+			c, k := copyJSON(e)
+			l.items[i], n = c, n+k+1
+		}
+		return l, n
+	case *omap:
+		m := &omap{keys: slices.Clone(x.keys), m: make(map[string]any, len(x.m))}
+		for k, e := range x.m {
+			c, kn := copyJSON(e)
+			m.m[k], n = c, n+kn+1
+		}
+		return m, n
+	}
+	return v, 0
 }
 
 // parsedBody parses $input.body as JSON once per render.
