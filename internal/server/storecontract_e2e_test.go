@@ -34,6 +34,19 @@ routes:
 			store := fmt.Sprintf("store: { type: redis, url: %q, prefix: c%d, nodeLeaseTtl: 2s }\n", r.URL(), len(t.Name()))
 			return startNode(t, store+api), startNode(t, store+api)
 		}},
+		// The same two nodes on a 3-master Redis Cluster (store.url is the seed list) and on
+		// Sentinel (?master_name=): every store key, script and stream must stay within one
+		// slot, and the client the node builds must follow the topology.
+		{"redis-cluster-two-nodes", func(t *testing.T) (*node, *node) {
+			c := testredis.StartCluster(t, 3)
+			store := fmt.Sprintf("store: { type: redis, url: %q, prefix: k, nodeLeaseTtl: 2s }\n", c.URL())
+			return startNode(t, store+api), startNode(t, store+api)
+		}},
+		{"redis-sentinel-two-nodes", func(t *testing.T) (*node, *node) {
+			s := testredis.StartSentinel(t)
+			store := fmt.Sprintf("store: { type: redis, url: %q, prefix: s, nodeLeaseTtl: 2s }\n", s.URL())
+			return startNode(t, store+api), startNode(t, store+api)
+		}},
 	}
 	cases := []struct {
 		name string
