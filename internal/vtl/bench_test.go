@@ -36,3 +36,20 @@ func BenchmarkRenderSfn(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkRenderListBuild builds a list with $util.qr($l.add(...)) and renders it as a JSON
+// array, as AppSync-style templates do.
+func BenchmarkRenderListBuild(b *testing.B) {
+	tmpl, err := Parse(realWorldCases[2].tmpl)
+	if err != nil {
+		b.Fatal(err)
+	}
+	in := *testInput
+	in.Body = realWorldBody
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := tmpl.Render(&in); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
