@@ -2,7 +2,9 @@
 //
 // Tests that need Redis fail (never skip) when redis-server is missing, so that CI cannot pass
 // by silently testing less. Each Server listens on its own free port on 127.0.0.1, keeps no data
-// on disk, and is stopped by t.Cleanup.
+// on disk, and is stopped by t.Cleanup. StartCluster and StartSentinel run the other two
+// topologies go-redis's UniversalClient serves (a Redis Cluster of masters, a master watched by
+// a sentinel) from the same binary, plus redis-cli to form the cluster.
 package testredis
 
 import (
