@@ -157,10 +157,28 @@ routes:
 		t.Run(topo.name, func(t *testing.T) {
 			home, other := topo.nodes(t)
 			for _, tc := range cases {
-				t.Run(tc.name, func(t *testing.T) { tc.run(t, home, other) })
+				t.Run(tc.name, func(t *testing.T) {
+					// Registered first, so it runs after the sockets' own cleanups: the next
+					// case counts deliveries, so it must not see this case's sockets, whose
+					// $disconnect and unregistering run after the client has gone.
+					t.Cleanup(func() { waitNoOnlineUsers(t, other) })
+					tc.run(t, home, other)
+				})
 			}
 		})
 	}
+}
+
+// waitNoOnlineUsers polls GET /@users until no user is online (every case's sockets are a
+// user's).
+func waitNoOnlineUsers(t *testing.T, n *node) {
+	t.Helper()
+	waitFor(t, "the case's connections to be unregistered", func() bool {
+		var out struct{ Users []any }
+		r := mgmtSigned(t, n, "GET", "/@users", "", false)
+		r.json(t, &out)
+		return r.status == 200 && len(out.Users) == 0
+	})
 }
 
 // userConn opens a socket on n as user and returns it with its connection id.
