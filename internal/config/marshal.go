@@ -3,6 +3,8 @@ package config
 import (
 	"bytes"
 	"reflect"
+	"strconv"
+	"strings"
 
 	"gopkg.in/yaml.v3"
 )
@@ -18,7 +20,14 @@ type plainConfig Config
 func (c Config) MarshalYAML() (any, error) {
 	cp := escapeCopy(reflect.ValueOf(c)).Interface().(Config)
 	cp.clearDefaults()
-	return plainConfig(cp), nil
+	held := map[string]string{}
+	holdUnsafe(reflect.ValueOf(&cp).Elem(), held)
+	var n yaml.Node
+	if err := n.Encode(plainConfig(cp)); err != nil {
+		return nil, err
+	}
+	restoreHeld(&n, held)
+	return &n, nil
 }
 
 // Marshal writes c as YAML indented by two spaces, as the example and most users' files are.
@@ -33,6 +42,63 @@ func Marshal(c *Config) ([]byte, error) {
 		return nil, err
 	}
 	return b.Bytes(), nil
+}
+
+// Multi-line strings with leading blank lines or indentation do not survive yaml.v3's block
+// scalars (the leading newline or spaces are lost, even by yaml.Node.Encode), so Marshal would
+// write a config that parses back different. holdUnsafe swaps such strings in a deep copy for
+// placeholders, and restoreHeld puts them back as double-quoted scalars. Found by FuzzParse.
+func unsafeForBlock(s string) bool {
+	return strings.Contains(s, "\n") && (s[0] == '\n' || s[0] == ' ' || s[0] == '\t')
+}
+
+func holdUnsafe(v reflect.Value, held map[string]string) {
+	hold := func(s string) string {
+		key := "wsgate-held-scalar-" + strconv.Itoa(len(held)) + "-" + heldNonce
+		held[key] = s
+		return key
+	}
+	switch v.Kind() {
+	case reflect.String:
+		if unsafeForBlock(v.String()) {
+			v.SetString(hold(v.String()))
+		}
+	case reflect.Struct:
+		for i := 0; i < v.NumField(); i++ {
+			if v.Type().Field(i).IsExported() {
+				holdUnsafe(v.Field(i), held)
+			}
+		}
+	case reflect.Pointer:
+		if !v.IsNil() {
+			holdUnsafe(v.Elem(), held)
+		}
+	case reflect.Slice:
+		for i := 0; i < v.Len(); i++ {
+			holdUnsafe(v.Index(i), held)
+		}
+	case reflect.Map:
+		for _, k := range v.MapKeys() {
+			e := reflect.New(v.Type().Elem()).Elem()
+			e.Set(v.MapIndex(k))
+			holdUnsafe(e, held)
+			v.SetMapIndex(k, e)
+		}
+	}
+}
+
+// heldNonce keeps placeholders from matching any real value.
+const heldNonce = "c0b1f3e9a7d2"
+
+func restoreHeld(n *yaml.Node, held map[string]string) {
+	if n.Kind == yaml.ScalarNode {
+		if s, ok := held[n.Value]; ok {
+			n.Value, n.Style, n.Tag = s, yaml.DoubleQuotedStyle, "!!str"
+		}
+	}
+	for _, c := range n.Content {
+		restoreHeld(c, held)
+	}
 }
 
 // escapeCopy deep-copies v with escapeEnv applied to every string value (not to map keys, which
