@@ -114,7 +114,7 @@ func (c *Conn) Send(data []byte) error {
 
 func (c *Conn) write(mt websocket.MessageType, data []byte) error {
 	c.mu.Lock()
-	if c.reason != nil || c.gone {
+	if c.over() {
 		c.mu.Unlock()
 		return hub.ErrClosed // nothing may follow a close frame (RFC 6455 §5.5.1)
 	}
@@ -126,8 +126,10 @@ func (c *Conn) write(mt websocket.MessageType, data []byte) error {
 		c.mu.Unlock()
 		return err
 	}
-	c.mu.Unlock()
+	// Written under c.mu: a close decided meanwhile waits for this frame, so its close frame
+	// is the last one on the wire. WriteMessage does not block (it queues in nbio's buffer).
 	err := ws.WriteMessage(mt, data)
+	c.mu.Unlock()
 	switch {
 	case err == nil:
 		return nil
@@ -142,10 +144,10 @@ func (c *Conn) write(mt websocket.MessageType, data []byte) error {
 		if c.setReason(reasonSlow) {
 			// Close the TCP socket under the TLS layer: tls.Conn.Close would first try to send
 			// a close_notify alert through the full socket (up to 5 s).
-			if tc, ok := c.ws.Conn.(interface{ NetConn() net.Conn }); ok {
+			if tc, ok := ws.Conn.(interface{ NetConn() net.Conn }); ok {
 				_ = tc.NetConn().Close()
 			} else {
-				_ = c.ws.Close()
+				_ = ws.Close()
 			}
 		}
 		return hub.ErrSlowConsumer
@@ -153,6 +155,23 @@ func (c *Conn) write(mt websocket.MessageType, data []byte) error {
 		c.setReason(reasonWriteFail)
 		return hub.ErrClosed
 	}
+}
+
+// control writes a ping or pong, unless the connection is ending or not open yet: nothing may
+// follow a close frame, whoever sent it.
+func (c *Conn) control(mt websocket.MessageType, data []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.over() || c.ws == nil {
+		return
+	}
+	_ = c.ws.WriteMessage(mt, data)
+}
+
+// over reports whether no frame may be written any more: wsgate decided to close, the client
+// sent its close frame (answered at once), or the socket is gone. Caller holds c.mu.
+func (c *Conn) over() bool {
+	return c.reason != nil || c.peer != nil || c.gone
 }
 
 // hold keeps a frame pushed before the 101 went out. Caller holds c.mu.
@@ -187,13 +206,6 @@ func (c *Conn) open(ws *websocket.Conn) {
 	}
 }
 
-// socket returns the WebSocket, nil before open.
-func (c *Conn) socket() *websocket.Conn {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.ws
-}
-
 // Close implements hub.Conn: sends a close frame and closes the socket; $disconnect follows.
 func (c *Conn) Close(code int, reason string) {
 	c.closeWith(closeReason{code: code, text: reason, metric: metricFor(code, reason)})
@@ -210,10 +222,17 @@ func metricFor(code int, reason string) string {
 }
 
 func (c *Conn) closeWith(r closeReason) {
-	if !c.setReason(r) {
+	// The reason and the socket are read together: open sets the socket and reads the reason
+	// under the same lock, so exactly one of them sends the close frame.
+	c.mu.Lock()
+	if c.over() {
+		c.mu.Unlock()
 		return
 	}
-	if ws := c.socket(); ws != nil {
+	c.reason = &r
+	ws := c.ws
+	c.mu.Unlock()
+	if ws != nil {
 		c.shut(ws, r)
 	} // else open carries it out once the 101 is out
 }

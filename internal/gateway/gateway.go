@@ -176,6 +176,8 @@ func (g *Gateway) newUpgrader() *websocket.Upgrader {
 	u.SetPingHandler(func(ws *websocket.Conn, data string) {
 		if c := g.session(ws); c != nil {
 			c.seen()
+			c.control(websocket.PongMessage, []byte(data)) // no pong after a close frame
+			return
 		}
 		_ = ws.WriteMessage(websocket.PongMessage, []byte(data))
 	})
@@ -286,14 +288,15 @@ func (g *Gateway) onCloseFrame(ws *websocket.Conn, code int, text string) {
 	}
 	if c != nil {
 		c.mu.Lock()
+		defer c.mu.Unlock()
+		answered := c.over() // this is the answer to wsgate's own close frame
 		if c.peer == nil {
 			c.peer = &r
 		}
-		answered := c.reason != nil // this is the answer to wsgate's own close frame
-		c.mu.Unlock()
 		if answered {
 			return // nbio closes the socket next; a second close frame is not allowed
 		}
+		// The echo is written under c.mu, after c.peer is set: no Send can follow it.
 	}
 	if code == 1005 {
 		_ = ws.WriteMessage(websocket.CloseMessage, nil)

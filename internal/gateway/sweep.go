@@ -58,9 +58,7 @@ func (g *Gateway) sweepOnce(now time.Time) {
 			if c.pinged.Load() && n-c.lastSeen.Load() >= 2*int64(l.PingInterval) {
 				c.closeWith(reasonDeadPeer)
 			} else if !c.pinged.Swap(true) {
-				if ws := c.socket(); ws != nil {
-					_ = ws.WriteMessage(websocket.PingMessage, nil)
-				}
+				c.control(websocket.PingMessage, nil)
 			}
 		}
 		return true
