@@ -99,7 +99,7 @@ func (g *Gateway) connect(w http.ResponseWriter, r *http.Request, path string) {
 	g.hub.Add(context.WithoutCancel(ctx), c)
 	ws, err := g.upgrader.UpgradeAndTransferConnToPoller(w, r, respHeader)
 	if err != nil {
-		g.hub.Remove(context.WithoutCancel(ctx), c.id)
+		c.upgradeFailed(err)
 		g.metrics.Connects.WithLabelValues("upgrade_failed").Inc()
 		log.Info("connect", "status", 400, "error", err.Error(), "latency", time.Since(start))
 		return

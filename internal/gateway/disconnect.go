@@ -10,7 +10,14 @@ import (
 
 // closed runs once when the socket is gone: it makes the connection unreachable and queues its
 // $disconnect behind any messages still queued, so the backend sees them in order.
-func (c *Conn) closed(err error) {
+func (c *Conn) closed(err error) { c.end(err, true) }
+
+// upgradeFailed runs $disconnect for a connection $connect accepted (so the backend knows it)
+// whose upgrade failed after it was made reachable.
+func (c *Conn) upgradeFailed(err error) { c.end(err, false) }
+
+// end is closed and upgradeFailed; opened says whether the connection was counted active.
+func (c *Conn) end(err error, opened bool) {
 	r := c.finalReason(err)
 	c.mu.Lock()
 	if c.gone {
@@ -18,11 +25,14 @@ func (c *Conn) closed(err error) {
 		return
 	}
 	c.gone = true
+	c.pending = nil
 	c.mu.Unlock()
 	g := c.g
 	g.work.Add(1) // before the hub forgets it, so Shutdown's wait cannot miss this job
 	g.hub.Remove(context.Background(), c.id)
-	g.metrics.ConnectionsActive.Dec()
+	if opened {
+		g.metrics.ConnectionsActive.Dec()
+	}
 	g.metrics.Disconnects.WithLabelValues(r.metric).Inc()
 	if r.metric == reasonSlow.metric {
 		g.metrics.SlowConsumers.Inc()
