@@ -94,10 +94,28 @@ type Gateway struct {
 }
 
 type earlyEvents struct {
+	born   int64 // unix nanos; see earlyMaxAge
 	msgs   []job
 	peer   *closeReason // the client's close frame
 	closed bool
 	err    error
+}
+
+// earlyMaxAge is how long the sweeper keeps early events of a socket that has not attached.
+// A socket attaches microseconds after its upgrade returns; one whose upgrade failed after
+// nbio had taken it (the 101 could not be written) never does, and nbio may still have
+// reported its close or messages here.
+const earlyMaxAge = time.Minute
+
+// pruneEarly forgets the early events of sockets that never attached.
+func (g *Gateway) pruneEarly(now int64) {
+	g.earlyMu.Lock()
+	defer g.earlyMu.Unlock()
+	for ws, e := range g.early {
+		if now-e.born > int64(earlyMaxAge) {
+			delete(g.early, ws)
+		}
+	}
 }
 
 // maxConcurrentDisconnects bounds $disconnect calls in flight so that a mass close (shutdown,
@@ -327,7 +345,7 @@ func (g *Gateway) onClose(ws *websocket.Conn, err error) {
 func (g *Gateway) earlyFor(ws *websocket.Conn) *earlyEvents {
 	e := g.early[ws]
 	if e == nil {
-		e = &earlyEvents{}
+		e = &earlyEvents{born: time.Now().UnixNano()}
 		g.early[ws] = e
 	}
 	return e

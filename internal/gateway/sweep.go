@@ -44,6 +44,7 @@ func shortest(ds ...time.Duration) time.Duration {
 func (g *Gateway) sweepOnce(now time.Time) {
 	l := g.o.Limits
 	n := now.UnixNano()
+	g.pruneEarly(n)
 	g.hub.Each(func(hc hub.Conn) bool {
 		c, ok := hc.(*Conn)
 		if !ok || c.closing() {

@@ -1,0 +1,41 @@
+package gateway
+
+import (
+	"io"
+	"testing"
+	"time"
+
+	"github.com/lesismal/nbio/nbhttp/websocket"
+
+	"github.com/wsgate/wsgate/internal/bus"
+	"github.com/wsgate/wsgate/internal/hub"
+	"github.com/wsgate/wsgate/internal/registry"
+)
+
+// A socket nbio reports on but that never attaches (its upgrade failed after nbio took it, e.g.
+// the 101 could not be written) does not stay in the early map for ever.
+func TestEarlyEventsOfNeverAttachedSocketArePruned(t *testing.T) {
+	b := bus.NewLocal()
+	defer b.Close()
+	h := hub.New(hub.Options{Node: "n1", Store: registry.NewMemory(), Bus: b})
+	g, err := New(Options{Stage: "dev", Hub: h, Limits: Limits{IdleTimeout: time.Hour}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { close(g.stopSweep); <-g.sweepDone }() // the engine has no listener to stop
+	ws := &websocket.Conn{}
+	g.onClose(ws, io.EOF)
+	g.earlyMu.Lock()
+	held := len(g.early)
+	g.earlyMu.Unlock()
+	if held != 1 {
+		t.Fatalf("early map holds %d entries after a close before attach, want 1", held)
+	}
+	g.sweepOnce(time.Now().Add(earlyMaxAge + time.Second))
+	g.earlyMu.Lock()
+	held = len(g.early)
+	g.earlyMu.Unlock()
+	if held != 0 {
+		t.Fatalf("early map still holds %d entries of a socket that never attached", held)
+	}
+}
