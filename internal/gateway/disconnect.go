@@ -29,7 +29,16 @@ func (c *Conn) end(err error, opened bool) {
 	c.mu.Unlock()
 	g := c.g
 	g.work.Add(1) // before the hub forgets it, so Shutdown's wait cannot miss this job
-	g.hub.Remove(context.Background(), c.id)
+	// This runs on nbio's shared handler goroutines: forget the connection locally now, and
+	// leave the store (a Redis round trip, up to its timeout while Redis is down) to a goroutine
+	// of its own, so a mass disconnect during an outage cannot stall other connections.
+	if g.hub.Forget(c.id) {
+		g.work.Add(1)
+		go func() {
+			defer g.work.Add(-1)
+			g.hub.Unregister(context.Background(), c.id)
+		}()
+	}
 	if opened {
 		g.metrics.ConnectionsActive.Dec()
 	}

@@ -145,6 +145,17 @@ func (h *Hub) Add(ctx context.Context, c Conn) {
 
 // Remove forgets a local connection everywhere. It returns false if it was not held here.
 func (h *Hub) Remove(ctx context.Context, id string) bool {
+	if !h.Forget(id) {
+		return false
+	}
+	h.Unregister(ctx, id)
+	return true
+}
+
+// Forget drops a local connection from this node at once, without calling the store, so that
+// nothing delivers to it any more; it reports whether the connection was held here. Unregister
+// must follow. For callers that must not wait on the store (nbio's close callbacks).
+func (h *Hub) Forget(id string) bool {
 	s := h.shard(id)
 	s.mu.Lock()
 	_, ok := s.conns[id]
@@ -157,13 +168,18 @@ func (h *Hub) Remove(ctx context.Context, id string) bool {
 	h.groupsMu.Lock()
 	delete(h.groups, id)
 	h.groupsMu.Unlock()
+	return true
+}
+
+// Unregister removes a forgotten connection from the store. A failure is logged and repaired
+// by the next resync.
+func (h *Hub) Unregister(ctx context.Context, id string) {
 	ctx, cancel := context.WithTimeout(ctx, h.o.StoreTimeout)
 	defer cancel()
 	if _, _, err := h.o.Store.Unregister(ctx, id); err != nil {
 		h.needsSync.Store(true)
 		h.o.Logger.Warn("unregister connection from store failed", "conn", id, "err", err)
 	}
-	return true
 }
 
 // Local returns a connection held by this node.
