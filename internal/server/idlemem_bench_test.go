@@ -3,10 +3,8 @@ package server_test
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -19,9 +17,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/wsgate/wsgate/internal/config"
-	"github.com/wsgate/wsgate/internal/server"
 )
 
 // idleYAML is the gateway the idle benchmarks hold connections on: the demo's shape (a MOCK
@@ -124,23 +119,7 @@ func BenchmarkIdleConnMemory(b *testing.B) {
 func BenchmarkIdleConnHeap(b *testing.B) {
 	for _, n := range benchConnCounts(b, []int{1000, 5000, 9000}, 2) {
 		b.Run(fmt.Sprintf("conns=%d", n), func(b *testing.B) {
-			cfg, err := config.Parse("idle.yaml", []byte("listen: 127.0.0.1:0\n"+idleYAML))
-			if err != nil {
-				b.Fatal(err)
-			}
-			ctx := context.Background()
-			srv, err := server.New(ctx, cfg, slog.New(slog.DiscardHandler))
-			if err != nil {
-				b.Fatal(err)
-			}
-			if err := srv.Start(ctx); err != nil {
-				b.Fatal(err)
-			}
-			b.Cleanup(func() {
-				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-				defer cancel()
-				_ = srv.Shutdown(ctx)
-			})
+			srv := startBenchServer(b, idleYAML)
 			warm, err := rawDial(srv.Addr(), "/dev", 200, dialWorkers)
 			if err != nil {
 				b.Fatal(err)
