@@ -51,6 +51,7 @@ type Conn struct {
 	reason   *closeReason // why we closed it, set once before closing
 	peer     *closeReason // the close frame the client sent, if any
 	gone     bool         // socket closed; $disconnect queued
+	reaped   bool         // a survivor reaped this node and ran this connection's $disconnect
 	pending  [][]byte     // frames pushed before open (the instant between $connect and the 101)
 }
 

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/wsgate/wsgate/internal/event"
+	"github.com/wsgate/wsgate/internal/hub"
 	"github.com/wsgate/wsgate/internal/registry"
 )
 
@@ -26,7 +27,11 @@ func (c *Conn) end(err error, opened bool) {
 	}
 	c.gone = true
 	c.pending = nil
+	reaped := c.reaped
 	c.mu.Unlock()
+	if reaped {
+		r = reasonReaped
+	}
 	g := c.g
 	g.work.Add(1) // before the hub forgets it, so Shutdown's wait cannot miss this job
 	// This runs on nbio's shared handler goroutines: forget the connection locally now, and
@@ -47,8 +52,33 @@ func (c *Conn) end(err error, opened bool) {
 		g.metrics.SlowConsumers.Inc()
 		g.log.Warn("slow consumer closed", "connectionId", c.id, "sendQueueBytes", g.o.Limits.SendQueueBytes)
 	}
-	c.push(job{disconnect: &r})
+	if !reaped {
+		c.push(job{disconnect: &r})
+	}
 	g.work.Add(-1)
+}
+
+// reasonReaped closes the sockets of a node a survivor reaped after it stalled past its lease;
+// they get no $disconnect here (the survivor ran it).
+var reasonReaped = closeReason{hub.CodeReaped, hub.ReasonReaped, "node_reaped"}
+
+// Reaped closes connections of this node that a survivor reaped while the node stalled past its
+// lease (the hub's OnReaped): the hub has forgotten them and the survivor unregistered them and
+// ran their $disconnect, so each is closed with 1012 and no second $disconnect. Code 1012
+// (Service Restart) rather than shutdown's 1001 tells clients and logs apart from a planned stop;
+// both mean "reconnect".
+func (g *Gateway) Reaped(conns []hub.Conn) {
+	for _, hc := range conns {
+		c, ok := hc.(*Conn)
+		if !ok {
+			hc.Close(hub.CodeReaped, hub.ReasonReaped)
+			continue
+		}
+		c.mu.Lock()
+		c.reaped = true
+		c.mu.Unlock()
+		c.closeWith(reasonReaped)
+	}
 }
 
 // disconnectEvent builds the DISCONNECT event. Its headers are the fixed ones AWS sends, not

@@ -44,6 +44,11 @@ const (
 	CodeNormal   = 1000
 	ReasonDelete = "Connection deleted"
 	ReasonBanned = "User disconnected"
+	// CodeReaped (1012, Service Restart: the client may reconnect at once) closes the sockets
+	// of a node that finds a survivor reaped it after a stall; the load balancer sends the
+	// reconnect to a live node (possibly this one, now with a fresh lease).
+	CodeReaped   = 1012
+	ReasonReaped = "wsgate node lost its lease; reconnect"
 )
 
 const shardCount = 64
@@ -65,6 +70,12 @@ type Options struct {
 	LeaseTTL time.Duration
 	// OnOrphan runs for each connection of a dead node this node reaped (to run $disconnect).
 	OnOrphan func(c registry.Conn, reason string)
+	// OnReaped runs when this node learns that a survivor reaped it (it stalled past its lease,
+	// say a long GC pause or SIGSTOP, and was taken for dead): conns are the local connections
+	// it held then, already forgotten by the hub and left to the survivor in the store, which
+	// ran their $disconnect. It must close each socket without another $disconnect. When nil,
+	// each is closed with CodeReaped and ReasonReaped through Conn.Close (whatever that runs).
+	OnReaped func(conns []Conn)
 	Logger   *slog.Logger
 	// StoreTimeout bounds each store call made on a delivery path.
 	StoreTimeout time.Duration
@@ -96,6 +107,9 @@ type Hub struct {
 	// after Deregister dropped it.
 	beatMu  sync.Mutex
 	leaving bool
+	// beaten is set by the first successful heartbeat, which discards a Reaped record left by
+	// an earlier process with the same node id (it held none of this process's sockets).
+	beaten bool
 }
 
 // New returns a hub; call Run to start its background work.

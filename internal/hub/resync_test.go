@@ -3,6 +3,7 @@ package hub_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -90,5 +91,70 @@ func poll(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("timed out waiting: %s", what)
 		}
 		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// A node cut off from the store past its lease is reaped by a survivor, which runs $disconnect
+// for its connections. When the store is back, the node must not register those connections
+// again (they would get a second $disconnect when they close): it hands them to OnReaped to be
+// closed, forgets them, and goes on with a fresh lease; new connections work as usual.
+func TestReapedNodeDropsItsConnections(t *testing.T) {
+	mem := registry.NewMemory()
+	st := &flaky{Store: mem}
+	b := bus.NewLocal()
+	defer b.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var orphans atomic.Int64
+	survivor := hub.New(hub.Options{Node: "n2", Store: mem, Bus: b, LeaseTTL: 30 * time.Millisecond,
+		OnOrphan: func(registry.Conn, string) { orphans.Add(1) }})
+	reapedCh := make(chan []hub.Conn, 1)
+	h := hub.New(hub.Options{Node: "n1", Store: st, Bus: b, LeaseTTL: 30 * time.Millisecond,
+		OnReaped: func(cs []hub.Conn) { reapedCh <- cs }})
+	if err := h.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	h.Add(ctx, fakeConn{"c1"})
+	if err := survivor.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	st.down.Store(true)
+	poll(t, "the survivor reaps c1", func() bool { return orphans.Load() == 1 })
+	st.down.Store(false)
+	var got []hub.Conn
+	poll(t, "OnReaped called", func() bool {
+		select {
+		case got = <-reapedCh:
+			return true
+		default:
+			return false
+		}
+	})
+	if len(got) != 1 || got[0].ID() != "c1" {
+		t.Fatalf("OnReaped got %v, want [c1]", got)
+	}
+	if _, ok := h.Local("c1"); ok || h.Len() != 0 {
+		t.Fatalf("reaped connection still held locally (Len %d)", h.Len())
+	}
+	poll(t, "ready again", h.Ready)
+	h.Add(ctx, fakeConn{"c4"})
+	poll(t, "the node's lease is live again", func() bool {
+		nodes, err := mem.Nodes(ctx)
+		return err == nil && slices.Contains(nodes, "n1")
+	})
+	if _, err := mem.Get(ctx, "c1"); !errors.Is(err, registry.ErrNotFound) {
+		t.Fatalf("reaped connection c1 registered again: Get = %v", err)
+	}
+	if _, err := mem.Get(ctx, "c4"); err != nil {
+		t.Fatalf("new connection c4 not registered: %v", err)
+	}
+	if n := orphans.Load(); n != 1 {
+		t.Fatalf("%d orphan $disconnects, want 1", n)
+	}
+	select {
+	case cs := <-reapedCh:
+		t.Fatalf("OnReaped called again with %v", cs)
+	default:
 	}
 }

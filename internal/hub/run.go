@@ -48,8 +48,9 @@ func (h *Hub) loop(ctx context.Context) {
 }
 
 // heartbeat renews the lease; after a failure it re-registers every local connection, since
-// the store may have lost them (a Redis restart without persistence) or a survivor may have
-// reaped this node while it could not renew.
+// the store may have lost them (a Redis restart without persistence). If instead a survivor
+// reaped this node while it could not renew (Store.Reaped), those connections already had their
+// $disconnect there: they are dropped and closed (OnReaped), not registered again.
 func (h *Hub) heartbeat(ctx context.Context) {
 	h.beatMu.Lock()
 	defer h.beatMu.Unlock()
@@ -75,11 +76,52 @@ func (h *Hub) heartbeat(ctx context.Context) {
 	if !h.ready.Swap(true) {
 		h.o.Logger.Info("store reachable again; re-registering local connections", "connections", h.Len())
 	}
+	// Checked after the renewal: no survivor can claim this node while the lease is live, so a
+	// claim made during a stall is on record by now.
+	sctx, cancel = h.storeCtx(ctx)
+	reaped, err := h.o.Store.Reaped(sctx, h.o.Node)
+	cancel()
+	if err != nil {
+		h.needsSync.Store(true) // resync waits until we know whether a survivor reaped us
+		h.o.Logger.Warn("check whether this node was reaped failed; will retry", "err", err)
+		return
+	}
+	first := !h.beaten
+	h.beaten = true
+	if reaped && !first {
+		h.dropReaped()
+		// Not resync: the survivor unregisters this node's records and runs their $disconnect;
+		// removing them here too could beat it to a record and leave a connection without one.
+		h.needsSync.Store(false)
+		return
+	}
 	if h.needsSync.Swap(false) {
 		if err := h.resync(ctx); err != nil {
 			h.needsSync.Store(true)
 			h.o.Logger.Warn("re-register local connections failed; will retry", "err", err)
 		}
+	}
+}
+
+// dropReaped forgets every local connection (their records belong to the survivor that reaped
+// this node) and has them closed without another $disconnect.
+func (h *Hub) dropReaped() {
+	var conns []Conn
+	h.Each(func(c Conn) bool {
+		conns = append(conns, c)
+		return true
+	})
+	for _, c := range conns {
+		h.Forget(c.ID())
+	}
+	h.o.Logger.Warn("this node was reaped by a survivor after missing its lease (stalled?): closing its connections; their $disconnect already ran there",
+		"connections", len(conns), "closeCode", CodeReaped)
+	if h.o.OnReaped != nil {
+		h.o.OnReaped(conns)
+		return
+	}
+	for _, c := range conns {
+		c.Close(CodeReaped, ReasonReaped)
 	}
 }
 

@@ -42,6 +42,7 @@ type Memory struct {
 	nodeMu sync.Mutex
 	leases map[string]time.Time // node -> lease expiry
 	claims map[string]memClaim  // dead node -> who cleans it up
+	reaped map[string]time.Time // claimed node -> until when Reaped reports it
 
 	sweepNext atomic.Uint32 // next user shard to sweep for expired last-seen entries
 }
@@ -89,6 +90,7 @@ func NewMemoryWithClock(now func() time.Time) *Memory {
 		seed:        maphash.MakeSeed(),
 		leases:      map[string]time.Time{},
 		claims:      map[string]memClaim{},
+		reaped:      map[string]time.Time{},
 	}
 	for i := range memShards {
 		s.conns[i].m = map[string]*memConn{}
@@ -462,8 +464,24 @@ func (s *Memory) ClaimDeadNode(ctx context.Context, node, claimant string, ttl t
 	if c, ok := s.claims[node]; ok && now.Before(c.until) && c.claimant != claimant {
 		return false, nil
 	}
+	if c, ok := s.claims[node]; !ok || c.claimant != claimant || !now.Before(c.until) {
+		s.reaped[node] = now.Add(ReapedTTL)
+	}
 	s.claims[node] = memClaim{claimant: claimant, until: now.Add(ttl)}
 	return true, nil
+}
+
+// Reaped reports, once, whether a claimant won ClaimDeadNode for node within ReapedTTL.
+func (s *Memory) Reaped(ctx context.Context, node string) (bool, error) {
+	if node == "" {
+		return false, fmt.Errorf("registry: reaped: empty node")
+	}
+	now := s.now()
+	s.nodeMu.Lock()
+	defer s.nodeMu.Unlock()
+	until, ok := s.reaped[node]
+	delete(s.reaped, node)
+	return ok && now.Before(until), nil
 }
 
 // NodeConns lists node's connections. It scans every shard: meant for dead-node cleanup and

@@ -12,6 +12,10 @@ import (
 // ErrNotFound is returned for a connection id the store does not hold.
 var ErrNotFound = errors.New("registry: not found")
 
+// ReapedTTL is how long stores keep the record of a won ClaimDeadNode for Reaped: longer than
+// any stall a node may wake up from.
+const ReapedTTL = 24 * time.Hour
+
 // Conn is what the store keeps about one live connection. It is small on purpose: no headers.
 type Conn struct {
 	ID           string         `json:"id"`
@@ -74,6 +78,13 @@ type Store interface {
 	// first claimant (and for it again, renewing, within ttl), false for others and while the
 	// node's lease is live.
 	ClaimDeadNode(ctx context.Context, node, claimant string, ttl time.Duration) (bool, error)
+	// Reaped reports whether a survivor won ClaimDeadNode for node since the last call (within
+	// ReapedTTL of the claim), and clears that record, so each claim is reported once. A node
+	// calls it after a Heartbeat succeeded (no new claim can win while the lease is live): true
+	// means its connections were unregistered and given their $disconnect by the survivor, so it
+	// must close its sockets without another $disconnect instead of registering them again.
+	// Heartbeat does not clear the record.
+	Reaped(ctx context.Context, node string) (bool, error)
 	// NodeConns lists the connections owned by node.
 	NodeConns(ctx context.Context, node string) ([]Conn, error)
 	// Nodes lists the nodes with a live lease (for broadcast fan-out).

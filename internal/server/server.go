@@ -76,6 +76,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, er
 		Node: node, Store: s.store, Bus: s.bus, MaxMessageBytes: int(l.MessageBytes),
 		LeaseTTL: cfg.Store.NodeLeaseTTL.D(), Logger: log,
 		OnOrphan:    func(c registry.Conn, reason string) { s.gw.Orphaned(c, reason) },
+		OnReaped:    func(conns []hub.Conn) { s.gw.Reaped(conns) },
 		OrderViaBus: s.redis != nil,
 	})
 	var verifier *sigv4.Verifier

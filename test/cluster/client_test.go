@@ -36,10 +36,11 @@ type backend struct {
 	srv  *httptest.Server
 	mu   sync.Mutex
 	disc map[string]map[string]any // connection id -> raw $disconnect event
+	ndis map[string]int            // connection id -> how many $disconnect events came
 }
 
 func newBackend(t testing.TB) *backend {
-	b := &backend{disc: map[string]map[string]any{}}
+	b := &backend{disc: map[string]map[string]any{}, ndis: map[string]int{}}
 	b.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		var ev events.APIGatewayWebsocketProxyRequest
@@ -54,6 +55,7 @@ func newBackend(t testing.TB) *backend {
 			_ = json.Unmarshal(body, &raw)
 			b.mu.Lock()
 			b.disc[ev.RequestContext.ConnectionID] = raw
+			b.ndis[ev.RequestContext.ConnectionID]++
 			b.mu.Unlock()
 		case "$default":
 			out = ev.RequestContext.ConnectionID
@@ -75,6 +77,13 @@ func (b *backend) disconnect(id string) (map[string]any, bool) {
 	}
 	rc, _ := ev["requestContext"].(map[string]any)
 	return rc, true
+}
+
+// disconnectCount is how many $disconnect events came for id.
+func (b *backend) disconnectCount(id string) int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.ndis[id]
 }
 
 func (b *backend) disconnects() int {

@@ -91,9 +91,23 @@ func (s *Store) ClaimDeadNode(ctx context.Context, node, claimant string, ttl ti
 	if node == "" || claimant == "" || ttl < time.Millisecond {
 		return false, fmt.Errorf("registry: claim node %q by %q ttl %v: need node, claimant and a ttl of 1ms or more", node, claimant, ttl)
 	}
-	n, err := claim.Run(ctx, s.rdb, []string{s.leaseKey(node), s.claimKey(node)}, claimant, ttl.Milliseconds()).Int()
+	keys := []string{s.leaseKey(node), s.claimKey(node), s.reapedKey(node)}
+	n, err := claim.Run(ctx, s.rdb, keys, claimant, ttl.Milliseconds(), registry.ReapedTTL.Milliseconds()).Int()
 	if err != nil {
 		return false, fmt.Errorf("redisstore: claim node %q: %w", node, err)
+	}
+	return n == 1, nil
+}
+
+// Reaped reports, once, whether a claimant won ClaimDeadNode for node within
+// registry.ReapedTTL: it deletes the record as it reads it.
+func (s *Store) Reaped(ctx context.Context, node string) (bool, error) {
+	if node == "" {
+		return false, fmt.Errorf("registry: reaped: empty node")
+	}
+	n, err := s.rdb.Del(ctx, s.reapedKey(node)).Result()
+	if err != nil {
+		return false, fmt.Errorf("redisstore: reaped node %q: %w", node, err)
 	}
 	return n == 1, nil
 }

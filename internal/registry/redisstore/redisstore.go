@@ -142,6 +142,7 @@ func (s *Store) groupKey(g string) string       { return s.key("g", g) }
 func (s *Store) nodeKey(n string) string        { return s.key("n", n) }
 func (s *Store) leaseKey(n string) string       { return s.key("nl", n) }
 func (s *Store) claimKey(n string) string       { return s.key("nc", n) }
+func (s *Store) reapedKey(n string) string      { return s.key("nr", n) }
 func (s *Store) nodesKey() string               { return s.prefix + ":nodes" }
 func (s *Store) onlineKey(shard int) string {
 	return s.prefix + ":on:{" + strconv.Itoa(shard) + "}"

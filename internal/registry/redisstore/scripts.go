@@ -49,12 +49,14 @@ if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 redis.call('SADD', KEYS[2], ARGV[1])
 return 1`)
 
-// claim: KEYS[1]=nl KEYS[2]=nc ARGV[1]=claimant ARGV[2]=ttl. 1 if ARGV[1] holds the claim now.
+// claim: KEYS[1]=nl KEYS[2]=nc KEYS[3]=nr ARGV[1]=claimant ARGV[2]=ttl ARGV[3]=reaped ttl.
+// 1 if ARGV[1] holds the claim now. A new claim also writes the record Reaped reads.
 var claim = redis.NewScript(`
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 local cur = redis.call('GET', KEYS[2])
 if not cur then
   redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
+  redis.call('SET', KEYS[3], ARGV[1], 'PX', ARGV[3])
   return 1
 end
 if cur == ARGV[1] then

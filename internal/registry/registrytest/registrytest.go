@@ -42,6 +42,7 @@ func Run(t *testing.T, newStore func(t *testing.T) registry.Store) {
 		{"Touch", testTouch},
 		{"NodeLeases", testNodeLeases},
 		{"ClaimDeadNodeOneWinner", testClaimOneWinner},
+		{"ReapedReportsAClaimOnce", testReaped},
 		{"Concurrent", testConcurrent},
 	}
 	for _, tc := range tests {
@@ -503,6 +504,49 @@ func testNodeLeases(t *testing.T, s registry.Store) {
 	}
 	if err := s.Heartbeat(ctx, "", time.Second); err == nil {
 		t.Error("Heartbeat with empty node: no error")
+	}
+}
+
+// A node that stalled past its lease learns, once, that a survivor claimed its cleanup; a lapse
+// nobody claimed (a store restart looks the same to the node) is not reported.
+func testReaped(t *testing.T, s registry.Store) {
+	ctx := ctxT(t)
+	const ttl = time.Second
+	reaped := func(want bool, when string) {
+		t.Helper()
+		got, err := s.Reaped(ctx, "stalled")
+		must(t, err)
+		if got != want {
+			t.Fatalf("Reaped(stalled) %s = %v, want %v", when, got, want)
+		}
+	}
+	must(t, s.Heartbeat(ctx, "stalled", ttl))
+	must(t, s.Register(ctx, conn("r1", "stalled", "")))
+	reaped(false, "while its lease is live")
+	if ok, err := s.ClaimDeadNode(ctx, "stalled", "survivor", time.Minute); err != nil || ok {
+		t.Fatalf("ClaimDeadNode of a live node = %v, %v; want false, nil", ok, err)
+	}
+	reaped(false, "after a refused claim")
+
+	expire(t, s, ttl, func() bool {
+		dead, err := s.DeadNodes(ctx)
+		must(t, err)
+		return slices.Contains(dead, "stalled")
+	})
+	reaped(false, "after its lease lapsed with no claim")
+	if ok, err := s.ClaimDeadNode(ctx, "stalled", "survivor", time.Minute); err != nil || !ok {
+		t.Fatalf("ClaimDeadNode of a dead node = %v, %v; want true, nil", ok, err)
+	}
+	if ok, err := s.ClaimDeadNode(ctx, "stalled", "survivor", time.Minute); err != nil || !ok {
+		t.Fatalf("renewing one's own claim = %v, %v; want true, nil", ok, err)
+	}
+	must(t, s.Heartbeat(ctx, "stalled", time.Hour)) // it wakes up: its heartbeat comes first
+	reaped(true, "after a survivor claimed it (the heartbeat must not clear that)")
+	reaped(false, "a second time")
+	must(t, s.Heartbeat(ctx, "stalled", time.Hour))
+	reaped(false, "after a later heartbeat")
+	if _, err := s.Reaped(ctx, ""); err == nil {
+		t.Error("Reaped with empty node: no error")
 	}
 }
 
