@@ -1,7 +1,6 @@
 package redisbus_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -67,23 +66,7 @@ func runCore(t *testing.T, url, kind string) {
 	})
 	t.Run("LargePayload", func(t *testing.T) {
 		p := prefix()
-		pub, sub := node(t, p), node(t, p)
-		ctx := context.Background()
-		var got collector
-		if err := sub.Subscribe(ctx, "sub", got.handle); err != nil {
-			t.Fatal(err)
-		}
-		data := make([]byte, 128<<10)
-		for i := range data {
-			data[i] = byte(i * 7)
-		}
-		if err := pub.Publish(ctx, "sub", bus.Message{Kind: bus.Send, ConnID: "c", Data: data}); err != nil {
-			t.Fatal(err)
-		}
-		waitFor(t, "the large message", func() bool { return got.len() == 1 })
-		if !bytes.Equal(got.get()[0].Data, data) {
-			t.Fatal("128 KB payload arrived changed")
-		}
+		checkLargePayload(t, node(t, p), node(t, p))
 	})
 	t.Run("GoneNodeIsNoSubscriber", func(t *testing.T) {
 		p := prefix()
