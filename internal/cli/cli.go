@@ -1,182 +1,187 @@
-// Package cli is wsgate's command line: serve, validate, config example, import, version. It
-// only reads flags and config, wires the server and waits for a signal.
+// Package cli is wsgate's command line, built on github.com/spf13/cobra: serve, validate,
+// config example, import, version and shell completion. Each command lives in a file of its own
+// (serve.go, validate.go, ...) that declares its flags next to the code that reads them: a new
+// flag is one line there. The package only reads flags and config, wires the server and waits
+// for a signal.
+//
+// Exit codes: 0 on success and for --help; 1 when the command ran and failed (an invalid config, a
+// server that cannot start); 2 for a command line that cannot be understood (an unknown command
+// or flag, a flag without its value), with a one-line hint on stderr.
 package cli
 
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"os/signal"
-	"runtime/debug"
 	"strings"
-	"syscall"
 
-	"github.com/wsgate/wsgate/internal/config"
-	"github.com/wsgate/wsgate/internal/observe"
-	"github.com/wsgate/wsgate/internal/server"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
-// Version is set at build time with -ldflags "-X github.com/wsgate/wsgate/internal/cli.Version=v1.2.3".
-var Version = ""
+// app is what every command shares: where output goes and, for tests, a hook called with the
+// listener's address once serve is up.
+type app struct {
+	stdout, stderr io.Writer
+	// started, when not nil, is called with the listener's address once serve serves (tests use
+	// it with --listen 127.0.0.1:0).
+	started func(addr string)
+}
 
-const usage = `wsgate: a self-hosted WebSocket API gateway with the behaviour of Amazon API Gateway WebSocket APIs.
+// usageError is a command line that cannot be understood: Main prints it as one line with a
+// pointer to the command's --help and exits 2.
+type usageError struct {
+	cmd *cobra.Command
+	err error
+}
 
-Usage:
-  wsgate serve [--config FILE] [--log-level debug|info|warn|error]
-  wsgate serve --template template.yaml [--function Name=URL ...] [--parameter Key=Value ...] [--standin Name=URL ...] [--stage NAME]
-  wsgate validate --config FILE
-  wsgate config example
-  wsgate import template.yaml [--function Name=URL ...] [--parameter Key=Value ...] [--standin Name=URL ...] [--stage NAME]
-  wsgate version
-
-With no --config, serve runs the embedded demo API (ws://127.0.0.1:8080/dev); 'wsgate config example'
-prints it as a starting point. serve also takes --listen HOST:PORT. Templates also take --region,
---account-id and --stack-name (pseudo parameters); docs/templates.md explains what maps to what.
-`
+func (e *usageError) Error() string { return e.err.Error() }
+func (e *usageError) Unwrap() error { return e.err }
 
 // Main runs the command line and returns the process exit code.
 func Main(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
+	return (&app{stdout: stdout, stderr: stderr}).run(context.Background(), args)
+}
+
+func (a *app) run(ctx context.Context, args []string) int {
+	root := a.root()
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return 0
+	}
+	if ue, ok := errors.AsType[*usageError](err); ok {
+		fmt.Fprintf(a.stderr, "wsgate: %v (see '%s --help')\n", ue.err, ue.cmd.CommandPath())
 		return 2
 	}
-	var err error
-	switch args[0] {
-	case "serve":
-		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-		err = serve(ctx, args[1:], stderr, nil)
-		stop()
-	case "validate":
-		err = validate(args[1:], stdout)
-	case "config":
-		if len(args) == 2 && args[1] == "example" {
-			_, err = stdout.Write(config.Example())
-		} else {
-			err = errors.New("usage: wsgate config example")
+	fmt.Fprintln(a.stderr, "wsgate:", err)
+	return 1
+}
+
+// root is the `wsgate` command with every subcommand attached. To add a command, write a
+// file with a func (a *app) xxxCmd() *cobra.Command and add it here.
+func (a *app) root() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "wsgate <command>",
+		Short: "A self-hosted WebSocket API gateway with the behaviour of Amazon API Gateway WebSocket APIs",
+		Long: `wsgate: a self-hosted WebSocket API gateway with the behaviour of Amazon API Gateway WebSocket APIs.
+
+With no --config, 'wsgate serve' runs the embedded demo API (ws://127.0.0.1:8080/dev); 'wsgate config
+example' prints it as a starting point. 'wsgate serve --template' runs a CloudFormation/SAM template as is
+(docs/templates.md explains what maps to what).`,
+		Example: `  wsgate serve                                  # the demo API on ws://127.0.0.1:8080/dev
+  wsgate serve --config wsgate.yaml --log-level debug
+  wsgate serve --template template.yaml --function EchoFunction=http://127.0.0.1:9001
+  wsgate validate --config wsgate.yaml
+  wsgate config example > wsgate.yaml
+  wsgate import template.yaml > wsgate.yaml
+  wsgate version`,
+		Version: version(),
+		// Any args reach RunE, so that an unknown command is a usage error (exit 2) with a
+		// suggestion, not cobra's help text.
+		Args:          cobra.ArbitraryArgs,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				fmt.Fprint(a.stderr, cmd.UsageString())
+				return &usageError{cmd, errors.New("no command given")}
+			}
+			msg := fmt.Sprintf("unknown command %q", args[0])
+			if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+				msg += fmt.Sprintf("; did you mean %q?", s[0])
+			}
+			return &usageError{cmd, errors.New(msg)}
+		},
+	}
+	root.SetOut(a.stdout)
+	root.SetErr(a.stderr)
+	root.SetVersionTemplate("wsgate {{.Version}}\n")
+	root.SetFlagErrorFunc(flagError) // subcommands inherit it
+	root.CompletionOptions.HiddenDefaultCmd = false
+	root.AddCommand(
+		a.serveCmd(),
+		a.validateCmd(),
+		a.configCmd(),
+		a.importCmd(),
+		a.versionCmd(),
+	)
+	return root
+}
+
+// flagError turns pflag's parse errors into usage errors (exit 2), with a hint for the two
+// usual slips: Go-style single-dash long flags (-config) and a misspelt flag name.
+func flagError(cmd *cobra.Command, err error) error {
+	if ne, ok := errors.AsType[*pflag.NotExistError](err); ok {
+		name := ne.GetSpecifiedName()
+		if sh := ne.GetSpecifiedShortnames(); sh != "" && len(sh) > 1 && cmd.Flags().Lookup(sh) != nil {
+			return &usageError{cmd, fmt.Errorf("unknown flag -%s: long flags take two dashes: --%s", sh, sh)}
 		}
-	case "import":
-		err = importTemplate(args[1:], stdout, stderr)
-	case "version", "--version", "-v":
-		fmt.Fprintln(stdout, "wsgate", version())
-	case "help", "--help", "-h":
-		fmt.Fprint(stdout, usage)
-	default:
-		fmt.Fprintf(stderr, "wsgate: unknown command %q\n\n%s", args[0], usage)
-		return 2
+		if name != "" {
+			if s := closestFlag(cmd.Flags(), name); s != "" {
+				return &usageError{cmd, fmt.Errorf("unknown flag --%s; did you mean --%s?", name, s)}
+			}
+		}
+		return &usageError{cmd, err}
 	}
-	if err != nil {
-		fmt.Fprintln(stderr, "wsgate:", err)
-		return 1
+	if _, ok := errors.AsType[*pflag.InvalidValueError](err); ok {
+		// The value was read and refused: the flag's own message says what to write.
+		return err
 	}
-	return 0
+	return &usageError{cmd, err}
 }
 
-func version() string {
-	if Version != "" {
-		return Version
-	}
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
-	}
-	return "dev"
+// closestFlag is the flag of fs whose name is nearest to name (edit distance at most 2, or a
+// prefix either way), or "".
+func closestFlag(fs *pflag.FlagSet, name string) string {
+	best, bestD := "", 3
+	fs.VisitAll(func(f *pflag.Flag) {
+		if f.Hidden {
+			return
+		}
+		d := editDistance(name, f.Name)
+		if strings.HasPrefix(f.Name, name) || strings.HasPrefix(name, f.Name) {
+			d = min(d, 1)
+		}
+		if d < bestD {
+			best, bestD = f.Name, d
+		}
+	})
+	return best
 }
 
-// pairs collects repeated Key=Value flags.
+// editDistance is the Levenshtein distance between a and b (bytes; flag names are ASCII).
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+// pairs collects repeated Key=Value flags; it is a pflag.Value.
 type pairs map[string]string
 
 func (p pairs) String() string { return "" }
+func (p pairs) Type() string   { return "Name=Value" }
 func (p pairs) Set(v string) error {
 	k, val, ok := strings.Cut(v, "=")
 	if !ok || k == "" {
 		return fmt.Errorf("%q: write Name=Value", v)
 	}
 	p[k] = val
-	return nil
-}
-
-func validate(args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
-	file := fs.String("config", "", "config file to check")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if *file == "" {
-		return errors.New("usage: wsgate validate --config FILE")
-	}
-	if _, err := config.Load(*file); err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "%s: ok\n", *file)
-	return nil
-}
-
-// serve runs a node until ctx is done, then shuts it down gracefully. started, when not nil,
-// is called with the listener's address once the node serves (tests use it with --listen :0).
-func serve(ctx context.Context, args []string, stderr io.Writer, started func(addr string)) error {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	file := fs.String("config", "", "config file (default: the embedded demo API)")
-	tmpl := fs.String("template", "", "CloudFormation/SAM template to run instead of a config")
-	level := fs.String("log-level", "", "debug, info, warn or error (overrides log.level)")
-	listen := fs.String("listen", "", "host:port to listen on (overrides listen)")
-	imp := newImportFlags(fs)
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("serve: unexpected %q (flags only; a template goes after --template)", fs.Arg(0))
-	}
-	if *tmpl == "" && imp.given(fs) {
-		return errors.New("--function, --parameter, --standin, --stage, --region, --account-id and --stack-name go with --template")
-	}
-	var cfg *config.Config
-	var err error
-	switch {
-	case *file != "" && *tmpl != "":
-		return errors.New("give --config or --template, not both")
-	case *file != "":
-		cfg, err = config.Load(*file)
-	case *tmpl != "":
-		cfg, err = imp.load(*tmpl, stderr)
-	default:
-		cfg = config.Default()
-	}
-	if err != nil {
-		return err
-	}
-	if *level != "" {
-		cfg.Log.Level = *level
-	}
-	if *listen != "" {
-		cfg.Listen = *listen
-	}
-	log, err := observe.NewLogger(stderr, cfg.Log.Level, cfg.Log.Format)
-	if err != nil {
-		return fmt.Errorf("--log-level: %w", err)
-	}
-	if *file == "" && *tmpl == "" {
-		log.Info("no --config given: serving the embedded demo API; 'wsgate config example' prints it")
-	}
-	srv, err := server.New(ctx, cfg, log)
-	if err != nil {
-		return err
-	}
-	if err := srv.Start(ctx); err != nil {
-		return err
-	}
-	if started != nil {
-		started(srv.Addr())
-	}
-	<-ctx.Done()
-	grace := cfg.Shutdown.GracePeriod.D()
-	log.Info("shutting down: closing connections with 1001 and running their $disconnect", "grace", grace)
-	sctx, cancel := context.WithTimeout(context.Background(), grace)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		log.Warn("shutdown", "err", err)
-	}
-	log.Info("stopped")
 	return nil
 }

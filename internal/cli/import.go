@@ -2,12 +2,14 @@ package cli
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"slices"
 	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/wsgate/wsgate/internal/cfn"
 	"github.com/wsgate/wsgate/internal/config"
@@ -19,15 +21,15 @@ type importFlags struct {
 	stage, region, accountID, stackName string
 }
 
-func newImportFlags(fs *flag.FlagSet) *importFlags {
+func newImportFlags(fs *pflag.FlagSet) *importFlags {
 	f := &importFlags{functions: pairs{}, parameters: pairs{}, standins: pairs{}}
-	fs.Var(f.functions, "function", "Name=URL: a function's Lambda Invoke API endpoint, by logical id or FunctionName (repeatable)")
-	fs.Var(f.parameters, "parameter", "Key=Value: a template parameter (repeatable)")
-	fs.Var(f.standins, "standin", "Name=URL: an HTTP stand-in for an AWS service integration, by logical id (repeatable)")
-	fs.StringVar(&f.stage, "stage", "", "the stage to serve (StageName or logical id) when the template has several")
-	fs.StringVar(&f.region, "region", "", "AWS::Region (default "+cfn.DefaultRegion+")")
-	fs.StringVar(&f.accountID, "account-id", "", "AWS::AccountId (default "+cfn.DefaultAccountID+")")
-	fs.StringVar(&f.stackName, "stack-name", "", "AWS::StackName (default "+cfn.DefaultStackName+")")
+	fs.Var(f.functions, "function", "the Lambda Invoke API endpoint `Name=URL` of a function, by logical id or FunctionName (repeatable)")
+	fs.Var(f.parameters, "parameter", "a template parameter `Key=Value` (repeatable)")
+	fs.Var(f.standins, "standin", "an HTTP stand-in `Name=URL` for an AWS service integration, by logical id (repeatable)")
+	fs.StringVar(&f.stage, "stage", "", "the stage to serve (`NAME`: StageName or logical id) when the template has several")
+	fs.StringVar(&f.region, "region", "", "AWS::Region `NAME` (default "+cfn.DefaultRegion+")")
+	fs.StringVar(&f.accountID, "account-id", "", "AWS::AccountId `ID` (default "+cfn.DefaultAccountID+")")
+	fs.StringVar(&f.stackName, "stack-name", "", "AWS::StackName `NAME` (default "+cfn.DefaultStackName+")")
 	return f
 }
 
@@ -87,27 +89,39 @@ func (f *importFlags) load(path string, stderr io.Writer) (*config.Config, error
 	return cfg, nil
 }
 
+func (a *app) importCmd() *cobra.Command {
+	var imp *importFlags
+	cmd := &cobra.Command{
+		Use:   "import template.yaml [flags]",
+		Short: "Turn a CloudFormation/SAM template into a wsgate config (on stdout; warnings on stderr)",
+		Long: `Turn a CloudFormation/SAM template into a wsgate config: the config on stdout, each warning once on
+stderr. The config is written even when it will not load (an AWS service integration without a
+--standin, a value wsgate rejects), so that it can be edited; the command then exits 1 with the reason.
+docs/templates.md explains what maps to what.`,
+		Example: `  wsgate import template.yaml > wsgate.yaml
+  wsgate import template.yaml --function EchoFunction=http://127.0.0.1:9001 --parameter StageName=test
+  wsgate import template.yaml --standin ConnectIntegration=http://127.0.0.1:8000/connections --stage prod`,
+		Args: cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return importTemplate(imp, args, a.stdout, a.stderr)
+		},
+	}
+	imp = newImportFlags(cmd.Flags())
+	return cmd
+}
+
 // importTemplate is `wsgate import template.yaml [flags]`: the native config on stdout,
 // warnings on stderr. The template may come before or after the flags. The config is written
 // even when it will not load (a blocking warning, or a value wsgate rejects), so that the user
 // can edit it; the command then fails with the reason.
-func importTemplate(args []string, stdout, stderr io.Writer) error {
+func importTemplate(imp *importFlags, args []string, stdout, stderr io.Writer) error {
 	const use = "usage: wsgate import template.yaml [--function Name=URL] [--parameter Key=Value] [--standin Name=URL] [--stage NAME]"
-	fs := flag.NewFlagSet("import", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	imp := newImportFlags(fs)
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if fs.NArg() == 0 {
+	if len(args) == 0 {
 		return errors.New(use)
 	}
-	path := fs.Arg(0)
-	if err := fs.Parse(fs.Args()[1:]); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected %q; %s", fs.Arg(0), use)
+	path := args[0]
+	if len(args) > 1 {
+		return fmt.Errorf("unexpected %q; %s", args[1], use)
 	}
 	cfg, warns, err := imp.read(path, stderr, true)
 	if err != nil {
@@ -130,13 +144,11 @@ func importTemplate(args []string, stdout, stderr io.Writer) error {
 }
 
 // given reports whether any template flag was set on fs.
-func (f *importFlags) given(fs *flag.FlagSet) bool {
-	set := false
-	fs.Visit(func(fl *flag.Flag) {
-		switch fl.Name {
-		case "function", "parameter", "standin", "stage", "region", "account-id", "stack-name":
-			set = true
+func (f *importFlags) given(fs *pflag.FlagSet) bool {
+	for _, name := range []string{"function", "parameter", "standin", "stage", "region", "account-id", "stack-name"} {
+		if fs.Changed(name) {
+			return true
 		}
-	})
-	return set
+	}
+	return false
 }

@@ -1,0 +1,33 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/wsgate/wsgate/internal/config"
+)
+
+func (a *app) validateCmd() *cobra.Command {
+	var file string
+	cmd := &cobra.Command{
+		Use:   "validate --config FILE",
+		Short: "Check a config file and report every error at once, each as file:line: key: what to write",
+		Example: `  wsgate validate --config wsgate.yaml
+  wsgate config example > wsgate.yaml && wsgate validate --config wsgate.yaml`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if file == "" {
+				return errors.New("usage: wsgate validate --config FILE")
+			}
+			if _, err := config.Load(file); err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "%s: ok\n", file)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&file, "config", "", "config `FILE` to check")
+	return cmd
+}
