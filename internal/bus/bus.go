@@ -15,30 +15,32 @@ var ErrNoSubscriber = errors.New("bus: no subscriber for node")
 // ErrClosed is returned by Publish and Subscribe after Close.
 var ErrClosed = errors.New("bus: closed")
 
-// Kind says what a Message asks the receiving node to do.
+// Kind says what a Message asks the receiving node to do, and so which of its fields it carries.
 type Kind uint8
 
 const (
 	// Send writes Data as one frame to ConnID.
 	Send Kind = iota + 1
-	// Close closes ConnID with Code and Reason (DeleteConnection, user ban).
+	// Close closes ConnID with close code Code and close reason Reason (DeleteConnection, user ban).
 	Close
 	// Broadcast writes Data to every connection of the receiving node.
 	Broadcast
-	// Joined tells the owner of ConnID that it joined group Reason (already in the store), so
-	// the owner can register the membership again after a store outage.
+	// Joined tells the owner of ConnID that it joined Group (already in the store), so the owner
+	// can register the membership again after a store outage.
 	Joined
-	// Left tells the owner of ConnID that it left group Reason.
+	// Left tells the owner of ConnID that it left Group.
 	Left
 )
 
 // Message is one delivery. Per-connection order is kept between one publisher and one node.
+// Which fields are set depends on Kind (see each Kind); the others are zero.
 type Message struct {
 	Kind   Kind   `json:"k"`
-	ConnID string `json:"c,omitempty"`
-	Data   []byte `json:"d,omitempty"`
-	Code   int    `json:"code,omitempty"`
-	Reason string `json:"r,omitempty"`
+	ConnID string `json:"c,omitempty"`    // Send, Close, Joined, Left
+	Data   []byte `json:"d,omitempty"`    // Send, Broadcast
+	Code   int    `json:"code,omitempty"` // Close: the WebSocket close code
+	Reason string `json:"r,omitempty"`    // Close: the WebSocket close reason
+	Group  string `json:"g,omitempty"`    // Joined, Left: the group's name
 }
 
 // Bus is safe for concurrent use.

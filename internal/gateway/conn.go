@@ -117,7 +117,7 @@ func (c *Conn) write(mt websocket.MessageType, data []byte) error {
 	c.mu.Lock()
 	if c.over() {
 		c.mu.Unlock()
-		return hub.ErrClosed // nothing may follow a close frame (RFC 6455 §5.5.1)
+		return hub.ErrGone // nothing may follow a close frame (RFC 6455 §5.5.1)
 	}
 	ws := c.ws
 	if ws == nil {
@@ -154,7 +154,7 @@ func (c *Conn) write(mt websocket.MessageType, data []byte) error {
 		return hub.ErrSlowConsumer
 	default:
 		c.setReason(reasonWriteFail)
-		return hub.ErrClosed
+		return hub.ErrGone
 	}
 }
 

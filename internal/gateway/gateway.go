@@ -1,4 +1,5 @@
-// Package gateway is the WebSocket side of wsgate: it matches /{stage}[/path], runs the
+// Package gateway is the WebSocket side of wsgate: it upgrades /{stage}[/path] (the server's mux
+// sends it WebSocket upgrades only, for paths management.Handler.IsConnectPath accepts), runs the
 // authorizer and $connect before answering 101, routes every message through the route
 // selection expression to an integration, writes route responses back, and runs $disconnect
 // however a connection ends.
@@ -59,8 +60,6 @@ type Options struct {
 	Routes     map[string]*Route
 	Limits     Limits
 	Hub        *hub.Hub
-	// Management serves /{stage}/@... paths (the @connections API and its extensions).
-	Management http.Handler
 	Logger     *slog.Logger
 	Metrics    *observe.Metrics
 }
@@ -73,7 +72,6 @@ type Gateway struct {
 	metrics  *observe.Metrics
 	engine   *nbhttp.Engine
 	upgrader *websocket.Upgrader
-	prefix   string    // "/" + stage
 	shared   *interner // User-Agent and Host values shared between connections
 	// checkFrames: the frame limit is below the message limit, so frames are counted.
 	checkFrames bool
@@ -150,7 +148,6 @@ func New(o Options) (*Gateway, error) {
 		hub:         o.Hub,
 		metrics:     o.Metrics,
 		engine:      engine,
-		prefix:      "/" + o.Stage,
 		early:       map[*websocket.Conn]*earlyEvents{},
 		shared:      newInterner(4096, 512),
 		disconnects: make(chan struct{}, maxConcurrentDisconnects),
@@ -223,45 +220,33 @@ func (g *Gateway) session(ws *websocket.Conn) *Conn {
 	return c
 }
 
-// ServeHTTP routes /{stage}/@... to the management API and upgrades /{stage}[/path].
+// ServeHTTP upgrades a WebSocket handshake for /{stage}[/path]. It checks neither the stage nor
+// that r is an upgrade: the server's mux sends it only upgrades (IsUpgrade) for paths
+// management.Handler.IsConnectPath accepts, and answers everything else with management's AWS
+// errors. What follows the stage is the connection's URL-path extension.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	p := r.URL.EscapedPath()
-	if p != g.prefix && !strings.HasPrefix(p, g.prefix+"/") {
-		forbidden(w)
-		return
-	}
-	rest := p[len(g.prefix):]
-	if strings.HasPrefix(rest, "/@") || strings.HasPrefix(rest, "/%40") {
-		if g.o.Management == nil {
-			forbidden(w)
-			return
-		}
-		g.o.Management.ServeHTTP(w, r)
-		return
-	}
-	if !isUpgrade(r) {
-		w.Header().Set("Upgrade", "websocket")
-		writeJSONError(w, http.StatusUpgradeRequired, "Upgrade Required")
-		return
-	}
 	if g.shuttingDown.Load() {
 		writeJSONError(w, http.StatusServiceUnavailable, "Service Unavailable")
 		return
 	}
 	g.handshakes.Add(1)
 	defer g.handshakes.Add(-1)
-	g.connect(w, r, pathAfterStage(r.URL.Path, g.o.Stage))
+	g.connect(w, r, pathAfterStage(r.URL.Path))
 }
 
-func pathAfterStage(decoded, stage string) string {
-	rest := strings.TrimPrefix(decoded, "/"+stage)
-	if rest == "" {
+// pathAfterStage is the URL-path extension: the decoded path after its first segment (the
+// stage, already checked), "/" when there is none.
+func pathAfterStage(decoded string) string {
+	_, rest, ok := strings.Cut(strings.TrimLeft(decoded, "/"), "/")
+	if !ok {
 		return "/"
 	}
-	return rest
+	return "/" + rest
 }
 
-func isUpgrade(r *http.Request) bool {
+// IsUpgrade reports whether r asks for a WebSocket upgrade (Connection: upgrade and Upgrade:
+// websocket, RFC 6455 §4.1). Only such a request may reach the gateway.
+func IsUpgrade(r *http.Request) bool {
 	return headerHasToken(r.Header, "Connection", "upgrade") && headerHasToken(r.Header, "Upgrade", "websocket")
 }
 
@@ -276,11 +261,7 @@ func headerHasToken(h http.Header, name, token string) bool {
 	return false
 }
 
-func forbidden(w http.ResponseWriter) {
-	w.Header().Set("x-amzn-ErrorType", "ForbiddenException")
-	writeJSONError(w, http.StatusForbidden, "Forbidden")
-}
-
+// writeJSONError refuses a handshake with AWS's body for it, {"message": msg}.
 func writeJSONError(w http.ResponseWriter, status int, msg string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)

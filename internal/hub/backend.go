@@ -7,12 +7,12 @@ import (
 	"sync/atomic"
 
 	"github.com/wsgate/wsgate/internal/bus"
-	"github.com/wsgate/wsgate/internal/management"
 	"github.com/wsgate/wsgate/internal/registry"
 )
 
-// The management.Backend methods: every one works for connections on any node.
-var _ management.Backend = (*Hub)(nil)
+// The delivery methods, which the management API calls (its Backend): every one works for
+// connections on any node, and fails with ErrGone, ErrSlowConsumer, ErrPayloadTooLarge (see
+// their docs) or a store or bus error.
 
 // PostToConnection sends data as one frame to connection id.
 func (h *Hub) PostToConnection(ctx context.Context, id string, data []byte) error {
@@ -55,7 +55,7 @@ func (h *Hub) fanout(ctx context.Context, conns []registry.Conn, m bus.Message) 
 			n++
 			continue
 		}
-		if !errors.Is(err, management.ErrGone) && !errors.Is(err, management.ErrSlowConsumer) && firstErr == nil {
+		if !errors.Is(err, ErrGone) && !errors.Is(err, ErrSlowConsumer) && firstErr == nil {
 			firstErr = err
 		}
 	}
@@ -82,7 +82,7 @@ func (h *Hub) PostToUser(ctx context.Context, userID string, data []byte) (int, 
 	}
 	n, err := h.fanout(ctx, conns, bus.Message{Kind: bus.Send, Data: data})
 	if err == nil && n == 0 {
-		return 0, management.ErrGone
+		return 0, ErrGone
 	}
 	return n, err
 }
@@ -95,7 +95,7 @@ func (h *Hub) DeleteUser(ctx context.Context, userID string) (int, error) {
 	}
 	n, err := h.fanout(ctx, conns, bus.Message{Kind: bus.Close, Code: CodeNormal, Reason: ReasonBanned})
 	if err == nil && n == 0 {
-		return 0, management.ErrGone
+		return 0, ErrGone
 	}
 	return n, err
 }
@@ -122,11 +122,11 @@ func (h *Hub) JoinGroup(ctx context.Context, connID, group string) error {
 	cancel()
 	if err != nil {
 		if errors.Is(err, registry.ErrNotFound) {
-			return management.ErrGone
+			return ErrGone
 		}
 		return err
 	}
-	h.tellOwner(ctx, connID, bus.Message{Kind: bus.Joined, ConnID: connID, Reason: group})
+	h.tellOwner(ctx, connID, bus.Message{Kind: bus.Joined, ConnID: connID, Group: group})
 	return nil
 }
 
@@ -141,7 +141,7 @@ func (h *Hub) LeaveGroup(ctx context.Context, connID, group string) error {
 	if err != nil {
 		return err
 	}
-	h.tellOwner(ctx, connID, bus.Message{Kind: bus.Left, ConnID: connID, Reason: group})
+	h.tellOwner(ctx, connID, bus.Message{Kind: bus.Left, ConnID: connID, Group: group})
 	return nil
 }
 
@@ -149,7 +149,7 @@ func (h *Hub) LeaveGroup(ctx context.Context, connID, group string) error {
 // the bus. Best effort: the store already holds the truth; this only matters for re-registration.
 func (h *Hub) tellOwner(ctx context.Context, connID string, m bus.Message) {
 	if _, ok := h.Local(connID); ok {
-		h.rememberGroup(connID, m.Reason, m.Kind == bus.Joined)
+		h.rememberGroup(connID, m.Group, m.Kind == bus.Joined)
 		return
 	}
 	c, err := h.lookup(ctx, connID)

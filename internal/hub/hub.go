@@ -2,6 +2,12 @@
 // connection, user, group or broadcast, local or on another node (through the registry for
 // "who is where" and the bus for "carry this there").
 //
+// A push travels server mux -> management (path, signature, AWS errors) -> hub (this package:
+// PostToConnection and its siblings in backend.go) -> Conn.Send on the node that holds the
+// socket, directly or through the bus. The hub reports failures with its own errors (ErrGone,
+// ErrSlowConsumer, ErrPayloadTooLarge), which management maps to AWS's; it imports nothing
+// above it.
+//
 // Lock order: shard.mu is a leaf lock; no hub method holds it while calling the store, the bus
 // or a Conn.
 package hub
@@ -18,14 +24,14 @@ import (
 	"time"
 
 	"github.com/wsgate/wsgate/internal/bus"
-	"github.com/wsgate/wsgate/internal/management"
 	"github.com/wsgate/wsgate/internal/registry"
 )
 
 // Conn is a live socket held by this node. Implementations are safe for concurrent use.
 type Conn interface {
 	ID() string
-	// Send queues data as one text frame. It never blocks; ErrClosed or ErrSlowConsumer.
+	// Send queues data as one text frame. It never blocks; ErrGone once the connection is
+	// closing or closed, ErrSlowConsumer when its send queue is full.
 	Send(data []byte) error
 	// Close closes the socket with code and reason; $disconnect follows.
 	Close(code int, reason string)
@@ -33,10 +39,19 @@ type Conn interface {
 	Info() registry.Conn
 }
 
-// Errors a Conn's Send returns.
+// Errors of the delivery methods (PostToConnection, DeleteConnection, PostToUser, ...; see
+// backend.go) and of Conn.Send. Each failure is reported with one of them, wrapped or not (test
+// with errors.Is); any other error is a store or bus failure. The management API maps them to
+// AWS's errors: 410 GoneException, 429 LimitExceededException, 413 PayloadTooLargeException.
 var (
-	ErrClosed       = errors.New("connection closed")
-	ErrSlowConsumer = management.ErrSlowConsumer
+	// ErrGone: no live connection has that id on any node: it closed, never existed, or its
+	// node is gone (the registry has no record, the bus no subscriber for the owner). For a
+	// user: none of the user's connections is live.
+	ErrGone = errors.New("hub: connection gone")
+	// ErrSlowConsumer: the connection's send queue is full; nothing was queued.
+	ErrSlowConsumer = errors.New("hub: send queue full")
+	// ErrPayloadTooLarge: the data is larger than Options.MaxMessageBytes.
+	ErrPayloadTooLarge = errors.New("hub: payload larger than the message size limit")
 )
 
 // Close codes the hub asks for.
@@ -277,12 +292,12 @@ func (h *Hub) deliver(ctx context.Context, c registry.Conn, m bus.Message) error
 		return h.apply(local, m)
 	}
 	if c.Node == "" || c.Node == h.o.Node {
-		return management.ErrGone
+		return ErrGone
 	}
 	if err := h.o.Bus.Publish(ctx, c.Node, m); err != nil {
 		if errors.Is(err, bus.ErrNoSubscriber) {
 			// The owner is gone (stopped or long dead): so is the connection, as the bus says.
-			return management.ErrGone
+			return ErrGone
 		}
 		return fmt.Errorf("publish to node %s: %w", c.Node, err)
 	}
@@ -292,24 +307,12 @@ func (h *Hub) deliver(ctx context.Context, c registry.Conn, m bus.Message) error
 func (h *Hub) apply(c Conn, m bus.Message) error {
 	switch m.Kind {
 	case bus.Send:
-		return mapSendErr(c.Send(m.Data))
+		return c.Send(m.Data)
 	case bus.Close:
 		c.Close(m.Code, m.Reason)
 		return nil
 	}
 	return fmt.Errorf("unexpected bus message kind %d", m.Kind)
-}
-
-func mapSendErr(err error) error {
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, ErrClosed):
-		return management.ErrGone
-	case errors.Is(err, ErrSlowConsumer):
-		return management.ErrSlowConsumer
-	}
-	return err
 }
 
 // handleBus applies a delivery another node published to us.
@@ -319,7 +322,7 @@ func (h *Hub) handleBus(m bus.Message) {
 		h.EachParallel(func(c Conn) { _ = c.Send(m.Data) }) // returns when done: order with later messages holds
 		return
 	case bus.Joined, bus.Left:
-		h.rememberGroup(m.ConnID, m.Reason, m.Kind == bus.Joined)
+		h.rememberGroup(m.ConnID, m.Group, m.Kind == bus.Joined)
 		return
 	}
 	c, ok := h.Local(m.ConnID)
@@ -331,7 +334,7 @@ func (h *Hub) handleBus(m bus.Message) {
 
 func (h *Hub) checkSize(data []byte) error {
 	if h.o.MaxMessageBytes > 0 && len(data) > h.o.MaxMessageBytes {
-		return management.ErrPayloadTooLarge
+		return ErrPayloadTooLarge
 	}
 	return nil
 }
@@ -345,7 +348,7 @@ func (h *Hub) lookup(ctx context.Context, id string) (registry.Conn, error) {
 	defer cancel()
 	c, err := h.o.Store.Get(ctx, id)
 	if errors.Is(err, registry.ErrNotFound) {
-		return registry.Conn{}, management.ErrGone
+		return registry.Conn{}, ErrGone
 	}
 	return c, err
 }

@@ -2,24 +2,17 @@ package management
 
 import (
 	"context"
-	"errors"
 
+	"github.com/wsgate/wsgate/internal/hub"
 	"github.com/wsgate/wsgate/internal/registry"
 )
 
-// ErrGone is returned by Backend for a connection, user or group with no live connection;
-// the handler answers 410 GoneException.
-var ErrGone = errors.New("gone")
+var _ Backend = (*hub.Hub)(nil)
 
-// ErrPayloadTooLarge answers 413 PayloadTooLargeException.
-var ErrPayloadTooLarge = errors.New("payload too large")
-
-// ErrSlowConsumer: the connection's send queue is full; 429 LimitExceededException, as AWS
-// answers when a client-side buffer is full.
-var ErrSlowConsumer = errors.New("send queue full")
-
-// Backend is what the management API needs from the node (the hub implements it). Every
-// method works for connections on any node.
+// Backend is what the management API needs from the node: *hub.Hub implements it. Every
+// method works for connections on any node and fails with the hub's errors (hub.ErrGone,
+// hub.ErrSlowConsumer, hub.ErrPayloadTooLarge), which backendError maps to AWS's, or with
+// another error, answered 500.
 type Backend interface {
 	PostToConnection(ctx context.Context, id string, data []byte) error
 	GetConnection(ctx context.Context, id string) (registry.Conn, error)

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/wsgate/wsgate/internal/hub"
 	"github.com/wsgate/wsgate/internal/registry"
 )
 
@@ -59,7 +60,7 @@ func (b *memBackend) PostToConnection(_ context.Context, id string, data []byte)
 		return err
 	}
 	if _, ok := b.conns[id]; !ok {
-		return ErrGone
+		return hub.ErrGone
 	}
 	b.sent[id] = append(b.sent[id], data)
 	return nil
@@ -73,7 +74,7 @@ func (b *memBackend) GetConnection(_ context.Context, id string) (registry.Conn,
 	}
 	c, ok := b.conns[id]
 	if !ok {
-		return registry.Conn{}, ErrGone
+		return registry.Conn{}, hub.ErrGone
 	}
 	return c, nil
 }
@@ -82,7 +83,7 @@ func (b *memBackend) DeleteConnection(_ context.Context, id string) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if _, ok := b.conns[id]; !ok {
-		return ErrGone
+		return hub.ErrGone
 	}
 	delete(b.conns, id)
 	b.deleted = append(b.deleted, id)
@@ -100,7 +101,7 @@ func (b *memBackend) userConns(userID string) []string {
 	return ids
 }
 
-// PostToUser answers (0, nil) for an offline user, not ErrGone: the handler must turn both
+// PostToUser answers (0, nil) for an offline user, not hub.ErrGone: the handler must turn both
 // into 410.
 func (b *memBackend) PostToUser(_ context.Context, userID string, data []byte) (int, error) {
 	b.mu.Lock()
@@ -120,7 +121,7 @@ func (b *memBackend) DeleteUser(_ context.Context, userID string) (int, error) {
 	defer b.mu.Unlock()
 	ids := b.userConns(userID)
 	if len(ids) == 0 {
-		return 0, ErrGone
+		return 0, hub.ErrGone
 	}
 	for _, id := range ids {
 		delete(b.conns, id)
@@ -169,7 +170,7 @@ func (b *memBackend) JoinGroup(_ context.Context, connID, group string) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if _, ok := b.conns[connID]; !ok {
-		return ErrGone
+		return hub.ErrGone
 	}
 	if !slices.Contains(b.groups[group], connID) {
 		b.groups[group] = append(b.groups[group], connID)
@@ -181,7 +182,7 @@ func (b *memBackend) LeaveGroup(_ context.Context, connID, group string) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if _, ok := b.conns[connID]; !ok {
-		return ErrGone
+		return hub.ErrGone
 	}
 	b.groups[group] = slices.DeleteFunc(b.groups[group], func(id string) bool { return id == connID })
 	return nil

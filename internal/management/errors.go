@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+
+	"github.com/wsgate/wsgate/internal/hub"
 )
 
 // apiError is an error the handler answers with: an HTTP status, the AWS exception name that goes
@@ -26,6 +28,7 @@ const (
 	typePayloadTooLarge = "PayloadTooLargeException"
 	typeLimitExceeded   = "LimitExceededException"
 	typeBadRequest      = "BadRequestException"
+	typeNotFound        = "NotFoundException"
 	typeInternal        = "InternalServerErrorException"
 )
 
@@ -42,16 +45,17 @@ func tooLarge(limit int64) *apiError {
 		"Request payload is larger than the " + strconv.FormatInt(limit, 10) + "-byte limit"}
 }
 
-// backendError maps an error from Backend to the answer. The messages name what was not found
-// so that a caller reading a log knows which id to drop.
+// backendError maps an error from Backend (the hub's errors) to AWS's answer: the one place
+// where delivery failures become HTTP. The messages name what was not found so that a caller
+// reading a log knows which id to drop.
 func backendError(err error, what string) *apiError {
 	switch {
-	case errors.Is(err, ErrGone):
+	case errors.Is(err, hub.ErrGone):
 		return &apiError{http.StatusGone, typeGone, what + " is gone"}
-	case errors.Is(err, ErrPayloadTooLarge): // the Backend's limit, which may be below maxBody
+	case errors.Is(err, hub.ErrPayloadTooLarge): // the hub's limit, which may be below maxBody
 		return &apiError{http.StatusRequestEntityTooLarge, typePayloadTooLarge,
 			"Message is larger than the gateway's message size limit"}
-	case errors.Is(err, ErrSlowConsumer):
+	case errors.Is(err, hub.ErrSlowConsumer):
 		return &apiError{http.StatusTooManyRequests, typeLimitExceeded,
 			"The send buffer of " + what + " is full; retry later"}
 	case errors.Is(err, context.DeadlineExceeded):

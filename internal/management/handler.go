@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/netip"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -55,9 +56,10 @@ type Options struct {
 	Observe func(op string, status int, d time.Duration)
 }
 
-// handler is the http.Handler New returns. It holds no per-request state and is safe for
-// concurrent use.
-type handler struct {
+// Handler answers every request to the node's listener that is not a WebSocket upgrade (see
+// IsConnectPath): the management API under /{Stage}/@..., and AWS's JSON errors for anything
+// else. It holds no per-request state and is safe for concurrent use.
+type Handler struct {
 	o Options
 }
 
@@ -70,12 +72,15 @@ type handler struct {
 //	POST|GET        /@groups/{group}
 //	POST            /@broadcast
 //
-// "@" may be sent raw or as "%40" and path parameters raw or percent-encoded. The caller routes
-// every path whose second segment starts with "@" or "%40" here; anything else, a wrong stage
-// or a method a path does not serve gets 403 ForbiddenException {"message":"Forbidden"}, as on
-// AWS. Every answer carries x-amzn-RequestId; every error also X-Amzn-ErrorType and a JSON body
-// {"message": ...}, which is what SDKs decode into typed errors.
-func New(o Options) http.Handler {
+// "@" may be sent raw or as "%40", path parameters raw or percent-encoded, and runs of "/" are
+// read as one (parseRoute). The server sends it every request that is not a WebSocket upgrade
+// for a path IsConnectPath accepts; what it does not serve gets AWS's answer for it: 403
+// ForbiddenException {"message":"Forbidden"} for a wrong stage, a path with no "@" resource, or
+// a method a management path does not serve; 404 NotFoundException "No method found matching
+// route ..." for a management resource further down the path (a doubled stage). Every answer
+// carries x-amzn-RequestId; every error also X-Amzn-ErrorType and a JSON body {"message": ...},
+// which is what SDKs decode into typed errors.
+func New(o Options) *Handler {
 	if o.Backend == nil {
 		panic("management.New: Options.Backend is nil")
 	}
@@ -88,10 +93,23 @@ func New(o Options) http.Handler {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &handler{o: o}
+	return &Handler{o: o}
 }
 
-func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+// IsConnectPath reports whether escapedPath (r.URL.EscapedPath()) is one a WebSocket client
+// connects to: /{Stage} or /{Stage}/{path} whose first segment after the stage is not a
+// management resource ("@..." or "%40..."). The server sends a WebSocket upgrade for such a
+// path to the gateway, and every other request here; nothing else checks the stage.
+func (h *Handler) IsConnectPath(escapedPath string) bool {
+	p, ok := cutStage(escapedPath, h.o.Stage)
+	if !ok {
+		return false
+	}
+	seg, _, _ := strings.Cut(p, "/")
+	return !isResource(seg)
+}
+
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	reqID := uuid.NewString()
 	w.Header()["X-Amzn-Requestid"] = []string{reqID}
@@ -116,7 +134,10 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // serve answers one request and returns the status written and, for a failure, the cause.
 // The body is read before authentication because SigV4 signs its hash.
-func (h *handler) serve(w http.ResponseWriter, r *http.Request, rt route, routeErr error) (int, error) {
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rt route, routeErr error) (int, error) {
+	if routeErr == errNotManagement {
+		return writeError(w, errForbidden), routeErr
+	}
 	body, ae := h.readBody(r)
 	if ae != nil {
 		return writeError(w, ae), ae
@@ -125,13 +146,15 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request, rt route, routeE
 		return writeError(w, ae), ae
 	}
 	if routeErr != nil {
-		return writeError(w, errForbidden), routeErr
+		if !errors.As(routeErr, &ae) {
+			ae = errForbidden
+		}
+		return writeError(w, ae), routeErr
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), h.o.Timeout)
 	defer cancel()
 	status, err := h.dispatch(ctx, w, r, rt, body)
 	if err != nil {
-		var ae *apiError
 		if !errors.As(err, &ae) {
 			ae = backendError(err, what(rt))
 		}
@@ -141,7 +164,7 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request, rt route, routeE
 }
 
 // readBody reads the whole body, refusing more than MaxBody bytes with 413.
-func (h *handler) readBody(r *http.Request) ([]byte, *apiError) {
+func (h *Handler) readBody(r *http.Request) ([]byte, *apiError) {
 	n := r.ContentLength
 	switch {
 	case n > h.o.MaxBody:
@@ -166,7 +189,7 @@ func (h *handler) readBody(r *http.Request) ([]byte, *apiError) {
 }
 
 // authenticate applies SigV4 when a Verifier is configured and the loopback rule otherwise.
-func (h *handler) authenticate(r *http.Request, body []byte) *apiError {
+func (h *Handler) authenticate(r *http.Request, body []byte) *apiError {
 	if h.o.Verifier == nil {
 		if isLoopback(r.RemoteAddr) {
 			return nil

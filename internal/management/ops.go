@@ -3,11 +3,13 @@ package management
 import (
 	"context"
 	"net/http"
+
+	"github.com/wsgate/wsgate/internal/hub"
 )
 
 // dispatch runs one routed, authenticated operation and writes its success answer. A returned
 // *apiError is written as is; any other error is a Backend error mapped by backendError.
-func (h *handler) dispatch(ctx context.Context, w http.ResponseWriter, r *http.Request, rt route, body []byte) (int, error) {
+func (h *Handler) dispatch(ctx context.Context, w http.ResponseWriter, r *http.Request, rt route, body []byte) (int, error) {
 	b := h.o.Backend
 	switch rt.op {
 	case opPostToConnection:
@@ -48,7 +50,7 @@ func (h *handler) dispatch(ctx context.Context, w http.ResponseWriter, r *http.R
 		}
 		n, err := b.PostToUser(ctx, rt.id, body)
 		if err == nil && n == 0 { // no live connection, however the Backend says it
-			err = ErrGone
+			err = hub.ErrGone
 		}
 		if err != nil {
 			return 0, err
@@ -61,7 +63,7 @@ func (h *handler) dispatch(ctx context.Context, w http.ResponseWriter, r *http.R
 		}
 		n, err := b.DeleteUser(ctx, rt.id)
 		if err == nil && n == 0 {
-			err = ErrGone
+			err = hub.ErrGone
 		}
 		if err != nil {
 			return 0, err

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/wsgate/wsgate/internal/sigv4"
 )
 
 // op names one management operation. Its String is the operation name used in logs and metrics
@@ -54,29 +56,50 @@ type route struct {
 	group string
 }
 
-// errNoRoute: the method and path name no operation. The handler answers 403 Forbidden, which is
-// what AWS answers for any path it does not serve.
-var errNoRoute = errors.New("no such route")
+// Errors parseRoute returns for a request it does not route. They decide the answer, each as
+// AWS gives it for such a request:
+//   - errNotManagement: the path is not under the stage, or it is under the stage and names no
+//     "@" resource at all ("/dev/abc=": what a client whose base URL lacks the trailing slash of
+//     ".../@connections/" sends). 403 {"message":"Forbidden"} at once, before the body is read
+//     or the signature checked: AWS answers a path it does not serve so (aws-sdk-php#3103 and
+//     #1955, a path without the stage; dotNetify's AWS guide, a Connection URL without its
+//     trailing slash).
+//   - a *apiError NotFoundException (404): the path is under the stage and holds an "@" resource
+//     further on ("/dev/dev/@connections/{id}", a doubled stage). AWS answers
+//     {"message":"No method found matching route dev/@connections/{id} for http method POST."}
+//     (aws-sdk-php#3040).
+//   - errNoRoute: "/{stage}/@..." with a method or shape no operation has. 403 Forbidden, after
+//     authentication.
+var (
+	errNoRoute       = errors.New("no such route")
+	errNotManagement = errors.New("not a management path")
+)
 
 // parseRoute maps a method and the path as it arrived on the wire (r.URL.EscapedPath(), still
-// percent-encoded) to an operation. The path is split on "/" before any segment is decoded, so
-// an id holding an encoded "/" ("a%2Fb") stays one segment. The resource segment may spell "@"
-// raw or as "%40"; ids may be raw ("abc=") or encoded ("abc%3D"). It returns errNoRoute for
-// anything else, and never panics (FuzzRoute).
+// percent-encoded) to an operation. Runs of "/" are first collapsed as SigV4 signs the path
+// (sigv4.NormalizePath): the JavaScript SDK v3 sends "/dev//@connections/{id}" when its
+// endpoint ends in "/" and signs "/dev/@connections/{id}", and AWS serves it. The path is split
+// on "/" before any segment is decoded, so an id holding an encoded "/" ("a%2Fb") stays one
+// segment. The resource segment may spell "@" raw or as "%40"; ids may be raw ("abc=") or
+// encoded ("abc%3D"). It returns one of the errors above for anything else, and never panics
+// (FuzzRoute).
 func parseRoute(method, escapedPath, stage string) (route, error) {
-	p, ok := strings.CutPrefix(escapedPath, "/")
+	p, ok := cutStage(escapedPath, stage)
 	if !ok {
-		return route{}, errNoRoute
+		return route{}, errNotManagement
 	}
-	seg, p, _ := strings.Cut(p, "/")
-	if s, err := url.PathUnescape(seg); err != nil || s != stage {
-		return route{}, errNoRoute
+	seg, tail, more := strings.Cut(p, "/")
+	if !isResource(seg) {
+		if hasResource(tail) {
+			return route{}, noMethod(method, p)
+		}
+		return route{}, errNotManagement
 	}
-	seg, p, more := strings.Cut(p, "/")
 	resource, ok := resourceName(seg)
 	if !ok {
 		return route{}, errNoRoute
 	}
+	p = tail
 	// rest holds the remaining raw segments: nil for "/@users", one for "/@users/x", ...
 	var rest []string
 	if more {
@@ -128,6 +151,36 @@ func parseRoute(method, escapedPath, stage string) (route, error) {
 	return r, nil
 }
 
+// cutStage normalises an escaped path (sigv4.NormalizePath) and, if its first segment decodes
+// to stage, returns what follows "/{stage}/" ("" for "/{stage}"). The one stage check.
+func cutStage(escapedPath, stage string) (string, bool) {
+	p, ok := strings.CutPrefix(sigv4.NormalizePath(escapedPath), "/")
+	if !ok {
+		return "", false
+	}
+	seg, p, _ := strings.Cut(p, "/")
+	if s, err := url.PathUnescape(seg); err != nil || s != stage {
+		return "", false
+	}
+	return p, true
+}
+
+// isResource reports whether a raw path segment starts with "@" or "%40": a management
+// resource, known or not. The one place that rule is written.
+func isResource(seg string) bool {
+	return strings.HasPrefix(seg, "@") || strings.HasPrefix(seg, "%40")
+}
+
+// hasResource reports whether any segment of a raw path is a management resource.
+func hasResource(p string) bool {
+	for seg := range strings.SplitSeq(p, "/") {
+		if isResource(seg) {
+			return true
+		}
+	}
+	return false
+}
+
 // resourceName returns the name after the "@" of a management resource segment, which clients
 // send raw ("@connections", the Go SDK) or encoded ("%40connections", awscurl).
 func resourceName(seg string) (string, bool) {
@@ -143,6 +196,18 @@ func resourceName(seg string) (string, bool) {
 		return seg, true
 	}
 	return "", false
+}
+
+// noMethod is AWS's answer to a path under the stage that holds a management resource but not
+// where one is served, route being the path after "/{stage}/" (aws-sdk-php#3040):
+// 404 NotFoundException "No method found matching route dev/@connections/abc= for http method
+// POST.".
+func noMethod(method, route string) *apiError {
+	if d, err := url.PathUnescape(route); err == nil {
+		route = d
+	}
+	return &apiError{http.StatusNotFound, typeNotFound,
+		"No method found matching route " + route + " for http method " + method + "."}
 }
 
 // pick chooses the operation for method among those a path allows.

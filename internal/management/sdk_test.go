@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/wsgate/wsgate/internal/hub"
 	"github.com/wsgate/wsgate/internal/registry"
 	"github.com/wsgate/wsgate/internal/sigv4"
 )
@@ -153,8 +154,8 @@ func TestSDKTypedErrors(t *testing.T) {
 	for _, m := range modes {
 		t.Run(m.name, func(t *testing.T) {
 			b := newMemBackend(testConn(), registry.Conn{ID: "slow="})
-			b.fail["slow="] = ErrSlowConsumer
-			b.fail["huge="] = ErrPayloadTooLarge
+			b.fail["slow="] = hub.ErrSlowConsumer
+			b.fail["huge="] = hub.ErrPayloadTooLarge
 			b.conns["huge="] = registry.Conn{ID: "huge="}
 			c := sdkClient(startServer(t, b, m.signed), testSecret)
 			ctx := context.Background()
@@ -188,7 +189,7 @@ func TestSDKTypedErrors(t *testing.T) {
 				t.Errorf("128 KB: %v, want success", err)
 			}
 			if err := post("huge=", []byte("x")); !errors.As(err, &tooBig) {
-				t.Errorf("backend ErrPayloadTooLarge: %v, want *types.PayloadTooLargeException", err)
+				t.Errorf("backend hub.ErrPayloadTooLarge: %v, want *types.PayloadTooLargeException", err)
 			}
 
 			var limit *types.LimitExceededException

@@ -186,7 +186,13 @@ func mgmt(t *testing.T, n *node, method, pathAndQuery, body string) mgmtResp {
 	return mgmtSigned(t, n, method, pathAndQuery, body, true)
 }
 
-func mgmtSigned(t *testing.T, n *node, method, pathAndQuery, body string, sign bool) mgmtResp {
+// withWirePath sends a signed request on another path than the one signed, as the JS SDK v3
+// does ("/dev//@connections/x" on the wire, "/dev/@connections/x" signed).
+func withWirePath(p string) func(*http.Request) {
+	return func(r *http.Request) { r.URL.Path, r.URL.RawPath = p, "" }
+}
+
+func mgmtSigned(t *testing.T, n *node, method, pathAndQuery, body string, sign bool, after ...func(*http.Request)) mgmtResp {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -201,6 +207,9 @@ func mgmtSigned(t *testing.T, n *node, method, pathAndQuery, body string, sign b
 		if err := v4.NewSigner().SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), "execute-api", "us-east-1", time.Now()); err != nil {
 			t.Fatal(err)
 		}
+	}
+	for _, f := range after {
+		f(req)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

@@ -323,8 +323,8 @@ func TestStageAndUpgradeChecks(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusUpgradeRequired {
-		t.Fatalf("plain GET = %d, want 426", resp.StatusCode)
+	if resp.StatusCode != http.StatusForbidden { // AWS's answer to a plain GET: TestRequestsThatAreNotUpgrades
+		t.Fatalf("plain GET = %d, want 403", resp.StatusCode)
 	}
 	for _, p := range []string{"/healthz", "/readyz", "/metrics"} {
 		resp, err := http.Get("http://" + n.addr + p)

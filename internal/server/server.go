@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"os"
+	"path"
 	"strings"
 	"time"
 
@@ -44,6 +45,7 @@ type Server struct {
 	redis redis.UniversalClient // shared by store and bus when store.type is redis; nil otherwise
 	hub   *hub.Hub
 	gw    *gateway.Gateway
+	mgmt  *management.Handler
 	auths []authorizer.Authorizer
 
 	ln, adminLn   net.Listener
@@ -87,7 +89,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, er
 		}
 		verifier = sigv4.New(sigv4.Options{Credentials: m})
 	}
-	mgmt := management.New(management.Options{
+	s.mgmt = management.New(management.Options{
 		Stage: cfg.Stage, Backend: s.hub, Verifier: verifier, MaxBody: int64(l.MessageBytes), Logger: log,
 		Observe: func(op string, status int, d time.Duration) {
 			s.metrics.Pushes.WithLabelValues(op, fmt.Sprint(status)).Inc()
@@ -104,7 +106,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, er
 			SendQueueBytes: int(l.SendQueueBytes), HandshakeTimeout: l.HandshakeTimeout.D(),
 			AllowBinary: l.AllowBinary, ConcurrencyPerConnection: l.ConcurrencyPerConnection,
 		},
-		Hub: s.hub, Management: mgmt, Logger: log, Metrics: s.metrics,
+		Hub: s.hub, Logger: log, Metrics: s.metrics,
 	})
 	if err != nil {
 		s.closeAuthorizers()
@@ -178,12 +180,41 @@ func defaultNodeID() string {
 	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b[:]))
 }
 
-// Handler is the main listener's handler: health, metrics, then the gateway.
+// Handler is the main listener's handler: health and metrics, then the API (see api).
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	s.adminRoutes(mux)
-	mux.Handle("/", s.gw)
-	return mux
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// The ServeMux gets only the node's own fixed paths, and only clean: for any other it
+		// would clean the path and answer 307, and "/dev//@connections/abc=" (what the JS SDK v3
+		// sends when its endpoint ends in "/") would be redirected to a path with "=" escaped
+		// twice. The API answers every path itself, as AWS does.
+		if _, pattern := mux.Handler(r); pattern != "" && isClean(r.URL.EscapedPath()) {
+			mux.ServeHTTP(w, r)
+			return
+		}
+		s.api(w, r)
+	})
+}
+
+// api is the node's API on the listener: a WebSocket upgrade for /{stage}[/path] goes to the
+// gateway; every other request to management, which serves /{stage}/@... (the push path:
+// management -> hub -> the socket) and answers anything else with AWS's JSON errors.
+func (s *Server) api(w http.ResponseWriter, r *http.Request) {
+	if gateway.IsUpgrade(r) && s.mgmt.IsConnectPath(r.URL.EscapedPath()) {
+		s.gw.ServeHTTP(w, r)
+		return
+	}
+	s.mgmt.ServeHTTP(w, r)
+}
+
+// isClean reports whether p is as http.ServeMux would leave it: no empty, "." or ".." segment.
+func isClean(p string) bool {
+	c := path.Clean(p)
+	if strings.HasSuffix(p, "/") && c != "/" {
+		c += "/"
+	}
+	return c == p
 }
 
 func (s *Server) adminRoutes(mux *http.ServeMux) {
@@ -228,7 +259,7 @@ func (s *Server) Start(ctx context.Context) error {
 		}
 		s.adminSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 		go func() { _ = s.adminSrv.Serve(s.adminLn) }()
-		handler = s.gw
+		handler = http.HandlerFunc(s.api)
 	}
 	s.srv = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug)}
 	go func() {

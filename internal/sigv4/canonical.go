@@ -117,15 +117,37 @@ func appendCanonicalRequest(dst []byte, r *http.Request, a *auth, query []param,
 	return dst
 }
 
-// appendCanonicalURI writes the escaped wire path escaped again ('/' kept), as every SigV4
-// signer does for services other than S3: "/prod/@connections/abc%3D" becomes
-// "/prod/%40connections/abc%253D". An empty path is "/". Dot segments and repeated slashes
-// are left alone: the SDKs that call execute-api do not produce them.
+// appendCanonicalURI writes the escaped wire path, normalised by NormalizePath, escaped again
+// ('/' kept), as every SigV4 signer does for services other than S3:
+// "/prod/@connections/abc%3D" becomes "/prod/%40connections/abc%253D". An empty path is "/".
 func appendCanonicalURI(dst []byte, escapedPath string) []byte {
 	if escapedPath == "" {
 		return append(dst, '/')
 	}
-	return appendEscaped(dst, escapedPath, true)
+	return appendEscaped(dst, NormalizePath(escapedPath), true)
+}
+
+// NormalizePath returns an escaped request path as SigV4 signs it for services other than S3:
+// each run of '/' becomes one ("/dev//@connections/x" is "/dev/@connections/x"; a trailing
+// '/' stays). AWS's signing documentation asks for redundant path components to be removed,
+// and the signers that call execute-api do so: the JavaScript SDK v3 (@smithy/signature-v4
+// getCanonicalPath), which sends "/dev//@connections/{id}" when its endpoint ends in "/", and
+// botocore (utils.remove_dot_segments: "AWS services require consecutive slashes to be
+// removed"). Dot segments are left alone: no SDK sends them to execute-api, and the management
+// API routes on this same path (management.Handler), so what was signed is what is served.
+// It returns p itself, without allocating, when there is nothing to collapse.
+func NormalizePath(p string) string {
+	if !strings.Contains(p, "//") {
+		return p
+	}
+	b := make([]byte, 0, len(p))
+	for i := 0; i < len(p); i++ {
+		if p[i] == '/' && i > 0 && p[i-1] == '/' {
+			continue
+		}
+		b = append(b, p[i])
+	}
+	return string(b)
 }
 
 // appendCanonicalQuery writes every parameter (without X-Amz-Signature when presigned)

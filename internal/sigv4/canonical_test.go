@@ -19,6 +19,9 @@ func TestCanonicalURI(t *testing.T) {
 		{"/~user/a-b_c.d/", "/~user/a-b_c.d/"},
 		{"/a:b+c!", "/a%3Ab%2Bc%21"},
 		{"", "/"},
+		// Repeated slashes are collapsed, as the JS SDK v3 and botocore sign them.
+		{"/dev//@connections/abc%3D", "/dev/%40connections/abc%253D"},
+		{"//dev///x/", "/dev/x/"},
 	} {
 		if got := string(appendCanonicalURI(nil, c.wire)); got != c.want {
 			t.Errorf("canonical URI of %q = %q, want %q", c.wire, got, c.want)

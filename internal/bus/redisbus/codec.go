@@ -16,8 +16,11 @@ import (
 //	byte     kind
 //	varint   code
 //	uvarint  len(connID), connID
-//	uvarint  len(reason), reason
+//	uvarint  len(text), text
 //	...      data, to the end
+//
+// text is the close reason of a Close and the group of a Joined or Left (no kind has both), so
+// that the wire form is the one version 1 always had and nodes of either build mix.
 const codecVersion = 1
 
 // appendMessage appends m's encoding to dst.
@@ -26,8 +29,12 @@ func appendMessage(dst []byte, m bus.Message) []byte {
 	dst = binary.AppendVarint(dst, int64(m.Code))
 	dst = binary.AppendUvarint(dst, uint64(len(m.ConnID)))
 	dst = append(dst, m.ConnID...)
-	dst = binary.AppendUvarint(dst, uint64(len(m.Reason)))
-	dst = append(dst, m.Reason...)
+	text := m.Reason
+	if m.Kind == bus.Joined || m.Kind == bus.Left {
+		text = m.Group
+	}
+	dst = binary.AppendUvarint(dst, uint64(len(text)))
+	dst = append(dst, text...)
 	return append(dst, m.Data...)
 }
 
@@ -56,8 +63,14 @@ func decodeMessage(b []byte) (bus.Message, error) {
 	if m.ConnID, b, err = readString(b); err != nil {
 		return m, fmt.Errorf("redisbus: decode message: connection id: %w", err)
 	}
-	if m.Reason, b, err = readString(b); err != nil {
-		return m, fmt.Errorf("redisbus: decode message: reason: %w", err)
+	var text string
+	if text, b, err = readString(b); err != nil {
+		return m, fmt.Errorf("redisbus: decode message: reason or group: %w", err)
+	}
+	if m.Kind == bus.Joined || m.Kind == bus.Left {
+		m.Group = text
+	} else {
+		m.Reason = text
 	}
 	if len(b) > 0 {
 		m.Data = append([]byte(nil), b...)

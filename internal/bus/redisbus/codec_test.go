@@ -16,12 +16,12 @@ var codecCases = []bus.Message{
 	{Kind: bus.Close, ConnID: "c", Code: -1, Reason: ""},
 	{Kind: bus.Broadcast, Data: bytes.Repeat([]byte("x"), 70000)},
 	{Kind: bus.Broadcast},
-	{Kind: bus.Joined, ConnID: "c", Reason: "room-1"},
-	{Kind: bus.Left, ConnID: "c", Reason: "room-1"},
+	{Kind: bus.Joined, ConnID: "c", Group: "room-1"},
+	{Kind: bus.Left, ConnID: "c", Group: "room-1"},
 }
 
 func equal(a, b bus.Message) bool {
-	return a.Kind == b.Kind && a.ConnID == b.ConnID && a.Code == b.Code && a.Reason == b.Reason && bytes.Equal(a.Data, b.Data)
+	return a.Kind == b.Kind && a.ConnID == b.ConnID && a.Code == b.Code && a.Reason == b.Reason && a.Group == b.Group && bytes.Equal(a.Data, b.Data)
 }
 
 func TestCodecRoundTrip(t *testing.T) {
