@@ -44,6 +44,11 @@ func (c *Config) ApplyDefaults() {
 	def(&l.SendQueueBytes, DefaultSendQueueBytes)
 	def(&l.HandshakeTimeout, Duration(DefaultHandshakeTimeout))
 	def(&l.ConcurrencyPerConnection, DefaultConcurrencyPerConnection)
+	def(&l.InboundQueueBytes, InboundQueueMessages*l.MessageBytes)
+	def(&l.InboundStallTimeout, Duration(DefaultInboundStallTimeout))
+	def(&l.ControlFramesPerSecond, DefaultControlFramesPerSecond)
+	def(&l.MaxInflightCalls, DefaultMaxInflightCalls)
+	def(&l.SocketSendBufferBytes, DefaultSocketSendBufferBytes)
 
 	def(&c.Shutdown.GracePeriod, Duration(DefaultShutdownGrace))
 
@@ -124,6 +129,7 @@ func (c *Config) clearDefaults() {
 	undef(&c.Region, DefaultRegion) // after the integrations, which compare against it
 
 	l := &c.Limits
+	undef(&l.InboundQueueBytes, InboundQueueMessages*l.MessageBytes) // before messageBytes
 	undef(&l.MessageBytes, DefaultMessageBytes)
 	undef(&l.FrameBytes, DefaultFrameBytes)
 	undef(&l.IdleTimeout, Duration(DefaultIdleTimeout))
@@ -132,6 +138,10 @@ func (c *Config) clearDefaults() {
 	undef(&l.SendQueueBytes, DefaultSendQueueBytes)
 	undef(&l.HandshakeTimeout, Duration(DefaultHandshakeTimeout))
 	undef(&l.ConcurrencyPerConnection, DefaultConcurrencyPerConnection)
+	undef(&l.InboundStallTimeout, Duration(DefaultInboundStallTimeout))
+	undef(&l.ControlFramesPerSecond, DefaultControlFramesPerSecond)
+	undef(&l.MaxInflightCalls, DefaultMaxInflightCalls)
+	undef(&l.SocketSendBufferBytes, DefaultSocketSendBufferBytes)
 
 	undef(&c.Shutdown.GracePeriod, Duration(DefaultShutdownGrace))
 

@@ -26,13 +26,22 @@ const (
 	DefaultHandshakeTimeout         = 35 * time.Second
 	DefaultShutdownGrace            = 10 * time.Second
 	DefaultConcurrencyPerConnection = 1
-	DefaultAuthorizerLeeway         = 30 * time.Second
-	DefaultNodeLeaseTTL             = 15 * time.Second
-	DefaultStoreType                = "memory"
-	DefaultStorePrefix              = "wsgate"
-	DefaultLogLevel                 = "info"
-	DefaultIntegrationMethod        = "POST"
-	DefaultPassthroughBehavior      = WhenNoMatch
+	// InboundQueueMessages is inboundQueueBytes's default in messages of messageBytes: queued
+	// for integrations per connection before wsgate stops reading it (512KB by default).
+	InboundQueueMessages          = 4
+	DefaultInboundStallTimeout    = 10 * time.Second
+	DefaultControlFramesPerSecond = 10
+	DefaultMaxInflightCalls       = 1000
+	// DefaultSocketSendBufferBytes is SO_SNDBUF of accepted sockets (Linux doubles it for its
+	// bookkeeping): a client that stops reading is closed after about sendQueueBytes plus this.
+	DefaultSocketSendBufferBytes = 32 * 1024
+	DefaultAuthorizerLeeway      = 30 * time.Second
+	DefaultNodeLeaseTTL          = 15 * time.Second
+	DefaultStoreType             = "memory"
+	DefaultStorePrefix           = "wsgate"
+	DefaultLogLevel              = "info"
+	DefaultIntegrationMethod     = "POST"
+	DefaultPassthroughBehavior   = WhenNoMatch
 	// DefaultAuthorizerTimeout bounds a REQUEST authorizer call (AWS gives authorizers the
 	// integration limits, 50ms..29s).
 	DefaultAuthorizerTimeout = DefaultIntegrationTimeout
@@ -216,6 +225,17 @@ type Limits struct {
 	// ConcurrencyPerConnection > 1 lets that many messages of one connection be in flight at once
 	// (order is then no longer kept). Default 1: in order.
 	ConcurrencyPerConnection int `yaml:"concurrencyPerConnection,omitempty"`
+	// InboundQueueBytes bounds a connection's messages queued for (or in) integrations; past it
+	// wsgate stops reading the socket, holding at most as many bytes again before closing 1008.
+	InboundQueueBytes Size `yaml:"inboundQueueBytes,omitempty"`
+	// InboundStallTimeout closes (1008) a connection that stopped being read for this long.
+	InboundStallTimeout Duration `yaml:"inboundStallTimeout,omitempty"`
+	// ControlFramesPerSecond bounds the pings and pongs a client may send per second (1008 past it).
+	ControlFramesPerSecond int `yaml:"controlFramesPerSecond,omitempty"`
+	// MaxInflightCalls bounds the integration calls in flight on this node; more wait their turn.
+	MaxInflightCalls int `yaml:"maxInflightCalls,omitempty"`
+	// SocketSendBufferBytes is the kernel send buffer (SO_SNDBUF) of each accepted socket.
+	SocketSendBufferBytes Size `yaml:"socketSendBufferBytes,omitempty"`
 }
 
 // Shutdown governs SIGTERM/SIGINT.

@@ -220,6 +220,23 @@ func (v *validator) limits() {
 	if n := l.ConcurrencyPerConnection; n < 1 || n > 1000 {
 		v.add("limits.concurrencyPerConnection", "%d is out of range; write 1 (messages of a connection in order) up to 1000", n)
 	}
+	if l.InboundQueueBytes > 0 && l.MessageBytes > 0 && l.InboundQueueBytes < l.MessageBytes {
+		v.add("limits.inboundQueueBytes", "%s is smaller than messageBytes (%s); the inbound queue must hold at least one full message", l.InboundQueueBytes, l.MessageBytes)
+	} else if l.InboundQueueBytes <= 0 {
+		v.add("limits.inboundQueueBytes", "must be positive; write e.g. 512KB (4 messages of messageBytes)")
+	}
+	if l.InboundStallTimeout <= 0 {
+		v.add("limits.inboundStallTimeout", "must be positive; write e.g. 10s")
+	}
+	if n := l.ControlFramesPerSecond; n < 1 || n > 1_000_000 {
+		v.add("limits.controlFramesPerSecond", "%d is out of range; write a number of pings and pongs per second from 1, e.g. 10", n)
+	}
+	if n := l.MaxInflightCalls; n < 1 || n > 1_000_000 {
+		v.add("limits.maxInflightCalls", "%d is out of range; write a number of integration calls from 1, e.g. 1000", n)
+	}
+	if b := l.SocketSendBufferBytes; b < 4096 || b > 64<<20 {
+		v.add("limits.socketSendBufferBytes", "%s is out of range; write a size from 4KB to 64MB, e.g. 32KB", b)
+	}
 }
 
 func (v *validator) store() {

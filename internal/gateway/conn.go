@@ -18,6 +18,9 @@ import (
 // non-blocking socket buffer (bounded by limits.sendQueueBytes) under the websocket.Conn's lock,
 // so Send never blocks. Messages wait in a small queue that holds no goroutine while idle.
 //
+// Its lifecycle is one state (see connState), changed only by to, under mu: frames are routed,
+// pushes delivered and integrations called only while it is open.
+//
 // It is kept small on purpose (no headers after $connect): memory per idle connection decides
 // how many connections one machine holds.
 type Conn struct {
@@ -41,18 +44,72 @@ type Conn struct {
 	// any read on nbio's goroutines (the Go memory model needs the edge; -race checks it).
 	attached atomic.Bool
 
-	// fragBytes counts the fragments of the message being received; only nbio's per-connection
-	// executor touches it (onFrame, onMessage).
-	fragBytes int
+	// in checks the client's frames before nbio parses them and holds what arrives while the
+	// connection's inbound queue is full (inbound.go). Only the read path touches it.
+	in inbound
+
+	// ctlWindow and ctlCount rate-limit pings and pongs (limits.controlFramesPerSecond); only
+	// nbio's per-connection executor touches them.
+	ctlWindow int64
+	ctlCount  int32
 
 	mu       sync.Mutex
-	queue    []job // jobs waiting for a free slot; runs in order when concurrency is 1
+	state    connState
+	reason   closeReason // why it ends; set by to when it leaves open
+	queue    []job       // messages waiting for a free slot; run in order when concurrency is 1
+	queued   int         // bytes of the messages in queue and in flight (limits.inboundQueueBytes)
 	inflight int
-	reason   *closeReason // why we closed it, set once before closing
-	peer     *closeReason // the close frame the client sent, if any
-	gone     bool         // socket closed; $disconnect queued
-	reaped   bool         // a survivor reaped this node and ran this connection's $disconnect
-	pending  [][]byte     // frames pushed before open (the instant between $connect and the 101)
+	pending  [][]byte // frames pushed before open (the instant between $connect and the 101)
+}
+
+// connState is where a connection is in its life. Transitions (all made by Conn.to):
+//
+//	connecting → open → closing → closed
+//	connecting → closing           (closed before its 101 went out: open carries the close out)
+//	connecting, open, closing → reaped → closed (a survivor reaped this node)
+//	connecting, open → closed      (the socket went without a close frame)
+type connState uint8
+
+const (
+	// connecting: $connect accepted it and it is reachable, but its 101 is not out yet; pushes
+	// wait in pending.
+	connecting connState = iota
+	// open: frames are routed, pushes delivered.
+	open
+	// closing: wsgate decided to close it or the client sent its close frame. Nothing is routed,
+	// delivered or called for it any more; what was queued is dropped.
+	closing
+	// reaped: closing because a survivor reaped this node and already ran its $disconnect.
+	reaped
+	// closed: the socket is gone; $disconnect is queued (not for a reaped connection).
+	closed
+)
+
+var stateNames = [...]string{"connecting", "open", "closing", "reaped", "closed"}
+
+func (s connState) String() string { return stateNames[s] }
+
+// ending reports whether the connection is past open.
+func (s connState) ending() bool { return s >= closing }
+
+// to moves the connection to state s; r is why, for the first move past open. It reports
+// whether the move was made: every state is left only forward, and reaped may follow closing.
+// This is the only place the state changes. Caller holds c.mu.
+func (c *Conn) to(s connState, r closeReason) bool {
+	switch {
+	case s <= c.state && !(s == reaped && c.state == closing):
+		return false
+	case c.state == closed:
+		return false
+	}
+	if !c.state.ending() && s.ending() {
+		c.reason = r
+	}
+	if s == reaped {
+		c.reason.metric = reasonReaped.metric
+	}
+	c.state = s
+	return true
 }
 
 // job is a unit of per-connection work: a message to route, or the final $disconnect.
@@ -63,34 +120,72 @@ type job struct {
 	disconnect *closeReason
 }
 
-// closeReason is why a connection ended: the code and reason reported in $disconnect, and the
-// label counted in metrics.
+// closeReason is why a connection ended: the close code and text sent or received (and so
+// reported in $disconnect as disconnectStatusCode and disconnectReason), the label counted in
+// metrics, and who ended it. drop closes the socket without a close frame (none can be sent).
 type closeReason struct {
 	code   int
 	text   string
 	metric string
+	by     initiator
+	drop   bool
 }
 
-// Close reasons wsgate itself decides (AWS-CONTRACT.md §7 recommendation: 1001 for idle,
-// duration and shutdown; 1000 for DeleteConnection; 1009 too big; 1003 binary).
-var (
-	reasonIdle      = closeReason{1001, "Going away: idle timeout", "idle"}
-	reasonDuration  = closeReason{1001, "Going away: maximum connection duration reached", "duration"}
-	reasonShutdown  = closeReason{1001, "Going away: gateway shutting down", "shutdown"}
-	reasonBinary    = closeReason{1003, "Binary frames are not supported", "binary"}
-	reasonTooBig    = closeReason{1009, "Message too big", "too_big"}
-	reasonFrameBig  = closeReason{1009, "Frame too big", "too_big"}
-	reasonSlow      = closeReason{1008, "Slow consumer: send queue full", "slow_consumer"}
-	reasonDeadPeer  = closeReason{1006, "Peer did not answer pings", "dead_peer"}
-	reasonLost      = closeReason{1006, "Connection lost", "lost"}
-	reasonNoStatus  = closeReason{1005, "Client-side close frame status not set", "client"}
-	reasonWriteFail = closeReason{1006, "Write failed", "lost"}
+// initiator is who ended a connection, for the access log.
+type initiator uint8
+
+const (
+	byGateway    initiator = iota // a limit, the idle sweep, shutdown
+	byClient                      // the client's close frame
+	byManagement                  // DeleteConnection and the users extension
+	byNetwork                     // the socket went: reset, EOF, write failure
+	byNode                        // this node lost its lease to a survivor
 )
+
+var initiatorNames = [...]string{"gateway", "client", "management", "network", "node"}
+
+func (i initiator) String() string { return initiatorNames[i] }
+
+// Close reasons wsgate itself decides (AWS-CONTRACT.md §7 recommendation: 1001 for idle,
+// duration and shutdown; 1000 for DeleteConnection; 1009 too big; 1003 binary; RFC 6455 §7.4.1
+// for protocol errors).
+var (
+	reasonIdle      = closeReason{code: 1001, text: "Going away: idle timeout", metric: "idle"}
+	reasonDuration  = closeReason{code: 1001, text: "Going away: maximum connection duration reached", metric: "duration"}
+	reasonShutdown  = closeReason{code: 1001, text: "Going away: gateway shutting down", metric: "shutdown"}
+	reasonBinary    = closeReason{code: 1003, text: "Binary frames are not supported", metric: "binary"}
+	reasonTooBig    = closeReason{code: 1009, text: "Message too big", metric: "too_big"}
+	reasonFrameBig  = closeReason{code: 1009, text: "Frame too big", metric: "too_big"}
+	reasonSlow      = closeReason{code: 1008, text: "Slow consumer: send queue full", metric: "slow_consumer", drop: true}
+	reasonFlood     = closeReason{code: 1008, text: "Too many messages: inbound queue full", metric: "inbound_flood"}
+	reasonStalled   = closeReason{code: 1008, text: "Too many messages: inbound queue stalled", metric: "inbound_flood"}
+	reasonCtlFlood  = closeReason{code: 1008, text: "Too many control frames", metric: "control_flood"}
+	reasonBadUTF8   = closeReason{code: 1007, text: "Invalid UTF-8 in text message", metric: "protocol_error"}
+	reasonDeadPeer  = closeReason{code: 1006, text: "Peer did not answer pings", metric: "dead_peer", drop: true}
+	reasonLost      = closeReason{code: 1006, text: "Connection lost", metric: "lost", by: byNetwork}
+	reasonNoStatus  = closeReason{code: 1005, text: "Client-side close frame status not set", metric: "client", by: byClient}
+	reasonWriteFail = closeReason{code: 1006, text: "Write failed", metric: "lost", by: byNetwork, drop: true}
+	reasonReaped    = fromHub(hub.CloseReaped)
+)
+
+// protocolError is a 1002 close for a framing error (RFC 6455 §7.4.1), text saying which.
+func protocolError(text string) closeReason {
+	return closeReason{code: 1002, text: text, metric: "protocol_error"}
+}
+
+// fromHub is the gateway's reason for a close the hub asks for.
+func fromHub(r hub.CloseReason) closeReason {
+	by := byManagement
+	if r == hub.CloseReaped {
+		by = byNode
+	}
+	return closeReason{code: r.Code, text: r.Text, metric: r.Label, by: by}
+}
 
 // ID implements hub.Conn.
 func (c *Conn) ID() string { return c.id }
 
-// LastActive is the time of the last data frame, for the registry's lastActiveAt.
+// LastActive implements hub.Conn: the time of the last data frame.
 func (c *Conn) LastActive() time.Time { return time.Unix(0, c.lastData.Load()) }
 
 // Info implements hub.Conn.
@@ -115,64 +210,44 @@ func (c *Conn) Send(data []byte) error {
 
 func (c *Conn) write(mt websocket.MessageType, data []byte) error {
 	c.mu.Lock()
-	if c.over() {
-		c.mu.Unlock()
-		return hub.ErrGone // nothing may follow a close frame (RFC 6455 §5.5.1)
-	}
-	ws := c.ws
-	if ws == nil {
+	switch c.state {
+	case connecting:
 		// Reachable but its 101 is not out yet: hold the frame for open, bounded like the
 		// socket's own send queue.
 		err := c.hold(data)
 		c.mu.Unlock()
 		return err
+	case open:
+	default:
+		c.mu.Unlock()
+		return hub.ErrGone // nothing may follow a close frame (RFC 6455 §5.5.1)
 	}
 	// Written under c.mu: a close decided meanwhile waits for this frame, so its close frame
 	// is the last one on the wire. WriteMessage does not block (it queues in nbio's buffer).
-	err := ws.WriteMessage(mt, data)
+	err := c.ws.WriteMessage(mt, data)
 	c.mu.Unlock()
 	switch {
 	case err == nil:
 		return nil
-	case errors.Is(err, nbio.ErrOverflow):
-		// nbio closed the socket: its buffer is over limits.sendQueueBytes. No close frame
-		// can get through a full buffer; the reason goes to $disconnect, the log and metrics.
-		c.setReason(reasonSlow)
-		return hub.ErrSlowConsumer
-	case errors.Is(err, websocket.ErrMessageSendQuqueIsFull):
-		// A wss:// socket (served by a goroutine, see blockingQueueFrames) whose queue is full:
-		// nbio leaves it open, so close it here; no close frame fits in the full queue.
-		if c.setReason(reasonSlow) {
-			// Close the TCP socket under the TLS layer: tls.Conn.Close would first try to send
-			// a close_notify alert through the full socket (up to 5 s).
-			if tc, ok := ws.Conn.(interface{ NetConn() net.Conn }); ok {
-				_ = tc.NetConn().Close()
-			} else {
-				_ = ws.Close()
-			}
-		}
+	case errors.Is(err, nbio.ErrOverflow), errors.Is(err, websocket.ErrMessageSendQuqueIsFull):
+		// The socket's buffer is over limits.sendQueueBytes. No close frame can get through a
+		// full buffer; the reason goes to $disconnect, the log and metrics.
+		c.close(reasonSlow)
 		return hub.ErrSlowConsumer
 	default:
-		c.setReason(reasonWriteFail)
+		c.close(reasonWriteFail)
 		return hub.ErrGone
 	}
 }
 
-// control writes a ping or pong, unless the connection is ending or not open yet: nothing may
-// follow a close frame, whoever sent it.
+// control writes a ping or pong, only while the connection is open: nothing may follow a close
+// frame, whoever sent it.
 func (c *Conn) control(mt websocket.MessageType, data []byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.over() || c.ws == nil {
-		return
+	if c.state == open {
+		_ = c.ws.WriteMessage(mt, data)
 	}
-	_ = c.ws.WriteMessage(mt, data)
-}
-
-// over reports whether no frame may be written any more: wsgate decided to close, the client
-// sent its close frame (answered at once), or the socket is gone. Caller holds c.mu.
-func (c *Conn) over() bool {
-	return c.reason != nil || c.peer != nil || c.gone
 }
 
 // hold keeps a frame pushed before the 101 went out. Caller holds c.mu.
@@ -190,7 +265,7 @@ func (c *Conn) hold(data []byte) error {
 
 // open makes the upgraded socket the connection's, first writing whatever was pushed while the
 // handshake finished, so nothing pushed after $connect succeeded is lost or reordered. A close
-// decided meanwhile (shutdown, DeleteConnection) is carried out now.
+// decided meanwhile (shutdown, DeleteConnection, a reaped node) is carried out now.
 func (c *Conn) open(ws *websocket.Conn) {
 	c.mu.Lock()
 	for _, p := range c.pending {
@@ -200,48 +275,52 @@ func (c *Conn) open(ws *websocket.Conn) {
 	}
 	c.pending = nil
 	c.ws = ws
+	opened := c.to(open, closeReason{})
 	r := c.reason
 	c.mu.Unlock()
-	if r != nil {
-		c.shut(ws, *r)
+	if !opened {
+		c.shut(ws, r)
 	}
 }
 
-// Close implements hub.Conn: sends a close frame and closes the socket; $disconnect follows.
-func (c *Conn) Close(code int, reason string) {
-	c.closeWith(closeReason{code: code, text: reason, metric: metricFor(code, reason)})
-}
+// Close implements hub.Conn: a close frame for r, then $disconnect (none for hub.CloseReaped).
+func (c *Conn) Close(r hub.CloseReason) { c.close(fromHub(r)) }
 
-func metricFor(code int, reason string) string {
-	switch reason {
-	case hub.ReasonDelete:
-		return "deleted"
-	case hub.ReasonBanned:
-		return "user_deleted"
+// close is every close wsgate decides: it moves the connection past open (reaped for a reaped
+// node), drops the messages still queued for integrations and sends the close frame (or drops
+// the socket, for reasons that have none). Only the first close counts; a reaped node's close
+// also marks a connection already closing, so that it gets no $disconnect here.
+func (c *Conn) close(r closeReason) {
+	s := closing
+	if r.by == byNode {
+		s = reaped
 	}
-	return "closed"
-}
-
-func (c *Conn) closeWith(r closeReason) {
-	// The reason and the socket are read together: open sets the socket and reads the reason
-	// under the same lock, so exactly one of them sends the close frame.
 	c.mu.Lock()
-	if c.over() {
+	was := c.state
+	if !c.to(s, r) {
 		c.mu.Unlock()
 		return
 	}
-	c.reason = &r
 	ws := c.ws
+	dropped, bytes := c.dropQueued()
 	c.mu.Unlock()
-	if ws != nil {
+	c.logDropped(dropped, bytes)
+	if ws != nil && !was.ending() {
 		c.shut(ws, r)
-	} // else open carries it out once the 101 is out
+	} // else open carries it out once the 101 is out, or the close is under way
 }
 
-// shut sends the close frame for r (or drops the socket for codes that never go on the wire).
+// shut sends the close frame for r, or drops the socket for reasons that have none.
 func (c *Conn) shut(ws *websocket.Conn, r closeReason) {
-	if !sendable(r.code) {
-		_ = ws.Close()
+	if r.drop || !sendable(r.code) {
+		// A wss:// socket served by a goroutine (see blockingQueueFrames): close the TCP socket
+		// under the TLS layer, as tls.Conn.Close would first try to send a close_notify alert
+		// through a full socket (up to 5 s).
+		if tc, ok := ws.Conn.(interface{ NetConn() net.Conn }); ok {
+			_ = tc.NetConn().Close()
+		} else {
+			_ = ws.Close()
+		}
 		return
 	}
 	_ = ws.WriteClose(r.code, r.text)
@@ -252,17 +331,26 @@ func (c *Conn) shut(ws *websocket.Conn, r closeReason) {
 	_ = ws.SetReadDeadline(time.Now().Add(closeHandshakeTimeout))
 }
 
+// peerClosed records the client's close frame (r, by the client) and reports whether it must
+// be echoed: not when it answers wsgate's own close frame. echo runs under c.mu, so no frame
+// can follow it.
+func (c *Conn) peerClosed(r closeReason, echo func()) {
+	c.mu.Lock()
+	if !c.to(closing, r) {
+		c.mu.Unlock()
+		return // the answer to wsgate's close frame: nbio closes the socket next
+	}
+	dropped, bytes := c.dropQueued()
+	if echo != nil {
+		echo()
+	}
+	c.mu.Unlock()
+	c.logDropped(dropped, bytes)
+}
+
 // closeHandshakeTimeout bounds how long a connection wsgate closed waits for the peer's close
 // frame before the socket is dropped.
 const closeHandshakeTimeout = 2 * time.Second
-
-// closing reports whether the connection is ending: wsgate sent its close frame or decided to
-// drop the socket, or the socket is gone.
-func (c *Conn) closing() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.reason != nil || c.gone
-}
 
 // sendable reports whether a close code may appear in a close frame: 1005, 1006 and 1015 only
 // report what happened (RFC 6455 §7.4.1), so such closes drop the socket without a frame and
@@ -271,30 +359,22 @@ func sendable(code int) bool {
 	return code != 1005 && code != 1006 && code != 1015
 }
 
-// setReason records why the connection ends; the first reason wins. It reports whether r won.
-func (c *Conn) setReason(r closeReason) bool {
+// ending reports whether the connection is past open.
+func (c *Conn) ending() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.reason != nil || c.gone {
-		return false
-	}
-	c.reason = &r
-	return true
+	return c.state.ending()
 }
 
-// finalReason decides what $disconnect reports once the socket is closed.
-func (c *Conn) finalReason(err error) closeReason {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+// lostReason is why a socket that went without a close decided or received ended, from the
+// error nbio reports.
+func lostReason(err error) closeReason {
 	switch {
-	case c.reason != nil:
-		return *c.reason
-	case c.peer != nil:
-		return *c.peer
-	case errors.Is(err, websocket.ErrMessageTooLarge):
-		return reasonTooBig
-	case errors.Is(err, nbio.ErrOverflow):
+	case errors.Is(err, nbio.ErrOverflow), errors.Is(err, websocket.ErrMessageSendQuqueIsFull):
 		return reasonSlow
+	case errors.Is(err, websocket.ErrInvalidCloseCode):
+		// nbio answered a close frame with an invalid code with a bare 1002 close frame.
+		return closeReason{code: 1002, metric: "protocol_error"}
 	}
 	return reasonLost
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lesismal/nbio"
 	"github.com/lesismal/nbio/nbhttp/websocket"
 
 	"github.com/wsgate/wsgate/internal/authorizer"
@@ -104,14 +105,19 @@ func (g *Gateway) connect(w http.ResponseWriter, r *http.Request, path string) {
 		log.Info("connect", "status", 400, "error", err.Error(), "latency", time.Since(start))
 		return
 	}
+	if nc, ok := ws.Conn.(*nbio.Conn); ok && g.o.Limits.SocketSendBuffer > 0 {
+		// The kernel's send buffer (up to megabytes with autotuning) would take that much of a
+		// client that stops reading before sendQueueBytes even starts counting.
+		_ = nc.SetWriteBuffer(g.o.Limits.SocketSendBuffer)
+	}
 	c.open(ws)
 	g.metrics.Connects.WithLabelValues("accepted").Inc()
 	g.metrics.ConnectionsActive.Inc()
 	g.attach(ws, c)
 	if g.shuttingDown.Load() {
 		// Shutdown began after the check above: its sweep over the hub may have run before
-		// hub.Add, so close this one here (closeWith is idempotent).
-		c.closeWith(reasonShutdown)
+		// hub.Add, so close this one here (close is idempotent).
+		c.close(reasonShutdown)
 	}
 	if g.log.Enabled(ctx, slog.LevelInfo) {
 		log.Info("connect", "status", 101, "sourceIp", c.sourceIP, "path", c.path, "userId", c.userID,
@@ -136,10 +142,13 @@ func (cl connectLog) Info(msg string, args ...any) {
 // attach links the socket to its Conn and replays anything that arrived in between.
 func (g *Gateway) attach(ws *websocket.Conn, c *Conn) {
 	g.earlyMu.Lock()
-	c.attached.Store(true)
-	ws.SetSession(c)
 	e := g.early[ws]
 	delete(g.early, ws)
+	if e != nil {
+		c.in.f = e.f // the poller uses it under earlyMu until attached is set
+	}
+	c.attached.Store(true)
+	ws.SetSession(c)
 	g.earlyMu.Unlock()
 	if e == nil {
 		return
@@ -147,13 +156,14 @@ func (g *Gateway) attach(ws *websocket.Conn, c *Conn) {
 	for _, m := range e.msgs {
 		c.enqueue(m)
 	}
-	if e.peer != nil {
-		c.mu.Lock()
-		c.peer = e.peer
-		c.mu.Unlock()
+	switch {
+	case e.reason != nil:
+		c.close(*e.reason)
+	case e.peer != nil:
+		c.peerClosed(*e.peer, nil) // echoed when it came
 	}
 	if e.closed {
-		c.closed(e.err)
+		c.socketClosed(e.err)
 	}
 }
 

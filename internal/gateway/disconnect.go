@@ -5,33 +5,32 @@ import (
 	"time"
 
 	"github.com/wsgate/wsgate/internal/event"
-	"github.com/wsgate/wsgate/internal/hub"
 	"github.com/wsgate/wsgate/internal/registry"
 )
 
-// closed runs once when the socket is gone: it makes the connection unreachable and queues its
-// $disconnect behind any messages still queued, so the backend sees them in order.
-func (c *Conn) closed(err error) { c.end(err, true) }
+// socketClosed runs once when the socket is gone: it makes the connection unreachable and
+// queues its $disconnect behind the job in flight, so the backend sees them in order.
+func (c *Conn) socketClosed(err error) { c.end(err, true) }
 
 // upgradeFailed runs $disconnect for a connection $connect accepted (so the backend knows it)
 // whose upgrade failed after it was made reachable.
 func (c *Conn) upgradeFailed(err error) { c.end(err, false) }
 
-// end is closed and upgradeFailed; opened says whether the connection was counted active.
+// end is socketClosed and upgradeFailed; opened says whether the connection was counted
+// active. It moves the connection to closed, and queues its $disconnect behind the job in
+// flight (a reaped connection gets none: the survivor ran it).
 func (c *Conn) end(err error, opened bool) {
-	r := c.finalReason(err)
 	c.mu.Lock()
-	if c.gone {
+	prev := c.state
+	if !c.to(closed, lostReason(err)) {
 		c.mu.Unlock()
 		return
 	}
-	c.gone = true
+	r := c.reason
 	c.pending = nil
-	reaped := c.reaped
+	dropped, bytes := c.dropQueued()
 	c.mu.Unlock()
-	if reaped {
-		r = reasonReaped
-	}
+	c.logDropped(dropped, bytes)
 	g := c.g
 	g.work.Add(1) // before the hub forgets it, so Shutdown's wait cannot miss this job
 	// This runs on nbio's shared handler goroutines: forget the connection locally now, and
@@ -48,37 +47,14 @@ func (c *Conn) end(err error, opened bool) {
 		g.metrics.ConnectionsActive.Dec()
 	}
 	g.metrics.Disconnects.WithLabelValues(r.metric).Inc()
-	if r.metric == reasonSlow.metric {
+	if r == reasonSlow {
 		g.metrics.SlowConsumers.Inc()
 		g.log.Warn("slow consumer closed", "connectionId", c.id, "sendQueueBytes", g.o.Limits.SendQueueBytes)
 	}
-	if !reaped {
+	if prev != reaped {
 		c.push(job{disconnect: &r})
 	}
 	g.work.Add(-1)
-}
-
-// reasonReaped closes the sockets of a node a survivor reaped after it stalled past its lease;
-// they get no $disconnect here (the survivor ran it).
-var reasonReaped = closeReason{hub.CodeReaped, hub.ReasonReaped, "node_reaped"}
-
-// Reaped closes connections of this node that a survivor reaped while the node stalled past its
-// lease (the hub's OnReaped): the hub has forgotten them and the survivor unregistered them and
-// ran their $disconnect, so each is closed with 1012 and no second $disconnect. Code 1012
-// (Service Restart) rather than shutdown's 1001 tells clients and logs apart from a planned stop;
-// both mean "reconnect".
-func (g *Gateway) Reaped(conns []hub.Conn) {
-	for _, hc := range conns {
-		c, ok := hc.(*Conn)
-		if !ok {
-			hc.Close(hub.CodeReaped, hub.ReasonReaped)
-			continue
-		}
-		c.mu.Lock()
-		c.reaped = true
-		c.mu.Unlock()
-		c.closeWith(reasonReaped)
-	}
 }
 
 // disconnectEvent builds the DISCONNECT event. Its headers are the fixed ones AWS sends, not
@@ -101,11 +77,16 @@ func (c *Conn) disconnectEvent(r closeReason) *event.Event {
 // orphanEvent builds the DISCONNECT event for a connection of a dead node, from its registry
 // record.
 func (g *Gateway) orphanEvent(rc registry.Conn, reason string) *event.Event {
-	c := &Conn{
+	return connFromRecord(g, rc).disconnectEvent(closeReason{code: 1006, text: reason, metric: "node_lost", by: byNode})
+}
+
+// connFromRecord is the connection a registry record describes (Conn.Info's inverse), for the
+// events of a connection this node does not hold.
+func connFromRecord(g *Gateway, rc registry.Conn) *Conn {
+	return &Conn{
 		g: g, id: rc.ID, connectedAt: rc.ConnectedAt.UnixNano(), sourceIP: rc.SourceIP, userAgent: rc.UserAgent,
 		path: rc.Path, userID: rc.UserID, authorizer: rc.Authorizer, domainName: g.o.DomainName,
 	}
-	return c.disconnectEvent(closeReason{code: 1006, text: reason, metric: "node_lost"})
 }
 
 // Orphaned runs $disconnect for a connection whose node died (the hub calls it after reaping).
@@ -114,17 +95,17 @@ func (g *Gateway) Orphaned(rc registry.Conn, reason string) {
 	g.work.Add(1)
 	go func() {
 		defer g.work.Add(-1)
-		g.disconnect(g.orphanEvent(rc, reason), rc.ID)
+		g.disconnect(g.orphanEvent(rc, reason), rc.ID, byNode)
 	}()
 }
 
 // disconnect calls the $disconnect integration (its answer is ignored, as on AWS). At most
 // maxConcurrentDisconnects run at once.
-func (g *Gateway) disconnect(ev *event.Event, connID string) {
+func (g *Gateway) disconnect(ev *event.Event, connID string, by initiator) {
 	rc := ev.RequestContext
 	r := g.o.Routes[event.RouteDisconnect]
 	attrs := []any{"requestId", rc.RequestID, "connectionId", connID, "routeKey", event.RouteDisconnect,
-		"closeCode", *rc.DisconnectStatusCode, "closeReason", *rc.DisconnectReason}
+		"closeCode", *rc.DisconnectStatusCode, "closeReason", *rc.DisconnectReason, "closedBy", by.String()}
 	if r == nil || r.Integration == nil {
 		// Every access-log line has a status and a latency, so log queries need no special case.
 		g.log.Info("disconnect", append(attrs, "status", 200, "integrationLatency", time.Duration(0))...)
@@ -132,6 +113,8 @@ func (g *Gateway) disconnect(ev *event.Event, connID string) {
 	}
 	g.disconnects <- struct{}{}
 	defer func() { <-g.disconnects }()
+	release := g.acquireCall()
+	defer release()
 	t0 := time.Now()
 	resp, err := r.Integration.Invoke(context.Background(), ev)
 	lat := time.Since(t0)

@@ -17,7 +17,7 @@ import (
 func TestEarlyEventsOfNeverAttachedSocketArePruned(t *testing.T) {
 	b := bus.NewLocal()
 	defer b.Close()
-	h := hub.New(hub.Options{Node: "n1", Store: registry.NewMemory(), Bus: b})
+	h := hub.New[*Conn](hub.Options{Node: "n1", Store: registry.NewMemory(), Bus: b})
 	g, err := New(Options{Stage: "dev", Hub: h, Limits: Limits{IdleTimeout: time.Hour}})
 	if err != nil {
 		t.Fatal(err)

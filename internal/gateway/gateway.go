@@ -18,6 +18,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/lesismal/nbio/logging"
 	"github.com/lesismal/nbio/nbhttp"
@@ -49,6 +50,20 @@ type Limits struct {
 	HandshakeTimeout         time.Duration
 	AllowBinary              bool
 	ConcurrencyPerConnection int
+	// InboundQueueBytes bounds the bytes of a connection's messages queued for (or in)
+	// integrations: past it the connection stops reading (its input is held unparsed, up to as
+	// many bytes again), and is closed 1008 when the hold is full or lasts InboundStallTimeout.
+	// 0: unbounded.
+	InboundQueueBytes   int
+	InboundStallTimeout time.Duration
+	// ControlFramesPerSecond bounds the pings and pongs a client may send (1008 beyond). 0: no limit.
+	ControlFramesPerSecond int
+	// MaxInflightCalls bounds this node's integration calls in flight (messages and
+	// $disconnect); more wait. 0: unbounded.
+	MaxInflightCalls int
+	// SocketSendBuffer is the kernel send buffer (SO_SNDBUF) of each accepted socket, which
+	// adds to SendQueueBytes before a client that stops reading is closed. 0: the kernel's.
+	SocketSendBuffer int
 }
 
 // Options configure a Gateway.
@@ -59,7 +74,7 @@ type Options struct {
 	Selector   *routing.Expr
 	Routes     map[string]*Route
 	Limits     Limits
-	Hub        *hub.Hub
+	Hub        *hub.Hub[*Conn]
 	Logger     *slog.Logger
 	Metrics    *observe.Metrics
 }
@@ -68,13 +83,11 @@ type Options struct {
 type Gateway struct {
 	o        Options
 	log      *slog.Logger
-	hub      *hub.Hub
+	hub      *hub.Hub[*Conn]
 	metrics  *observe.Metrics
 	engine   *nbhttp.Engine
 	upgrader *websocket.Upgrader
 	shared   *interner // User-Agent and Host values shared between connections
-	// checkFrames: the frame limit is below the message limit, so frames are counted.
-	checkFrames bool
 
 	// early holds what arrived for a socket in the instant between its 101 and its session
 	// being attached (see attach).
@@ -87,6 +100,7 @@ type Gateway struct {
 	handshakes  atomic.Int64
 	work        atomic.Int64
 	disconnects chan struct{} // bounds concurrent $disconnect calls
+	calls       chan struct{} // bounds integration calls in flight (Limits.MaxInflightCalls); nil: no bound
 	stopSweep   chan struct{}
 	sweepDone   chan struct{}
 }
@@ -94,9 +108,11 @@ type Gateway struct {
 type earlyEvents struct {
 	born   int64 // unix nanos; see earlyMaxAge
 	msgs   []job
-	peer   *closeReason // the client's close frame
+	peer   *closeReason // the client's close frame (already echoed)
+	reason *closeReason // a close wsgate decided (a protocol error): attach carries it out
 	closed bool
 	err    error
+	f      framer // the frame checker, until attach moves it to the Conn
 }
 
 // earlyMaxAge is how long the sweeper keeps early events of a socket that has not attached.
@@ -139,9 +155,6 @@ func New(o Options) (*Gateway, error) {
 		MaxWebsocketFramePayloadSize: maxOutFrame(o.Limits.FrameBytes),
 		ReadBufferSize:               16 * 1024,
 	})
-	if err := engine.Start(); err != nil {
-		return nil, err
-	}
 	g := &Gateway{
 		o:           o,
 		log:         o.Logger,
@@ -154,7 +167,17 @@ func New(o Options) (*Gateway, error) {
 		stopSweep:   make(chan struct{}),
 		sweepDone:   make(chan struct{}),
 	}
-	g.checkFrames = o.Limits.FrameBytes > 0 && o.Limits.FrameBytes < o.Limits.MessageBytes
+	if o.Limits.MaxInflightCalls > 0 {
+		g.calls = make(chan struct{}, o.Limits.MaxInflightCalls)
+	}
+	// UTF-8 is checked by onMessage and onCloseFrame, which close with 1007 as RFC 6455 §8.1
+	// asks (nbio's own check closes with 1002).
+	engine.CheckUtf8 = func([]byte) bool { return true }
+	// Every byte a client sends passes onData (inbound.go) before nbio's parser.
+	engine.OnData(g.onData)
+	if err := engine.Start(); err != nil {
+		return nil, err
+	}
 	g.upgrader = g.newUpgrader()
 	go g.sweep()
 	return g, nil
@@ -185,20 +208,18 @@ func (g *Gateway) newUpgrader() *websocket.Upgrader {
 	u.CheckOrigin = func(*http.Request) bool { return true } // as AWS: origin is the authorizer's business
 	u.BlockingModSendQueueMaxSize = blockingQueueFrames(g.o.Limits.SendQueueBytes, g.o.Limits.FrameBytes)
 	u.OnMessage(g.onMessage)
-	if g.checkFrames {
-		u.OnDataFrame(g.onFrame)
-	}
 	u.SetPingHandler(func(ws *websocket.Conn, data string) {
 		if c := g.session(ws); c != nil {
-			c.seen()
-			c.control(websocket.PongMessage, []byte(data)) // no pong after a close frame
+			if c.controlFrame() {
+				c.control(websocket.PongMessage, []byte(data)) // no pong after a close frame
+			}
 			return
 		}
 		_ = ws.WriteMessage(websocket.PongMessage, []byte(data))
 	})
 	u.SetPongHandler(func(ws *websocket.Conn, _ string) {
 		if c := g.session(ws); c != nil {
-			c.seen()
+			c.controlFrame()
 		}
 	})
 	u.SetCloseHandler(g.onCloseFrame)
@@ -206,9 +227,41 @@ func (g *Gateway) newUpgrader() *websocket.Upgrader {
 	return u
 }
 
-func (c *Conn) seen() {
-	c.lastSeen.Store(time.Now().UnixNano())
+// controlFrame notes a ping or pong from the client and reports whether it is within
+// limits.controlFramesPerSecond; past it the connection is closed 1008. Runs on nbio's
+// per-connection executor only.
+func (c *Conn) controlFrame() bool {
+	now := time.Now().UnixNano()
+	c.lastSeen.Store(now)
 	c.pinged.Store(false)
+	limit := c.g.o.Limits.ControlFramesPerSecond
+	if limit <= 0 {
+		return true
+	}
+	if now-c.ctlWindow >= int64(time.Second) {
+		c.ctlWindow, c.ctlCount = now, 0
+	}
+	c.ctlCount++
+	if int(c.ctlCount) <= limit {
+		return true
+	}
+	c.close(reasonCtlFlood)
+	return false
+}
+
+// acquireCall takes one of the node's integration call slots (Limits.MaxInflightCalls) and
+// returns its release.
+func (g *Gateway) acquireCall() func() {
+	if g.calls == nil {
+		g.metrics.IntegrationInflight.Inc()
+		return g.metrics.IntegrationInflight.Dec
+	}
+	g.calls <- struct{}{}
+	g.metrics.IntegrationInflight.Inc()
+	return func() {
+		g.metrics.IntegrationInflight.Dec()
+		<-g.calls
+	}
 }
 
 // session returns the Conn attached to ws, or nil in the instant before attach.
@@ -218,6 +271,39 @@ func (g *Gateway) session(ws *websocket.Conn) *Conn {
 		return nil
 	}
 	return c
+}
+
+// sessionOrEarly returns the Conn attached to ws; in the instant before attach it runs early
+// on the socket's early events instead (under earlyMu, so attach sees what it recorded) and
+// returns nil. Every nbio callback that may come before attach goes through here.
+func (g *Gateway) sessionOrEarly(ws *websocket.Conn, early func(*earlyEvents)) *Conn {
+	if c := g.session(ws); c != nil {
+		return c
+	}
+	g.earlyMu.Lock()
+	defer g.earlyMu.Unlock()
+	if c := g.session(ws); c != nil {
+		return c
+	}
+	e := g.early[ws]
+	if e == nil {
+		e = &earlyEvents{born: time.Now().UnixNano()}
+		g.early[ws] = e
+	}
+	early(e)
+	return nil
+}
+
+// closeEarly closes ws's connection for r, or has attach do it.
+func (g *Gateway) closeEarly(ws *websocket.Conn, r closeReason) {
+	c := g.sessionOrEarly(ws, func(e *earlyEvents) {
+		if e.reason == nil {
+			e.reason = &r
+		}
+	})
+	if c != nil {
+		c.close(r)
+	}
 }
 
 // ServeHTTP upgrades a WebSocket handshake for /{stage}[/path]. It checks neither the stage nor
@@ -268,68 +354,45 @@ func writeJSONError(w http.ResponseWriter, status int, msg string) {
 	_, _ = w.Write([]byte(`{"message":"` + msg + `"}`))
 }
 
-// onCloseFrame records the client's close code for $disconnect and answers the close.
+// onCloseFrame records the client's close code for $disconnect and answers the close. A
+// close reason that is not UTF-8 is answered 1007 (RFC 6455 §8.1).
 func (g *Gateway) onCloseFrame(ws *websocket.Conn, code int, text string) {
-	r := closeReason{code: code, text: text, metric: "client"}
+	if !utf8.ValidString(text) {
+		g.closeEarly(ws, closeReason{code: 1007, text: "Invalid UTF-8 in close reason", metric: "protocol_error"})
+		return
+	}
+	r := closeReason{code: code, text: text, metric: "client", by: byClient}
 	if code == 1005 {
 		r = reasonNoStatus
 	}
-	c := g.session(ws)
-	if c == nil {
-		g.earlyMu.Lock()
-		if c = g.session(ws); c == nil {
-			// Closed before attach: keep the client's code for the $disconnect attach runs.
-			if e := g.earlyFor(ws); e.peer == nil {
-				e.peer = &r
-			}
+	echo := func() {
+		if code == 1005 {
+			_ = ws.WriteMessage(websocket.CloseMessage, nil)
+			return
 		}
-		g.earlyMu.Unlock()
+		buf := make([]byte, 2+len(text))
+		binary.BigEndian.PutUint16(buf, uint16(code))
+		copy(buf[2:], text)
+		_ = ws.WriteMessage(websocket.CloseMessage, buf)
 	}
+	c := g.sessionOrEarly(ws, func(e *earlyEvents) {
+		// Closed before attach: keep the client's code for the $disconnect attach runs.
+		if e.peer == nil && e.reason == nil {
+			e.peer = &r
+			echo()
+		}
+	})
 	if c != nil {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		answered := c.over() // this is the answer to wsgate's own close frame
-		if c.peer == nil {
-			c.peer = &r
-		}
-		if answered {
-			return // nbio closes the socket next; a second close frame is not allowed
-		}
-		// The echo is written under c.mu, after c.peer is set: no Send can follow it.
+		c.peerClosed(r, echo)
 	}
-	if code == 1005 {
-		_ = ws.WriteMessage(websocket.CloseMessage, nil)
-		return
-	}
-	buf := make([]byte, 2+len(text))
-	binary.BigEndian.PutUint16(buf, uint16(code))
-	copy(buf[2:], text)
-	_ = ws.WriteMessage(websocket.CloseMessage, buf)
 }
 
 // onClose runs on the poller when the socket is gone, whatever closed it.
 func (g *Gateway) onClose(ws *websocket.Conn, err error) {
-	c := g.session(ws)
-	if c == nil {
-		g.earlyMu.Lock()
-		if c = g.session(ws); c == nil {
-			e := g.earlyFor(ws)
-			e.closed, e.err = true, err
-			g.earlyMu.Unlock()
-			return
-		}
-		g.earlyMu.Unlock()
+	c := g.sessionOrEarly(ws, func(e *earlyEvents) { e.closed, e.err = true, err })
+	if c != nil {
+		c.socketClosed(err)
 	}
-	c.closed(err)
-}
-
-func (g *Gateway) earlyFor(ws *websocket.Conn) *earlyEvents {
-	e := g.early[ws]
-	if e == nil {
-		e = &earlyEvents{born: time.Now().UnixNano()}
-		g.early[ws] = e
-	}
-	return e
 }
 
 // Shutdown stops accepting, closes every connection with 1001, runs their $disconnect and
@@ -340,10 +403,8 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 	}
 	close(g.stopSweep)
 	<-g.sweepDone
-	g.hub.Each(func(hc hub.Conn) bool {
-		if c, ok := hc.(*Conn); ok {
-			c.closeWith(reasonShutdown)
-		}
+	g.hub.Each(func(c *Conn) bool {
+		c.close(reasonShutdown)
 		return true
 	})
 	done := make(chan struct{})

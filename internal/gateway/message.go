@@ -4,76 +4,52 @@ import (
 	"context"
 	"encoding/base64"
 	"time"
+	"unicode/utf8"
 
 	"github.com/lesismal/nbio/nbhttp/websocket"
 
 	"github.com/wsgate/wsgate/internal/event"
 )
 
-// onMessage runs on nbio's executor for each complete (reassembled, size-checked) message. It
-// only checks the last frame's size, copies the payload and queues it: integrations run elsewhere.
+// onMessage runs on nbio's executor for each complete (reassembled, size-checked) message: it
+// checks text is UTF-8 (RFC 6455 §8.1: 1007 otherwise), copies the payload and queues it;
+// integrations run elsewhere. Frame and message sizes were checked before nbio parsed them
+// (inbound.go).
 func (g *Gateway) onMessage(ws *websocket.Conn, mt websocket.MessageType, data []byte) {
-	c := g.session(ws)
-	if c != nil && g.checkFrames {
-		// nbio runs this job before the final frame's onFrame job, so the final frame is checked
-		// here: it is what the message holds beyond the fragments onFrame already counted.
-		last := len(data) - c.fragBytes
-		c.fragBytes = 0
-		if last > g.o.Limits.FrameBytes {
-			c.closeWith(reasonFrameBig)
-			return
-		}
-	}
-	m := job{data: append([]byte(nil), data...), binary: mt == websocket.BinaryMessage, at: time.Now()}
-	if c == nil {
-		g.earlyMu.Lock()
-		if c = g.session(ws); c == nil {
-			e := g.earlyFor(ws)
-			e.msgs = append(e.msgs, m)
-			g.earlyMu.Unlock()
-			return
-		}
-		g.earlyMu.Unlock()
-	}
-	c.enqueue(m)
-}
-
-// onFrame enforces AWS's 32 KB frame limit on the fragments of a message (up to 128 KB in all).
-// It runs on the same per-connection executor as onMessage, so fragBytes needs no lock. Final
-// frames are onMessage's to check.
-func (g *Gateway) onFrame(ws *websocket.Conn, _ websocket.MessageType, fin bool, frame []byte) {
-	if fin {
+	m := job{binary: mt == websocket.BinaryMessage, at: time.Now()}
+	if !m.binary && !utf8.Valid(data) {
+		g.closeEarly(ws, reasonBadUTF8)
 		return
 	}
-	c := g.session(ws)
-	if len(frame) <= g.o.Limits.FrameBytes {
-		if c != nil {
-			c.fragBytes += len(frame)
-		}
-		return
+	m.data = append([]byte(nil), data...)
+	if c := g.sessionOrEarly(ws, func(e *earlyEvents) { e.msgs = append(e.msgs, m) }); c != nil {
+		c.enqueue(m)
 	}
-	if c != nil {
-		c.closeWith(reasonFrameBig)
-		return
-	}
-	_ = ws.WriteClose(reasonFrameBig.code, reasonFrameBig.text)
-	_ = ws.Close()
 }
 
 // enqueue accepts a message for routing. Up to ConcurrencyPerConnection jobs run at once; with
-// the default of 1 they reach integrations in the order they arrived.
+// the default of 1 they reach integrations in the order they arrived. Messages beyond
+// limits.inboundQueueBytes make the connection stop reading (inbound.go).
 func (c *Conn) enqueue(m job) {
-	if c.closing() {
-		return // arrived after wsgate's close frame: the connection is over
-	}
 	if m.binary && !c.g.o.Limits.AllowBinary {
-		c.closeWith(reasonBinary)
+		c.close(reasonBinary)
 		return
 	}
 	now := m.at.UnixNano()
 	c.lastData.Store(now)
 	c.lastSeen.Store(now)
 	c.pinged.Store(false)
+	c.mu.Lock()
+	if c.state != open {
+		c.mu.Unlock()
+		return // arrived after a close frame, sent or received: the connection is over
+	}
+	c.queued += len(m.data)
+	full := c.g.o.Limits.InboundQueueBytes > 0 && c.queued > c.g.o.Limits.InboundQueueBytes
+	c.mu.Unlock()
+	if full {
+		c.in.pause(c)
+	}
 	c.push(m)
 }
 
@@ -97,22 +73,62 @@ func (c *Conn) drain(m job) {
 		c.run(m)
 		c.g.work.Add(-1)
 		c.mu.Lock()
+		c.queued -= len(m.data)
+		resume := c.state == open && c.queued <= c.g.o.Limits.InboundQueueBytes/2
 		if len(c.queue) == 0 {
 			c.inflight--
 			c.queue = nil
 			c.mu.Unlock()
+			if resume {
+				c.in.resume(c)
+			}
 			return
 		}
 		m = c.queue[0]
 		c.queue[0] = job{}
 		c.queue = c.queue[1:]
 		c.mu.Unlock()
+		if resume {
+			c.in.resume(c)
+		}
 	}
+}
+
+// dropQueued forgets the messages still waiting for an integration: the connection is past
+// open. It returns how many and their bytes. Caller holds c.mu.
+func (c *Conn) dropQueued() (n, bytes int) {
+	for _, m := range c.queue {
+		if m.disconnect == nil {
+			n++
+			bytes += len(m.data)
+		}
+	}
+	if n > 0 {
+		c.queued -= bytes
+		c.g.work.Add(int64(-n))
+		c.queue = nil
+	}
+	return n, bytes
+}
+
+// logDropped counts and logs (once per connection) the messages dropped at its close.
+func (c *Conn) logDropped(n, bytes int) {
+	if n == 0 {
+		return
+	}
+	c.g.metrics.InboundDropped.Add(float64(n))
+	c.g.log.Warn("messages dropped: connection closed before their integration ran", "connectionId", c.id,
+		"messages", n, "bytes", bytes)
 }
 
 func (c *Conn) run(m job) {
 	if m.disconnect != nil {
-		c.g.disconnect(c.disconnectEvent(*m.disconnect), c.id)
+		c.g.disconnect(c.disconnectEvent(*m.disconnect), c.id, m.disconnect.by)
+		return
+	}
+	if c.ending() {
+		// Taken from the queue just before the close dropped it.
+		c.logDropped(1, len(m.data))
 		return
 	}
 	c.route(m)
@@ -159,9 +175,16 @@ func (c *Conn) route(m job) {
 	} else {
 		ev.Body = string(m.data)
 	}
+	release := g.acquireCall()
+	if c.ending() {
+		release()
+		c.logDropped(1, len(m.data))
+		return
+	}
 	t0 := time.Now()
 	resp, err := r.Integration.Invoke(context.Background(), ev)
 	lat := time.Since(t0)
+	release()
 	g.metrics.IntegrationTime.WithLabelValues(key).Observe(lat.Seconds())
 	if err != nil {
 		_ = c.Send(errorFrame("Internal server error", c.id, rc.RequestID))

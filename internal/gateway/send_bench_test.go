@@ -21,10 +21,10 @@ import (
 )
 
 // benchGateway starts a gateway (memory store, local bus) behind a real loopback listener.
-func benchGateway(b *testing.B) (*gateway.Gateway, *hub.Hub, string) {
+func benchGateway(b *testing.B) (*gateway.Gateway, *hub.Hub[*gateway.Conn], string) {
 	b.Helper()
 	log := slog.New(slog.DiscardHandler)
-	h := hub.New(hub.Options{Node: "bench", Store: registry.NewMemory(), Bus: bus.NewLocal(), MaxMessageBytes: 128 << 10, Logger: log})
+	h := hub.New[*gateway.Conn](hub.Options{Node: "bench", Store: registry.NewMemory(), Bus: bus.NewLocal(), MaxMessageBytes: 128 << 10, Logger: log})
 	ctx, cancel := context.WithCancel(context.Background())
 	if err := h.Run(ctx); err != nil {
 		b.Fatal(err)
@@ -111,10 +111,10 @@ func BenchmarkSend(b *testing.B) {
 		b.Run(byteSize(size), func(b *testing.B) {
 			_, h, addr := benchGateway(b)
 			_, br := handshake(b, addr)
-			var c hub.Conn
+			var c *gateway.Conn
 			deadline := time.Now().Add(10 * time.Second)
 			for c == nil && time.Now().Before(deadline) {
-				h.Each(func(hc hub.Conn) bool { c = hc; return false })
+				h.Each(func(hc *gateway.Conn) bool { c = hc; return false })
 				if c == nil {
 					time.Sleep(time.Millisecond)
 				}

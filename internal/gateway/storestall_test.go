@@ -46,7 +46,7 @@ func TestDisconnectDoesNotWaitForTheStore(t *testing.T) {
 	store := &stuckStore{Store: registry.NewMemory(), release: make(chan struct{})}
 	b := bus.NewLocal()
 	defer b.Close()
-	h := hub.New(hub.Options{Node: "n1", Store: store, Bus: b, StoreTimeout: time.Minute})
+	h := hub.New[*Conn](hub.Options{Node: "n1", Store: store, Bus: b, StoreTimeout: time.Minute})
 	rec := make(recorder, 1)
 	g, err := New(Options{Stage: "dev", Hub: h, Limits: Limits{IdleTimeout: time.Hour},
 		Routes: map[string]*Route{event.RouteDisconnect: {Key: event.RouteDisconnect, Integration: rec}}})

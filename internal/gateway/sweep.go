@@ -4,8 +4,6 @@ import (
 	"time"
 
 	"github.com/lesismal/nbio/nbhttp/websocket"
-
-	"github.com/wsgate/wsgate/internal/hub"
 )
 
 // sweep is the one timer for every connection: instead of a timer (and its memory) per socket,
@@ -45,19 +43,20 @@ func (g *Gateway) sweepOnce(now time.Time) {
 	l := g.o.Limits
 	n := now.UnixNano()
 	g.pruneEarly(n)
-	g.hub.Each(func(hc hub.Conn) bool {
-		c, ok := hc.(*Conn)
-		if !ok || c.closing() {
+	g.hub.Each(func(c *Conn) bool {
+		if c.ending() {
 			return true // a closing connection gets no pings and no second close
 		}
 		switch {
 		case l.MaxConnectionDuration > 0 && time.Duration(n-c.connectedAt) >= l.MaxConnectionDuration:
-			c.closeWith(reasonDuration)
+			c.close(reasonDuration)
+		case l.InboundStallTimeout > 0 && c.in.stalledSince(n) >= l.InboundStallTimeout:
+			c.close(reasonStalled)
 		case l.IdleTimeout > 0 && n-c.lastData.Load() >= int64(l.IdleTimeout):
-			c.closeWith(reasonIdle)
+			c.close(reasonIdle)
 		case l.PingInterval > 0 && n-c.lastSeen.Load() >= int64(l.PingInterval):
 			if c.pinged.Load() && n-c.lastSeen.Load() >= 2*int64(l.PingInterval) {
-				c.closeWith(reasonDeadPeer)
+				c.close(reasonDeadPeer)
 			} else if !c.pinged.Swap(true) {
 				c.control(websocket.PingMessage, nil)
 			}

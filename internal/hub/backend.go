@@ -14,8 +14,13 @@ import (
 // connections on any node, and fails with ErrGone, ErrSlowConsumer, ErrPayloadTooLarge (see
 // their docs) or a store or bus error.
 
+// closeMessage asks the owner of connection id to close it for r.
+func closeMessage(id string, r CloseReason) bus.Message {
+	return bus.Message{Kind: bus.Close, ConnID: id, Code: r.Code, Reason: r.Text}
+}
+
 // PostToConnection sends data as one frame to connection id.
-func (h *Hub) PostToConnection(ctx context.Context, id string, data []byte) error {
+func (h *Hub[C]) PostToConnection(ctx context.Context, id string, data []byte) error {
 	if err := h.checkSize(data); err != nil {
 		return err
 	}
@@ -30,22 +35,22 @@ func (h *Hub) PostToConnection(ctx context.Context, id string, data []byte) erro
 }
 
 // GetConnection describes connection id.
-func (h *Hub) GetConnection(ctx context.Context, id string) (registry.Conn, error) {
+func (h *Hub[C]) GetConnection(ctx context.Context, id string) (registry.Conn, error) {
 	return h.lookup(ctx, id)
 }
 
 // DeleteConnection closes connection id (1000, "Connection deleted"); $disconnect follows on
 // the owning node.
-func (h *Hub) DeleteConnection(ctx context.Context, id string) error {
+func (h *Hub[C]) DeleteConnection(ctx context.Context, id string) error {
 	c, err := h.lookup(ctx, id)
 	if err != nil {
 		return err
 	}
-	return h.deliver(ctx, c, bus.Message{Kind: bus.Close, ConnID: id, Code: CodeNormal, Reason: ReasonDelete})
+	return h.deliver(ctx, c, closeMessage(id, CloseDeleted))
 }
 
 // fanout delivers m (with each connection's id) to conns and counts the ones reached.
-func (h *Hub) fanout(ctx context.Context, conns []registry.Conn, m bus.Message) (int, error) {
+func (h *Hub[C]) fanout(ctx context.Context, conns []registry.Conn, m bus.Message) (int, error) {
 	n := 0
 	var firstErr error
 	for _, c := range conns {
@@ -65,14 +70,14 @@ func (h *Hub) fanout(ctx context.Context, conns []registry.Conn, m bus.Message) 
 	return n, nil
 }
 
-func (h *Hub) userConns(ctx context.Context, userID string) ([]registry.Conn, error) {
+func (h *Hub[C]) userConns(ctx context.Context, userID string) ([]registry.Conn, error) {
 	ctx, cancel := h.storeCtx(ctx)
 	defer cancel()
 	return h.o.Store.UserConns(ctx, userID)
 }
 
 // PostToUser sends data to every live connection of userID.
-func (h *Hub) PostToUser(ctx context.Context, userID string, data []byte) (int, error) {
+func (h *Hub[C]) PostToUser(ctx context.Context, userID string, data []byte) (int, error) {
 	if err := h.checkSize(data); err != nil {
 		return 0, err
 	}
@@ -88,12 +93,12 @@ func (h *Hub) PostToUser(ctx context.Context, userID string, data []byte) (int, 
 }
 
 // DeleteUser closes every connection of userID.
-func (h *Hub) DeleteUser(ctx context.Context, userID string) (int, error) {
+func (h *Hub[C]) DeleteUser(ctx context.Context, userID string) (int, error) {
 	conns, err := h.userConns(ctx, userID)
 	if err != nil {
 		return 0, err
 	}
-	n, err := h.fanout(ctx, conns, bus.Message{Kind: bus.Close, Code: CodeNormal, Reason: ReasonBanned})
+	n, err := h.fanout(ctx, conns, closeMessage("", CloseUserDeleted))
 	if err == nil && n == 0 {
 		return 0, ErrGone
 	}
@@ -101,14 +106,14 @@ func (h *Hub) DeleteUser(ctx context.Context, userID string) (int, error) {
 }
 
 // Presence reports users' online state and last activity.
-func (h *Hub) Presence(ctx context.Context, userIDs []string) ([]registry.Presence, error) {
+func (h *Hub[C]) Presence(ctx context.Context, userIDs []string) ([]registry.Presence, error) {
 	ctx, cancel := h.storeCtx(ctx)
 	defer cancel()
 	return h.o.Store.Presence(ctx, userIDs)
 }
 
 // OnlineUsers pages through online users.
-func (h *Hub) OnlineUsers(ctx context.Context, cursor string, limit int) ([]registry.Presence, string, error) {
+func (h *Hub[C]) OnlineUsers(ctx context.Context, cursor string, limit int) ([]registry.Presence, string, error) {
 	ctx, cancel := h.storeCtx(ctx)
 	defer cancel()
 	return h.o.Store.OnlineUsers(ctx, cursor, limit)
@@ -116,7 +121,7 @@ func (h *Hub) OnlineUsers(ctx context.Context, cursor string, limit int) ([]regi
 
 // JoinGroup adds a connection to a group. The owning node is told too (bus.Joined), so that
 // it can register the membership again after a store outage.
-func (h *Hub) JoinGroup(ctx context.Context, connID, group string) error {
+func (h *Hub[C]) JoinGroup(ctx context.Context, connID, group string) error {
 	sctx, cancel := h.storeCtx(ctx)
 	err := h.o.Store.Join(sctx, connID, group)
 	cancel()
@@ -131,7 +136,7 @@ func (h *Hub) JoinGroup(ctx context.Context, connID, group string) error {
 }
 
 // LeaveGroup removes a connection from a group.
-func (h *Hub) LeaveGroup(ctx context.Context, connID, group string) error {
+func (h *Hub[C]) LeaveGroup(ctx context.Context, connID, group string) error {
 	if _, err := h.lookup(ctx, connID); err != nil {
 		return err
 	}
@@ -147,7 +152,7 @@ func (h *Hub) LeaveGroup(ctx context.Context, connID, group string) error {
 
 // tellOwner updates the owner's memory of connID's groups: here if it is local, else through
 // the bus. Best effort: the store already holds the truth; this only matters for re-registration.
-func (h *Hub) tellOwner(ctx context.Context, connID string, m bus.Message) {
+func (h *Hub[C]) tellOwner(ctx context.Context, connID string, m bus.Message) {
 	if _, ok := h.Local(connID); ok {
 		h.rememberGroup(connID, m.Group, m.Kind == bus.Joined)
 		return
@@ -164,7 +169,7 @@ func (h *Hub) tellOwner(ctx context.Context, connID string, m bus.Message) {
 // rememberGroup records (join) or forgets a local connection's group membership.
 // The Local check is made under groupsMu, so a concurrent Remove (which forgets the
 // connection before its groups) cannot leave an entry behind.
-func (h *Hub) rememberGroup(connID, group string, join bool) {
+func (h *Hub[C]) rememberGroup(connID, group string, join bool) {
 	h.groupsMu.Lock()
 	defer h.groupsMu.Unlock()
 	if _, ok := h.Local(connID); !ok {
@@ -186,14 +191,14 @@ func (h *Hub) rememberGroup(connID, group string, join bool) {
 }
 
 // GroupMembers lists a group's live connections.
-func (h *Hub) GroupMembers(ctx context.Context, group string) ([]registry.Conn, error) {
+func (h *Hub[C]) GroupMembers(ctx context.Context, group string) ([]registry.Conn, error) {
 	ctx, cancel := h.storeCtx(ctx)
 	defer cancel()
 	return h.o.Store.GroupMembers(ctx, group)
 }
 
 // PostToGroup sends data to every member of group.
-func (h *Hub) PostToGroup(ctx context.Context, group string, data []byte) (int, error) {
+func (h *Hub[C]) PostToGroup(ctx context.Context, group string, data []byte) (int, error) {
 	if err := h.checkSize(data); err != nil {
 		return 0, err
 	}
@@ -206,7 +211,7 @@ func (h *Hub) PostToGroup(ctx context.Context, group string, data []byte) (int, 
 
 // Broadcast sends data to every connection of every node: locally at once, and one bus message
 // per other live node. The count is the local connections plus the other nodes' registered ones.
-func (h *Hub) Broadcast(ctx context.Context, data []byte) (int, error) {
+func (h *Hub[C]) Broadcast(ctx context.Context, data []byte) (int, error) {
 	if err := h.checkSize(data); err != nil {
 		return 0, err
 	}
@@ -243,14 +248,14 @@ func (h *Hub) Broadcast(ctx context.Context, data []byte) (int, error) {
 
 // broadcastLocal delivers data to this node's connections, through the bus when OrderViaBus
 // (so it is ordered with pushes other nodes accepted before), and counts them.
-func (h *Hub) broadcastLocal(ctx context.Context, data []byte) int {
+func (h *Hub[C]) broadcastLocal(ctx context.Context, data []byte) int {
 	if h.o.OrderViaBus && h.Ready() && h.Len() > 0 {
 		if err := h.o.Bus.Publish(ctx, h.o.Node, bus.Message{Kind: bus.Broadcast, Data: data}); err == nil {
 			return h.Len()
 		}
 	}
 	var n atomic.Int64
-	h.EachParallel(func(c Conn) {
+	h.EachParallel(func(c C) {
 		if c.Send(data) == nil {
 			n.Add(1)
 		}

@@ -28,7 +28,7 @@ func (c *countingConn) Send([]byte) error {
 // A broadcast above the parallel threshold reaches every local connection exactly once, and the
 // count it reports is the number reached.
 func TestBroadcastFansOutToEveryConnectionOnce(t *testing.T) {
-	h := hub.New(hub.Options{Node: "n1", Store: registry.NewMemory(), Bus: bus.NewLocal()})
+	h := hub.New[*countingConn](hub.Options{Node: "n1", Store: registry.NewMemory(), Bus: bus.NewLocal()})
 	ctx := context.Background()
 	const n = 1600 // above the hub's parallel fan-out threshold (512)
 	conns := make([]*countingConn, n)

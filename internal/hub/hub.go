@@ -27,16 +27,21 @@ import (
 	"github.com/wsgate/wsgate/internal/registry"
 )
 
-// Conn is a live socket held by this node. Implementations are safe for concurrent use.
+// Conn is what the hub needs of a live socket held by this node (the gateway's connection).
+// Implementations are safe for concurrent use.
 type Conn interface {
+	comparable
 	ID() string
 	// Send queues data as one text frame. It never blocks; ErrGone once the connection is
 	// closing or closed, ErrSlowConsumer when its send queue is full.
 	Send(data []byte) error
-	// Close closes the socket with code and reason; $disconnect follows.
-	Close(code int, reason string)
+	// Close closes the socket for r: a close frame with r's code and text, then $disconnect
+	// (none for CloseReaped: a survivor already ran it).
+	Close(r CloseReason)
 	// Info is the registry record of the connection, lastActiveAt current.
 	Info() registry.Conn
+	// LastActive is the time of the connection's last data frame (the registry's lastActiveAt).
+	LastActive() time.Time
 }
 
 // Errors of the delivery methods (PostToConnection, DeleteConnection, PostToUser, ...; see
@@ -54,23 +59,43 @@ var (
 	ErrPayloadTooLarge = errors.New("hub: payload larger than the message size limit")
 )
 
-// Close codes the hub asks for.
-const (
-	CodeNormal   = 1000
-	ReasonDelete = "Connection deleted"
-	ReasonBanned = "User disconnected"
-	// CodeReaped (1012, Service Restart: the client may reconnect at once) closes the sockets
+// CloseReason is why the hub closes a connection: the close frame's code and text (which
+// $disconnect reports as disconnectStatusCode and disconnectReason) and the label metrics count
+// it under. Comparable: a Conn tells the hub's reasons apart with ==.
+type CloseReason struct {
+	Code  int
+	Text  string
+	Label string
+}
+
+// The reasons the hub closes connections for.
+var (
+	// CloseDeleted is DeleteConnection (@connections DELETE), as AWS: 1000.
+	CloseDeleted = CloseReason{1000, "Connection deleted", "deleted"}
+	// CloseUserDeleted closes every connection of a user (the users extension).
+	CloseUserDeleted = CloseReason{1000, "User disconnected", "user_deleted"}
+	// CloseReaped (1012, Service Restart: the client may reconnect at once) closes the sockets
 	// of a node that finds a survivor reaped it after a stall; the load balancer sends the
-	// reconnect to a live node (possibly this one, now with a fresh lease).
-	CodeReaped   = 1012
-	ReasonReaped = "wsgate node lost its lease; reconnect"
+	// reconnect to a live node (possibly this one, now with a fresh lease). The survivor ran
+	// their $disconnect, so the Conn must not run another.
+	CloseReaped = CloseReason{1012, "wsgate node lost its lease; reconnect", "node_reaped"}
 )
+
+// closeReasonOf is the reason a bus Close message carries (its code and text on the wire).
+func closeReasonOf(m bus.Message) CloseReason {
+	for _, r := range [...]CloseReason{CloseDeleted, CloseUserDeleted, CloseReaped} {
+		if r.Code == m.Code && r.Text == m.Reason {
+			return r
+		}
+	}
+	return CloseReason{Code: m.Code, Text: m.Reason, Label: "closed"}
+}
 
 const shardCount = 64
 
-type shard struct {
+type shard[C Conn] struct {
 	mu    sync.RWMutex
-	conns map[string]Conn
+	conns map[string]C
 }
 
 // Options configure a Hub.
@@ -85,12 +110,6 @@ type Options struct {
 	LeaseTTL time.Duration
 	// OnOrphan runs for each connection of a dead node this node reaped (to run $disconnect).
 	OnOrphan func(c registry.Conn, reason string)
-	// OnReaped runs when this node learns that a survivor reaped it (it stalled past its lease,
-	// say a long GC pause or SIGSTOP, and was taken for dead): conns are the local connections
-	// it held then, already forgotten by the hub and left to the survivor in the store, which
-	// ran their $disconnect. It must close each socket without another $disconnect. When nil,
-	// each is closed with CodeReaped and ReasonReaped through Conn.Close (whatever that runs).
-	OnReaped func(conns []Conn)
 	Logger   *slog.Logger
 	// StoreTimeout bounds each store call made on a delivery path.
 	StoreTimeout time.Duration
@@ -103,11 +122,12 @@ type Options struct {
 	OrderViaBus bool
 }
 
-// Hub is safe for concurrent use.
-type Hub struct {
+// Hub holds the gateway's connections as C (so the gateway gets its own type back from Each
+// and Local, with no type assertion). Safe for concurrent use.
+type Hub[C Conn] struct {
 	o      Options
 	seed   maphash.Seed
-	shards [shardCount]shard
+	shards [shardCount]shard[C]
 	count  atomic.Int64
 
 	// groups remembers the groups of local connections, so they can be re-registered after a
@@ -128,37 +148,37 @@ type Hub struct {
 }
 
 // New returns a hub; call Run to start its background work.
-func New(o Options) *Hub {
+func New[C Conn](o Options) *Hub[C] {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
 	if o.StoreTimeout == 0 {
 		o.StoreTimeout = 5 * time.Second
 	}
-	h := &Hub{o: o, seed: maphash.MakeSeed(), groups: map[string][]string{}}
+	h := &Hub[C]{o: o, seed: maphash.MakeSeed(), groups: map[string][]string{}}
 	for i := range h.shards {
-		h.shards[i].conns = map[string]Conn{}
+		h.shards[i].conns = map[string]C{}
 	}
 	h.ready.Store(true)
 	return h
 }
 
 // Node is this node's id.
-func (h *Hub) Node() string { return h.o.Node }
+func (h *Hub[C]) Node() string { return h.o.Node }
 
 // Ready reports whether the store answered the last heartbeat.
-func (h *Hub) Ready() bool { return h.ready.Load() }
+func (h *Hub[C]) Ready() bool { return h.ready.Load() }
 
 // Len is the number of local connections.
-func (h *Hub) Len() int { return int(h.count.Load()) }
+func (h *Hub[C]) Len() int { return int(h.count.Load()) }
 
-func (h *Hub) shard(id string) *shard {
+func (h *Hub[C]) shard(id string) *shard[C] {
 	return &h.shards[maphash.String(h.seed, id)%shardCount]
 }
 
 // Add makes c reachable: locally at once, and in the store. A store failure is logged, not
 // returned: the socket keeps working locally and is registered again when the store is back.
-func (h *Hub) Add(ctx context.Context, c Conn) {
+func (h *Hub[C]) Add(ctx context.Context, c C) {
 	s := h.shard(c.ID())
 	s.mu.Lock()
 	s.conns[c.ID()] = c
@@ -173,7 +193,7 @@ func (h *Hub) Add(ctx context.Context, c Conn) {
 }
 
 // Remove forgets a local connection everywhere. It returns false if it was not held here.
-func (h *Hub) Remove(ctx context.Context, id string) bool {
+func (h *Hub[C]) Remove(ctx context.Context, id string) bool {
 	if !h.Forget(id) {
 		return false
 	}
@@ -184,7 +204,7 @@ func (h *Hub) Remove(ctx context.Context, id string) bool {
 // Forget drops a local connection from this node at once, without calling the store, so that
 // nothing delivers to it any more; it reports whether the connection was held here. Unregister
 // must follow. For callers that must not wait on the store (nbio's close callbacks).
-func (h *Hub) Forget(id string) bool {
+func (h *Hub[C]) Forget(id string) bool {
 	s := h.shard(id)
 	s.mu.Lock()
 	_, ok := s.conns[id]
@@ -202,7 +222,7 @@ func (h *Hub) Forget(id string) bool {
 
 // Unregister removes a forgotten connection from the store. A failure is logged and repaired
 // by the next resync.
-func (h *Hub) Unregister(ctx context.Context, id string) {
+func (h *Hub[C]) Unregister(ctx context.Context, id string) {
 	ctx, cancel := context.WithTimeout(ctx, h.o.StoreTimeout)
 	defer cancel()
 	if _, _, err := h.o.Store.Unregister(ctx, id); err != nil {
@@ -212,7 +232,7 @@ func (h *Hub) Unregister(ctx context.Context, id string) {
 }
 
 // Local returns a connection held by this node.
-func (h *Hub) Local(id string) (Conn, bool) {
+func (h *Hub[C]) Local(id string) (C, bool) {
 	s := h.shard(id)
 	s.mu.RLock()
 	c, ok := s.conns[id]
@@ -221,8 +241,8 @@ func (h *Hub) Local(id string) (Conn, bool) {
 }
 
 // Each calls f for every local connection until f returns false. f must not call Add or Remove.
-func (h *Hub) Each(f func(Conn) bool) {
-	var batch []Conn
+func (h *Hub[C]) Each(f func(C) bool) {
+	var batch []C
 	for i := range h.shards {
 		batch = h.shards[i].snapshot(batch[:0])
 		for _, c := range batch {
@@ -237,10 +257,10 @@ func (h *Hub) Each(f func(Conn) bool) {
 // at a time each) and returns when all calls are done. For fan-out, where one write system call
 // per socket dominates and a single goroutine would leave the other cores idle. f must be safe
 // for concurrent use and must not call Add or Remove.
-func (h *Hub) EachParallel(f func(Conn)) {
+func (h *Hub[C]) EachParallel(f func(C)) {
 	workers := min(runtime.GOMAXPROCS(0), shardCount)
 	if workers <= 1 || h.Len() < parallelMin {
-		h.Each(func(c Conn) bool { f(c); return true })
+		h.Each(func(c C) bool { f(c); return true })
 		return
 	}
 	var next atomic.Int64
@@ -249,7 +269,7 @@ func (h *Hub) EachParallel(f func(Conn)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			var batch []Conn
+			var batch []C
 			for i := next.Add(1) - 1; i < shardCount; i = next.Add(1) - 1 {
 				batch = h.shards[i].snapshot(batch[:0])
 				for _, c := range batch {
@@ -262,7 +282,7 @@ func (h *Hub) EachParallel(f func(Conn)) {
 }
 
 // snapshot appends the shard's connections to batch, so callers work without the lock.
-func (s *shard) snapshot(batch []Conn) []Conn {
+func (s *shard[C]) snapshot(batch []C) []C {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	for _, c := range s.conns {
@@ -274,13 +294,13 @@ func (s *shard) snapshot(batch []Conn) []Conn {
 // parallelMin is the connection count below which fan-out stays on the calling goroutine.
 const parallelMin = 512
 
-func (h *Hub) storeCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+func (h *Hub[C]) storeCtx(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(ctx, h.o.StoreTimeout)
 }
 
 // deliver sends to one connection wherever it lives. A remote delivery is accepted once the
 // owner's bus took it.
-func (h *Hub) deliver(ctx context.Context, c registry.Conn, m bus.Message) error {
+func (h *Hub[C]) deliver(ctx context.Context, c registry.Conn, m bus.Message) error {
 	if local, ok := h.Local(c.ID); ok {
 		if h.o.OrderViaBus && h.Ready() {
 			err := h.o.Bus.Publish(ctx, h.o.Node, m)
@@ -304,22 +324,22 @@ func (h *Hub) deliver(ctx context.Context, c registry.Conn, m bus.Message) error
 	return nil
 }
 
-func (h *Hub) apply(c Conn, m bus.Message) error {
+func (h *Hub[C]) apply(c C, m bus.Message) error {
 	switch m.Kind {
 	case bus.Send:
 		return c.Send(m.Data)
 	case bus.Close:
-		c.Close(m.Code, m.Reason)
+		c.Close(closeReasonOf(m))
 		return nil
 	}
 	return fmt.Errorf("unexpected bus message kind %d", m.Kind)
 }
 
 // handleBus applies a delivery another node published to us.
-func (h *Hub) handleBus(m bus.Message) {
+func (h *Hub[C]) handleBus(m bus.Message) {
 	switch m.Kind {
 	case bus.Broadcast:
-		h.EachParallel(func(c Conn) { _ = c.Send(m.Data) }) // returns when done: order with later messages holds
+		h.EachParallel(func(c C) { _ = c.Send(m.Data) }) // returns when done: order with later messages holds
 		return
 	case bus.Joined, bus.Left:
 		h.rememberGroup(m.ConnID, m.Group, m.Kind == bus.Joined)
@@ -332,7 +352,7 @@ func (h *Hub) handleBus(m bus.Message) {
 	_ = h.apply(c, m)
 }
 
-func (h *Hub) checkSize(data []byte) error {
+func (h *Hub[C]) checkSize(data []byte) error {
 	if h.o.MaxMessageBytes > 0 && len(data) > h.o.MaxMessageBytes {
 		return ErrPayloadTooLarge
 	}
@@ -340,7 +360,7 @@ func (h *Hub) checkSize(data []byte) error {
 }
 
 // lookup finds a connection locally first, then in the store.
-func (h *Hub) lookup(ctx context.Context, id string) (registry.Conn, error) {
+func (h *Hub[C]) lookup(ctx context.Context, id string) (registry.Conn, error) {
 	if c, ok := h.Local(id); ok {
 		return c.Info(), nil
 	}

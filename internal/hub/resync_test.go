@@ -44,9 +44,10 @@ func (f *flaky) Heartbeat(ctx context.Context, node string, ttl time.Duration) e
 
 type fakeConn struct{ id string }
 
-func (c fakeConn) ID() string        { return c.id }
-func (c fakeConn) Send([]byte) error { return nil }
-func (c fakeConn) Close(int, string) {}
+func (c fakeConn) ID() string            { return c.id }
+func (c fakeConn) Send([]byte) error     { return nil }
+func (c fakeConn) Close(hub.CloseReason) {}
+func (c fakeConn) LastActive() time.Time { return time.Time{} }
 func (c fakeConn) Info() registry.Conn {
 	return registry.Conn{ID: c.id, Node: "n1", ConnectedAt: time.Now()}
 }
@@ -57,7 +58,7 @@ func TestResyncAfterOutage(t *testing.T) {
 	st := &flaky{Store: registry.NewMemory()}
 	b := bus.NewLocal()
 	defer b.Close()
-	h := hub.New(hub.Options{Node: "n1", Store: st, Bus: b, LeaseTTL: 30 * time.Millisecond})
+	h := hub.New[fakeConn](hub.Options{Node: "n1", Store: st, Bus: b, LeaseTTL: 30 * time.Millisecond})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	if err := h.Run(ctx); err != nil {
@@ -96,8 +97,7 @@ func poll(t *testing.T, what string, cond func() bool) {
 
 // A node cut off from the store past its lease is reaped by a survivor, which runs $disconnect
 // for its connections. When the store is back, the node must not register those connections
-// again (they would get a second $disconnect when they close): it hands them to OnReaped to be
-// closed, forgets them, and goes on with a fresh lease; new connections work as usual.
+// again (they would get a second $disconnect when they close): it closes them with hub.CloseReaped, forgets them, and goes on with a fresh lease; new connections work as usual.
 func TestReapedNodeDropsItsConnections(t *testing.T) {
 	mem := registry.NewMemory()
 	st := &flaky{Store: mem}
@@ -106,15 +106,14 @@ func TestReapedNodeDropsItsConnections(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var orphans atomic.Int64
-	survivor := hub.New(hub.Options{Node: "n2", Store: mem, Bus: b, LeaseTTL: 30 * time.Millisecond,
+	survivor := hub.New[*closingConn](hub.Options{Node: "n2", Store: mem, Bus: b, LeaseTTL: 30 * time.Millisecond,
 		OnOrphan: func(registry.Conn, string) { orphans.Add(1) }})
-	reapedCh := make(chan []hub.Conn, 1)
-	h := hub.New(hub.Options{Node: "n1", Store: st, Bus: b, LeaseTTL: 30 * time.Millisecond,
-		OnReaped: func(cs []hub.Conn) { reapedCh <- cs }})
+	h := hub.New[*closingConn](hub.Options{Node: "n1", Store: st, Bus: b, LeaseTTL: 30 * time.Millisecond})
 	if err := h.Run(ctx); err != nil {
 		t.Fatal(err)
 	}
-	h.Add(ctx, fakeConn{"c1"})
+	c1 := &closingConn{fakeConn: fakeConn{"c1"}, closed: make(chan hub.CloseReason, 2)}
+	h.Add(ctx, c1)
 	if err := survivor.Run(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -122,23 +121,23 @@ func TestReapedNodeDropsItsConnections(t *testing.T) {
 	st.down.Store(true)
 	poll(t, "the survivor reaps c1", func() bool { return orphans.Load() == 1 })
 	st.down.Store(false)
-	var got []hub.Conn
-	poll(t, "OnReaped called", func() bool {
+	var got hub.CloseReason
+	poll(t, "c1 closed", func() bool {
 		select {
-		case got = <-reapedCh:
+		case got = <-c1.closed:
 			return true
 		default:
 			return false
 		}
 	})
-	if len(got) != 1 || got[0].ID() != "c1" {
-		t.Fatalf("OnReaped got %v, want [c1]", got)
+	if got != hub.CloseReaped {
+		t.Fatalf("c1 closed for %+v, want hub.CloseReaped", got)
 	}
 	if _, ok := h.Local("c1"); ok || h.Len() != 0 {
 		t.Fatalf("reaped connection still held locally (Len %d)", h.Len())
 	}
 	poll(t, "ready again", h.Ready)
-	h.Add(ctx, fakeConn{"c4"})
+	h.Add(ctx, &closingConn{fakeConn: fakeConn{"c4"}})
 	poll(t, "the node's lease is live again", func() bool {
 		nodes, err := mem.Nodes(ctx)
 		return err == nil && slices.Contains(nodes, "n1")
@@ -153,8 +152,16 @@ func TestReapedNodeDropsItsConnections(t *testing.T) {
 		t.Fatalf("%d orphan $disconnects, want 1", n)
 	}
 	select {
-	case cs := <-reapedCh:
-		t.Fatalf("OnReaped called again with %v", cs)
+	case r := <-c1.closed:
+		t.Fatalf("c1 closed again for %+v", r)
 	default:
 	}
 }
+
+// closingConn records the reasons it is closed for.
+type closingConn struct {
+	fakeConn
+	closed chan hub.CloseReason
+}
+
+func (c *closingConn) Close(r hub.CloseReason) { c.closed <- r }

@@ -12,7 +12,7 @@ import (
 // Run subscribes to this node's deliveries and keeps the node's lease, activity times and
 // registrations in the store current, reaping dead nodes, until ctx ends. It returns once the
 // subscription is up (or failed); the background work goes on until ctx is done.
-func (h *Hub) Run(ctx context.Context) error {
+func (h *Hub[C]) Run(ctx context.Context) error {
 	if err := h.o.Bus.Subscribe(ctx, h.o.Node, h.handleBus); err != nil {
 		return fmt.Errorf("subscribe node %s: %w", h.o.Node, err)
 	}
@@ -21,7 +21,7 @@ func (h *Hub) Run(ctx context.Context) error {
 	return nil
 }
 
-func (h *Hub) loop(ctx context.Context) {
+func (h *Hub[C]) loop(ctx context.Context) {
 	ttl := h.o.LeaseTTL
 	if ttl <= 0 {
 		ttl = 15 * time.Second
@@ -51,7 +51,7 @@ func (h *Hub) loop(ctx context.Context) {
 // the store may have lost them (a Redis restart without persistence). If instead a survivor
 // reaped this node while it could not renew (Store.Reaped), those connections already had their
 // $disconnect there: they are dropped and closed (OnReaped), not registered again.
-func (h *Hub) heartbeat(ctx context.Context) {
+func (h *Hub[C]) heartbeat(ctx context.Context) {
 	h.beatMu.Lock()
 	defer h.beatMu.Unlock()
 	if h.leaving {
@@ -105,9 +105,9 @@ func (h *Hub) heartbeat(ctx context.Context) {
 
 // dropReaped forgets every local connection (their records belong to the survivor that reaped
 // this node) and has them closed without another $disconnect.
-func (h *Hub) dropReaped() {
-	var conns []Conn
-	h.Each(func(c Conn) bool {
+func (h *Hub[C]) dropReaped() {
+	var conns []C
+	h.Each(func(c C) bool {
 		conns = append(conns, c)
 		return true
 	})
@@ -115,18 +115,14 @@ func (h *Hub) dropReaped() {
 		h.Forget(c.ID())
 	}
 	h.o.Logger.Warn("this node was reaped by a survivor after missing its lease (stalled?): closing its connections; their $disconnect already ran there",
-		"connections", len(conns), "closeCode", CodeReaped)
-	if h.o.OnReaped != nil {
-		h.o.OnReaped(conns)
-		return
-	}
+		"connections", len(conns), "closeCode", CloseReaped.Code)
 	for _, c := range conns {
-		c.Close(CodeReaped, ReasonReaped)
+		c.Close(CloseReaped)
 	}
 }
 
 // leaseLive reports whether the store still lists this node's lease; true when it cannot tell.
-func (h *Hub) leaseLive(ctx context.Context) bool {
+func (h *Hub[C]) leaseLive(ctx context.Context) bool {
 	sctx, cancel := h.storeCtx(ctx)
 	defer cancel()
 	nodes, err := h.o.Store.Nodes(sctx)
@@ -136,7 +132,7 @@ func (h *Hub) leaseLive(ctx context.Context) bool {
 // resync registers every local connection (and its groups) again, then unregisters the
 // records the store still holds for this node that are no longer live here: connections that
 // closed while their Unregister could not reach the store.
-func (h *Hub) resync(ctx context.Context) error {
+func (h *Hub[C]) resync(ctx context.Context) error {
 	if err := h.reregister(ctx); err != nil {
 		return err
 	}
@@ -161,9 +157,9 @@ func (h *Hub) resync(ctx context.Context) error {
 	return nil
 }
 
-func (h *Hub) reregister(ctx context.Context) error {
+func (h *Hub[C]) reregister(ctx context.Context) error {
 	var err error
-	h.Each(func(c Conn) bool {
+	h.Each(func(c C) bool {
 		sctx, cancel := h.storeCtx(ctx)
 		defer cancel()
 		if err = h.o.Store.Register(sctx, c.Info()); err != nil {
@@ -183,13 +179,11 @@ func (h *Hub) reregister(ctx context.Context) error {
 }
 
 // flushActivity writes lastActiveAt of connections active since the last flush, in one batch.
-func (h *Hub) flushActivity(ctx context.Context, since time.Time) {
+func (h *Hub[C]) flushActivity(ctx context.Context, since time.Time) {
 	at := map[string]time.Time{}
-	h.Each(func(c Conn) bool {
-		if a, ok := c.(interface{ LastActive() time.Time }); ok {
-			if t := a.LastActive(); t.After(since) {
-				at[c.ID()] = t
-			}
+	h.Each(func(c C) bool {
+		if t := c.LastActive(); t.After(since) {
+			at[c.ID()] = t
 		}
 		return true
 	})
@@ -205,7 +199,7 @@ func (h *Hub) flushActivity(ctx context.Context, since time.Time) {
 
 // reap takes over the cleanup of nodes whose lease expired: each of their connections leaves
 // every index and gets its $disconnect here, since its own node can no longer run it.
-func (h *Hub) reap(ctx context.Context, ttl time.Duration) {
+func (h *Hub[C]) reap(ctx context.Context, ttl time.Duration) {
 	sctx, cancel := h.storeCtx(ctx)
 	dead, err := h.o.Store.DeadNodes(sctx)
 	cancel()
@@ -237,7 +231,7 @@ func (h *Hub) reap(ctx context.Context, ttl time.Duration) {
 	}
 }
 
-func (h *Hub) orphan(ctx context.Context, c registry.Conn, reason string) {
+func (h *Hub[C]) orphan(ctx context.Context, c registry.Conn, reason string) {
 	sctx, cancel := h.storeCtx(ctx)
 	rec, removed, err := h.o.Store.Unregister(sctx, c.ID)
 	cancel()
@@ -254,8 +248,8 @@ func (h *Hub) orphan(ctx context.Context, c registry.Conn, reason string) {
 // heartbeat renews the lease afterwards. The lease is dropped by renewing it for a millisecond
 // (the Store has no delete): with no connections left, the next survivor's reap (DeadNodes)
 // then forgets the node.
-func (h *Hub) Deregister(ctx context.Context) {
-	h.Each(func(c Conn) bool {
+func (h *Hub[C]) Deregister(ctx context.Context) {
+	h.Each(func(c C) bool {
 		h.Remove(ctx, c.ID())
 		return true
 	})

@@ -3,13 +3,11 @@ package management
 import (
 	"context"
 
-	"github.com/wsgate/wsgate/internal/hub"
 	"github.com/wsgate/wsgate/internal/registry"
 )
 
-var _ Backend = (*hub.Hub)(nil)
-
-// Backend is what the management API needs from the node: *hub.Hub implements it. Every
+// Backend is what the management API needs from the node: *hub.Hub implements it (for any
+// connection type; the server passes its hub as the Backend). Every
 // method works for connections on any node and fails with the hub's errors (hub.ErrGone,
 // hub.ErrSlowConsumer, hub.ErrPayloadTooLarge), which backendError maps to AWS's, or with
 // another error, answered 500.

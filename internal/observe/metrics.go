@@ -21,11 +21,15 @@ type Metrics struct {
 
 	ConnectionsActive prometheus.Gauge
 	Connects          *prometheus.CounterVec   // outcome: accepted, refused_<status>
-	Disconnects       *prometheus.CounterVec   // reason: client, idle, duration, deleted, shutdown, slow_consumer, too_big, binary, dead_peer, lost, node_lost
+	Disconnects       *prometheus.CounterVec   // reason: client, idle, duration, deleted, user_deleted, shutdown, slow_consumer, too_big, binary, protocol_error, inbound_flood, control_flood, dead_peer, lost, node_lost, node_reaped
 	Messages          *prometheus.CounterVec   // route, outcome: ok, error, no_route
 	IntegrationTime   *prometheus.HistogramVec // route
 	Pushes            *prometheus.CounterVec   // op, status
 	SlowConsumers     prometheus.Counter
+	// IntegrationInflight, InboundPaused, InboundDropped: the inbound bounds (limits.*).
+	IntegrationInflight prometheus.Gauge
+	InboundPaused       prometheus.Counter
+	InboundDropped      prometheus.Counter
 }
 
 // NewMetrics registers wsgate's metrics plus the Go and process collectors.
@@ -56,9 +60,18 @@ func NewMetrics() *Metrics {
 		SlowConsumers: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "wsgate_slow_consumers_total", Help: "Connections closed because their send queue was full.",
 		}),
+		IntegrationInflight: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "wsgate_integration_calls_inflight", Help: "Integration calls in flight (limits.maxInflightCalls bounds them).",
+		}),
+		InboundPaused: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "wsgate_inbound_paused_total", Help: "Times a connection stopped being read because its messages queued for integrations passed limits.inboundQueueBytes.",
+		}),
+		InboundDropped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "wsgate_inbound_dropped_messages_total", Help: "Client messages dropped unsent because their connection closed before their integration ran.",
+		}),
 	}
 	r.MustRegister(m.ConnectionsActive, m.Connects, m.Disconnects, m.Messages, m.IntegrationTime, m.Pushes,
-		m.SlowConsumers, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		m.SlowConsumers, m.IntegrationInflight, m.InboundPaused, m.InboundDropped, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/wsgate/wsgate/internal/config"
-	"github.com/wsgate/wsgate/internal/hub"
+	"github.com/wsgate/wsgate/internal/gateway"
 	"github.com/wsgate/wsgate/internal/server"
 )
 
@@ -124,7 +124,7 @@ func onlyConnID(b *testing.B, srv *server.Server) string {
 	b.Helper()
 	var id string
 	waitUntil(b, "the connection to register", func() bool {
-		srv.Hub().Each(func(c hub.Conn) bool { id = c.ID(); return false })
+		srv.Hub().Each(func(c *gateway.Conn) bool { id = c.ID(); return false })
 		return id != ""
 	})
 	return id

@@ -311,7 +311,8 @@ integrations:
 // handshake instead of resetting the socket with unread data in it.
 func TestCloseFrameSurvivesInboundTraffic(t *testing.T) {
 	fn := echoLambda(t)
-	n := startNode(t, fmt.Sprintf(lifecycleAPI, fn.srv.URL)+"limits: { idleTimeout: 200ms }\n")
+	// A ping a millisecond, above the default rate limit for control frames.
+	n := startNode(t, fmt.Sprintf(lifecycleAPI, fn.srv.URL)+"limits: { idleTimeout: 200ms, controlFramesPerSecond: 100000 }\n")
 	c := dialFrames(t, n.url("/dev"))
 	stop := make(chan struct{})
 	var pinging sync.WaitGroup

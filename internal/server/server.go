@@ -43,7 +43,7 @@ type Server struct {
 	store registry.Store
 	bus   bus.Bus
 	redis redis.UniversalClient // shared by store and bus when store.type is redis; nil otherwise
-	hub   *hub.Hub
+	hub   *hub.Hub[*gateway.Conn]
 	gw    *gateway.Gateway
 	mgmt  *management.Handler
 	auths []authorizer.Authorizer
@@ -74,11 +74,10 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, er
 		return nil, err
 	}
 	l := cfg.Limits
-	s.hub = hub.New(hub.Options{
+	s.hub = hub.New[*gateway.Conn](hub.Options{
 		Node: node, Store: s.store, Bus: s.bus, MaxMessageBytes: int(l.MessageBytes),
 		LeaseTTL: cfg.Store.NodeLeaseTTL.D(), Logger: log,
 		OnOrphan:    func(c registry.Conn, reason string) { s.gw.Orphaned(c, reason) },
-		OnReaped:    func(conns []hub.Conn) { s.gw.Reaped(conns) },
 		OrderViaBus: s.redis != nil,
 	})
 	var verifier *sigv4.Verifier
@@ -105,6 +104,9 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, er
 			MaxConnectionDuration: l.MaxConnectionDuration.D(), PingInterval: l.PingInterval.D(),
 			SendQueueBytes: int(l.SendQueueBytes), HandshakeTimeout: l.HandshakeTimeout.D(),
 			AllowBinary: l.AllowBinary, ConcurrencyPerConnection: l.ConcurrencyPerConnection,
+			InboundQueueBytes: int(l.InboundQueueBytes), InboundStallTimeout: l.InboundStallTimeout.D(),
+			ControlFramesPerSecond: l.ControlFramesPerSecond, MaxInflightCalls: l.MaxInflightCalls,
+			SocketSendBuffer: int(l.SocketSendBufferBytes),
 		},
 		Hub: s.hub, Logger: log, Metrics: s.metrics,
 	})
@@ -287,7 +289,7 @@ func (s *Server) Start(ctx context.Context) error {
 func (s *Server) Addr() string { return s.ln.Addr().String() }
 
 // Hub exposes the node's hub (tests).
-func (s *Server) Hub() *hub.Hub { return s.hub }
+func (s *Server) Hub() *hub.Hub[*gateway.Conn] { return s.hub }
 
 // Shutdown stops accepting, closes every connection with 1001, runs their $disconnect,
 // deregisters the node and closes the store, all within ctx.
