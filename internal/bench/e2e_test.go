@@ -42,6 +42,7 @@ func startGateway(t *testing.T, file, backend string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	cfg.State.Dir = t.TempDir() // the local CA, not in ~/.local/state
 	ctx := context.Background()
 	srv, err := server.New(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {

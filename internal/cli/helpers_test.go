@@ -45,11 +45,12 @@ type served struct {
 func startServe(t *testing.T, args ...string) *served {
 	t.Helper()
 	s := &served{stderr: &syncBuffer{}}
+	stateDir := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
 	addr := make(chan string, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- serve(ctx, append(args, "--listen", "127.0.0.1:0"), s.stderr, func(a string) { addr <- a })
+		done <- serve(ctx, append(args, "--listen", "127.0.0.1:0", "--state-dir", stateDir), s.stderr, func(a string) { addr <- a })
 	}()
 	select {
 	case s.addr = <-addr:

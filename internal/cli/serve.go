@@ -17,8 +17,8 @@ import (
 
 // serveFlags are serve's flags; serveCmd declares them.
 type serveFlags struct {
-	config, template, logLevel, listen string
-	imp                                *importFlags
+	config, template, logLevel, listen, stateDir string
+	imp                                          *importFlags
 }
 
 func (a *app) serveCmd() *cobra.Command {
@@ -53,6 +53,7 @@ prints it). --template runs a CloudFormation/SAM template as is: its Lambda func
 	fs.StringVar(&f.template, "template", "", "CloudFormation/SAM template `FILE` to run instead of a config")
 	fs.StringVar(&f.logLevel, "log-level", "", "`LEVEL`: debug, info, warn or error (overrides log.level)")
 	fs.StringVar(&f.listen, "listen", "", "`HOST:PORT` to listen on (overrides listen)")
+	fs.StringVar(&f.stateDir, "state-dir", "", "`DIR` where the local CA is kept (overrides state.dir; default $WSGATE_STATE_DIR, $XDG_STATE_HOME/wsgate or ~/.local/state/wsgate)")
 	f.imp = newImportFlags(fs)
 	return cmd
 }
@@ -92,6 +93,9 @@ func (a *app) serve(ctx context.Context, cmd *cobra.Command, f *serveFlags) erro
 	}
 	if f.listen != "" {
 		cfg.Listen = f.listen
+	}
+	if f.stateDir != "" {
+		cfg.State.Dir = f.stateDir
 	}
 	log, err := observe.NewLogger(a.stderr, cfg.Log.Level, cfg.Log.Format)
 	if err != nil {

@@ -354,7 +354,7 @@ stageVariables: {"bad-name": x}
 		"t.yaml:8: log.format: \"xml\" is not a log format; write text or json (or leave it out: text on a terminal, json otherwise)",
 		"t.yaml:8: log.level: \"verbose\" is not a log level; write debug, info, warn or error",
 		"t.yaml:9: shutdown.gracePeriod: must not be negative; write e.g. 10s",
-		"t.yaml:10: tls.keyFile: required when tls is set; write the path of the PEM private key",
+		"t.yaml:10: tls.keyFile: required with tls.certFile; write the path of the PEM private key",
 		"t.yaml:11: stageVariables.bad-name: \"bad-name\" is not a stage variable name; use letters, digits and _",
 	}},
 	{"routes", `routes:

@@ -72,7 +72,9 @@ type Config struct {
 	Region     string `yaml:"region,omitempty"`
 	AccountID  string `yaml:"accountId,omitempty"`
 
-	TLS *TLS `yaml:"tls,omitempty"`
+	// TLS: nil is the default, tls.mode auto.
+	TLS   *TLS  `yaml:"tls,omitempty"`
+	State State `yaml:"state,omitempty"`
 
 	// RouteSelectionExpression picks a route for each message: $request.body.action, nested
 	// paths ($request.body.meta.type), ${...} mixed with text, or a literal.
@@ -95,10 +97,36 @@ type Config struct {
 	lines map[string]int // key path -> line, for messages after loading
 }
 
-// TLS turns the listener into wss:// (and https:// for the management API).
+// TLS modes.
+const (
+	// TLSAuto (the default): a certificate from wsgate's local CA, kept in state.dir, unless
+	// certFile and keyFile are given.
+	TLSAuto = "auto"
+	// TLSOff: plain text only (ws://, http://), for TLS terminated in front of wsgate.
+	TLSOff = "off"
+)
+
+// TLS is how the listener serves wss:// and https://. The same port serves plain text too:
+// each connection's first byte says which it is.
 type TLS struct {
+	// Mode is auto (default) or off (plain text only).
+	Mode string `yaml:"mode,omitempty"`
+	// CertFile and KeyFile are a PEM certificate (chain) and its key to serve instead of one
+	// from the local CA.
 	CertFile string `yaml:"certFile,omitempty"`
 	KeyFile  string `yaml:"keyFile,omitempty"`
+	// CAFile is the PEM of the CA that issued CertFile when clients do not trust it already
+	// (a private CA): functions are given it, and the start-up log names it.
+	CAFile string `yaml:"caFile,omitempty"`
+	// RequireTLS refuses plain-text clients on the port (they get a 400 and a log line).
+	RequireTLS bool `yaml:"requireTLS,omitempty"`
+}
+
+// State is where wsgate keeps what must survive a restart (the local CA).
+type State struct {
+	// Dir defaults to $WSGATE_STATE_DIR, systemd's $STATE_DIRECTORY, $XDG_STATE_HOME/wsgate
+	// or ~/.local/state/wsgate, in that order.
+	Dir string `yaml:"dir,omitempty"`
 }
 
 // Route binds a route key to an integration.

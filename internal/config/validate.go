@@ -59,12 +59,24 @@ func (c *Config) validate() Errors {
 	if d := c.DomainName; d != "" && (strings.Contains(d, "/") || strings.ContainsAny(d, " \t")) {
 		v.add("domainName", "%q: write the host name only, e.g. ws.example.com (no scheme or path)", d)
 	}
-	if c.TLS != nil {
-		if c.TLS.CertFile == "" {
-			v.add("tls.certFile", "required when tls is set; write the path of a PEM certificate (chain)")
-		}
-		if c.TLS.KeyFile == "" {
-			v.add("tls.keyFile", "required when tls is set; write the path of the PEM private key")
+	if t := c.TLS; t != nil {
+		switch t.Mode {
+		case "", TLSAuto:
+			if t.CertFile == "" && t.KeyFile != "" {
+				v.add("tls.certFile", "required with tls.keyFile; write the path of a PEM certificate (chain), or remove keyFile to use the local CA")
+			}
+			if t.KeyFile == "" && t.CertFile != "" {
+				v.add("tls.keyFile", "required with tls.certFile; write the path of the PEM private key")
+			}
+			if t.CAFile != "" && t.CertFile == "" {
+				v.add("tls.caFile", "goes with tls.certFile (the CA that issued it); the local CA needs none")
+			}
+		case TLSOff:
+			if t.CertFile != "" || t.KeyFile != "" || t.CAFile != "" || t.RequireTLS {
+				v.add("tls.mode", "off serves plain text only; remove certFile, keyFile, caFile and requireTLS, or remove mode: off")
+			}
+		default:
+			v.add("tls.mode", "%q: write auto (TLS with certFile/keyFile or the local CA, plus plain text) or off (plain text only)", t.Mode)
 		}
 	}
 	for _, name := range slices.Sorted(maps.Keys(c.StageVariables)) {

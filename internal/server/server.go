@@ -7,6 +7,7 @@ package server
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -27,11 +28,13 @@ import (
 	"github.com/wsgate/wsgate/internal/gateway"
 	"github.com/wsgate/wsgate/internal/hub"
 	"github.com/wsgate/wsgate/internal/integration"
+	"github.com/wsgate/wsgate/internal/localca"
 	"github.com/wsgate/wsgate/internal/management"
 	"github.com/wsgate/wsgate/internal/observe"
 	"github.com/wsgate/wsgate/internal/registry"
 	"github.com/wsgate/wsgate/internal/routing"
 	"github.com/wsgate/wsgate/internal/sigv4"
+	"github.com/wsgate/wsgate/internal/tlsmux"
 )
 
 // Server is one gateway node.
@@ -49,6 +52,9 @@ type Server struct {
 	auths []authorizer.Authorizer
 
 	ln, adminLn   net.Listener
+	tlsConfig     *tls.Config        // nil: plain text only (tls.mode off)
+	trust         localca.Trust      // what clients verify tlsConfig's certificate with
+	ca            *localca.Authority // the local CA, when it issued the certificate
 	srv, adminSrv *http.Server
 	cancel        context.CancelFunc
 }
@@ -56,6 +62,9 @@ type Server struct {
 // New builds a node from cfg (already validated by config.Load). Errors name the config key.
 func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, error) {
 	s := &Server{cfg: cfg, log: log, metrics: observe.NewMetrics()}
+	if err := s.setupTLS(); err != nil {
+		return nil, err
+	}
 	selector, err := routing.Compile(cfg.RouteSelectionExpression)
 	if err != nil {
 		return nil, s.keyErr("routeSelectionExpression", err)
@@ -239,10 +248,15 @@ func (s *Server) Start(ctx context.Context) error {
 	if err := s.hub.Run(ctx); err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", s.cfg.Listen)
+	inner, err := net.Listen("tcp", s.cfg.Listen)
 	if err != nil {
 		return s.keyErr("listen", err)
 	}
+	// One port for both: each connection's first byte says TLS or plain text.
+	ln := tlsmux.New(inner, tlsmux.Options{
+		TLS: s.tlsConfig, RequireTLS: s.cfg.TLS != nil && s.cfg.TLS.RequireTLS,
+		CAFile: s.trust.CAFile, Logger: s.log,
+	})
 	s.ln = ln
 	handler := s.Handler()
 	if s.cfg.Admin.Listen != "" {
@@ -265,24 +279,32 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	s.srv = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug)}
 	go func() {
-		var err error
-		if t := s.cfg.TLS; t != nil {
-			err = s.srv.ServeTLS(ln, t.CertFile, t.KeyFile)
-		} else {
-			err = s.srv.Serve(ln)
-		}
+		err := s.srv.Serve(s.ln)
 		if err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
 			s.log.Error("listener stopped", "err", err)
 		}
 	}()
-	scheme := "ws"
-	if s.cfg.TLS != nil {
-		scheme = "wss"
-	}
-	s.log.Info("wsgate listening", "url", fmt.Sprintf("%s://%s/%s", scheme, ln.Addr(), s.cfg.Stage),
-		"management", fmt.Sprintf("%s/%s/@connections", strings.Replace(scheme, "ws", "http", 1)+"://"+ln.Addr().String(), s.cfg.Stage),
-		"node", s.hub.Node(), "store", s.cfg.Store.Type)
+	s.logListening()
 	return nil
+}
+
+// logListening says where clients connect and, with the local CA, which file they trust.
+func (s *Server) logListening() {
+	addr, stage := s.ln.Addr().String(), s.cfg.Stage
+	attrs := []any{"url", fmt.Sprintf("ws://%s/%s", addr, stage)}
+	mgmt := fmt.Sprintf("http://%s/%s/@connections", addr, stage)
+	if s.tlsConfig != nil {
+		attrs = append(attrs, "tlsUrl", fmt.Sprintf("wss://%s/%s", addr, stage))
+		mgmt = fmt.Sprintf("https://%s/%s/@connections", addr, stage)
+		if s.cfg.TLS != nil && s.cfg.TLS.RequireTLS {
+			attrs[1] = attrs[3] // plain text is refused: the one URL that works
+		}
+	}
+	attrs = append(attrs, "management", mgmt, "node", s.hub.Node(), "store", s.cfg.Store.Type)
+	s.log.Info("wsgate listening", attrs...)
+	if s.trust.CAFile != "" {
+		s.log.Info("wss:// clients: wscat --ca "+s.trust.CAFile, "caFile", s.trust.CAFile, "caBundle", s.trust.Bundle)
+	}
 }
 
 // Addr is the main listener's address (useful with port 0).

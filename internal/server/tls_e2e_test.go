@@ -82,16 +82,19 @@ management:
 	httpc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
 	defer httpc.CloseIdleConnections()
 
-	// A plain ws:// client cannot talk to the TLS listener.
-	if _, _, err := tryDial("ws://" + n.addr + "/dev"); err == nil {
-		t.Fatalf("ws:// dial to a TLS listener succeeded")
+	// The same port serves plain ws:// too (the first byte tells them apart).
+	plain := dial(t, "ws://"+n.addr+"/dev")
+	send(t, plain, "in clear")
+	if got := read(t, plain); got != "secure:in clear" {
+		t.Fatalf("route response over ws:// on the TLS port = %q", got)
 	}
+	plain.Close(websocket.StatusNormalClosure, "")
 	c := dial(t, "wss://"+n.addr+"/dev/secure/room", func(o *websocket.DialOptions) { o.HTTPClient = httpc })
 	send(t, c, "hello")
 	if got := read(t, c); got != "secure:hello" {
 		t.Fatalf("route response over wss = %q", got)
 	}
-	conn := fn.eventOf(t, "$connect")
+	conn := connectWhere(t, fn, "over TLS", overTLS)
 	if conn.Headers["X-Forwarded-Proto"] != "https" {
 		t.Errorf("X-Forwarded-Proto = %q, want https on a TLS listener", conn.Headers["X-Forwarded-Proto"])
 	}

@@ -1,0 +1,375 @@
+package server_test
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi"
+	"github.com/coder/websocket"
+
+	"github.com/wsgate/wsgate/internal/localca"
+)
+
+// caPool reads a PEM CA file into a pool, as a client given `--ca FILE` does.
+func caPool(t *testing.T, file string) *x509.CertPool {
+	t.Helper()
+	pem, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatalf("read CA file: %v", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		t.Fatalf("%s holds no PEM certificate", file)
+	}
+	return pool
+}
+
+func trustingClient(t *testing.T, pool *x509.CertPool) *http.Client {
+	c := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, ForceAttemptHTTP2: true}}
+	t.Cleanup(c.CloseIdleConnections)
+	return c
+}
+
+// connectWhere waits for a $connect event that pred accepts.
+func connectWhere(t *testing.T, fn *eventLog, what string, pred func(events.APIGatewayWebsocketProxyRequest) bool) events.APIGatewayWebsocketProxyRequest {
+	t.Helper()
+	var found events.APIGatewayWebsocketProxyRequest
+	waitFor(t, "a $connect event "+what, func() bool {
+		for _, ev := range fn.all() {
+			if ev.RequestContext.RouteKey == "$connect" && pred(ev) {
+				found = ev
+				return true
+			}
+		}
+		return false
+	})
+	return found
+}
+
+func overTLS(ev events.APIGatewayWebsocketProxyRequest) bool {
+	return ev.Headers["X-Forwarded-Proto"] == "https"
+}
+
+func inClear(ev events.APIGatewayWebsocketProxyRequest) bool {
+	return ev.Headers["X-Forwarded-Proto"] == "http"
+}
+
+// With no tls: configured, one port serves wss:// and ws://, https:// and http://, with a
+// certificate from the local CA; the SDK's management client trusting only the CA file posts
+// to https://{domainName}/{stage}, the endpoint AWS's tutorials build from the event.
+func TestLocalCAServesBothOnOnePort(t *testing.T) {
+	dir := t.TempDir()
+	fn := newLambda(t, func(ev events.APIGatewayWebsocketProxyRequest) (int, string) {
+		return 200, "echo:" + ev.Body
+	})
+	n := startNode(t, fmt.Sprintf("state: { dir: %q }\n", dir)+fmt.Sprintf(lifecycleAPI, fn.srv.URL))
+	trust := n.srv.Trust()
+	if trust.CAFile != filepath.Join(dir, "ca.pem") || n.srv.CABundle() != filepath.Join(dir, "ca-bundle.pem") {
+		t.Fatalf("Trust() = %+v, CABundle() = %q; want ca.pem and ca-bundle.pem in %s", trust, n.srv.CABundle(), dir)
+	}
+	for name, mode := range map[string]os.FileMode{"ca-key.pem": 0o600, "server-key.pem": 0o600, "ca.pem": 0o644} {
+		fi, err := os.Stat(filepath.Join(dir, name))
+		if err != nil || fi.Mode().Perm() != mode {
+			t.Errorf("%s: %v, mode %v; want %v", name, err, fi.Mode().Perm(), mode)
+		}
+	}
+	httpc := trustingClient(t, caPool(t, trust.CAFile))
+
+	secure := dial(t, "wss://"+n.addr+"/dev", func(o *websocket.DialOptions) { o.HTTPClient = httpc })
+	plain := dial(t, "ws://"+n.addr+"/dev")
+	send(t, secure, "over tls")
+	send(t, plain, "in clear")
+	if got := read(t, secure); got != "echo:over tls" {
+		t.Fatalf("wss:// route response = %q", got)
+	}
+	if got := read(t, plain); got != "echo:in clear" {
+		t.Fatalf("ws:// route response = %q", got)
+	}
+	secureEv := connectWhere(t, fn, "over TLS", overTLS)
+	plainEv := connectWhere(t, fn, "in clear", inClear)
+
+	// requestContext.domainName is the host and port the client dialled: the callback URL
+	// the tutorials build from it reaches this port, and the certificate names it.
+	domain := secureEv.RequestContext.DomainName
+	if domain != n.addr {
+		t.Fatalf("requestContext.domainName = %q, want the dialled %q", domain, n.addr)
+	}
+	mc := apigatewaymanagementapi.New(apigatewaymanagementapi.Options{
+		BaseEndpoint: aws.String("https://" + domain + "/" + secureEv.RequestContext.Stage),
+		Region:       "us-east-1", HTTPClient: httpc, RetryMaxAttempts: 1,
+		Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", ""),
+	})
+	ctx := sdkContext(t)
+	for _, c := range []struct {
+		ev events.APIGatewayWebsocketProxyRequest
+		ws *websocket.Conn
+	}{{secureEv, secure}, {plainEv, plain}} {
+		msg := "pushed to " + c.ev.Headers["X-Forwarded-Proto"]
+		if _, err := mc.PostToConnection(ctx, &apigatewaymanagementapi.PostToConnectionInput{
+			ConnectionId: aws.String(c.ev.RequestContext.ConnectionID), Data: []byte(msg),
+		}); err != nil {
+			t.Fatalf("PostToConnection over https to %s: %v", domain, err)
+		}
+		if got := read(t, c.ws); got != msg {
+			t.Fatalf("push = %q, want %q", got, msg)
+		}
+	}
+	// Management and health over plain http:// on the same port too.
+	resp, err := http.Post("http://"+n.addr+"/dev/@connections/"+plainEv.RequestContext.ConnectionID, "text/plain", strings.NewReader("via http"))
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("POST over http: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	if got := read(t, plain); got != "via http" {
+		t.Fatalf("push over http = %q", got)
+	}
+	for _, u := range []string{"http://" + n.addr + "/healthz", "https://" + n.addr + "/healthz", "https://localhost:" + port(n.addr) + "/healthz"} {
+		resp, err := httpc.Get(u)
+		if err != nil {
+			t.Fatalf("GET %s: %v", u, err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || string(body) != "ok\n" {
+			t.Fatalf("GET %s = %d %q", u, resp.StatusCode, body)
+		}
+		if strings.HasPrefix(u, "https") && resp.Proto != "HTTP/2.0" {
+			t.Errorf("GET %s spoke %s; want HTTP/2.0 as before (ALPN h2)", u, resp.Proto)
+		}
+	}
+	// The bundle holds the system's roots and the CA, so a client whose roots it replaces
+	// (SSL_CERT_FILE, AWS_CA_BUNDLE) still verifies wsgate.
+	bundle := caPool(t, trust.Bundle)
+	if _, err := trustingClient(t, bundle).Get("https://" + n.addr + "/healthz"); err != nil {
+		t.Fatalf("GET with the bundle as roots: %v", err)
+	}
+}
+
+func port(addr string) string {
+	_, p, _ := net.SplitHostPort(addr)
+	return p
+}
+
+// A real node process, given only NODE_EXTRA_CA_CERTS, posts with its https module to
+// https://{domainName}/{stage}/@connections/{id} and the socket receives it: the Lambda
+// tutorials' callback, unchanged.
+func TestLocalCANodeCallback(t *testing.T) {
+	nodeBin, err := exec.LookPath("node")
+	if err != nil {
+		t.Skip("node not installed")
+	}
+	fn := echoLambda(t)
+	n := startNode(t, fmt.Sprintf("state: { dir: %q }\n", t.TempDir())+fmt.Sprintf(lifecycleAPI, fn.srv.URL))
+	c := dial(t, n.url("/dev"))
+	ev := fn.eventOf(t, "$connect")
+	script := `
+const https = require('https');
+const [domainName, stage, id] = process.argv.slice(1);
+const body = 'hello from node over https';
+const req = https.request('https://' + domainName + '/' + stage + '/@connections/' + encodeURIComponent(id),
+  {method: 'POST', headers: {'Content-Length': Buffer.byteLength(body)}}, (res) => {
+    res.resume();
+    res.on('end', () => { console.log('status ' + res.statusCode); });
+  });
+req.on('error', (e) => { console.error('request failed: ' + e.message); process.exit(2); });
+req.end(body);
+`
+	cmd := exec.Command(nodeBin, "-e", script, ev.RequestContext.DomainName, ev.RequestContext.Stage, ev.RequestContext.ConnectionID)
+	cmd.Env = append(os.Environ(), n.srv.Trust().Env()...)
+	out, err := cmd.CombinedOutput()
+	if err != nil || strings.TrimSpace(string(out)) != "status 200" {
+		t.Fatalf("node https POST: %v\n%s", err, out)
+	}
+	if got := read(t, c); got != "hello from node over https" {
+		t.Fatalf("socket got %q", got)
+	}
+	// Without the CA, node refuses the certificate: the variable is what made it work.
+	cmd = exec.Command(nodeBin, "-e", script, ev.RequestContext.DomainName, ev.RequestContext.Stage, ev.RequestContext.ConnectionID)
+	out, err = cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "certificate") {
+		t.Fatalf("node without NODE_EXTRA_CA_CERTS: %v\n%s; want a certificate error", err, out)
+	}
+}
+
+// A restart keeps the same CA (same file, same fingerprint), so clients keep trusting it.
+func TestLocalCASurvivesRestart(t *testing.T) {
+	dir := t.TempDir()
+	fn := echoLambda(t)
+	yaml := fmt.Sprintf("state: { dir: %q }\n", dir) + fmt.Sprintf(lifecycleAPI, fn.srv.URL)
+	first := startNode(t, yaml)
+	ca1, err := os.ReadFile(first.srv.Trust().CAFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf1, _ := os.ReadFile(filepath.Join(dir, "server.pem"))
+	pool := caPool(t, first.srv.Trust().CAFile)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := first.srv.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	second := startNode(t, yaml)
+	ca2, err := os.ReadFile(second.srv.Trust().CAFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if second.srv.Trust().CAFile != first.srv.Trust().CAFile || string(ca1) != string(ca2) {
+		t.Fatalf("the CA changed across a restart")
+	}
+	if leaf2, _ := os.ReadFile(filepath.Join(dir, "server.pem")); string(leaf1) != string(leaf2) {
+		t.Errorf("the server certificate was made again for the same listen address")
+	}
+	// A client that trusted the first run's CA connects to the second run.
+	c := dial(t, "wss://"+second.addr+"/dev", func(o *websocket.DialOptions) { o.HTTPClient = trustingClient(t, pool) })
+	send(t, c, "again")
+	if got := read(t, c); got != "re:again" {
+		t.Fatalf("wss:// after restart = %q", got)
+	}
+	st := secureState(t, second.addr, pool)
+	if got, want := localca.Fingerprint(st.PeerCertificates[len(st.PeerCertificates)-1]), fingerprintOf(t, ca1); got != want {
+		t.Fatalf("served chain ends in CA %s, want %s", got, want)
+	}
+}
+
+func fingerprintOf(t *testing.T, pemBytes []byte) string {
+	t.Helper()
+	b, _ := pem.Decode(pemBytes)
+	if b == nil {
+		t.Fatal("no PEM block")
+	}
+	c, err := x509.ParseCertificate(b.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return localca.Fingerprint(c)
+}
+
+// secureState completes a TLS handshake with addr and returns what the server presented.
+func secureState(t *testing.T, addr string, pool *x509.CertPool) tls.ConnectionState {
+	t.Helper()
+	c, err := tls.DialWithDialer(&net.Dialer{Timeout: 10 * time.Second}, "tcp", addr, &tls.Config{RootCAs: pool})
+	if err != nil {
+		t.Fatalf("TLS dial %s: %v", addr, err)
+	}
+	defer c.Close()
+	return c.ConnectionState()
+}
+
+// Clients that connect and send nothing hold no accept slot: others are served meanwhile,
+// over TLS and in clear.
+func TestSilentClientsDoNotBlockAccept(t *testing.T) {
+	fn := echoLambda(t)
+	n := startNode(t, fmt.Sprintf("state: { dir: %q }\n", t.TempDir())+fmt.Sprintf(lifecycleAPI, fn.srv.URL))
+	for range 20 {
+		s, err := net.Dial("tcp", n.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+	}
+	httpc := trustingClient(t, caPool(t, n.srv.Trust().CAFile))
+	secure := dial(t, "wss://"+n.addr+"/dev", func(o *websocket.DialOptions) { o.HTTPClient = httpc })
+	plain := dial(t, "ws://"+n.addr+"/dev")
+	send(t, secure, "a")
+	send(t, plain, "b")
+	if read(t, secure) != "re:a" || read(t, plain) != "re:b" {
+		t.Fatal("echo with silent clients connected")
+	}
+}
+
+// A TLS client on a plain-text-only port (tls.mode off), a plain-text client on a TLS-only
+// port (tls.requireTLS), and a client that does not trust the certificate each get a log line
+// saying what happened and from where.
+func TestWrongProtocolIsLogged(t *testing.T) {
+	fn := echoLambda(t)
+	t.Run("tls on plain-only port", func(t *testing.T) {
+		n, logs := startNodeLogged(t, "tls: { mode: off }\n"+fmt.Sprintf(lifecycleAPI, fn.srv.URL))
+		if n.srv.Trust() != (localca.Trust{}) {
+			t.Errorf("tls.mode off: Trust() = %+v, want none", n.srv.Trust())
+		}
+		_, err := tls.DialWithDialer(&net.Dialer{Timeout: 10 * time.Second}, "tcp", n.addr, &tls.Config{InsecureSkipVerify: true})
+		if err == nil || !strings.Contains(err.Error(), "handshake failure") {
+			t.Errorf("TLS dial to a plain-only port: %v, want a handshake failure alert", err)
+		}
+		rec := waitLog(t, logs, "refused a TLS")
+		if !strings.Contains(rec["msg"].(string), "tls.mode: off") || !strings.HasPrefix(fmt.Sprint(rec["remote"]), "127.0.0.1:") {
+			t.Errorf("log line = %v; want it to name tls.mode: off and the client's address", rec)
+		}
+		c := dial(t, n.url("/dev")) // plain text still works
+		send(t, c, "x")
+		if read(t, c) != "re:x" {
+			t.Fatal("ws:// on a plain-only port")
+		}
+	})
+	t.Run("plain on tls-only port", func(t *testing.T) {
+		n, logs := startNodeLogged(t, fmt.Sprintf("state: { dir: %q }\ntls: { requireTLS: true }\n", t.TempDir())+fmt.Sprintf(lifecycleAPI, fn.srv.URL))
+		resp, err := http.Get("http://" + n.addr + "/healthz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 400 || !strings.Contains(string(body), "HTTP request to an HTTPS server") {
+			t.Errorf("plain GET on a TLS-only port = %d %q", resp.StatusCode, body)
+		}
+		rec := waitLog(t, logs, "refused a plain-text")
+		if rec["request"] != "GET /healthz HTTP/1.1" || !strings.HasPrefix(fmt.Sprint(rec["remote"]), "127.0.0.1:") {
+			t.Errorf("log line = %v; want the request line and the client's address", rec)
+		}
+		if _, _, err := tryDial(n.url("/dev")); err == nil {
+			t.Error("ws:// on a TLS-only port succeeded")
+		}
+		if _, err := trustingClient(t, caPool(t, n.srv.Trust().CAFile)).Get("https://" + n.addr + "/healthz"); err != nil {
+			t.Errorf("https on a TLS-only port: %v", err)
+		}
+	})
+	t.Run("client does not trust the CA", func(t *testing.T) {
+		n, logs := startNodeLogged(t, fmt.Sprintf("state: { dir: %q }\n", t.TempDir())+fmt.Sprintf(lifecycleAPI, fn.srv.URL))
+		if _, err := http.Get("https://" + n.addr + "/healthz"); err == nil {
+			t.Fatal("an untrusting client was served")
+		}
+		rec := waitLog(t, logs, "rejected wsgate's certificate")
+		if rec["caFile"] != n.srv.Trust().CAFile || !strings.Contains(fmt.Sprint(rec["alert"]), "certificate") {
+			t.Errorf("log line = %v; want the CA file to trust and the client's alert", rec)
+		}
+	})
+}
+
+// waitLog waits for a JSON log record whose msg contains substr.
+func waitLog(t *testing.T, logs *accessLogSink, substr string) map[string]any {
+	t.Helper()
+	var found map[string]any
+	waitFor(t, "a log line with "+substr, func() bool {
+		logs.mu.Lock()
+		text := logs.buf.String()
+		logs.mu.Unlock()
+		sc := bufio.NewScanner(strings.NewReader(text))
+		for sc.Scan() {
+			var m map[string]any
+			if json.Unmarshal(sc.Bytes(), &m) == nil && strings.Contains(fmt.Sprint(m["msg"]), substr) {
+				found = m
+				return true
+			}
+		}
+		return false
+	})
+	return found
+}

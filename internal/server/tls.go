@@ -1,0 +1,100 @@
+package server
+
+import (
+	"crypto/tls"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/wsgate/wsgate/internal/config"
+	"github.com/wsgate/wsgate/internal/localca"
+)
+
+// setupTLS prepares what the listener serves TLS with (s.tlsConfig; nil with tls.mode off) and
+// what clients trust it with (s.trust): the local CA by default, the configured certificate
+// otherwise. It runs in New, so functions can be given the trust files before anything starts.
+func (s *Server) setupTLS() error {
+	t := s.cfg.TLS
+	if t == nil {
+		t = &config.TLS{}
+	}
+	switch {
+	case t.Mode == config.TLSOff:
+		return nil
+	case t.CertFile != "":
+		pair, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+		if err != nil {
+			return s.keyErr("tls.certFile", fmt.Errorf("load %s and %s: %w", t.CertFile, t.KeyFile, err))
+		}
+		s.tlsConfig = &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}
+		if t.CAFile != "" {
+			ca, err := os.ReadFile(t.CAFile)
+			if err != nil {
+				return s.keyErr("tls.caFile", err)
+			}
+			dir, err := s.stateDir()
+			if err != nil {
+				return err
+			}
+			bundle := filepath.Join(dir, localca.BundleFile)
+			if err := os.MkdirAll(dir, 0o700); err != nil {
+				return s.keyErr("state.dir", err)
+			}
+			if err := localca.WriteBundle(bundle, ca); err != nil {
+				return s.keyErr("state.dir", err)
+			}
+			s.trust = localca.Trust{CAFile: t.CAFile, Bundle: bundle}
+		}
+	default:
+		dir, err := s.stateDir()
+		if err != nil {
+			return err
+		}
+		ca, err := localca.Open(localca.Options{Dir: dir, Names: localca.NamesFor(s.cfg.Listen, s.cfg.DomainName)})
+		if err != nil && s.cfg.State.Dir == "" && os.Getenv("WSGATE_STATE_DIR") == "" {
+			// The default directory is not writable (a container with a read-only home):
+			// serve anyway, with a CA that lasts as long as this process.
+			tmp, terr := os.MkdirTemp("", "wsgate-state-")
+			if terr != nil {
+				return fmt.Errorf("local CA in %s: %w", dir, err)
+			}
+			s.log.Warn("state directory unusable; the local CA is kept in a temporary directory and changes at every restart: set state.dir (or --state-dir, WSGATE_STATE_DIR) to a writable directory",
+				"stateDir", dir, "err", err, "tmp", tmp)
+			ca, err = localca.Open(localca.Options{Dir: tmp, Names: localca.NamesFor(s.cfg.Listen, s.cfg.DomainName)})
+		}
+		if err != nil {
+			return fmt.Errorf("local CA: %w; set state.dir to a writable directory, give tls.certFile/keyFile, or set tls.mode: off", err)
+		}
+		s.tlsConfig = ca.TLSConfig()
+		s.trust = ca.Trust()
+		if made := ca.Made(); len(made) > 0 {
+			// A new CA is news to clients that trusted an earlier one in this directory.
+			s.log.Info("local CA: made a new "+strings.Join(made, " and a new ")+" certificate",
+				"dir", filepath.Dir(ca.CAFile()), "caSHA256", ca.Fingerprint())
+		}
+	}
+	if s.tlsConfig != nil {
+		// As ServeTLS offers: HTTP/2 for management calls, HTTP/1.1 for WebSocket upgrades.
+		s.tlsConfig.NextProtos = []string{"h2", "http/1.1"}
+	}
+	return nil
+}
+
+// stateDir is state.dir, or the default (see localca.DefaultDir).
+func (s *Server) stateDir() (string, error) {
+	if d := s.cfg.State.Dir; d != "" {
+		return d, nil
+	}
+	return localca.DefaultDir()
+}
+
+// Trust names the files clients verify this node's https:// and wss:// certificate with: the
+// local CA's (the default), tls.caFile's, or none (tls.mode off, or a certificate the system
+// already trusts). Functions get Trust().Env() in their environment. Valid after New.
+func (s *Server) Trust() localca.Trust { return s.trust }
+
+// CABundle is the path of a PEM file holding the system's roots followed by the CA of this
+// node's certificate (for SSL_CERT_FILE, AWS_CA_BUNDLE, REQUESTS_CA_BUNDLE); "" when clients
+// need none. Valid after New.
+func (s *Server) CABundle() string { return s.trust.Bundle }

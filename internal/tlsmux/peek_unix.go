@@ -1,0 +1,45 @@
+//go:build unix
+
+package tlsmux
+
+import (
+	"io"
+	"net"
+	"syscall"
+)
+
+// peekFirst waits (within c's read deadline) for c's first byte and returns it without
+// consuming it, so c itself is handed on unchanged. Connections that are not sockets (a
+// wrapper from another listener) fall back to reading the byte (readFirst).
+func peekFirst(c net.Conn) (byte, net.Conn, error) {
+	sc, ok := c.(syscall.Conn)
+	if !ok {
+		return readFirst(c)
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return readFirst(c)
+	}
+	var b [1]byte
+	var n int
+	var rerr error
+	// RawConn.Read calls the func until it returns true, waiting on the runtime's poller (and
+	// so on the read deadline) in between.
+	err = rc.Read(func(fd uintptr) bool {
+		for {
+			n, _, rerr = syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK)
+			if rerr != syscall.EINTR {
+				return rerr != syscall.EAGAIN
+			}
+		}
+	})
+	switch {
+	case err != nil:
+		return 0, c, err
+	case rerr != nil:
+		return 0, c, rerr
+	case n == 0:
+		return 0, c, io.EOF
+	}
+	return b[0], c, nil
+}

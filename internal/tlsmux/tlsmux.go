@@ -1,0 +1,308 @@
+// Package tlsmux serves TLS and plain text on one listening port. It looks at the first byte
+// each client sends: a TLS connection opens with a handshake record, whose content type is 22
+// (0x16, RFC 8446 §5.1), while a plain-text HTTP request opens with a method name in ASCII. So
+// ws:// and wss://, http:// and https:// all reach the gateway on the same address, and a
+// Lambda handler that calls back https://{domainName}/{stage} reaches the port its client came
+// in on.
+//
+// The first byte is peeked, not read (recv with MSG_PEEK), so a plain-text connection is
+// handed on as the very *net.TCPConn the kernel accepted: nbio can take it onto its event loop
+// after the WebSocket upgrade exactly as before. TLS connections are handed on as *tls.Conn,
+// handshake done. Waiting for the first byte and the handshake happen on a goroutine per
+// connection with a deadline, never in Accept: a client that connects and sends nothing holds
+// no accept slot and is closed when its deadline passes.
+package tlsmux
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"time"
+)
+
+// DefaultTimeout bounds the wait for a client's first byte and then for its TLS handshake
+// (net/http's ReadHeaderTimeout in wsgate is the same 10 s).
+const DefaultTimeout = 10 * time.Second
+
+// recordTypeHandshake is the first byte of every TLS ClientHello (SSL 3.0 through TLS 1.3).
+const recordTypeHandshake = 0x16
+
+// Options configure a Listener.
+type Options struct {
+	// TLS serves the clients that open with a TLS record. nil: plain text only; such clients
+	// are refused with a TLS alert and a log line saying why.
+	TLS *tls.Config
+	// RequireTLS (with TLS set) refuses plain-text clients: they get
+	// "400 Client sent an HTTP request to an HTTPS server" (as net/http answers them) and a log line.
+	RequireTLS bool
+	// Timeout bounds the wait for the first byte and then the TLS handshake; 0 is DefaultTimeout.
+	Timeout time.Duration
+	// CAFile, when set, is the file clients must trust; the log line of a handshake the client
+	// aborted over the certificate names it.
+	CAFile string
+	// Logger receives one line per refused or failed connection (nil: slog.Default()).
+	Logger *slog.Logger
+}
+
+// Listener is a net.Listener whose Accept returns plain-text connections unchanged and TLS
+// connections as *tls.Conn with the handshake done. Safe for concurrent use.
+type Listener struct {
+	inner net.Listener
+	o     Options
+	log   *slog.Logger
+
+	conns chan net.Conn
+	done  chan struct{}
+	fail  chan struct{} // closed when the inner listener failed for good; err says why
+	err   error
+
+	mu      sync.Mutex
+	closed  bool
+	pending map[net.Conn]struct{} // accepted, not yet classified or handed on
+	wg      sync.WaitGroup
+	once    sync.Once
+}
+
+// New starts accepting on inner. Close the Listener (not inner) to stop.
+func New(inner net.Listener, o Options) *Listener {
+	if o.Timeout <= 0 {
+		o.Timeout = DefaultTimeout
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	l := &Listener{
+		inner: inner, o: o, log: o.Logger,
+		conns:   make(chan net.Conn),
+		done:    make(chan struct{}),
+		fail:    make(chan struct{}),
+		pending: map[net.Conn]struct{}{},
+	}
+	l.wg.Add(1)
+	go l.acceptLoop()
+	return l
+}
+
+// Accept waits for the next classified connection: a plain-text one as accepted (on TCP, a
+// *net.TCPConn) or a *tls.Conn whose handshake is complete.
+func (l *Listener) Accept() (net.Conn, error) {
+	select {
+	case c := <-l.conns:
+		return c, nil
+	case <-l.done:
+		return nil, &net.OpError{Op: "accept", Net: l.inner.Addr().Network(), Addr: l.inner.Addr(), Err: net.ErrClosed}
+	case <-l.fail:
+		return nil, l.err
+	}
+}
+
+// Close stops accepting, closes the connections still being classified and waits for their
+// goroutines. Connections already returned by Accept are not touched.
+func (l *Listener) Close() error {
+	var err error
+	l.once.Do(func() {
+		l.mu.Lock()
+		l.closed = true
+		close(l.done)
+		for c := range l.pending {
+			_ = c.Close()
+		}
+		l.mu.Unlock()
+		err = l.inner.Close()
+		l.wg.Wait()
+	})
+	return err
+}
+
+// Addr is the inner listener's address.
+func (l *Listener) Addr() net.Addr { return l.inner.Addr() }
+
+func (l *Listener) acceptLoop() {
+	defer l.wg.Done()
+	var delay time.Duration
+	for {
+		c, err := l.inner.Accept()
+		if err != nil {
+			select {
+			case <-l.done:
+				return
+			default:
+			}
+			if te, ok := err.(interface{ Temporary() bool }); ok && te.Temporary() {
+				// Out of file descriptors and the like: back off as net/http does.
+				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+				l.log.Warn("accept failed; retrying", "err", err, "retryIn", delay)
+				select {
+				case <-time.After(delay):
+					continue
+				case <-l.done:
+					return
+				}
+			}
+			l.err = err
+			close(l.fail)
+			return
+		}
+		delay = 0
+		if !l.track(c) {
+			_ = c.Close()
+			return
+		}
+		l.wg.Add(1)
+		go l.classify(c)
+	}
+}
+
+func (l *Listener) track(c net.Conn) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return false
+	}
+	l.pending[c] = struct{}{}
+	return true
+}
+
+func (l *Listener) untrack(c net.Conn) {
+	l.mu.Lock()
+	delete(l.pending, c)
+	l.mu.Unlock()
+}
+
+// classify runs on its own goroutine for each accepted connection.
+func (l *Listener) classify(raw net.Conn) {
+	defer l.wg.Done()
+	defer l.untrack(raw)
+	remote := raw.RemoteAddr().String()
+	_ = raw.SetDeadline(time.Now().Add(l.o.Timeout))
+	first, c, err := peekFirst(raw)
+	if err != nil {
+		// Load balancers' TCP checks and port scanners connect and leave: not worth more than debug.
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			l.log.Debug("closed a connection that sent nothing", "remote", remote, "timeout", l.o.Timeout)
+		} else {
+			l.log.Debug("connection closed before its first byte", "remote", remote, "err", err)
+		}
+		_ = raw.Close()
+		return
+	}
+	isTLS := first == recordTypeHandshake
+	switch {
+	case isTLS && l.o.TLS == nil:
+		l.refuseTLS(c, remote)
+		return
+	case !isTLS && l.o.TLS != nil && l.o.RequireTLS:
+		l.refusePlain(c, remote)
+		return
+	case isTLS:
+		tc := tls.Server(c, l.o.TLS)
+		ctx, cancel := context.WithTimeout(context.Background(), l.o.Timeout)
+		err := tc.HandshakeContext(ctx)
+		cancel()
+		if err != nil {
+			l.handshakeFailed(err, remote)
+			_ = raw.Close()
+			return
+		}
+		c = tc
+	}
+	_ = c.SetDeadline(time.Time{})
+	select {
+	case l.conns <- c:
+	case <-l.done:
+		_ = c.Close()
+	}
+}
+
+// refuseTLS answers a TLS ClientHello on a plain-text-only port with a handshake_failure
+// alert (the client reports "remote error: tls: handshake failure") and says so in the log.
+func (l *Listener) refuseTLS(c net.Conn, remote string) {
+	l.log.Warn("refused a TLS (https://, wss://) connection: this port serves plain text only (tls.mode: off); connect with ws:// or http://, or remove tls.mode: off",
+		"remote", remote)
+	// Read the hello first: closing with unread data resets the connection, and the client
+	// would see "connection reset" instead of the alert.
+	var hdr [5]byte
+	if _, err := io.ReadFull(c, hdr[:]); err == nil {
+		n := int(hdr[3])<<8 | int(hdr[4])
+		_, _ = io.CopyN(io.Discard, c, int64(n))
+	}
+	// A fatal alert record (level 2, description 40 handshake_failure), TLS 1.0 record version.
+	_, _ = c.Write([]byte{0x15, 0x03, 0x01, 0x00, 0x02, 0x02, 0x28})
+	closeWrite(c)
+}
+
+// refusePlain answers a plain-text request on a TLS-only port as net/http's TLS server does,
+// and says so in the log.
+func (l *Listener) refusePlain(c net.Conn, remote string) {
+	var head [64]byte
+	n, _ := c.Read(head[:])
+	line, _, _ := strings.Cut(string(head[:n]), "\r\n")
+	l.log.Warn("refused a plain-text (http://, ws://) request: this port requires TLS (tls.requireTLS); connect with https:// or wss://",
+		"remote", remote, "request", line)
+	_, _ = io.WriteString(c, "HTTP/1.0 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\nClient sent an HTTP request to an HTTPS server.\n")
+	closeWrite(c)
+}
+
+// closeWrite sends FIN and drains briefly before closing, so the client reads the answer
+// instead of a reset.
+func closeWrite(c net.Conn) {
+	if cw, ok := c.(interface{ CloseWrite() error }); ok {
+		_ = cw.CloseWrite()
+		_ = c.SetReadDeadline(time.Now().Add(time.Second))
+		_, _ = io.Copy(io.Discard, io.LimitReader(c, 64<<10))
+	}
+	_ = c.Close()
+}
+
+// handshakeFailed logs a failed TLS handshake with what the client must do about it.
+func (l *Listener) handshakeFailed(err error, remote string) {
+	var oe *net.OpError
+	switch {
+	case errors.As(err, &oe) && oe.Op == "remote error" && strings.Contains(oe.Err.Error(), "certificate"):
+		// The client aborted over wsgate's certificate: it does not trust the CA, or it
+		// connected by a name the certificate does not carry.
+		args := []any{"remote", remote, "alert", oe.Err.Error()}
+		msg := "TLS handshake failed: the client rejected wsgate's certificate"
+		if l.o.CAFile != "" {
+			msg += "; make it trust the CA file (wscat --ca FILE, NODE_EXTRA_CA_CERTS=FILE, or import it into the browser)"
+			args = append(args, "caFile", l.o.CAFile)
+		}
+		l.log.Warn(msg, args...)
+	case errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, context.DeadlineExceeded):
+		l.log.Debug("TLS handshake timed out", "remote", remote, "timeout", l.o.Timeout)
+	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed):
+		l.log.Debug("client closed during the TLS handshake", "remote", remote, "err", err)
+	default:
+		l.log.Warn("TLS handshake failed", "remote", remote, "err", err)
+	}
+}
+
+// prefixConn gives back a first byte that was read from Conn (where peeking is not possible).
+type prefixConn struct {
+	net.Conn
+	first []byte
+}
+
+func (p *prefixConn) Read(b []byte) (int, error) {
+	if len(p.first) > 0 && len(b) > 0 {
+		n := copy(b, p.first)
+		p.first = p.first[n:]
+		return n, nil
+	}
+	return p.Conn.Read(b)
+}
+
+// readFirst reads the first byte where it cannot be peeked and returns a conn that gives it back.
+func readFirst(c net.Conn) (byte, net.Conn, error) {
+	var b [1]byte
+	if _, err := io.ReadFull(c, b[:]); err != nil {
+		return 0, c, err
+	}
+	return b[0], &prefixConn{Conn: c, first: b[:]}, nil
+}
