@@ -158,7 +158,7 @@ type requestEvent struct {
 
 // inputEvent builds the authorizer input from the CONNECT event. The handshake's Connection and
 // Upgrade headers appear in AWS's authorizer input although not in the CONNECT event, so they
-// are added when the event lacks them.
+// are added from ev.UpgradeHeaders (in the client's spelling).
 func (a *requestAuth) inputEvent(ev *event.Event) *requestEvent {
 	re := &requestEvent{
 		Type:           "REQUEST",
@@ -184,8 +184,14 @@ func (a *requestAuth) inputEvent(ev *event.Event) *requestEvent {
 			re.MultiValueHeaders[k] = []string{v}
 		}
 	}
+	// The handshake's own Connection and Upgrade lines, as sent; a gateway that did not
+	// record them (an event built by hand) gets the values every upgrade carries.
+	for _, l := range ev.UpgradeHeaders {
+		re.Headers[l.Name] = l.Value
+		re.MultiValueHeaders[l.Name] = append(re.MultiValueHeaders[l.Name], l.Value)
+	}
 	for _, h := range [...][2]string{{"Connection", "upgrade"}, {"Upgrade", "websocket"}} {
-		if headerValue(ev, h[0]) == "" {
+		if headerValue(&event.Event{Headers: re.Headers}, h[0]) == "" {
 			re.Headers[h[0]] = h[1]
 			re.MultiValueHeaders[h[0]] = []string{h[1]}
 		}

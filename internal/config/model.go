@@ -24,6 +24,12 @@ const (
 	DefaultPingInterval             = 30 * time.Second
 	DefaultSendQueueBytes           = 1 << 20
 	DefaultHandshakeTimeout         = 35 * time.Second
+	// DefaultHandshakeHeaderBytes caps the header lines of an upgrade request (16 KB, Node.js's
+	// default; above the 10,240 bytes API Gateway allows REST requests, so cookie-heavy browser
+	// handshakes pass) and DefaultHandshakeHeaders their number (100, Apache's
+	// LimitRequestFields; a browser sends 15 to 25).
+	DefaultHandshakeHeaderBytes     = 16 * 1024
+	DefaultHandshakeHeaders         = 100
 	DefaultShutdownGrace            = 10 * time.Second
 	DefaultConcurrencyPerConnection = 1
 	// InboundQueueMessages is inboundQueueBytes's default in messages of messageBytes: queued
@@ -247,6 +253,10 @@ type Limits struct {
 	PingInterval          Duration `yaml:"pingInterval,omitempty"`
 	SendQueueBytes        Size     `yaml:"sendQueueBytes,omitempty"`
 	HandshakeTimeout      Duration `yaml:"handshakeTimeout,omitempty"`
+	// HandshakeHeaderBytes and HandshakeHeaders cap the upgrade request's header lines (total
+	// bytes, and count): more gets 431 before any authorizer or $connect work.
+	HandshakeHeaderBytes Size `yaml:"handshakeHeaderBytes,omitempty"`
+	HandshakeHeaders     int  `yaml:"handshakeHeaders,omitempty"`
 	// AllowBinary accepts binary frames (passed base64 with isBase64Encoded: true) instead of
 	// closing with 1003 as AWS does.
 	AllowBinary bool `yaml:"allowBinary,omitempty"`

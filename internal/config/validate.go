@@ -210,7 +210,7 @@ func (v *validator) limits() {
 	for _, s := range []struct {
 		name string
 		val  Size
-	}{{"messageBytes", l.MessageBytes}, {"frameBytes", l.FrameBytes}, {"sendQueueBytes", l.SendQueueBytes}} {
+	}{{"messageBytes", l.MessageBytes}, {"frameBytes", l.FrameBytes}, {"sendQueueBytes", l.SendQueueBytes}, {"handshakeHeaderBytes", l.HandshakeHeaderBytes}} {
 		if s.val <= 0 {
 			v.add("limits."+s.name, "must be positive; write e.g. 128KB")
 		}
@@ -228,6 +228,9 @@ func (v *validator) limits() {
 		if d.val <= 0 {
 			v.add("limits."+d.name, "must be positive; write e.g. 30s")
 		}
+	}
+	if n := l.HandshakeHeaders; n < 1 {
+		v.add("limits.handshakeHeaders", "%d: must be positive; write e.g. 100 (header lines of an upgrade request)", n)
 	}
 	if n := l.ConcurrencyPerConnection; n < 1 || n > 1000 {
 		v.add("limits.concurrencyPerConnection", "%d is out of range; write 1 (messages of a connection in order) up to 1000", n)

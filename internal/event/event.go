@@ -68,6 +68,12 @@ type Event struct {
 	// Path is a wsgate extension: the URL path after the stage ("/rooms/42"), "/" when none.
 	// AWS accepts no path after the stage; its users copy it into a ws-uri header by proxy.
 	Path string `json:"path,omitempty"`
+
+	// UpgradeHeaders are the handshake's Connection and Upgrade lines as sent. AWS leaves them
+	// out of the CONNECT event but passes them to REQUEST authorizers (captured authorizer
+	// inputs carry "Connection: upgrade" and "Upgrade: websocket"), which add them to the CONNECT
+	// headers. Not part of the event's JSON.
+	UpgradeHeaders []Header `json:"-"`
 }
 
 // RequestTimeLayout is the CLF layout AWS uses for requestContext.requestTime.

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -15,11 +16,12 @@ import (
 
 	"github.com/wsgate/wsgate/internal/authorizer"
 	"github.com/wsgate/wsgate/internal/event"
+	"github.com/wsgate/wsgate/internal/handshake"
 )
 
 // connect runs the authorizer and the $connect integration while the upgrade request is held
 // open, and sends 101 only if both succeed (AWS-CONTRACT.md §1.2, §2.2, §6.1).
-func (g *Gateway) connect(w http.ResponseWriter, r *http.Request, path string) {
+func (g *Gateway) connect(w http.ResponseWriter, r *http.Request, path string, lines []event.Header) {
 	start := time.Now()
 	c := &Conn{
 		g:           g,
@@ -41,8 +43,10 @@ func (g *Gateway) connect(w http.ResponseWriter, r *http.Request, path string) {
 	var ev *event.Event
 	var requestID string
 	if route != nil && (route.Authorizer != nil || route.Integration != nil) {
-		ev = c.connectEvent(r, start)
+		trace := traceID(lines, start)
+		ev = c.connectEvent(r, lines, trace, start)
 		requestID = ev.RequestContext.RequestID
+		ctx = event.WithTraceID(ctx, trace)
 	} else if g.log.Enabled(ctx, slog.LevelInfo) {
 		requestID = event.NewID()
 	}
@@ -98,7 +102,7 @@ func (g *Gateway) connect(w http.ResponseWriter, r *http.Request, path string) {
 	// Reachable from here on: a push in the instant before the 101 is out waits in c.pending
 	// (open writes it first), so a client that saw its 101 has every push made after it.
 	g.hub.Add(context.WithoutCancel(ctx), c)
-	ws, err := g.upgrader.UpgradeAndTransferConnToPoller(w, r, respHeader)
+	ws, err := g.upgrader.UpgradeAndTransferConnToPoller(handshake.Unwrap(w), r, respHeader)
 	if err != nil {
 		c.upgradeFailed(err)
 		g.metrics.Connects.WithLabelValues("upgrade_failed").Inc()
@@ -187,39 +191,49 @@ func (g *Gateway) refuse(w http.ResponseWriter, log interface {
 	writeJSONError(w, status, http.StatusText(status))
 }
 
-// connectEvent builds the CONNECT event: the client's handshake headers (with AWS's spelling of
-// the WebSocket ones), query parameters, and the X-Forwarded-* headers AWS's edge adds.
-func (c *Conn) connectEvent(r *http.Request, now time.Time) *event.Event {
-	ev := &event.Event{
-		Headers:           map[string]string{},
-		MultiValueHeaders: map[string][]string{},
-		Path:              c.path,
+// connectEvent builds the CONNECT event from the handshake's header lines as the client sent
+// them (spelling, order, repeats): headers holds each name's last value and multiValueHeaders
+// all of them, as in AWS's Lambda proxy format. Connection and Upgrade are left out (AWS passes
+// them only to REQUEST authorizers, through ev.UpgradeHeaders); X-Amzn-Trace-Id and the
+// X-Forwarded-* headers AWS's edge adds are added when the client did not send them.
+func (c *Conn) connectEvent(r *http.Request, lines []event.Header, trace string, now time.Time) *event.Event {
+	ev := &event.Event{Path: c.path}
+	for _, l := range lines {
+		if isUpgradeHeader(l.Name) {
+			ev.UpgradeHeaders = append(ev.UpgradeHeaders, l)
+		}
 	}
-	for name, vals := range r.Header {
-		name = awsHeaderName(name)
-		ev.Headers[name] = strings.Join(vals, ",")
-		ev.MultiValueHeaders[name] = vals
-	}
-	if r.Host != "" {
-		ev.Headers["Host"] = r.Host
-		ev.MultiValueHeaders["Host"] = []string{r.Host}
+	ev.Headers, ev.MultiValueHeaders = event.HeaderMaps(lines, isUpgradeHeader)
+	has := func(k string) bool {
+		for name := range ev.Headers {
+			if strings.EqualFold(name, k) {
+				return true
+			}
+		}
+		return false
 	}
 	addMissing := func(k, v string) {
-		if _, ok := ev.Headers[k]; !ok {
+		if !has(k) {
 			ev.Headers[k] = v
 			ev.MultiValueHeaders[k] = []string{v}
 		}
 	}
+	if r.Host != "" {
+		addMissing("Host", r.Host)
+	}
+	addMissing(event.TraceHeader, trace)
 	addMissing("X-Forwarded-For", c.sourceIP)
 	if _, port, err := net.SplitHostPort(r.Host); err == nil {
 		addMissing("X-Forwarded-Port", port)
 	}
 	proto := "http"
-	if r.TLS != nil {
+	if isTLS(r) {
 		proto = "https"
 	}
 	addMissing("X-Forwarded-Proto", proto)
 	if q := r.URL.Query(); len(q) > 0 {
+		// url.ParseQuery keeps repeats in order: the last one is the single value, as for
+		// headers (the same AWS page).
 		ev.QueryStringParameters = make(map[string]string, len(q))
 		ev.MultiValueQueryStringParameters = make(map[string][]string, len(q))
 		for k, vs := range q {
@@ -231,9 +245,70 @@ func (c *Conn) connectEvent(r *http.Request, now time.Time) *event.Event {
 	return ev
 }
 
+// traceID is the client's X-Amzn-Trace-Id, or a new one.
+func traceID(lines []event.Header, now time.Time) string {
+	for _, l := range lines {
+		if strings.EqualFold(l.Name, event.TraceHeader) && l.Value != "" {
+			return l.Value
+		}
+	}
+	return event.NewTraceID(now)
+}
+
+// isUpgradeHeader reports whether name is Connection or Upgrade, in any spelling.
+func isUpgradeHeader(name string) bool {
+	return strings.EqualFold(name, "Connection") || strings.EqualFold(name, "Upgrade")
+}
+
+// isTLS reports whether r came over TLS, also when a handshake.Conn hides the *tls.Conn from
+// net/http.
+func isTLS(r *http.Request) bool {
+	if r.TLS != nil {
+		return true
+	}
+	hc := handshake.FromContext(r.Context())
+	return hc != nil && hc.TLS() != nil
+}
+
+// handshakeLines returns the request's header lines as the client sent them, recorded by the
+// listener (handshake.NewListener). Without a recording (a server not set up for it, or not
+// the first request on its connection) they are rebuilt from Go's parsed header: names in Go's
+// canonical case, restored to AWS's spelling for Sec-WebSocket-*, sorted by name; the line
+// count and size are then those of the parsed header. err is handshake.ErrTooLarge for a head
+// over the listener's bound.
+func handshakeLines(r *http.Request) (lines []event.Header, size int, err error) {
+	h, ok, err := handshake.Of(r)
+	if err != nil {
+		return nil, 0, err
+	}
+	if ok {
+		lines = make([]event.Header, len(h.Fields))
+		for i, f := range h.Fields {
+			lines[i] = event.Header{Name: f.Name, Value: f.Value}
+		}
+		return lines, h.Bytes, nil
+	}
+	names := make([]string, 0, len(r.Header)+1)
+	for name := range r.Header {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	if r.Host != "" {
+		lines = append(lines, event.Header{Name: "Host", Value: r.Host})
+		size += len("Host: \r\n") + len(r.Host)
+	}
+	for _, name := range names {
+		for _, v := range r.Header[name] {
+			lines = append(lines, event.Header{Name: awsHeaderName(name), Value: v})
+			size += len(name) + len(v) + 4
+		}
+	}
+	return lines, size, nil
+}
+
 // awsHeaderName undoes Go's canonicalisation where it differs from how browsers and AWS spell
-// the WebSocket headers ("Sec-Websocket-Key" -> "Sec-WebSocket-Key"), so handlers that read
-// event.headers['Sec-WebSocket-Protocol'] work as on AWS.
+// the WebSocket headers ("Sec-Websocket-Key" -> "Sec-WebSocket-Key"); used only when the
+// client's own spelling was not recorded.
 func awsHeaderName(name string) string {
 	if strings.HasPrefix(name, "Sec-Websocket-") {
 		return "Sec-WebSocket-" + name[len("Sec-Websocket-"):]

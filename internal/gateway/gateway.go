@@ -64,6 +64,11 @@ type Limits struct {
 	// SocketSendBuffer is the kernel send buffer (SO_SNDBUF) of each accepted socket, which
 	// adds to SendQueueBytes before a client that stops reading is closed. 0: the kernel's.
 	SocketSendBuffer int
+	// HandshakeHeaderBytes and HandshakeHeaders cap the upgrade request's header section (the
+	// header lines in bytes, and their number); a handshake over either gets 431 before any
+	// authorizer or $connect work. 0 = no cap.
+	HandshakeHeaderBytes int
+	HandshakeHeaders     int
 }
 
 // Options configure a Gateway.
@@ -315,9 +320,27 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusServiceUnavailable, "Service Unavailable")
 		return
 	}
+	lines, size, err := handshakeLines(r)
+	if err != nil || g.headersOverLimits(len(lines), size) {
+		g.metrics.Connects.WithLabelValues("refused_431").Inc()
+		if g.log.Enabled(r.Context(), slog.LevelInfo) {
+			g.log.Info("connect", "status", http.StatusRequestHeaderFieldsTooLarge, "refusedBy", "limits",
+				"headers", len(lines), "headerBytes", size, "sourceIp", sourceIP(r))
+		}
+		writeJSONError(w, http.StatusRequestHeaderFieldsTooLarge, "Request Header Fields Too Large")
+		return
+	}
 	g.handshakes.Add(1)
 	defer g.handshakes.Add(-1)
-	g.connect(w, r, pathAfterStage(r.URL.Path))
+	g.connect(w, r, pathAfterStage(r.URL.Path), lines)
+}
+
+// headersOverLimits reports whether a handshake with n header lines of size bytes in all is
+// over Limits.HandshakeHeaders or Limits.HandshakeHeaderBytes.
+func (g *Gateway) headersOverLimits(n, size int) bool {
+	l := g.o.Limits
+	return (l.HandshakeHeaders > 0 && n > l.HandshakeHeaders) ||
+		(l.HandshakeHeaderBytes > 0 && size > l.HandshakeHeaderBytes)
 }
 
 // pathAfterStage is the URL-path extension: the decoded path after its first segment (the

@@ -164,6 +164,9 @@ func (t *httpTarget) send(ctx context.Context, ev *event.Event, frame, body []by
 		h.Set("X-Forwarded-For", xff+", "+sourceIP)
 	}
 	h.Set("X-Amzn-Apigateway-Api-Id", rc.APIID)
+	if tr := event.TraceID(ctx); tr != "" && h.Get(event.TraceHeader) == "" {
+		h.Set(event.TraceHeader, tr) // API Gateway sends one with every integration request
+	}
 	h.Set("User-Agent", "AmazonAPIGateway_"+rc.APIID)
 	h.Set("Ws-Uri", pathOf(ev))
 	if len(body) > 0 {

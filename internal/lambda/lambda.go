@@ -22,6 +22,8 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	awslambda "github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
+
+	"github.com/wsgate/wsgate/internal/event"
 )
 
 // MaxResponseBytes bounds the result payload read from an Invoke API endpoint: Lambda's own
@@ -117,6 +119,11 @@ func (i *Invoker) invokeHTTP(ctx context.Context, payload []byte) ([]byte, error
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("X-Amz-Invocation-Type", "RequestResponse")
+	if tr := event.TraceID(ctx); tr != "" {
+		// The Invoke API takes the caller's trace header; Lambda hands it to the function
+		// as _X_AMZN_TRACE_ID, as it does for API Gateway's own calls.
+		req.Header.Set(event.TraceHeader, tr)
+	}
 	resp, err := i.client.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("invoke lambda %q at %s: %w", i.function, i.endpoint, err)

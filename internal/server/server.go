@@ -26,6 +26,7 @@ import (
 	"github.com/wsgate/wsgate/internal/bus"
 	"github.com/wsgate/wsgate/internal/config"
 	"github.com/wsgate/wsgate/internal/gateway"
+	"github.com/wsgate/wsgate/internal/handshake"
 	"github.com/wsgate/wsgate/internal/hub"
 	"github.com/wsgate/wsgate/internal/integration"
 	"github.com/wsgate/wsgate/internal/localca"
@@ -115,7 +116,8 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, er
 			AllowBinary: l.AllowBinary, ConcurrencyPerConnection: l.ConcurrencyPerConnection,
 			InboundQueueBytes: int(l.InboundQueueBytes), InboundStallTimeout: l.InboundStallTimeout.D(),
 			ControlFramesPerSecond: l.ControlFramesPerSecond, MaxInflightCalls: l.MaxInflightCalls,
-			SocketSendBuffer: int(l.SocketSendBufferBytes),
+			SocketSendBuffer:     int(l.SocketSendBufferBytes),
+			HandshakeHeaderBytes: int(l.HandshakeHeaderBytes), HandshakeHeaders: l.HandshakeHeaders,
 		},
 		Hub: s.hub, Logger: log, Metrics: s.metrics,
 	})
@@ -277,9 +279,23 @@ func (s *Server) Start(ctx context.Context) error {
 		go func() { _ = s.adminSrv.Serve(s.adminLn) }()
 		handler = http.HandlerFunc(s.api)
 	}
-	s.srv = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug)}
+	headerBytes := int(s.cfg.Limits.HandshakeHeaderBytes)
+	s.srv = &http.Server{
+		Handler: handler, ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+		// net/http answers 431 itself past MaxHeaderBytes (+4 KB it allows); the gateway
+		// checks the exact bound and the line count on upgrades (limits.handshakeHeader*).
+		MaxHeaderBytes: headerBytes,
+		// Each connection records the head of its first request as sent, so that the CONNECT
+		// event keeps the client's header spelling, order and repeats.
+		ConnContext: handshake.ConnContext,
+	}
+	// The recorder keeps what net/http reads at most: the head bound, its 4 KB slack, and a
+	// request line up to the 4,096 characters AWS allows a WebSocket URL. It sits above tlsmux,
+	// so it records plain text for wss:// too.
+	served := handshake.NewListener(s.ln, headerBytes+4096+4096)
 	go func() {
-		err := s.srv.Serve(s.ln)
+		err := s.srv.Serve(served)
 		if err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
 			s.log.Error("listener stopped", "err", err)
 		}

@@ -1,0 +1,125 @@
+// Package handshake keeps the head of a connection's first HTTP request exactly as the client
+// sent it: header names in the client's spelling, in order, repeats kept. Go's net/http hands
+// handlers an http.Header, which canonicalises names ("x-api-key" becomes "X-Api-Key") and
+// merges repeats, while API Gateway passes the client's own spelling and every repeated line to
+// the $connect event and the REQUEST authorizer (captures in aws-lambda-go's events/testdata and
+// the threads behind aws-lambda-events#71).
+//
+// Wrap the listener whose connections carry plain HTTP (for TLS, the listener after the TLS
+// layer) with NewListener, set http.Server.ConnContext to ConnContext, and read the head in
+// the handler with Of. A handler that hijacks the connection for WebSockets passes its
+// ResponseWriter through Unwrap, so that the hijacker gets the connection underneath (nbio
+// moves only a *net.TCPConn onto its event loop).
+package handshake
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+)
+
+// Field is one header line as sent: Name keeps the client's spelling, Value is trimmed of the
+// optional white space around it (RFC 9110 §5.5).
+type Field struct {
+	Name, Value string
+}
+
+// Head is a parsed request head.
+type Head struct {
+	Method string
+	Target string // the request target as sent ("/dev?token=a")
+	Proto  string
+	Fields []Field
+	// Bytes is the size of the header section: every header line with its line ending, the
+	// request line and the final empty line not counted.
+	Bytes int
+}
+
+// Errors from Parse.
+var (
+	ErrIncomplete = errors.New("handshake: the request head does not end with an empty line")
+	ErrMalformed  = errors.New("handshake: malformed request head")
+)
+
+// Parse reads a request head: the request line, header lines, and the empty line that ends
+// them ("\r\n" line endings, or a bare "\n" as net/http also accepts). Anything after the empty
+// line is ignored. A line folded onto the previous one (obsolete in RFC 9112 §5.2) or a header
+// line without a colon is ErrMalformed.
+func Parse(b []byte) (Head, error) {
+	var h Head
+	line, rest, ok := nextLine(b)
+	if !ok {
+		return h, ErrIncomplete
+	}
+	parts := strings.SplitN(line, " ", 3)
+	if len(parts) != 3 || parts[0] == "" || parts[1] == "" {
+		return h, ErrMalformed
+	}
+	h.Method, h.Target, h.Proto = parts[0], parts[1], parts[2]
+	for {
+		before := len(rest)
+		line, rest, ok = nextLine(rest)
+		if !ok {
+			return Head{}, ErrIncomplete
+		}
+		if line == "" {
+			return h, nil
+		}
+		h.Bytes += before - len(rest)
+		if line[0] == ' ' || line[0] == '\t' {
+			return Head{}, ErrMalformed
+		}
+		name, value, found := strings.Cut(line, ":")
+		if !found || !isToken(name) || strings.ContainsAny(value, "\r\x00") {
+			return Head{}, ErrMalformed
+		}
+		h.Fields = append(h.Fields, Field{Name: name, Value: strings.Trim(value, " \t")})
+	}
+}
+
+// nextLine returns the line at the start of b without its ending, and what follows it.
+func nextLine(b []byte) (line string, rest []byte, ok bool) {
+	i := bytes.IndexByte(b, '\n')
+	if i < 0 {
+		return "", nil, false
+	}
+	l := b[:i]
+	if n := len(l); n > 0 && l[n-1] == '\r' {
+		l = l[:n-1]
+	}
+	return string(l), b[i+1:], true
+}
+
+// endOfHead scans b from line start i for the empty line that ends a head. It returns the
+// length of the head (through that line) or -1, and the start of the first incomplete line,
+// from which the next scan resumes once more bytes arrived.
+func endOfHead(b []byte, i int) (end, resume int) {
+	for {
+		j := bytes.IndexByte(b[i:], '\n')
+		if j < 0 {
+			return -1, i
+		}
+		j += i
+		if j == i || (j == i+1 && b[i] == '\r') {
+			return j + 1, j + 1
+		}
+		i = j + 1
+	}
+}
+
+// isToken reports whether s is an RFC 9110 token, what a header name must be.
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
