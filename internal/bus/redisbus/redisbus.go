@@ -17,17 +17,16 @@ package redisbus
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/wsgate/wsgate/internal/bus"
+	"github.com/wsgate/wsgate/internal/redisx"
 )
 
 // Tunables, each with its default.
@@ -49,15 +48,16 @@ const (
 	fieldMarker = "x" // entry field of a marker (stream creation, wake-up); skipped by readers
 )
 
-// Option adjusts a Bus.
-type Option func(*Bus)
-
-// WithLogger sets where read-loop errors (Redis down, undecodable entries) are logged.
-// Default slog.Default().
-func WithLogger(l *slog.Logger) Option { return func(b *Bus) { b.log = l } }
-
-// WithMaxLen sets the approximate cap on each node's stream. Default DefaultMaxLen.
-func WithMaxLen(n int64) Option { return func(b *Bus) { b.maxLen = n } }
+// Options configures New; the zero value is the default.
+type Options struct {
+	// Prefix starts every key (the same prefix as the store's; no '{' or '}').
+	// Default redisx.DefaultPrefix.
+	Prefix string
+	// Logger receives read-loop errors (Redis down, undecodable entries). Default slog.Default().
+	Logger *slog.Logger
+	// MaxLen caps each node's stream, approximately. Default DefaultMaxLen.
+	MaxLen int64
+}
 
 // Bus is a bus.Bus on Redis Streams. It is safe for concurrent use. It does not own the
 // client: close the client after Close.
@@ -82,38 +82,33 @@ type Bus struct {
 
 var _ bus.Bus = (*Bus)(nil)
 
-// New checks that Redis answers and returns a Bus whose keys start with prefix (no '{' or '}').
-func New(ctx context.Context, client redis.UniversalClient, prefix string, opts ...Option) (*Bus, error) {
-	if client == nil {
-		return nil, errors.New("redisbus: nil redis client")
+// New checks that Redis answers on client and returns a Bus on it.
+func New(ctx context.Context, client redis.UniversalClient, o Options) (*Bus, error) {
+	prefix, err := redisx.CheckPrefix(o.Prefix)
+	if err != nil {
+		return nil, fmt.Errorf("redisbus: %w", err)
 	}
-	if prefix == "" || strings.ContainsAny(prefix, "{}") {
-		return nil, fmt.Errorf("redisbus: prefix %q: use a non-empty prefix without '{' or '}'", prefix)
+	if err := redisx.Ping(ctx, client, "redisbus"); err != nil {
+		return nil, err
 	}
 	b := &Bus{
-		rdb: client, prefix: prefix, log: slog.Default(), maxLen: DefaultMaxLen,
+		rdb: client, prefix: prefix, log: o.Logger, maxLen: o.MaxLen,
 		ttl: DefaultStreamTTL, block: DefaultBlock, maxBackoff: DefaultMaxBackoff,
 		subs: map[string]string{},
 	}
-	for _, o := range opts {
-		o(b)
+	if b.log == nil {
+		b.log = slog.Default()
 	}
-	if err := client.Ping(ctx).Err(); err != nil {
-		return nil, fmt.Errorf("redisbus: ping redis: %w", err)
+	if b.maxLen <= 0 {
+		b.maxLen = DefaultMaxLen
 	}
 	b.ctx, b.cancel = context.WithCancel(context.Background())
 	return b, nil
 }
 
-// streamKey is node's stream. The node name is the hash tag (escaped like redisstore does when
-// it is empty, holds braces or starts with '~'), so each node's stream lands on its own slot.
-func (b *Bus) streamKey(node string) string {
-	t := node
-	if t == "" || t[0] == '~' || strings.ContainsAny(t, "{}") {
-		t = "~" + base64.RawURLEncoding.EncodeToString([]byte(node))
-	}
-	return b.prefix + ":bus:{" + t + "}"
-}
+// streamKey is node's stream, "<prefix>:bus:{<node>}": the node name is the hash tag
+// (redisx.Key), so each node's stream lands on its own slot.
+func (b *Bus) streamKey(node string) string { return redisx.Key(b.prefix, "bus", node) }
 
 // Publish appends m to node's stream; bus.ErrNoSubscriber if the stream does not exist (no
 // node of that name is subscribed, or it stopped more than DefaultStreamTTL ago).

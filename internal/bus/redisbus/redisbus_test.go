@@ -37,7 +37,7 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 func newNode(t testing.TB, srv *testredis.Server, prefix string) *redisbus.Bus {
 	t.Helper()
 	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr, MaxRetries: -1})
-	b, err := redisbus.New(context.Background(), rdb, prefix, redisbus.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	b, err := redisbus.New(context.Background(), rdb, redisbus.Options{Prefix: prefix, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,7 +208,7 @@ func TestCloseStopsCleanly(t *testing.T) {
 	}
 	before := runtime.NumGoroutine()
 	pfx := prefix()
-	b, err := redisbus.New(ctx, rdb, pfx)
+	b, err := redisbus.New(ctx, rdb, redisbus.Options{Prefix: pfx})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -234,7 +234,7 @@ func TestCloseStopsCleanly(t *testing.T) {
 		t.Fatalf("Subscribe after Close err = %v, want ErrClosed", err)
 	}
 	// Another node publishing to the closed node learns at once that it is gone.
-	other, err := redisbus.New(ctx, rdb, pfx)
+	other, err := redisbus.New(ctx, rdb, redisbus.Options{Prefix: pfx})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -251,13 +251,13 @@ func TestNewRejectsBadInput(t *testing.T) {
 	srv := testredis.Start(t)
 	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr})
 	defer rdb.Close()
-	for _, p := range []string{"", "a{b}"} {
-		if b, err := redisbus.New(context.Background(), rdb, p); err == nil {
+	for _, p := range []string{"a{b}", "a}"} {
+		if b, err := redisbus.New(context.Background(), rdb, redisbus.Options{Prefix: p}); err == nil {
 			b.Close()
 			t.Errorf("New(prefix %q): no error", p)
 		}
 	}
-	if _, err := redisbus.New(context.Background(), nil, "p"); err == nil {
+	if _, err := redisbus.New(context.Background(), nil, redisbus.Options{}); err == nil {
 		t.Error("New(nil client): no error")
 	}
 }

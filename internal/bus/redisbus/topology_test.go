@@ -10,7 +10,7 @@ import (
 
 	"github.com/wsgate/wsgate/internal/bus"
 	"github.com/wsgate/wsgate/internal/bus/redisbus"
-	"github.com/wsgate/wsgate/internal/server"
+	"github.com/wsgate/wsgate/internal/redisx"
 	"github.com/wsgate/wsgate/internal/testutil/testredis"
 )
 
@@ -90,18 +90,18 @@ func runCore(t *testing.T, url, kind string) {
 	})
 }
 
-// urlNode is one gateway node's Bus on its own client from NewRedisClient(url).
+// urlNode is one gateway node's Bus on its own client from redisx.NewClient(url).
 func urlNode(t *testing.T, url, kind, prefix string) *redisbus.Bus {
 	t.Helper()
-	rdb, got, err := server.NewRedisClient(url)
+	rdb, got, err := redisx.NewClient(url)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got != kind {
 		rdb.Close()
-		t.Fatalf("NewRedisClient(%q) kind = %q, want %q", url, got, kind)
+		t.Fatalf("redisx.NewClient(%q) kind = %q, want %q", url, got, kind)
 	}
-	b, err := redisbus.New(context.Background(), rdb, prefix, redisbus.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	b, err := redisbus.New(context.Background(), rdb, redisbus.Options{Prefix: prefix, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		rdb.Close()
 		t.Fatal(err)

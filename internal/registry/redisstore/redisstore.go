@@ -1,12 +1,12 @@
 // Package redisstore is the registry.Store for many gateway nodes sharing one Redis (a single
-// server, Sentinel or Cluster: it takes a redis.UniversalClient).
+// server, Sentinel or Cluster: it takes the redis.UniversalClient redisx.NewClient builds).
 //
 // # Keys
 //
 // Every key is "<prefix>:<kind>:{<id>}". The braces are a Cluster hash tag, so all keys of one
 // connection (record and groups), of one user (connections and last-seen), of one node
 // (connections, lease and claim) share a slot, and the scripts that touch several of them never
-// cross slots. Ids containing braces are base64-encoded inside the tag (see tag).
+// cross slots. Ids containing braces are base64-encoded inside the tag (redisx.Key).
 //
 //	<p>:c:{conn}    hash    the connection record (fields below)
 //	<p>:cg:{conn}   set     the connection's groups
@@ -31,21 +31,19 @@ package redisstore
 
 import (
 	"context"
-	"encoding/base64"
-	"errors"
 	"fmt"
 	"hash/fnv"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/wsgate/wsgate/internal/redisx"
 	"github.com/wsgate/wsgate/internal/registry"
 )
 
 // DefaultPrefix is the key prefix when Options.Prefix is empty.
-const DefaultPrefix = "wsgate"
+const DefaultPrefix = redisx.DefaultPrefix
 
 // onlineShards is the number of online-user sorted sets. More than one spreads the busiest
 // keys (every connect and disconnect of a user's first or last connection) over Cluster slots.
@@ -54,25 +52,20 @@ const onlineShards = 16
 // batch bounds the commands in one pipeline when reading many records.
 const batch = 512
 
-// Options configures New.
+// Options configures New; the zero value is the default.
 type Options struct {
-	// URL is a redis:// or rediss:// URL, used when Client is nil. For Sentinel or Cluster,
-	// build the client yourself and pass Client.
-	URL string
 	// Prefix starts every key, so several gateways (or tests) can share one Redis. It must not
 	// contain '{' or '}'. Default DefaultPrefix.
 	Prefix string
-	// Client, when set, is used instead of URL. The Store does not close it.
-	Client redis.UniversalClient
 	// LastSeenTTL is how long a user's last-seen time outlives their last connection.
 	// Default registry.DefaultLastSeenTTL.
 	LastSeenTTL time.Duration
 }
 
-// Store is a registry.Store on Redis. It is safe for concurrent use.
+// Store is a registry.Store on Redis. It is safe for concurrent use. It does not own the
+// client: close the client after Close.
 type Store struct {
 	rdb         redis.UniversalClient
-	ownClient   bool
 	prefix      string
 	lastSeenTTL time.Duration
 	now         func() time.Time
@@ -80,59 +73,26 @@ type Store struct {
 
 var _ registry.Store = (*Store)(nil)
 
-// New connects (from opts.URL unless opts.Client is set) and checks that Redis answers.
-func New(ctx context.Context, opts Options) (*Store, error) {
-	prefix := opts.Prefix
-	if prefix == "" {
-		prefix = DefaultPrefix
+// New checks that Redis answers on client and returns a Store on it.
+func New(ctx context.Context, client redis.UniversalClient, o Options) (*Store, error) {
+	prefix, err := redisx.CheckPrefix(o.Prefix)
+	if err != nil {
+		return nil, fmt.Errorf("redisstore: %w", err)
 	}
-	if strings.ContainsAny(prefix, "{}") {
-		return nil, fmt.Errorf("redisstore: prefix %q: remove '{' and '}' (they are Redis Cluster hash tags)", prefix)
+	if err := redisx.Ping(ctx, client, "redisstore"); err != nil {
+		return nil, err
 	}
-	s := &Store{rdb: opts.Client, prefix: prefix, lastSeenTTL: opts.LastSeenTTL, now: time.Now}
+	s := &Store{rdb: client, prefix: prefix, lastSeenTTL: o.LastSeenTTL, now: time.Now}
 	if s.lastSeenTTL <= 0 {
 		s.lastSeenTTL = registry.DefaultLastSeenTTL
-	}
-	if s.rdb == nil {
-		if opts.URL == "" {
-			return nil, errors.New("redisstore: no Redis: set a URL such as redis://127.0.0.1:6379/0 or pass a client")
-		}
-		o, err := redis.ParseURL(opts.URL)
-		if err != nil {
-			return nil, fmt.Errorf("redisstore: url %q: %w (use redis://[user:password@]host:port/db)", opts.URL, err)
-		}
-		s.rdb, s.ownClient = redis.NewClient(o), true
-	}
-	if err := s.rdb.Ping(ctx).Err(); err != nil {
-		if s.ownClient {
-			_ = s.rdb.Close()
-		}
-		return nil, fmt.Errorf("redisstore: ping redis: %w", err)
 	}
 	return s, nil
 }
 
-// Close closes the client if New created it.
-func (s *Store) Close() error {
-	if s.ownClient {
-		return s.rdb.Close()
-	}
-	return nil
-}
+// Close releases nothing: the client is the caller's. It exists for registry.Store.
+func (s *Store) Close() error { return nil }
 
-// tag makes id safe inside a hash tag. Redis takes the tag up to the first '}', and an empty
-// tag hashes the whole key, so ids that are empty, contain braces, or start with the escape
-// mark '~' are written as "~" + base64url(id). Distinct ids give distinct tags.
-func tag(id string) string {
-	if id == "" || id[0] == '~' || strings.ContainsAny(id, "{}") {
-		return "~" + base64.RawURLEncoding.EncodeToString([]byte(id))
-	}
-	return id
-}
-
-func (s *Store) key(kind, id string) string {
-	return s.prefix + ":" + kind + ":{" + tag(id) + "}"
-}
+func (s *Store) key(kind, id string) string { return redisx.Key(s.prefix, kind, id) }
 
 func (s *Store) connKey(id string) string       { return s.key("c", id) }
 func (s *Store) connGroupsKey(id string) string { return s.key("cg", id) }

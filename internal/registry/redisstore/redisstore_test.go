@@ -11,6 +11,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/wsgate/wsgate/internal/redisx"
 	"github.com/wsgate/wsgate/internal/registry"
 	"github.com/wsgate/wsgate/internal/registry/redisstore"
 	"github.com/wsgate/wsgate/internal/registry/registrytest"
@@ -23,10 +24,15 @@ var prefixes atomic.Int64
 func newStore(t testing.TB, srv *testredis.Server) *redisstore.Store {
 	t.Helper()
 	prefix := fmt.Sprintf("t%d-%s", prefixes.Add(1), strings.NewReplacer("/", "-", "{", "(", "}", ")").Replace(t.Name()))
-	s, err := redisstore.New(context.Background(), redisstore.Options{URL: srv.URL(), Prefix: prefix})
+	rdb, _, err := redisx.NewClient(srv.URL())
 	if err != nil {
 		t.Fatal(err)
 	}
+	s, err := redisstore.New(context.Background(), rdb, redisstore.Options{Prefix: prefix})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rdb.Close() })
 	return s
 }
 
@@ -37,15 +43,23 @@ func TestContract(t *testing.T) {
 
 func TestNewRejectsBadOptions(t *testing.T) {
 	ctx := context.Background()
-	for _, o := range []redisstore.Options{
-		{},                                    // neither URL nor client
-		{URL: "http://127.0.0.1:6379"},        // not a redis URL
-		{URL: "redis://127.0.0.1:1/0"},        // nothing listens there
-		{URL: "redis://x/0", Prefix: "a{b}c"}, // hash tag in prefix
+	srv := testredis.Start(t)
+	good, _, _ := redisx.NewClient(srv.URL())
+	defer good.Close()
+	down, _, _ := redisx.NewClient("redis://127.0.0.1:1/0") // nothing listens there
+	defer down.Close()
+	for _, c := range []struct {
+		name   string
+		client redis.UniversalClient
+		o      redisstore.Options
+	}{
+		{"no client", nil, redisstore.Options{}},
+		{"Redis down", down, redisstore.Options{}},
+		{"hash tag in prefix", good, redisstore.Options{Prefix: "a{b}c"}},
 	} {
-		if s, err := redisstore.New(ctx, o); err == nil {
+		if s, err := redisstore.New(ctx, c.client, c.o); err == nil {
 			s.Close()
-			t.Errorf("New(%+v): no error", o)
+			t.Errorf("New: %s: no error", c.name)
 		}
 	}
 }

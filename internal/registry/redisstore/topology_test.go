@@ -9,10 +9,10 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/wsgate/wsgate/internal/redisx"
 	"github.com/wsgate/wsgate/internal/registry"
 	"github.com/wsgate/wsgate/internal/registry/redisstore"
 	"github.com/wsgate/wsgate/internal/registry/registrytest"
-	"github.com/wsgate/wsgate/internal/server"
 	"github.com/wsgate/wsgate/internal/testutil/testredis"
 )
 
@@ -93,13 +93,13 @@ func testOddIDs(t *testing.T, rdb redis.UniversalClient) {
 // urlClient builds the client for url exactly as a node does, and checks its kind.
 func urlClient(t *testing.T, url, wantKind string) redis.UniversalClient {
 	t.Helper()
-	rdb, kind, err := server.NewRedisClient(url)
+	rdb, kind, err := redisx.NewClient(url)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { rdb.Close() })
 	if kind != wantKind {
-		t.Fatalf("NewRedisClient(%q) kind = %q, want %q", url, kind, wantKind)
+		t.Fatalf("redisx.NewClient(%q) kind = %q, want %q", url, kind, wantKind)
 	}
 	return rdb
 }
@@ -108,7 +108,7 @@ func urlClient(t *testing.T, url, wantKind string) redis.UniversalClient {
 func storeOn(t testing.TB, rdb redis.UniversalClient) *redisstore.Store {
 	t.Helper()
 	prefix := fmt.Sprintf("t%d-%s", prefixes.Add(1), strings.NewReplacer("/", "-", "{", "(", "}", ")").Replace(t.Name()))
-	s, err := redisstore.New(context.Background(), redisstore.Options{Client: rdb, Prefix: prefix})
+	s, err := redisstore.New(context.Background(), rdb, redisstore.Options{Prefix: prefix})
 	if err != nil {
 		t.Fatal(err)
 	}

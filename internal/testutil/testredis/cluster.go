@@ -19,7 +19,7 @@ type Cluster struct {
 	Nodes []*Server
 }
 
-// URL is the comma-separated seed list that server.NewRedisClient takes as Redis Cluster,
+// URL is the comma-separated seed list that redisx.NewClient takes as Redis Cluster,
 // e.g. "redis://127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003".
 func (c *Cluster) URL() string { return "redis://" + strings.Join(c.Addrs, ",") }
 

@@ -23,7 +23,7 @@ type Sentinel struct {
 	MasterName string
 }
 
-// URL is the sentinel URL that server.NewRedisClient takes as Sentinel:
+// URL is the sentinel URL that redisx.NewClient takes as Sentinel:
 // "redis://<sentinel host:port>/0?master_name=<name>".
 func (s *Sentinel) URL() string {
 	return "redis://" + s.Sentinel.Addr + "/0?master_name=" + s.MasterName
