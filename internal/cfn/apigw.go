@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wsgate/wsgate/internal/awsservice"
 	"github.com/wsgate/wsgate/internal/config"
 )
 
@@ -52,12 +53,13 @@ func (m *mapper) integration(r *resource) error {
 		}
 		in.URI, in.Method = uri, method
 		in.Standin = t.o.Standins[r.id]
-		what := "AWS service integration (" + serviceAction(uri) + ") cannot run in wsgate"
-		if in.Standin == "" {
-			t.warnW(Warning{Resource: r.id, Property: "IntegrationUri", Blocking: true,
-				Message: what + "; give --standin " + r.id + "=http://... to send the rendered request there"})
-		} else {
-			t.warn(r.id, "IntegrationUri", what+"; the rendered request goes to the stand-in "+in.Standin)
+		if in.CredentialsARN, _, err = t.propString(r, "CredentialsArn"); err != nil {
+			return err
+		}
+		if in.Standin != "" {
+			t.warn(r.id, "IntegrationUri", "AWS service integration ("+serviceAction(uri)+"): the rendered request goes to the stand-in "+in.Standin+" instead of the service")
+		} else if _, err := awsservice.ParseURI(uri); err != nil {
+			return t.errAt(propNode(r, "IntegrationUri"), propPath(r, "IntegrationUri"), err.Error()+"; or give --standin "+r.id+"=http://... to send the rendered request there")
 		}
 	case config.Mock:
 	default:

@@ -38,6 +38,10 @@ type Options struct {
 	// Standins maps an AWS service integration's logical id (DynamoDB, Step Functions, SQS...)
 	// to an HTTP URL that receives the rendered request instead (--standin Name=http://...).
 	Standins map[string]string
+	// AWSEndpoints are the endpoints AWS service integrations are pointed at, keyed like
+	// aws.endpoints (a service such as sqs, or "default"): queue URLs (Ref of an
+	// AWS::SQS::Queue) use the SQS one, as an emulator's own queue URLs do.
+	AWSEndpoints map[string]string
 	// Pseudo parameters AWS::Region, AWS::AccountId, AWS::StackName; empty means the Default*.
 	Region, AccountID, StackName string
 	// Stage picks a stage (by StageName or logical id) when the template has several; with no

@@ -22,12 +22,26 @@ const (
 
 // typeMessages explains resource types a user may expect wsgate to serve.
 var typeMessages = map[string]string{
-	"AWS::Serverless::Api":          "REST APIs are not served by wsgate; ignored",
-	"AWS::Serverless::HttpApi":      "HTTP APIs are not served by wsgate; ignored",
-	"AWS::ApiGateway::RestApi":      "REST APIs are not served by wsgate; ignored",
-	"AWS::ApiGatewayV2::ApiMapping": "custom domains are not used; clients connect to wsgate's listener",
-	"AWS::ApiGatewayV2::DomainName": "custom domains are not used; clients connect to wsgate's listener",
+	"AWS::Serverless::Api":             "REST APIs are not served by wsgate; ignored",
+	"AWS::Serverless::HttpApi":         "HTTP APIs are not served by wsgate; ignored",
+	"AWS::ApiGateway::RestApi":         "REST APIs are not served by wsgate; ignored",
+	"AWS::ApiGatewayV2::ApiMapping":    "custom domains are not used; clients connect to wsgate's listener",
+	"AWS::ApiGatewayV2::DomainName":    "custom domains are not used; clients connect to wsgate's listener",
+	"AWS::DynamoDB::Table":             msgCreatedOnEmulator,
+	"AWS::Serverless::SimpleTable":     msgCreatedOnEmulator,
+	"AWS::SQS::Queue":                  msgCreatedOnEmulator,
+	"AWS::StepFunctions::StateMachine": msgReferenced,
+	"AWS::Serverless::StateMachine":    msgReferenced,
+	"AWS::SNS::Topic":                  msgReferenced,
+	"AWS::Events::EventBus":            msgReferenced,
+	"AWS::IAM::Role":                   msgReferenced,
+	"AWS::Logs::LogGroup":              msgReferenced,
 }
+
+const (
+	msgReferenced        = "not deployed by wsgate; Ref and Fn::GetAtt give the names and ARNs CloudFormation would"
+	msgCreatedOnEmulator = "not deployed by wsgate; serve --template creates it when the service's endpoint is a local emulator (never on AWS); Ref and Fn::GetAtt give the names and ARNs CloudFormation would"
+)
 
 // Import parses a template (YAML or JSON, detected) and returns the native config plus every
 // unsupported thing, once each, in template order. Errors are *Error and name the file, the

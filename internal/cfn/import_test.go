@@ -202,7 +202,7 @@ func TestWarningsOnceEach(t *testing.T) {
 		"Other.Properties.ApiId: belongs to API elsewhere, not the WebSocket API Api; ignored\n" +
 		"R.Properties.Bogus: not supported; ignored\n" +
 		"R.Properties.AuthorizationType: AWS_IAM is not enforced; $connect accepts unsigned connections\n" +
-		"Role1, Role2: AWS::IAM::Role: not used by wsgate; ignored\n"
+		"Role1, Role2: AWS::IAM::Role: not deployed by wsgate; Ref and Fn::GetAtt give the names and ARNs CloudFormation would\n"
 	if got != want {
 		t.Errorf("warnings:\n%s\nwant:\n%s", got, want)
 	}
@@ -252,14 +252,35 @@ func TestBlockingError(t *testing.T) {
 	if err := BlockingError([]Warning{{Resource: "A", Message: "m"}}); err != nil {
 		t.Errorf("non-blocking warning gave %v", err)
 	}
-	extra := "  Store:\n    Type: AWS::ApiGatewayV2::Integration\n    Properties: {ApiId: !Ref Api, IntegrationType: AWS, IntegrationUri: !Sub 'arn:aws:apigateway:${AWS::Region}:sqs:path/123/queue'}\n"
-	_, warns := importOne(t, extra, Options{})
-	err := BlockingError(warns)
-	if err == nil || !strings.Contains(err.Error(), "Store.Properties.IntegrationUri: AWS service integration (sqs:path/123/queue) cannot run in wsgate; give --standin Store=http://...") {
+	err := BlockingError([]Warning{{Resource: "A", Property: "P", Message: "m", Blocking: true}})
+	if err == nil || !strings.Contains(err.Error(), "A.Properties.P: m") {
 		t.Errorf("BlockingError = %v", err)
 	}
-	cfg, warns := importOne(t, extra, Options{Standins: map[string]string{"Store": "http://127.0.0.1:1/q"}})
+}
+
+// AWS service integrations run as they are (issue 10): no stand-in needed, the role kept.
+func TestAWSIntegrationImported(t *testing.T) {
+	extra := "  Store:\n    Type: AWS::ApiGatewayV2::Integration\n    Properties: {ApiId: !Ref Api, IntegrationType: AWS, CredentialsArn: 'arn:aws:iam::123456789012:role/r', IntegrationUri: !Sub 'arn:aws:apigateway:${AWS::Region}:sqs:path/123/queue'}\n"
+	cfg, warns := importOne(t, extra, Options{})
+	if err := BlockingError(warns); err != nil {
+		t.Errorf("BlockingError = %v", err)
+	}
+	in := cfg.Integrations["Store"]
+	if in.URI != "arn:aws:apigateway:us-east-1:sqs:path/123/queue" || in.CredentialsARN != "arn:aws:iam::123456789012:role/r" || in.Standin != "" {
+		t.Errorf("integration %+v", in)
+	}
+	cfg, warns = importOne(t, extra, Options{Standins: map[string]string{"Store": "http://127.0.0.1:1/q"}})
 	if err := BlockingError(warns); err != nil || cfg.Integrations["Store"].Standin != "http://127.0.0.1:1/q" {
 		t.Errorf("with stand-in: err %v, integration %+v", err, cfg.Integrations["Store"])
+	}
+}
+
+func TestAWSIntegrationUnsupportedService(t *testing.T) {
+	extra := "  Store:\n    Type: AWS::ApiGatewayV2::Integration\n    Properties: {ApiId: !Ref Api, IntegrationType: AWS, IntegrationUri: 'arn:aws:apigateway:us-east-1:glacier:action/UploadArchive'}\n"
+	_, _, err := Import("t.yaml", []byte(minimal+extra), Options{})
+	for _, want := range []string{"Resources.Store.Properties.IntegrationUri", "arn:aws:apigateway:us-east-1:glacier:action/UploadArchive", "dynamodb", "--standin Store="} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("err %v, want it to contain %q", err, want)
+		}
 	}
 }

@@ -40,7 +40,7 @@ var (
 		"TemplateSelectionExpression": "", "TimeoutInMillis": "", "PassthroughBehavior": "",
 		"ConnectionType": "", "PayloadFormatVersion": "",
 		"ConnectionId":            "VPC links are not supported; the URI is called directly",
-		"CredentialsArn":          "wsgate calls AWS with its own credentials; ignored",
+		"CredentialsArn":          "",
 		"ContentHandlingStrategy": "not supported; frames pass through as text",
 	}
 	integrationResponseProps = map[string]string{

@@ -1,6 +1,7 @@
 package cfn
 
 import (
+	"crypto/sha256"
 	"sort"
 	"strings"
 
@@ -84,18 +85,154 @@ func (t *template) ref(name string, at *yaml.Node, path string) (any, error) {
 		return *p.value, nil
 	}
 	if r, ok := t.byID[name]; ok {
-		return t.physicalID(r), nil
+		return t.refValue(r), nil
 	}
 	return nil, t.errAt(at, path, "Ref to "+strconvQuote(name)+": no parameter, resource or pseudo parameter has that name")
 }
 
-// physicalID is what Ref returns for a resource. wsgate has no deployed resources, so ids are
-// the logical ids, except a function's name, which is its FunctionName when set.
+// physicalID is a resource's physical name. wsgate has no deployed resources: a function's
+// name is its FunctionName when set; the resources of namedTypes get their name property or,
+// without one, the name CloudFormation would generate (see generatedName); anything else is
+// its logical id.
 func (t *template) physicalID(r *resource) string {
 	if isFunction(r.typ) {
 		return t.functionName(r)
 	}
+	if _, ok := namedTypes[r.typ]; ok {
+		return t.resourceName(r)
+	}
 	return r.id
+}
+
+// refValue is what Ref returns for a resource, as CloudFormation documents it per type: the
+// ARN of a state machine or topic, the URL of a queue, the name of anything else here.
+func (t *template) refValue(r *resource) string {
+	switch r.typ {
+	case "AWS::StepFunctions::StateMachine", "AWS::Serverless::StateMachine":
+		return t.arn("states", "stateMachine:"+t.physicalID(r))
+	case "AWS::SQS::Queue":
+		return t.queueURL(t.physicalID(r))
+	case "AWS::SNS::Topic":
+		return t.arn("sns", t.physicalID(r))
+	}
+	return t.physicalID(r)
+}
+
+// namedType is a resource type whose physical name wsgate resolves.
+type namedType struct {
+	prop  string // the physical name property
+	limit int    // the longest name the service takes
+	stack bool   // generated names start with the stack name
+}
+
+// namedTypes are the resources AWS service integrations and their templates refer to.
+var namedTypes = map[string]namedType{
+	"AWS::DynamoDB::Table":             {"TableName", 255, true},
+	"AWS::Serverless::SimpleTable":     {"TableName", 255, true},
+	"AWS::StepFunctions::StateMachine": {"StateMachineName", 80, false},
+	"AWS::Serverless::StateMachine":    {"Name", 80, false},
+	"AWS::SQS::Queue":                  {"QueueName", 80, true},
+	"AWS::SNS::Topic":                  {"TopicName", 256, true},
+	"AWS::Events::EventBus":            {"Name", 256, true},
+	"AWS::IAM::Role":                   {"RoleName", 64, true},
+	"AWS::Logs::LogGroup":              {"LogGroupName", 512, true},
+}
+
+// resourceName is r's name property when it evaluates to a string, else the generated name
+// (reported once as an approximation).
+func (t *template) resourceName(r *resource) string {
+	nt := namedTypes[r.typ]
+	if t.naming[r.id] {
+		return r.id // the name property refers to the resource itself
+	}
+	t.naming[r.id] = true
+	defer delete(t.naming, r.id)
+	if n := propNode(r, nt.prop); n != nil {
+		if s, err := t.evalString(n, propPath(r, nt.prop), 0); err == nil && s != "" {
+			return s
+		}
+	}
+	name := t.generatedName(r, nt)
+	t.warn(r.id, nt.prop, "not set: CloudFormation generates a name at deploy time; wsgate uses "+strconvQuote(name)+
+		" (the same on every run); set "+nt.prop+" to choose it")
+	return name
+}
+
+// generatedName is a name in CloudFormation's shape for an unnamed resource:
+// {stack}-{logicalId}-{13 upper-case letters and digits} ({logicalId}-{suffix} for state
+// machines), the parts shortened to fit the service's limit, with ".fifo" kept on FIFO queues.
+// The suffix is derived from the stack name and logical id, so it is stable across runs where
+// CloudFormation's is random.
+func (t *template) generatedName(r *resource, nt namedType) string {
+	sum := sha256.Sum256([]byte(t.stackName() + "/" + r.id))
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+	suffix := make([]byte, 13)
+	for i := range suffix {
+		suffix[i] = alphabet[int(sum[i])%len(alphabet)]
+	}
+	ext := ""
+	if r.typ == "AWS::SQS::Queue" && t.propBoolQuiet(r, "FifoQueue") {
+		ext = ".fifo"
+	}
+	room := nt.limit - len(suffix) - len(ext) - 1
+	id := r.id
+	if !nt.stack {
+		if len(id) > room {
+			id = id[:room]
+		}
+		return id + "-" + string(suffix) + ext
+	}
+	stack := t.stackName()
+	room-- // the second dash
+	if len(stack)+len(id) > room {
+		half := room / 2
+		switch {
+		case len(stack) <= half:
+			id = id[:room-len(stack)]
+		case len(id) <= half:
+			stack = stack[:room-len(id)]
+		default:
+			stack, id = stack[:half], id[:room-half]
+		}
+	}
+	return stack + "-" + id + "-" + string(suffix) + ext
+}
+
+// propBoolQuiet is a boolean property's value; false when unset or not a boolean.
+func (t *template) propBoolQuiet(r *resource, key string) bool {
+	n := propNode(r, key)
+	if n == nil {
+		return false
+	}
+	v, err := t.eval(n, propPath(r, key), 0)
+	if err != nil {
+		return false
+	}
+	switch x := v.(type) {
+	case bool:
+		return x
+	case string:
+		return strings.EqualFold(x, "true")
+	}
+	return false
+}
+
+// arn is arn:{partition}:{service}:{region}:{account}:{resource}.
+func (t *template) arn(service, res string) string {
+	return "arn:" + t.partition() + ":" + service + ":" + t.region() + ":" + t.accountID() + ":" + res
+}
+
+// queueURL is a queue's URL: at the SQS endpoint wsgate is pointed at (--aws-endpoint-url,
+// aws.endpoints, AWS_ENDPOINT_URL_SQS), else on AWS.
+func (t *template) queueURL(name string) string {
+	base := t.o.AWSEndpoints["sqs"]
+	if base == "" {
+		base = t.o.AWSEndpoints["default"]
+	}
+	if base == "" {
+		base = "https://sqs." + t.region() + "." + t.urlSuffix()
+	}
+	return strings.TrimRight(base, "/") + "/" + t.accountID() + "/" + name
 }
 
 func isFunction(typ string) bool {
@@ -140,32 +277,58 @@ func (t *template) getAtt(id, attr string, at *yaml.Node, path string) (any, err
 	case "AWS::IAM::Role":
 		switch attr {
 		case "Arn":
-			return "arn:" + p + ":iam::" + acct + ":role/" + name, nil
+			path := "/"
+			if n := propNode(r, "Path"); n != nil {
+				if s, err := t.evalString(n, propPath(r, "Path"), 0); err == nil && s != "" {
+					path = s
+				}
+			}
+			return "arn:" + p + ":iam::" + acct + ":role" + path + name, nil
 		case "RoleId":
+			t.warn(r.id, "", "Fn::GetAtt "+id+".RoleId: AWS assigns role ids at deploy time; wsgate gives the role name")
 			return name, nil
 		}
-	case "AWS::DynamoDB::Table":
+	case "AWS::DynamoDB::Table", "AWS::Serverless::SimpleTable":
 		switch attr {
 		case "Arn":
-			return "arn:" + p + ":dynamodb:" + reg + ":" + acct + ":table/" + name, nil
+			return t.arn("dynamodb", "table/"+name), nil
 		case "StreamArn":
-			return "arn:" + p + ":dynamodb:" + reg + ":" + acct + ":table/" + name + "/stream/1970-01-01T00:00:00.000", nil
+			t.warn(r.id, "", "Fn::GetAtt "+id+".StreamArn: the stream label is set at deploy time; wsgate uses 1970-01-01T00:00:00.000")
+			return t.arn("dynamodb", "table/"+name+"/stream/1970-01-01T00:00:00.000"), nil
 		}
 	case "AWS::StepFunctions::StateMachine", "AWS::Serverless::StateMachine":
 		switch attr {
 		case "Arn":
-			return "arn:" + p + ":states:" + reg + ":" + acct + ":stateMachine:" + name, nil
+			return t.arn("states", "stateMachine:"+name), nil
 		case "Name":
 			return name, nil
 		}
 	case "AWS::SQS::Queue":
 		switch attr {
 		case "Arn":
-			return "arn:" + p + ":sqs:" + reg + ":" + acct + ":" + name, nil
+			return t.arn("sqs", name), nil
 		case "QueueName":
 			return name, nil
 		case "QueueUrl":
-			return "https://sqs." + reg + "." + t.urlSuffix() + "/" + acct + "/" + name, nil
+			return t.queueURL(name), nil
+		}
+	case "AWS::SNS::Topic":
+		switch attr {
+		case "TopicArn":
+			return t.arn("sns", name), nil
+		case "TopicName":
+			return name, nil
+		}
+	case "AWS::Events::EventBus":
+		switch attr {
+		case "Arn":
+			return t.arn("events", "event-bus/"+name), nil
+		case "Name":
+			return name, nil
+		}
+	case "AWS::Logs::LogGroup":
+		if attr == "Arn" {
+			return t.arn("logs", "log-group:"+name+":*"), nil
 		}
 	}
 	if strings.HasSuffix(attr, "Id") || attr == "Name" {

@@ -102,64 +102,36 @@ func TestImportGoldenCasesThroughCLI(t *testing.T) {
 	}
 }
 
-// A template with AWS service integrations and no stand-ins: import still writes the config
-// (with every warning once) but fails, naming the resources.
-func TestImportBlocking(t *testing.T) {
+// A template with AWS service integrations imports as it is (issue 10): they call the
+// service, no stand-in needed.
+func TestImportAWSIntegrations(t *testing.T) {
 	dir := filepath.Join(templates, "dynamodb")
 	code, out, errs := run(t, "import", filepath.Join(dir, "template.yaml"))
-	if code != 1 {
-		t.Fatalf("exit %d, want 1", code)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
 	}
 	if want := readFile(t, filepath.Join(dir, "wsgate.yaml")); out != want {
 		t.Errorf("stdout:\n%s\nwant:\n%s", out, want)
 	}
-	warns := goldenWarnings(t, dir)
-	if !strings.HasPrefix(errs, warns) {
-		t.Fatalf("stderr does not start with the warnings:\n%s", errs)
-	}
-	tail := strings.TrimPrefix(errs, warns)
-	if want := "ConnectIntegration, DisconnectIntegration, SyncIntegration cannot run in wsgate as written"; !strings.Contains(tail, want) {
-		t.Errorf("error %q does not say %q", tail, want)
+	if want := goldenWarnings(t, dir); errs != want {
+		t.Errorf("stderr:\n%s\nwant:\n%s", errs, want)
 	}
 }
 
-// serve --template refuses a template it cannot run, with cfn.BlockingError's text naming
-// the resource, before it listens. Each warning is printed once: the blocking ones in the
-// error, the others as warnings.
-func TestServeTemplateBlocking(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel() // had it started, serve would return nil at once instead of hanging
-	var errs bytes.Buffer
-	err := serve(ctx, []string{"--template", filepath.Join(templates, "dynamodb", "template.yaml"),
-		"--listen", "127.0.0.1:0", "--standin", "SyncIntegration=http://127.0.0.1:1/sfn"}, &errs, func(string) {
-		t.Error("the server started")
-	})
-	if err == nil {
-		t.Fatal("serve started a template with AWS service integrations and no stand-in")
+// serve --template refuses an AWS integration of a service wsgate cannot call before it
+// listens, naming the integration, the URI and what is supported.
+func TestServeTemplateUnsupportedService(t *testing.T) {
+	tmpl := filepath.Join(t.TempDir(), "template.yaml")
+	src := readFile(t, filepath.Join(templates, "dynamodb", "template.yaml"))
+	src = strings.Replace(src, "dynamodb:action/DeleteItem", "glacier:action/UploadArchive", 1)
+	if err := os.WriteFile(tmpl, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
 	}
-	msg := err.Error()
-	for _, want := range []string{
-		"the template cannot run in wsgate as written:",
-		"ConnectIntegration.Properties.IntegrationUri: AWS service integration (dynamodb:PutItem) cannot run in wsgate; give --standin ConnectIntegration=http://...",
-		"DisconnectIntegration.Properties.IntegrationUri: AWS service integration (dynamodb:DeleteItem)",
-	} {
-		if !strings.Contains(msg, want) {
-			t.Errorf("error does not say %q:\n%s", want, msg)
+	code, _, stderr := run(t, "serve", "--template", tmpl, "--listen", "127.0.0.1:0")
+	for _, want := range []string{"DisconnectIntegration", "arn:aws:apigateway:us-east-1:glacier:action/UploadArchive", "wsgate calls dynamodb, events", "--standin DisconnectIntegration="} {
+		if code != 1 || !strings.Contains(stderr, want) {
+			t.Errorf("exit %d, stderr does not say %q:\n%s", code, want, stderr)
 		}
-	}
-	if strings.Contains(msg, "SyncIntegration") {
-		t.Errorf("SyncIntegration has a stand-in, but the error names it:\n%s", msg)
-	}
-	if strings.Count(errs.String()+msg, "dynamodb:PutItem") != 1 {
-		t.Errorf("the blocking warning is not reported exactly once:\n%s\n%s", errs.String(), msg)
-	}
-	if !strings.Contains(errs.String(), "warning: SessionsTable: AWS::DynamoDB::Table: not used by wsgate; ignored\n") {
-		t.Errorf("non-blocking warnings missing from stderr:\n%s", errs.String())
-	}
-	// Through Main: exit 1 and the same text.
-	code, _, stderr := run(t, "serve", "--template", filepath.Join(templates, "dynamodb", "template.yaml"), "--listen", "127.0.0.1:0")
-	if code != 1 || !strings.Contains(stderr, "wsgate: "+filepath.Join(templates, "dynamodb", "template.yaml")+": the template cannot run") {
-		t.Errorf("exit %d:\n%s", code, stderr)
 	}
 }
 

@@ -98,8 +98,10 @@ func TestServeTemplateDynamoDBStandin(t *testing.T) {
 	if answer != "id:"+id {
 		t.Fatalf("$default answered %q, Lambda saw %q", answer, id)
 	}
-	if item.TableName != "SessionsTable" || item.Item.Connectionid.S != id || item.Item.Path.S != "/rooms/42" {
-		t.Fatalf("PutItem request: %s\nwant table SessionsTable, connection %s, path /rooms/42", put.body, id)
+	// The unnamed table gets CloudFormation's name shape, the same on every run.
+	const table = "wsgate-SessionsTable-SHDNZ2BZBGYAH"
+	if item.TableName != table || item.Item.Connectionid.S != id || item.Item.Path.S != "/rooms/42" {
+		t.Fatalf("PutItem request: %s\nwant table %s, connection %s, path /rooms/42", put.body, table, id)
 	}
 	// $context.requestTimeEpoch is in milliseconds on AWS (the sample adds 86400 to it as if it
 	// were seconds; wsgate keeps AWS's unit).
@@ -112,7 +114,7 @@ func TestServeTemplateDynamoDBStandin(t *testing.T) {
 	sfn := recv(t, calls, "the StartSyncExecution stand-in call")
 	var start struct{ Input, StateMachineArn string }
 	decodeJSON(t, sfn.body, &start)
-	if start.Input != `{"msg":"it's \"quoted\""}` || start.StateMachineArn != "arn:aws:states:us-east-1:123456789012:stateMachine:SyncStateMachine" {
+	if start.Input != `{"msg":"it's \"quoted\""}` || start.StateMachineArn != "arn:aws:states:us-east-1:123456789012:stateMachine:SyncStateMachine-M652K5Q05ZVXL" {
 		t.Fatalf("StartSyncExecution request: %s", sfn.body)
 	}
 	if got := readWS(t, c); got != `"{\"done\":true}"` {
@@ -126,7 +128,7 @@ func TestServeTemplateDynamoDBStandin(t *testing.T) {
 		Key       struct{ Connectionid struct{ S string } }
 	}
 	decodeJSON(t, del.body, &key)
-	if del.path != "/delete" || key.TableName != "SessionsTable" || key.Key.Connectionid.S != id {
+	if del.path != "/delete" || key.TableName != table || key.Key.Connectionid.S != id {
 		t.Fatalf("DeleteItem request to %s: %s", del.path, del.body)
 	}
 }

@@ -392,7 +392,7 @@ authorizers:
   sv: {type: HTTP_PROXY, uri: "${stageVariables.backend}/x"}
   lam: {type: AWS_PROXY, uri: "arn:aws:lambda:us-east-1:1234:function:x", endpoint: "localhost:9000"}
   lam2: {type: AWS_PROXY}
-  svc: {type: AWS, uri: "arn:aws:apigateway:us-east-1:dynamodb:action/PutItem"}
+  svc: {type: AWS, uri: "arn:aws:apigateway:us-east-1:glacier:action/UploadArchive"}
   mock: {type: MOCK, uri: "http://x/", endpoint: "http://x/", standin: "http://y/"}
   px: {type: HTTP_PROXY, uri: "http://x/", requestTemplates: {a: b}, templateSelectionExpression: x, responses: {$default: {}}}
 `, []string{
@@ -409,7 +409,7 @@ authorizers:
 		"t.yaml:8: integrations.lam.endpoint: \"localhost:9000\" is not an http:// or https:// URL; write e.g. http://127.0.0.1:9000 (a Lambda Invoke API emulator)",
 		"t.yaml:8: integrations.lam.uri: \"arn:aws:lambda:us-east-1:1234:function:x\" is not a Lambda function; write a function name (my-function), a function ARN (arn:aws:lambda:us-east-1:123456789012:function:my-function) or an API Gateway invocation URI",
 		"t.yaml:9: integrations.lam2.uri: required for AWS_PROXY integrations; write a function name (my-function), a function ARN (arn:aws:lambda:us-east-1:123456789012:function:my-function) or an API Gateway invocation URI",
-		"t.yaml:10: integrations.svc.standin: AWS service integrations (DynamoDB, Step Functions...) are not supported; set standin: to an http(s) URL that receives the rendered request template instead",
+		"t.yaml:10: integrations.svc.uri: uri \"arn:aws:apigateway:us-east-1:glacier:action/UploadArchive\": service \"glacier\" is not supported: wsgate calls dynamodb, events, firehose, kinesis, lambda, logs, s3, sns, sqs, states (or set standin: to an HTTP URL that performs the action)",
 		"t.yaml:11: integrations.mock.endpoint: only used by AWS_PROXY integrations; remove it",
 		"t.yaml:11: integrations.mock.standin: only used by AWS integrations; remove it",
 		"t.yaml:11: integrations.mock.uri: a MOCK integration calls no backend; remove uri",
@@ -446,7 +446,7 @@ integrations:
 		"t.yaml:14: integrations.h.requestParameters[\"integration.request.header.c\"]: \"context.\" is not a $context variable; write e.g. context.connectionId",
 		"t.yaml:16: integrations.h.responses.200: not a response key; write $default, or a /regex/ matched against the status code such as /2\\d\\d/",
 		"t.yaml:17: integrations.h.responses[\"/[/\"]: the regex does not compile: missing closing ]: `[`",
-		"t.yaml:18: integrations.l.requestParameters: only used by HTTP, HTTP_PROXY and AWS (standin) integrations; remove it",
+		"t.yaml:18: integrations.l.requestParameters: only used by HTTP, HTTP_PROXY and AWS integrations; remove it",
 	}},
 	{"authorizers", `authorizers:
   none: {}

@@ -92,6 +92,9 @@ type Config struct {
 	Integrations map[string]Integration `yaml:"integrations,omitempty"`
 	Authorizers  map[string]Authorizer  `yaml:"authorizers,omitempty"`
 
+	// AWS says where AWS service integrations send their calls.
+	AWS AWSSettings `yaml:"aws,omitempty"`
+
 	Management Management `yaml:"management,omitempty"`
 	Limits     Limits     `yaml:"limits,omitempty"`
 	Shutdown   Shutdown   `yaml:"shutdown,omitempty"`
@@ -166,17 +169,21 @@ const (
 type Integration struct {
 	Type string `yaml:"type,omitempty"`
 	// URI: for HTTP and HTTP_PROXY an http(s) URL (stage variables ${stageVariables.x} resolve);
-	// for AWS_PROXY the Lambda function name or ARN; for AWS the service action the template
-	// targeted (only reachable through Standin).
+	// for AWS_PROXY the Lambda function name or ARN; for AWS the service action as API Gateway
+	// writes it: arn:aws:apigateway:{region}:{service}:action/{Action} or ...:path/{path}.
 	URI    string `yaml:"uri,omitempty"`
 	Method string `yaml:"method,omitempty"` // default POST
 	// Endpoint, for AWS_PROXY: base URL of a Lambda Invoke API (a local emulator such as the
 	// Runtime Interface Emulator); empty means real AWS Lambda, signed with SigV4 by the AWS SDK.
 	Endpoint string `yaml:"endpoint,omitempty"`
-	// Standin, for AWS service integrations wsgate cannot perform (DynamoDB, Step Functions...):
-	// an HTTP URL that receives the rendered request template instead.
+	// Standin, for AWS service integrations: an HTTP URL that receives the rendered request
+	// template instead of the service (the fallback for services with no emulator at hand).
 	Standin string `yaml:"standin,omitempty"`
-	Region  string `yaml:"region,omitempty"`
+	// CredentialsARN, for AWS: the role API Gateway would assume (CredentialsArn). wsgate
+	// assumes it through STS when calling real AWS with credentials that allow it, and otherwise
+	// signs with its own credentials (saying so once in the log).
+	CredentialsARN string `yaml:"credentialsArn,omitempty"`
+	Region         string `yaml:"region,omitempty"`
 	// Timeout: AWS allows 50ms..29s, default 29s.
 	Timeout Duration `yaml:"timeout,omitempty"`
 
@@ -229,6 +236,16 @@ type Authorizer struct {
 	Timeout         Duration `yaml:"timeout,omitempty"`
 	// ResultTTL caches results per identity source (0 = off, AWS parity; max 1h).
 	ResultTTL Duration `yaml:"resultTtl,omitempty"`
+}
+
+// AWSSettings configures the calls of AWS service integrations (type AWS).
+type AWSSettings struct {
+	// Endpoints maps a service, as integration URIs name it (dynamodb, states, sqs, sns,
+	// events, kinesis, logs...) or "default" for every service, to a base URL such as a local
+	// emulator's (http://127.0.0.1:4567). They win over AWS_ENDPOINT_URL_<SERVICE> and
+	// AWS_ENDPOINT_URL, which the AWS SDKs' convention also honours; a service with neither is
+	// called on AWS.
+	Endpoints map[string]string `yaml:"endpoints,omitempty"`
 }
 
 // Management configures the @connections API and its extensions.

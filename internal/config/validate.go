@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"github.com/wsgate/wsgate/internal/awsservice"
 	"maps"
 	"net"
 	"net/url"
@@ -52,6 +53,13 @@ func (c *Config) validate() Errors {
 	}
 	if !regionRE.MatchString(c.Region) {
 		v.add("region", "%q is not an AWS region; write one such as us-east-1", c.Region)
+	}
+	for _, k := range slices.Sorted(maps.Keys(c.AWS.Endpoints)) {
+		if _, ok := awsservice.Lookup(k); !ok && k != awsservice.DefaultKey {
+			v.add(join("aws", "endpoints", k), "unknown service; use one of %s, or %s for every service", strings.Join(awsservice.Supported(), ", "), awsservice.DefaultKey)
+		} else {
+			v.httpURL(join("aws", "endpoints", k), c.AWS.Endpoints[k], "http://127.0.0.1:4567")
+		}
 	}
 	if !accountRE.MatchString(c.AccountID) {
 		v.add("accountId", "%q is not an AWS account id; write 12 digits in quotes, e.g. \"123456789012\"", c.AccountID)

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"github.com/wsgate/wsgate/internal/awsservice"
 	"maps"
 	"net/url"
 	"regexp"
@@ -143,9 +144,14 @@ func (v *validator) integration(p string, in Integration) {
 			v.add(p+".uri", "a MOCK integration calls no backend; remove uri")
 		}
 	case AWS:
-		if in.Standin == "" {
-			v.add(p+".standin", "AWS service integrations (DynamoDB, Step Functions...) are not supported; set standin: to an http(s) URL that receives the rendered request template instead")
+		if in.URI == "" {
+			v.add(p+".uri", "required for AWS integrations; write the service action, e.g. arn:aws:apigateway:us-east-1:dynamodb:action/PutItem")
+		} else if _, err := awsservice.ParseURI(in.URI); err != nil && in.Standin == "" {
+			v.add(p+".uri", "%s", err.Error())
 		}
+	}
+	if in.CredentialsARN != "" && in.Type != AWS {
+		only("credentialsArn", "AWS")
 	}
 	if in.Endpoint != "" {
 		if in.Type != AWSProxy {
@@ -177,7 +183,7 @@ func (v *validator) integration(p string, in Integration) {
 		}
 	}
 	if len(in.RequestParameters) > 0 && (in.Type == AWSProxy || in.Type == Mock) {
-		only("requestParameters", "HTTP, HTTP_PROXY and AWS (standin)")
+		only("requestParameters", "HTTP, HTTP_PROXY and AWS")
 	} else {
 		for _, target := range slices.Sorted(maps.Keys(in.RequestParameters)) {
 			v.requestParameter(join(p, "requestParameters", target), target, in.RequestParameters[target])

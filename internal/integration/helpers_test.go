@@ -72,6 +72,7 @@ type received struct {
 	ContentLength          int64
 	TransferEncoding       []string
 	Body                   []byte
+	Host, RequestURI       string
 }
 
 // backend is a real HTTP server that records each request and answers with status/header/body.
@@ -88,7 +89,7 @@ func startBackend(t *testing.T, status int, body string) *backend {
 	b := &backend{got: make(chan received, 16), status: status, body: body, header: http.Header{}}
 	b.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		data, _ := io.ReadAll(r.Body)
-		b.got <- received{r.Method, r.URL.Path, r.URL.RawQuery, r.Header.Clone(), r.ContentLength, r.TransferEncoding, data}
+		b.got <- received{r.Method, r.URL.Path, r.URL.RawQuery, r.Header.Clone(), r.ContentLength, r.TransferEncoding, data, r.Host, r.RequestURI}
 		for k, v := range b.header {
 			w.Header()[k] = v
 		}

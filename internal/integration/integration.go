@@ -1,8 +1,9 @@
 // Package integration calls the backend of a route, the way API Gateway's integration types do
 // (AWS-CONTRACT.md §2, §3): HTTP_PROXY (the frame is POSTed as is), HTTP (a request template is
 // rendered and POSTed, the answer goes through integration responses), AWS_PROXY (the proxy
-// event through the Lambda Invoke API), AWS (service integrations, only through an HTTP
-// stand-in) and MOCK (answered in-process from templates).
+// event through the Lambda Invoke API), AWS (service integrations: the rendered template sent
+// to the service in its own protocol, SigV4-signed; or to an HTTP stand-in) and MOCK (answered
+// in-process from templates).
 //
 // The gateway calls Invoke for CONNECT, MESSAGE and DISCONNECT events and decides what the
 // answer means: on $connect a 2xx accepts the socket, on a two-way route Body is sent back.
@@ -19,6 +20,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/wsgate/wsgate/internal/awsservice"
 	"github.com/wsgate/wsgate/internal/config"
 	"github.com/wsgate/wsgate/internal/event"
 )
@@ -66,6 +68,9 @@ type Options struct {
 	Region string
 	// Logger; nil discards.
 	Logger *slog.Logger
+	// AWS addresses and signs the calls of AWS service integrations; share one. nil: one is
+	// made per integration from the SDK's default configuration.
+	AWS *awsservice.Client
 }
 
 // ErrUnsupportedMediaType is returned by HTTP, AWS and MOCK integrations when no request template

@@ -223,9 +223,9 @@ func TestAWSServiceStandin(t *testing.T) {
 	}
 }
 
-func TestAWSServiceNeedsStandin(t *testing.T) {
-	_, err := New("ddb", config.Integration{Type: config.AWS, URI: "arn:aws:apigateway:us-east-1:dynamodb:action/PutItem"}, Options{})
-	if err == nil || !strings.Contains(err.Error(), "set standin:") {
+func TestAWSServiceNeedsURI(t *testing.T) {
+	_, err := New("ddb", config.Integration{Type: config.AWS}, Options{})
+	if err == nil || !strings.Contains(err.Error(), "uri is missing") {
 		t.Fatalf("err = %v", err)
 	}
 }

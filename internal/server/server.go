@@ -12,17 +12,20 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/pprof"
 	"os"
 	"path"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/wsgate/wsgate/internal/authorizer"
+	"github.com/wsgate/wsgate/internal/awsservice"
 	"github.com/wsgate/wsgate/internal/bus"
 	"github.com/wsgate/wsgate/internal/config"
 	"github.com/wsgate/wsgate/internal/gateway"
@@ -144,10 +147,15 @@ func (s *Server) keyErr(path string, err error) error {
 func (s *Server) buildRoutes() (map[string]*gateway.Route, error) {
 	cfg := s.cfg
 	client := integration.DefaultHTTPClient()
+	awsClient, err := s.awsClient()
+	if err != nil {
+		return nil, err
+	}
 	integs := map[string]integration.Integration{}
 	for name, ic := range cfg.Integrations {
 		in, err := integration.New(name, ic, integration.Options{
 			HTTPClient: client, StageVariables: cfg.StageVariables, Region: cfg.Region, Logger: s.log,
+			AWS: awsClient,
 		})
 		if err != nil {
 			return nil, s.keyErr("integrations."+name, err)
@@ -178,6 +186,55 @@ func (s *Server) buildRoutes() (map[string]*gateway.Route, error) {
 		routes[key] = r
 	}
 	return routes, nil
+}
+
+// awsClient builds the client AWS service integrations share, when there is one, logs where
+// each of them sends its calls, and looks the AWS credentials up once in the background for
+// those that call real AWS: missing credentials are one log line at start, not one per call.
+func (s *Server) awsClient() (*awsservice.Client, error) {
+	cfg := s.cfg
+	var names []string
+	for _, name := range slices.Sorted(maps.Keys(cfg.Integrations)) {
+		if ic := cfg.Integrations[name]; ic.Type == config.AWS && ic.Standin == "" {
+			names = append(names, name)
+		}
+	}
+	if len(names) == 0 {
+		return nil, nil
+	}
+	c, err := awsservice.New(context.Background(), awsservice.Options{Endpoints: cfg.AWS.Endpoints, Region: cfg.Region, Logger: s.log})
+	if err != nil {
+		return nil, s.keyErr("aws", err)
+	}
+	var onAWS []string
+	for _, name := range names {
+		ic := cfg.Integrations[name]
+		t, err := awsservice.ParseURI(ic.URI)
+		if err != nil {
+			continue // integration.New reports it with the integration's name
+		}
+		region := t.Region
+		if region == "" {
+			region = ic.Region
+		}
+		ep, err := c.Resolve(context.Background(), t.Service, region)
+		if err != nil {
+			continue
+		}
+		s.log.Info("AWS service integration", "integration", name, "target", t.String(), "endpoint", ep.URL.Redacted(), "endpointSource", ep.Source)
+		if !ep.Local {
+			onAWS = append(onAWS, name)
+		}
+	}
+	if len(onAWS) > 0 {
+		go func() {
+			if err := c.CheckCredentials(context.Background()); err != nil {
+				s.log.Error("AWS service integrations call real AWS but wsgate has no AWS credentials; they will fail until it has some (or point them at an emulator with aws.endpoints / AWS_ENDPOINT_URL_<SERVICE>)",
+					"integrations", strings.Join(onAWS, ","), "error", err.Error())
+			}
+		}()
+	}
+	return c, nil
 }
 
 func (s *Server) closeAuthorizers() {
