@@ -19,6 +19,8 @@ import (
 type importFlags struct {
 	functions, parameters, standins     pairs
 	stage, region, accountID, stackName string
+	// awsEndpoints are the --aws-endpoint-url flags of the command (queue URLs follow them).
+	awsEndpoints endpointFlag
 }
 
 func newImportFlags(fs *pflag.FlagSet) *importFlags {
@@ -37,6 +39,7 @@ func (f *importFlags) options() cfn.Options {
 	return cfn.Options{
 		Parameters: f.parameters, Functions: f.functions, Standins: f.standins,
 		Stage: f.stage, Region: f.region, AccountID: f.accountID, StackName: f.stackName,
+		AWSEndpoints: sqsEndpoint(f.awsEndpoints),
 	}
 }
 
@@ -95,18 +98,19 @@ func (a *app) importCmd() *cobra.Command {
 		Use:   "import template.yaml [flags]",
 		Short: "Turn a CloudFormation/SAM template into a wsgate config (on stdout; warnings on stderr)",
 		Long: `Turn a CloudFormation/SAM template into a wsgate config: the config on stdout, each warning once on
-stderr. The config is written even when it will not load (an AWS service integration without a
---standin, a value wsgate rejects), so that it can be edited; the command then exits 1 with the reason.
+stderr. The config is written even when it will not load (a value wsgate rejects), so that it can be edited; the command then exits 1 with the reason.
 docs/templates.md explains what maps to what.`,
 		Example: `  wsgate import template.yaml > wsgate.yaml
   wsgate import template.yaml --function EchoFunction=http://127.0.0.1:9001 --parameter StageName=test
-  wsgate import template.yaml --standin ConnectIntegration=http://127.0.0.1:8000/connections --stage prod`,
+  wsgate import template.yaml --standin ConnectIntegration=http://127.0.0.1:8000/connections --stage prod
+  wsgate import template.yaml --aws-endpoint-url dynamodb=http://127.0.0.1:4567`,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return importTemplate(imp, args, a.stdout, a.stderr)
 		},
 	}
 	imp = newImportFlags(cmd.Flags())
+	imp.awsEndpoints = addAWSEndpointFlag(cmd.Flags())
 	return cmd
 }
 
@@ -127,6 +131,7 @@ func importTemplate(imp *importFlags, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
+	applyAWSEndpoints(cfg, imp.awsEndpoints)
 	out, err := config.Marshal(cfg)
 	if err != nil {
 		return fmt.Errorf("write config: %w", err)

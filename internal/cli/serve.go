@@ -19,6 +19,7 @@ import (
 type serveFlags struct {
 	config, template, logLevel, listen, stateDir string
 	imp                                          *importFlags
+	createResources                              bool
 }
 
 func (a *app) serveCmd() *cobra.Command {
@@ -31,11 +32,14 @@ connection with 1001, runs each $disconnect and exits within shutdown.gracePerio
 
 With no --config it serves the embedded demo API (ws://127.0.0.1:8080/dev; 'wsgate config example'
 prints it). --template runs a CloudFormation/SAM template as is: its Lambda functions are reached at the
---function URLs, AWS service integrations at --standin URLs (docs/templates.md).`,
+--function URLs, its AWS service integrations call the services on AWS or at --aws-endpoint-url
+(a local emulator, where the template's tables and queues are created), or a --standin URL
+(docs/templates.md).`,
 		Example: `  wsgate serve
   wsgate serve --config wsgate.yaml --listen 0.0.0.0:8080 --log-level debug
   wsgate serve --template template.yaml --function ConnectFunction=http://127.0.0.1:9001 \
-      --parameter StageName=test --stage test`,
+      --parameter StageName=test --stage test
+  wsgate serve --template template.yaml --aws-endpoint-url dynamodb=http://127.0.0.1:4567`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 {
 				return fmt.Errorf("serve: unexpected %q (flags only; a template goes after --template)", args[0])
@@ -55,6 +59,8 @@ prints it). --template runs a CloudFormation/SAM template as is: its Lambda func
 	fs.StringVar(&f.listen, "listen", "", "`HOST:PORT` to listen on (overrides listen)")
 	fs.StringVar(&f.stateDir, "state-dir", "", "`DIR` where the local CA is kept (overrides state.dir; default $WSGATE_STATE_DIR, $XDG_STATE_HOME/wsgate or ~/.local/state/wsgate)")
 	f.imp = newImportFlags(fs)
+	f.imp.awsEndpoints = addAWSEndpointFlag(fs)
+	fs.BoolVar(&f.createResources, "create-resources", true, "with --template: create the template's DynamoDB tables and SQS queues that are missing on a local emulator endpoint (never on AWS)")
 	return cmd
 }
 
@@ -88,6 +94,7 @@ func (a *app) serve(ctx context.Context, cmd *cobra.Command, f *serveFlags) erro
 	if err != nil {
 		return err
 	}
+	applyAWSEndpoints(cfg, f.imp.awsEndpoints)
 	if f.logLevel != "" {
 		cfg.Log.Level = f.logLevel
 	}
@@ -103,6 +110,9 @@ func (a *app) serve(ctx context.Context, cmd *cobra.Command, f *serveFlags) erro
 	}
 	if f.config == "" && f.template == "" {
 		log.Info("no --config given: serving the embedded demo API; 'wsgate config example' prints it")
+	}
+	if f.template != "" && f.createResources {
+		createTemplateResources(ctx, f.template, f.imp.options(), cfg, log, a.stderr)
 	}
 	srv, err := server.New(ctx, cfg, log)
 	if err != nil {

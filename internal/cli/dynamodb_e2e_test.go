@@ -1,0 +1,203 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/coder/websocket"
+)
+
+// exampleDir is examples/dynamodb-connections, whose package.json pins dynalite.
+const exampleDir = "../../examples/dynamodb-connections"
+
+// startDynalite runs dynalite (npm, a real local DynamoDB built on LevelDB) with node on a free
+// loopback port until the test ends, and returns its URL. It skips only when node is absent.
+func startDynalite(t *testing.T) string {
+	t.Helper()
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Skip("node is not installed: this test runs dynalite (npm) as the local DynamoDB; install Node.js 20+ and run npm ci in examples/dynamodb-connections (.ci/run does both)")
+	}
+	cli := filepath.Join(exampleDir, "node_modules", "dynalite", "cli.js")
+	if _, err := os.Stat(cli); err != nil {
+		t.Fatalf("dynalite is not installed: run npm ci in examples/dynamodb-connections (.ci/run does): %v", err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	cmd := exec.Command(node, cli, "--host", "127.0.0.1", "--port", strconv.Itoa(port))
+	out := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("dynalite did not listen on %s within 30s: %v\n%s", addr, err, out)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return "http://" + addr
+}
+
+// ddbClient is the AWS SDK's DynamoDB client on endpoint.
+func ddbClient(endpoint string) *dynamodb.Client {
+	return dynamodb.New(dynamodb.Options{
+		BaseEndpoint: aws.String(endpoint), Region: "us-east-1",
+		Credentials: credentials.NewStaticCredentialsProvider("AKIDLOCAL", "local", ""),
+	})
+}
+
+// awsTestEnv gives the process test credentials and no shared config, so the SDK's default
+// chain answers at once (no instance metadata look-up) and no developer setting leaks in.
+func awsTestEnv(t *testing.T) {
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDLOCAL")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "local")
+	t.Setenv("AWS_SESSION_TOKEN", "")
+	t.Setenv("AWS_PROFILE", "")
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
+	for _, k := range []string{"AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_SQS"} {
+		t.Setenv(k, "")
+	}
+}
+
+// The examples/dynamodb-connections app against dynalite: serve creates the table, $connect
+// stores the connection (id, path, headers, query string, 24 h TTL) with a DynamoDB PutItem
+// integration, $default reaches the function, $disconnect deletes the item.
+func TestExampleDynamoDBConnections(t *testing.T) {
+	endpoint := startDynalite(t)
+	awsTestEnv(t)
+	fn := invokeAPI(t, map[string]any{
+		"DefaultFunction": func(req events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {
+			b, _ := json.Marshal(map[string]string{"connectionId": req.RequestContext.ConnectionID, "echo": req.Body})
+			return events.APIGatewayProxyResponse{StatusCode: 200, Body: string(b)}, nil
+		},
+	})
+	s := startServe(t, "--template", filepath.Join(exampleDir, "template.yaml"),
+		"--aws-endpoint-url", "dynamodb="+endpoint, "--function", "DefaultFunction="+fn)
+	// The unnamed table's name, as `wsgate import` reports it.
+	const table = "wsgate-ConnectionsTable-KLQZHWC2VM6Q8"
+	if !strings.Contains(s.stderr.String(), "created DynamoDB table on the local endpoint") {
+		t.Fatalf("serve did not say it created the table:\n%s", s.stderr)
+	}
+
+	before := time.Now().Unix()
+	c := dialWS(t, "ws://"+s.addr+"/api/rooms/42?user=ann&lang=en", http.Header{"X-Custom": {`a "quoted" value`}})
+	sendWS(t, c, `{"action":"hello"}`)
+	var echo struct{ ConnectionID, Echo string }
+	decodeJSON(t, []byte(readWS(t, c)), &echo)
+	if echo.ConnectionID == "" || echo.Echo != `{"action":"hello"}` {
+		t.Fatalf("$default answered %+v", echo)
+	}
+
+	db := ddbClient(endpoint)
+	ctx := context.Background()
+	key := map[string]ddbtypes.AttributeValue{"connectionId": &ddbtypes.AttributeValueMemberS{Value: echo.ConnectionID}}
+	got, err := db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(table), Key: key, ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		t.Fatalf("GetItem from dynalite: %v\n%s", err, s.stderr)
+	}
+	item := got.Item
+	if item == nil {
+		t.Fatalf("no item for connection %s in %s\n%s", echo.ConnectionID, table, s.stderr)
+	}
+	str := func(av ddbtypes.AttributeValue) string {
+		switch v := av.(type) {
+		case *ddbtypes.AttributeValueMemberS:
+			return v.Value
+		case *ddbtypes.AttributeValueMemberN:
+			return v.Value
+		}
+		return fmt.Sprintf("%T", av)
+	}
+	if p := str(item["path"]); p != "/rooms/42" {
+		t.Errorf("path %q, want /rooms/42", p)
+	}
+	q, _ := item["querystring"].(*ddbtypes.AttributeValueMemberM)
+	if q == nil || str(q.Value["user"]) != "ann" || str(q.Value["lang"]) != "en" {
+		t.Errorf("querystring %#v", item["querystring"])
+	}
+	h, _ := item["headers"].(*ddbtypes.AttributeValueMemberM)
+	if h == nil || str(h.Value["X-Custom"]) != `a "quoted" value` {
+		t.Errorf("headers %#v", item["headers"])
+	}
+	exp, err := strconv.ParseInt(str(item["expiresAt"]), 10, 64)
+	if err != nil || exp < before+86400 || exp > time.Now().Unix()+86400 {
+		t.Errorf("expiresAt %q, want now + 24h in seconds", str(item["expiresAt"]))
+	}
+
+	closeWS(t, c)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		got, err := db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(table), Key: key, ConsistentRead: aws.Bool(true)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Item == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the item is still there 10s after the close: $disconnect did not delete it\n%s", s.stderr)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// A DynamoDB emulator that is down: $connect is refused as any failed integration, and the log
+// names the endpoint.
+func TestAWSIntegrationEmulatorDown(t *testing.T) {
+	awsTestEnv(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	down := "http://" + ln.Addr().String()
+	ln.Close()
+	s := startServe(t, "--template", filepath.Join(exampleDir, "template.yaml"),
+		"--aws-endpoint-url", "dynamodb="+down, "--function", "DefaultFunction=http://127.0.0.1:1")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, resp, err := websocket.Dial(ctx, "ws://"+s.addr+"/api", nil)
+	if err == nil {
+		c.CloseNow()
+		t.Fatal("$connect was accepted with the table's endpoint down")
+	}
+	if resp == nil || resp.StatusCode != http.StatusBadGateway {
+		t.Errorf("handshake answer %v, want 502 (a failed integration): %v", resp, err)
+	}
+	for _, want := range []string{"dynamodb:PutItem at " + down, "is the emulator running?", "cannot create a table of the template"} {
+		if !strings.Contains(s.stderr.String(), want) {
+			t.Errorf("log does not say %q:\n%s", want, s.stderr)
+		}
+	}
+}
