@@ -51,6 +51,9 @@ integrations:
 	send(t, c, `{"action":"x"}`)
 	read(t, c)
 	send(t, c, `{"action":"noop"}`)
+	// A message still queued when its connection closes is dropped (issue 11): close only once
+	// the noop route has run.
+	waitFor(t, "the noop message line", func() bool { return len(logs.records("message")) == 2 })
 	_ = c.Close(websocket.StatusNormalClosure, "")
 	fn.discEvent(t, id)
 	if _, _, err := tryDial(n.url("/dev?deny=1")); err == nil {
