@@ -350,7 +350,7 @@ func (c *Client) Sign(ctx context.Context, req *http.Request, body []byte, svc *
 }
 
 // ErrNoCredentials is returned for calls to AWS when the default chain found no credentials.
-var ErrNoCredentials = errors.New("no AWS credentials: wsgate found none in the SDK's default chain (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE and ~/.aws, SSO, the instance role); see the log at start")
+var ErrNoCredentials = errors.New("no AWS credentials: wsgate found none in the SDK's default chain (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE and ~/.aws, SSO, the instance role)")
 
 // CheckCredentials looks the default chain up once (later calls return the same answer). An
 // error means calls to real AWS will fail; the caller logs it once.
@@ -379,7 +379,7 @@ func (c *Client) credentials(ctx context.Context, ep Endpoint, roleARN string) (
 			})
 			return aws.Credentials{AccessKeyID: PlaceholderAccessKeyID, SecretAccessKey: PlaceholderAccessKeyID, Source: "wsgate"}, nil
 		}
-		return aws.Credentials{}, ErrNoCredentials
+		return aws.Credentials{}, fmt.Errorf("%w (the start-up log has the cause)", ErrNoCredentials)
 	}
 	if roleARN != "" {
 		if ep.Local {

@@ -3,8 +3,12 @@ package awsservice
 import (
 	"context"
 	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
@@ -206,5 +210,75 @@ func TestNoCredentials(t *testing.T) {
 	req, body, _ = NewRequest(context.Background(), tg, remote, "", nil)
 	if err := c.Sign(context.Background(), req, body, tg.Service, "", remote, ""); err == nil || !strings.Contains(err.Error(), "no AWS credentials") {
 		t.Errorf("err %v", err)
+	}
+}
+
+// stsStandIn answers AssumeRole as STS does (query protocol, XML), or with AccessDenied. STS
+// cannot run here: this is the one fake of the package, and it only answers AssumeRole.
+func stsStandIn(t *testing.T, deny bool) (string, *atomic.Int32, chan url.Values) {
+	t.Helper()
+	var n atomic.Int32
+	got := make(chan url.Values, 8)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n.Add(1)
+		b, _ := io.ReadAll(r.Body)
+		form, _ := url.ParseQuery(string(b))
+		got <- form
+		w.Header().Set("Content-Type", "text/xml")
+		if deny {
+			w.WriteHeader(http.StatusForbidden)
+			io.WriteString(w, `<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>not allowed</Message></Error><RequestId>1</RequestId></ErrorResponse>`)
+			return
+		}
+		io.WriteString(w, `<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleResult><Credentials>`+
+			`<AccessKeyId>ASIAROLE</AccessKeyId><SecretAccessKey>rolesecret</SecretAccessKey><SessionToken>roletoken</SessionToken>`+
+			`<Expiration>2099-01-01T00:00:00Z</Expiration></Credentials><AssumedRoleUser><Arn>arn:aws:sts::111122223333:assumed-role/r/wsgate</Arn>`+
+			`<AssumedRoleId>AROA:wsgate</AssumedRoleId></AssumedRoleUser></AssumeRoleResult><ResponseMetadata><RequestId>1</RequestId></ResponseMetadata></AssumeRoleResponse>`)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL, &n, got
+}
+
+// credentialsArn: calls to AWS are signed with the role's credentials, assumed through STS with
+// wsgate's own; when STS refuses, one log line and wsgate's own credentials from then on.
+func TestCredentialsArnAssumed(t *testing.T) {
+	const role = "arn:aws:iam::111122223333:role/r"
+	tg, _ := ParseURI("arn:aws:apigateway:us-east-1:dynamodb:action/PutItem")
+	remote := Endpoint{URL: &url.URL{Scheme: "https", Host: "dynamodb.us-east-1.amazonaws.com"}, Source: "AWS"}
+	for _, deny := range []bool{false, true} {
+		stsURL, calls, forms := stsStandIn(t, deny)
+		t.Setenv("AWS_ENDPOINT_URL_STS", stsURL)
+		var logs strings.Builder
+		c, err := New(context.Background(), Options{Region: "us-east-1", Logger: slog.New(slog.NewTextHandler(&logs, nil)),
+			LoadOptions: []func(*awsconfig.LoadOptions) error{
+				awsconfig.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("AKID", "SECRET", "")),
+			}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 2 {
+			req, body, _ := NewRequest(context.Background(), tg, remote, "", []byte(`{}`))
+			if err := c.Sign(context.Background(), req, body, tg.Service, "us-east-1", remote, role); err != nil {
+				t.Fatal(err)
+			}
+			auth := req.Header.Get("Authorization")
+			if deny {
+				if !strings.Contains(auth, "Credential=AKID/") || req.Header.Get("X-Amz-Security-Token") != "" {
+					t.Errorf("denied role: Authorization %q token %q, want wsgate's own credentials", auth, req.Header.Get("X-Amz-Security-Token"))
+				}
+			} else if !strings.Contains(auth, "Credential=ASIAROLE/") || req.Header.Get("X-Amz-Security-Token") != "roletoken" {
+				t.Errorf("Authorization %q token %q, want the role's credentials", auth, req.Header.Get("X-Amz-Security-Token"))
+			}
+		}
+		form := <-forms
+		if form.Get("Action") != "AssumeRole" || form.Get("RoleArn") != role || form.Get("RoleSessionName") != "wsgate" {
+			t.Errorf("AssumeRole request %v", form)
+		}
+		if calls.Load() != 1 {
+			t.Errorf("deny=%v: %d AssumeRole calls for two requests, want 1 (cached, or given up once)", deny, calls.Load())
+		}
+		if n := strings.Count(logs.String(), "cannot assume credentialsArn"); (deny && n != 1) || (!deny && n != 0) {
+			t.Errorf("deny=%v: %d log lines about the role:\n%s", deny, n, logs.String())
+		}
 	}
 }

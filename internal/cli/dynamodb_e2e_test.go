@@ -201,3 +201,46 @@ func TestAWSIntegrationEmulatorDown(t *testing.T) {
 		}
 	}
 }
+
+// Integrations that call real AWS with no AWS credentials anywhere: one clear line at start
+// (not one per call), and each call fails as a failed integration without going to AWS.
+func TestAWSIntegrationNoCredentials(t *testing.T) {
+	awsTestEnv(t)
+	t.Setenv("AWS_ACCESS_KEY_ID", "")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "")
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	t.Setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", "")
+	t.Setenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "")
+	t.Setenv("AWS_WEB_IDENTITY_TOKEN_FILE", "")
+	s := startServe(t, "--template", filepath.Join(exampleDir, "template.yaml"), "--function", "DefaultFunction=http://127.0.0.1:1")
+	for range 2 {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		c, resp, err := websocket.Dial(ctx, "ws://"+s.addr+"/api", nil)
+		cancel()
+		if err == nil {
+			c.CloseNow()
+			t.Fatal("$connect was accepted with no credentials for DynamoDB on AWS")
+		}
+		if resp == nil || resp.StatusCode != http.StatusBadGateway {
+			t.Errorf("handshake answer %v, want 502: %v", resp, err)
+		}
+	}
+	const line = "AWS service integrations call real AWS but wsgate has no AWS credentials"
+	deadline := time.Now().Add(15 * time.Second)
+	for !strings.Contains(s.stderr.String(), line) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no start-up line about the missing credentials:\n%s", s.stderr)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	logs := s.stderr.String()
+	if n := strings.Count(logs, line); n != 1 {
+		t.Errorf("%d lines about the missing credentials, want 1:\n%s", n, logs)
+	}
+	if !strings.Contains(logs, `"integrations":"ConnectIntegration,DisconnectIntegration"`) || !strings.Contains(logs, "no AWS credentials: wsgate found none") {
+		t.Errorf("the log does not name the integrations and the cause:\n%s", logs)
+	}
+	if strings.Contains(logs, "created DynamoDB table") {
+		t.Errorf("a table was created on AWS's endpoint:\n%s", logs)
+	}
+}

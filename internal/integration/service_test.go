@@ -204,3 +204,26 @@ func TestAWSUnsupportedURI(t *testing.T) {
 		}
 	}
 }
+
+// Each JSON-protocol service gets its own X-Amz-Target prefix, JSON version and signing name.
+func TestAWSJSONServices(t *testing.T) {
+	for _, tc := range []struct{ service, action, target, ctype string }{
+		{"states", "StartExecution", "AWSStepFunctions.StartExecution", "application/x-amz-json-1.0"},
+		{"events", "PutEvents", "AWSEvents.PutEvents", "application/x-amz-json-1.1"},
+		{"kinesis", "PutRecord", "Kinesis_20131202.PutRecord", "application/x-amz-json-1.1"},
+		{"logs", "PutLogEvents", "Logs_20140328.PutLogEvents", "application/x-amz-json-1.1"},
+		{"firehose", "PutRecord", "Firehose_20150804.PutRecord", "application/x-amz-json-1.1"},
+	} {
+		b := startBackend(t, 200, `{}`)
+		in := mustNew(t, config.Integration{
+			Type: config.AWS, URI: "arn:aws:apigateway:us-east-1:" + tc.service + ":action/" + tc.action,
+			RequestTemplates: map[string]string{"$default": `{"input": "$util.escapeJavaScript($input.body)"}`},
+		}, Options{AWS: awsClient(t, map[string]string{tc.service: b.URL})})
+		mustInvoke(t, in, messageEvent(`{"a":1}`))
+		got := b.next(t)
+		if got.Header.Get("X-Amz-Target") != tc.target || got.Header.Get("Content-Type") != tc.ctype || string(got.Body) != `{"input": "{\"a\":1}"}` {
+			t.Errorf("%s: target %q type %q body %s", tc.service, got.Header.Get("X-Amz-Target"), got.Header.Get("Content-Type"), got.Body)
+		}
+		verifySigned(t, got, tc.service)
+	}
+}
