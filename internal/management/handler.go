@@ -19,6 +19,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/wsgate/wsgate/internal/observe"
 	"github.com/wsgate/wsgate/internal/sigv4"
 )
 
@@ -118,14 +119,31 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if rt.op == opListOnline && hasParam(r.URL.RawQuery, "ids") {
 		rt.op = opGetUsers
 	}
-	status, err := h.serve(w, r, rt, routeErr)
+	status, refused, err := h.serve(w, r, rt, routeErr)
 
-	if err != nil && status >= 500 {
-		h.o.Logger.Error("management request failed", "op", rt.op.String(), "requestId", reqID,
-			"status", status, "err", err)
-	} else if h.o.Logger.Enabled(r.Context(), slog.LevelDebug) {
-		h.o.Logger.Debug("management request", "op", rt.op.String(), "requestId", reqID,
-			"status", status, "path", r.URL.EscapedPath(), "accessKeyId", sigv4.AccessKeyID(r), "err", err)
+	// One line per request: an error for a failure of ours, a warning for a refused caller
+	// (never the secret: the access key id and what was wrong), debug otherwise.
+	level, msg := slog.LevelDebug, "management request"
+	switch {
+	case err != nil && status >= 500:
+		level, msg = slog.LevelError, "management request failed"
+	case refused != "":
+		level, msg = slog.LevelWarn, "management request refused"
+	}
+	if h.o.Logger.Enabled(r.Context(), level) {
+		attrs := []slog.Attr{
+			slog.String(observe.KeyOperation, rt.op.String()), slog.String(observe.KeyRequestID, reqID),
+			slog.Int(observe.KeyStatus, status), slog.String(observe.KeySourceIP, hostOf(r.RemoteAddr)),
+			slog.String(observe.KeyAccessKeyID, sigv4.AccessKeyID(r)), slog.String(observe.KeyPath, r.URL.EscapedPath()),
+			slog.Float64(observe.KeyResponseLatency, observe.Millis(time.Since(start))),
+		}
+		if refused != "" {
+			attrs = append(attrs, slog.String(observe.KeyReason, refused))
+		}
+		if err != nil {
+			attrs = append(attrs, slog.String(observe.KeyError, err.Error()))
+		}
+		h.o.Logger.LogAttrs(r.Context(), level, msg, attrs...)
 	}
 	if h.o.Observe != nil {
 		h.o.Observe(rt.op.String(), status, time.Since(start))
@@ -134,33 +152,35 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // serve answers one request and returns the status written and, for a failure, the cause.
 // The body is read before authentication because SigV4 signs its hash.
-func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rt route, routeErr error) (int, error) {
+// refused is the reason authentication failed ("signature mismatch", "not loopback"), "" when
+// it passed or did not run.
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rt route, routeErr error) (status int, refused string, err error) {
 	if routeErr == errNotManagement {
-		return writeError(w, errForbidden), routeErr
+		return writeError(w, errForbidden), "", routeErr
 	}
 	body, ae := h.readBody(r)
 	if ae != nil {
-		return writeError(w, ae), ae
+		return writeError(w, ae), "", ae
 	}
-	if ae := h.authenticate(r, body); ae != nil {
-		return writeError(w, ae), ae
+	if ae, reason := h.authenticate(r, body); ae != nil {
+		return writeError(w, ae), reason, ae
 	}
 	if routeErr != nil {
 		if !errors.As(routeErr, &ae) {
 			ae = errForbidden
 		}
-		return writeError(w, ae), routeErr
+		return writeError(w, ae), "", routeErr
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), h.o.Timeout)
 	defer cancel()
-	status, err := h.dispatch(ctx, w, r, rt, body)
+	status, err = h.dispatch(ctx, w, r, rt, body)
 	if err != nil {
 		if !errors.As(err, &ae) {
 			ae = backendError(err, what(rt))
 		}
-		return writeError(w, ae), err
+		return writeError(w, ae), "", err
 	}
-	return status, nil
+	return status, "", nil
 }
 
 // readBody reads the whole body, refusing more than MaxBody bytes with 413.
@@ -189,22 +209,33 @@ func (h *Handler) readBody(r *http.Request) ([]byte, *apiError) {
 }
 
 // authenticate applies SigV4 when a Verifier is configured and the loopback rule otherwise.
-func (h *Handler) authenticate(r *http.Request, body []byte) *apiError {
+// A refusal comes with a short reason for the log. SigV4 failures carry AWS's own types
+// (InvalidSignatureException, UnrecognizedClientException, MissingAuthenticationTokenException,
+// IncompleteSignatureException; see sigv4's Type constants for the sources).
+func (h *Handler) authenticate(r *http.Request, body []byte) (*apiError, string) {
 	if h.o.Verifier == nil {
 		if isLoopback(r.RemoteAddr) {
-			return nil
+			return nil, ""
 		}
-		return errForbidden
+		return errForbidden, "not loopback (no management credentials configured)"
 	}
 	err := h.o.Verifier.Verify(r, body)
 	if err == nil {
-		return nil
+		return nil, ""
 	}
 	var se *sigv4.Error
 	if errors.As(err, &se) {
-		return &apiError{http.StatusForbidden, se.Type, se.Message}
+		return &apiError{http.StatusForbidden, se.Type, se.Message}, se.Reason
 	}
-	return errForbidden
+	return errForbidden, "signature not verified"
+}
+
+// hostOf is the IP of a RemoteAddr ("203.0.113.7:5000" -> "203.0.113.7").
+func hostOf(remoteAddr string) string {
+	if host, _, err := net.SplitHostPort(remoteAddr); err == nil {
+		return host
+	}
+	return remoteAddr
 }
 
 // isLoopback reports whether a RemoteAddr ("127.0.0.1:5000", "[::1]:5000") is a loopback

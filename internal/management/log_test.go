@@ -41,8 +41,8 @@ func TestLogsServerErrors(t *testing.T) {
 		t.Fatalf("log %q: %v", buf.b.String(), err)
 	}
 	want := map[string]any{
-		"level": "ERROR", "op": "GetConnection", "requestId": rec.Header().Get("x-amzn-RequestId"),
-		"status": float64(500), "err": "boom",
+		"level": "ERROR", "operation": "GetConnection", "requestId": rec.Header().Get("x-amzn-RequestId"),
+		"status": float64(500), "error": "boom",
 	}
 	for k, v := range want {
 		if line[k] != v {

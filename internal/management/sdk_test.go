@@ -205,15 +205,15 @@ func TestSDKTypedErrors(t *testing.T) {
 	}
 }
 
-func TestSDKWrongSecretIsForbidden(t *testing.T) {
+func TestSDKWrongSecretIsInvalidSignature(t *testing.T) {
 	b := newMemBackend(testConn())
 	c := sdkClient(startServer(t, b, true), "not-the-secret")
 	_, err := c.PostToConnection(context.Background(), &apigatewaymanagementapi.PostToConnectionInput{
 		ConnectionId: aws.String(testConnID), Data: []byte("x"),
 	})
-	var forbidden *types.ForbiddenException
-	if !errors.As(err, &forbidden) {
-		t.Fatalf("wrong secret: %v, want *types.ForbiddenException", err)
+	var api smithy.APIError
+	if !errors.As(err, &api) || api.ErrorCode() != "InvalidSignatureException" {
+		t.Fatalf("wrong secret: %v, want APIError InvalidSignatureException", err)
 	}
 	if len(b.messages(testConnID)) != 0 {
 		t.Fatalf("an unauthenticated message reached the backend")
@@ -285,5 +285,5 @@ func TestSignedModeRefusesUnsignedLoopback(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkError(t, resp, http.StatusForbidden, "ForbiddenException", "")
+	checkError(t, resp, http.StatusForbidden, "MissingAuthenticationTokenException", "Missing Authentication Token")
 }

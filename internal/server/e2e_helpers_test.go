@@ -52,6 +52,13 @@ func (s *accessLogSink) records(msg string) []map[string]any {
 	return out
 }
 
+// all returns everything logged so far.
+func (s *accessLogSink) all() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.buf.String()
+}
+
 // startNodeLogged is startNode with the node's log captured as JSON in the returned sink.
 func startNodeLogged(t *testing.T, yaml string) (*node, *accessLogSink) {
 	t.Helper()

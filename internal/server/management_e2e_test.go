@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi"
 	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi/types"
+	"github.com/aws/smithy-go"
 	"github.com/coder/websocket"
 )
 
@@ -108,17 +109,17 @@ func TestManagementAPIWithSDK(t *testing.T) {
 		t.Errorf("129 KB PostToConnection: %v, want *types.PayloadTooLargeException", err)
 	}
 
-	// A wrong secret is refused with ForbiddenException and delivers nothing.
+	// A wrong secret is refused with AWS's InvalidSignatureException and delivers nothing.
 	bad := mgmtClient(n, mgmtKeyID, "not-the-secret")
 	_, err = bad.PostToConnection(ctx, &apigatewaymanagementapi.PostToConnectionInput{
 		ConnectionId: aws.String(id), Data: []byte("must not arrive"),
 	})
-	var forbidden *types.ForbiddenException
-	if !errors.As(err, &forbidden) {
-		t.Errorf("wrong secret: %v, want *types.ForbiddenException", err)
+	var api smithy.APIError
+	if !errors.As(err, &api) || api.ErrorCode() != "InvalidSignatureException" {
+		t.Errorf("wrong secret: %v, want APIError InvalidSignatureException", err)
 	}
-	if _, err := bad.GetConnection(ctx, &apigatewaymanagementapi.GetConnectionInput{ConnectionId: aws.String(id)}); !errors.As(err, &forbidden) {
-		t.Errorf("wrong secret GetConnection: %v, want *types.ForbiddenException", err)
+	if _, err := bad.GetConnection(ctx, &apigatewaymanagementapi.GetConnectionInput{ConnectionId: aws.String(id)}); !errors.As(err, &api) || api.ErrorCode() != "InvalidSignatureException" {
+		t.Errorf("wrong secret GetConnection: %v, want APIError InvalidSignatureException", err)
 	}
 
 	// DeleteConnection: the client sees 1000, $disconnect reports it.

@@ -103,11 +103,9 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, er
 	}
 	s.mgmt = management.New(management.Options{
 		Stage: cfg.Stage, Backend: s.hub, Verifier: verifier, MaxBody: int64(l.MessageBytes), Logger: log,
-		Observe: func(op string, status int, d time.Duration) {
+		// The handler logs each request once; here only the metric.
+		Observe: func(op string, status int, _ time.Duration) {
 			s.metrics.Pushes.WithLabelValues(op, fmt.Sprint(status)).Inc()
-			if log.Enabled(context.Background(), slog.LevelDebug) {
-				log.Debug("management", "op", op, "status", status, "latency", d)
-			}
 		},
 	})
 	s.gw, err = gateway.New(gateway.Options{

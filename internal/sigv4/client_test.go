@@ -11,8 +11,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi"
-	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi/types"
 	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/middleware"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 )
 
 // mgmtClient is the unmodified SDK client pointed at srv, as users configure it.
@@ -56,24 +57,45 @@ func TestManagementClientAccepted(t *testing.T) {
 	}
 }
 
-func TestManagementClientForbidden(t *testing.T) {
+// Each refusal reaches the unmodified SDK as AWS's error code (smithy.APIError), and an
+// InvalidSignatureException with the clocks in step is not retried.
+func TestManagementClientErrorCodes(t *testing.T) {
 	srv := startVerifyServer(t, Options{Credentials: map[string]string{testKey: testSecret}})
-	for _, c := range []struct{ name, key, secret, msg string }{
-		{"wrong secret", testKey, "wrong-secret", msgMismatch},
-		{"unknown key", "AKIDUNKNOWN", testSecret, msgUnknownKey},
+	garble := func(o *apigatewaymanagementapi.Options) {
+		o.APIOptions = append(o.APIOptions, func(st *middleware.Stack) error {
+			return st.Finalize.Add(middleware.FinalizeMiddlewareFunc("garbleAuthorization",
+				func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
+					if req, ok := in.Request.(*smithyhttp.Request); ok {
+						req.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential "+testKey)
+					}
+					return next.HandleFinalize(ctx, in)
+				}), middleware.After)
+		})
+	}
+	retries := func(o *apigatewaymanagementapi.Options) { o.RetryMaxAttempts = 3 }
+	for _, c := range []struct {
+		name, key, secret, code, msg string
+		opts                         []func(*apigatewaymanagementapi.Options)
+	}{
+		{"wrong secret", testKey, "wrong-secret", TypeInvalidSignature, msgMismatch, []func(*apigatewaymanagementapi.Options){retries}},
+		{"wrong service", testKey, testSecret, TypeInvalidSignature, "Credential should be scoped to correct service: 'execute-api'. ",
+			[]func(*apigatewaymanagementapi.Options){apigatewaymanagementapi.WithSigV4SigningName("apigateway")}},
+		{"unknown key", "AKIDUNKNOWN", testSecret, TypeUnrecognizedClient, msgUnknownKey, nil},
+		{"no signature", "", "", TypeMissingToken, msgMissing, []func(*apigatewaymanagementapi.Options){
+			func(o *apigatewaymanagementapi.Options) { o.Credentials = aws.AnonymousCredentials{} }}},
+		{"malformed", testKey, testSecret, TypeIncompleteSignature, "'Credential " + testKey + "' not a valid key=value pair (missing equal-sign) in Authorization header",
+			[]func(*apigatewaymanagementapi.Options){garble}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			_, err := mgmtClient(srv, c.key, c.secret, "").PostToConnection(context.Background(),
+			before := srv.requests()
+			_, err := mgmtClient(srv, c.key, c.secret, "", c.opts...).PostToConnection(context.Background(),
 				&apigatewaymanagementapi.PostToConnectionInput{ConnectionId: aws.String("abc="), Data: []byte("x")})
-			var fe *types.ForbiddenException
-			if !errors.As(err, &fe) {
-				t.Fatalf("PostToConnection error %T %v, want *types.ForbiddenException", err, err)
+			var ae smithy.APIError
+			if !errors.As(err, &ae) || ae.ErrorCode() != c.code || !strings.HasPrefix(ae.ErrorMessage(), c.msg) {
+				t.Fatalf("PostToConnection error %T %v, want smithy.APIError %s with message %q", err, err, c.code, c.msg)
 			}
-			// The model gives ForbiddenException no message member, so the SDK drops the
-			// text; check what the server sent instead.
-			var e *Error
-			if !errors.As(srv.lastErr(t), &e) || !strings.HasPrefix(e.Message, c.msg) {
-				t.Fatalf("server answered %v, want message prefix %q", srv.lastErr(t), c.msg)
+			if n := srv.requests() - before; n != 1 {
+				t.Fatalf("the SDK sent %d requests, want 1 (a refusal with clocks in step is not retried)", n)
 			}
 		})
 	}

@@ -48,7 +48,7 @@ func parseAuthorization(h string) (auth, *Error) {
 	var a auth
 	alg, rest, _ := strings.Cut(strings.TrimSpace(h), " ")
 	if alg != algorithm {
-		return a, forbidden("Unsupported Authorization algorithm %q: sign with %s (SigV4).", clip(alg), algorithm)
+		return a, incomplete("Unsupported Authorization algorithm %q: sign with %s (SigV4).", clip(alg), algorithm)
 	}
 	var cred string
 	var haveCred, haveSigned, haveSig bool
@@ -59,7 +59,8 @@ func parseAuthorization(h string) (auth, *Error) {
 		}
 		k, v, ok := strings.Cut(part, "=")
 		if !ok {
-			return a, forbidden("Authorization header component %q is not key=value. Authorization=%s", clip(part), clip(h))
+			// AWS's own wording (amazon-archives/aws-cognito-angular-quickstart#50).
+			return a, incomplete("'%s' not a valid key=value pair (missing equal-sign) in Authorization header: '%s'.", clip(part), clip(h))
 		}
 		switch k {
 		case "Credential":
@@ -81,7 +82,7 @@ func parseAuthorization(h string) (auth, *Error) {
 		missing += "Authorization header requires 'SignedHeaders' parameter. "
 	}
 	if missing != "" {
-		return a, forbidden("%sAuthorization=%s", missing, clip(h))
+		return a, incomplete("%sAuthorization=%s", missing, clip(h))
 	}
 	if err := a.parseCredential(cred); err != nil {
 		return a, err
@@ -115,21 +116,21 @@ func parsePresigned(q []param) (auth, *Error) {
 			continue
 		}
 		if seen&bit != 0 {
-			return a, forbidden("Query parameter %s appears more than once; send it once.", p.name)
+			return a, incomplete("Query parameter %s appears more than once; send it once.", p.name)
 		}
 		seen |= bit
 		*dst = p.value
 	}
 	if seen != 63 {
-		return a, forbidden("AWS query-string parameters must include '%s', '%s', '%s', '%s', '%s' and '%s'. "+
+		return a, incomplete("AWS query-string parameters must include '%s', '%s', '%s', '%s', '%s' and '%s'. "+
 			"Re-examine the query-string parameters.", qAlgorithm, qCredential, qSignature, qSignedHeaders, qDate, qExpires)
 	}
 	if alg != algorithm {
-		return a, forbidden("X-Amz-Algorithm only supports %s, not %q.", algorithm, clip(alg))
+		return a, incomplete("X-Amz-Algorithm only supports %s, not %q.", algorithm, clip(alg))
 	}
 	n, err := strconv.ParseInt(expires, 10, 64)
 	if err != nil || n < 1 || n > maxExpires {
-		return a, forbidden("X-Amz-Expires must be a whole number of seconds from 1 to %d, not %q.", maxExpires, clip(expires))
+		return a, incomplete("X-Amz-Expires must be a whole number of seconds from 1 to %d, not %q.", maxExpires, clip(expires))
 	}
 	a.expires = n
 	if err := a.parseCredential(cred); err != nil {
@@ -152,18 +153,18 @@ func (a *auth) parseCredential(c string) *Error {
 	}
 	parts[4] = rest
 	if parts[0] == "" || strings.Contains(rest, "/") {
-		return forbidden("Credential %q is malformed: want <access key id>/<yyyymmdd>/<region>/execute-api/aws4_request.", clip(c))
+		return incomplete("Credential %q is malformed: want <access key id>/<yyyymmdd>/<region>/execute-api/aws4_request.", clip(c))
 	}
 	a.accessKey, a.date, a.region, a.service = parts[0], parts[1], parts[2], parts[3]
 	a.scope = c[len(parts[0])+1:]
 	if !isDate(a.date) {
-		return forbidden("Credential scope date %q must be yyyymmdd.", clip(a.date))
+		return incomplete("Credential scope date %q must be yyyymmdd.", clip(a.date))
 	}
 	if !isRegion(a.region) {
-		return forbidden("Credential should be scoped to a valid region, not '%s'. ", clip(a.region))
+		return invalid("wrong region scope", "Credential should be scoped to a valid region, not '%s'. ", clip(a.region))
 	}
 	if parts[4] != terminator {
-		return forbidden("Credential should be scoped with a valid terminator: '%s', not '%s'. ", terminator, clip(parts[4]))
+		return invalid("wrong scope terminator", "Credential should be scoped with a valid terminator: '%s', not '%s'. ", terminator, clip(parts[4]))
 	}
 	return nil
 }
@@ -172,22 +173,22 @@ func (a *auth) parseCredential(c string) *Error {
 // caller learns what is wrong instead of getting a bare mismatch.
 func (a *auth) checkShape() *Error {
 	if a.signedHeaders == "" {
-		return deny("SignedHeaders is empty: it must list at least 'host'.")
+		return incomplete("SignedHeaders is empty: it must list at least 'host'.")
 	}
 	host := false
 	for name := range strings.SplitSeq(a.signedHeaders, ";") {
 		if name == "" || !isHeaderName(name) {
-			return forbidden("SignedHeaders %q must be lower-case header names joined by ';'.", clip(a.signedHeaders))
+			return incomplete("SignedHeaders %q must be lower-case header names joined by ';'.", clip(a.signedHeaders))
 		}
 		if name == "host" {
 			host = true
 		}
 	}
 	if !host {
-		return deny(msgHostUnsigned)
+		return invalid("host not signed", msgHostUnsigned)
 	}
 	if len(a.signature) != 64 || !isLowerHex(a.signature) {
-		return forbidden("Signature %q must be 64 lower-case hex digits.", clip(a.signature))
+		return incomplete("Signature %q must be 64 lower-case hex digits.", clip(a.signature))
 	}
 	return nil
 }

@@ -22,7 +22,7 @@ var authCases = []struct {
 	{"AWS4-HMAC-SHA256", "requires 'Credential' parameter. Authorization header requires 'Signature' parameter."},
 	{"AWS4-HMAC-SHA256 Credential=AKID/20240501/us-east-1/execute-api/aws4_request, SignedHeaders=host", "requires 'Signature' parameter"},
 	{"AWS4-HMAC-SHA256 Credential=AKID/20240501/us-east-1/execute-api/aws4_request, Signature=" + goodSig, "requires 'SignedHeaders' parameter"},
-	{"AWS4-HMAC-SHA256 Credential, SignedHeaders=host, Signature=" + goodSig, "is not key=value"},
+	{"AWS4-HMAC-SHA256 Credential, SignedHeaders=host, Signature=" + goodSig, "not a valid key=value pair (missing equal-sign)"},
 	{"AWS4-HMAC-SHA256 Credential=AKID/20240501/us-east-1/execute-api, SignedHeaders=host, Signature=" + goodSig, "Credential \"AKID/20240501/us-east-1/execute-api\" is malformed"},
 	{"AWS4-HMAC-SHA256 Credential=/20240501/us-east-1/execute-api/aws4_request, SignedHeaders=host, Signature=" + goodSig, "is malformed"},
 	{"AWS4-HMAC-SHA256 Credential=AKID/2024-05-01/us-east-1/execute-api/aws4_request, SignedHeaders=host, Signature=" + goodSig, "must be yyyymmdd"},
@@ -48,8 +48,8 @@ func TestParseAuthorization(t *testing.T) {
 			}
 			continue
 		}
-		if err == nil || err.Type != TypeForbidden || !strings.Contains(err.Message, c.wantErr) {
-			t.Errorf("parseAuthorization(%q) = %v, want ForbiddenException containing %q", c.header, err, c.wantErr)
+		if err == nil || err.Type != parseErrType(c.wantErr) || !strings.Contains(err.Message, c.wantErr) {
+			t.Errorf("parseAuthorization(%q) = %v, want %s containing %q", c.header, err, parseErrType(c.wantErr), c.wantErr)
 		}
 	}
 }
@@ -88,8 +88,8 @@ func TestParsePresigned(t *testing.T) {
 			}
 			continue
 		}
-		if err == nil || err.Type != TypeForbidden || !strings.Contains(err.Message, c.wantErr) {
-			t.Errorf("parsePresigned(%q) = %v, want ForbiddenException containing %q", c.query, err, c.wantErr)
+		if err == nil || err.Type != parseErrType(c.wantErr) || !strings.Contains(err.Message, c.wantErr) {
+			t.Errorf("parsePresigned(%q) = %v, want %s containing %q", c.query, err, parseErrType(c.wantErr), c.wantErr)
 		}
 	}
 }
@@ -128,9 +128,9 @@ func TestDateHeaderFallback(t *testing.T) {
 	cases := []struct{ date, wantType, wantMsg string }{
 		{serverNow.Add(-10 * time.Minute).Format(http.TimeFormat), TypeInvalidSignature, "Signature expired: 20240501T115000Z is now earlier"},
 		{serverNow.Add(10 * time.Minute).Format(http.TimeFormat), TypeInvalidSignature, "Signature not yet current: 20240501T121000Z"},
-		{serverNow.Format(http.TimeFormat), TypeForbidden, "\n20240501T120000Z\n20240501/us-east-1/execute-api/aws4_request\n"},
-		{"yesterday", TypeForbidden, "is not an HTTP date"},
-		{"", TypeForbidden, "either a 'X-Amz-Date' or a 'Date' header"},
+		{serverNow.Format(http.TimeFormat), TypeInvalidSignature, "\n20240501T120000Z\n20240501/us-east-1/execute-api/aws4_request\n"},
+		{"yesterday", TypeIncompleteSignature, "is not an HTTP date"},
+		{"", TypeIncompleteSignature, "either a 'X-Amz-Date' or a 'Date' header"},
 	}
 	for _, c := range cases {
 		err := v.Verify(req(c.date), nil)
@@ -159,8 +159,17 @@ func TestKeyCacheBounded(t *testing.T) {
 }
 
 func TestErrorString(t *testing.T) {
-	e := &Error{Type: TypeForbidden, Message: msgMissing}
-	if got := e.Error(); got != "ForbiddenException: Missing Authentication Token" {
+	e := &Error{Type: TypeMissingToken, Message: msgMissing}
+	if got := e.Error(); got != "MissingAuthenticationTokenException: Missing Authentication Token" {
 		t.Errorf("Error() = %q", got)
 	}
+}
+
+// parseErrType is the type AWS gives a parse failure: a credential scoped wrongly or a host left
+// unsigned is an InvalidSignatureException, anything else malformed an IncompleteSignatureException.
+func parseErrType(msg string) string {
+	if strings.Contains(msg, "valid region") || strings.Contains(msg, "valid terminator") || strings.Contains(msg, "scoped") || strings.Contains(msg, "must be a 'SignedHeader'") || msg == msgHostUnsigned {
+		return TypeInvalidSignature
+	}
+	return TypeIncompleteSignature
 }

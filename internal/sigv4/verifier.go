@@ -79,8 +79,7 @@ const maxPooledBuf = 16 << 10
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
 // Verify checks r (body already read into body; r.Body is not touched). It returns nil or
-// *Error: Type TypeInvalidSignature when X-Amz-Date is outside the allowed clock skew,
-// TypeForbidden for everything else. Safe for concurrent use.
+// *Error whose Type is AWS's for the failure (see the Type* constants). Safe for concurrent use.
 func (v *Verifier) Verify(r *http.Request, body []byte) error {
 	if err := v.verify(r, body); err != nil {
 		return err // a non-nil *Error; never a typed nil in an interface
@@ -95,17 +94,17 @@ func (v *Verifier) verify(r *http.Request, body []byte) *Error {
 	}
 	query, qerr := parseQuery(rawQuery)
 	if qerr != nil {
-		return forbidden("The query string is not valid %%-encoding (%v); escape it with %%XX.", qerr)
+		return incomplete("The query string is not valid %%-encoding (%v); escape it with %%XX.", qerr)
 	}
 	a, err := readAuth(r, query)
 	if err != nil {
 		return err
 	}
 	if a.service != v.service {
-		return forbidden("Credential should be scoped to correct service: '%s'. ", v.service)
+		return invalid("wrong service scope", "Credential should be scoped to correct service: '%s'. ", v.service)
 	}
 	if len(v.regions) > 0 && !slices.Contains(v.regions, a.region) {
-		return forbidden("Credential should be scoped to a valid region, not '%s'. ", a.region)
+		return invalid("wrong region scope", "Credential should be scoped to a valid region, not '%s'. ", a.region)
 	}
 
 	amzDate, signed, from, err := a.timestamp(r)
@@ -113,7 +112,7 @@ func (v *Verifier) verify(r *http.Request, body []byte) *Error {
 		return err
 	}
 	if a.date != amzDate[:8] {
-		return forbidden("Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: "+
+		return invalid("wrong date scope", "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: "+
 			"'%s' != '%s', from '%s'.", a.date, amzDate[:8], from)
 	}
 	now := v.now().UTC()
@@ -122,7 +121,7 @@ func (v *Verifier) verify(r *http.Request, body []byte) *Error {
 	}
 	if a.presigned {
 		if end := signed.Add(time.Duration(a.expires) * time.Second); now.After(end) {
-			return forbidden("Request has expired: X-Amz-Date %s + X-Amz-Expires %d s ended at %s, now is %s. "+
+			return invalid("presigned URL expired", "Request has expired: X-Amz-Date %s + X-Amz-Expires %d s ended at %s, now is %s. "+
 				"Presign a new URL.", amzDate, a.expires, end.Format(amzDateFormat), now.Format(amzDateFormat))
 		}
 	} else if signed.Before(now.Add(-v.skew)) {
@@ -131,7 +130,7 @@ func (v *Verifier) verify(r *http.Request, body []byte) *Error {
 
 	secret, ok := v.creds[a.accessKey]
 	if !ok {
-		return deny(msgUnknownKey)
+		return &Error{Type: TypeUnrecognizedClient, Message: msgUnknownKey, Reason: "unknown access key"}
 	}
 
 	var sum [sha256.Size]byte
@@ -142,10 +141,10 @@ func (v *Verifier) verify(r *http.Request, body []byte) *Error {
 	if hv := r.Header.Values("X-Amz-Content-Sha256"); len(hv) > 0 {
 		claimed := hv[0]
 		if claimed == "UNSIGNED-PAYLOAD" || strings.HasPrefix(claimed, "STREAMING-") {
-			return forbidden("X-Amz-Content-Sha256 %q is only for S3; execute-api needs the hex SHA-256 of the body.", clip(claimed))
+			return incomplete("X-Amz-Content-Sha256 %q is only for S3; execute-api needs the hex SHA-256 of the body.", clip(claimed))
 		}
 		if !strings.EqualFold(claimed, string(ph)) {
-			return forbidden("The provided 'x-amz-content-sha256' header does not match what was computed: "+
+			return invalid("body hash mismatch", "The provided 'x-amz-content-sha256' header does not match what was computed: "+
 				"the body's SHA-256 is %s.", string(ph))
 		}
 		ph = []byte(claimed) // the client signed its own spelling
@@ -175,7 +174,7 @@ func (v *Verifier) verify(r *http.Request, body []byte) *Error {
 		bufPool.Put(bp)
 	}
 	if msg != "" {
-		return deny(msg)
+		return invalid("signature mismatch", "%s", msg)
 	}
 	return nil
 }
@@ -193,16 +192,16 @@ func readAuth(r *http.Request, query []param) (auth, *Error) {
 	}
 	switch {
 	case len(hs) > 1:
-		return auth{}, forbidden("Send one Authorization header, not %d.", len(hs))
+		return auth{}, incomplete("Send one Authorization header, not %d.", len(hs))
 	case len(hs) == 1 && presigned:
-		return auth{}, deny("Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter " +
+		return auth{}, incomplete("Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter " +
 			"or the Authorization header should be specified.")
 	case len(hs) == 1:
 		return parseAuthorization(hs[0])
 	case presigned:
 		return parsePresigned(query)
 	}
-	return auth{}, deny(msgMissing)
+	return auth{}, &Error{Type: TypeMissingToken, Message: msgMissing, Reason: "no signature"}
 }
 
 // timestamp returns the signing time as written in the string to sign (yyyymmddThhmmssZ),
@@ -212,24 +211,24 @@ func (a *auth) timestamp(r *http.Request) (string, time.Time, string, *Error) {
 	if a.presigned {
 		t, err := time.Parse(amzDateFormat, a.amzDate)
 		if err != nil {
-			return "", t, "", forbidden("X-Amz-Date %q must be in the ISO8601 basic format yyyyMMdd'T'HHmmss'Z'.", clip(a.amzDate))
+			return "", t, "", incomplete("X-Amz-Date %q must be in the ISO8601 basic format yyyyMMdd'T'HHmmss'Z'.", clip(a.amzDate))
 		}
 		return a.amzDate, t, "X-Amz-Date", nil
 	}
 	if d := r.Header.Get("X-Amz-Date"); d != "" {
 		t, err := time.Parse(amzDateFormat, d)
 		if err != nil {
-			return "", t, "", forbidden("X-Amz-Date %q must be in the ISO8601 basic format yyyyMMdd'T'HHmmss'Z'.", clip(d))
+			return "", t, "", incomplete("X-Amz-Date %q must be in the ISO8601 basic format yyyyMMdd'T'HHmmss'Z'.", clip(d))
 		}
 		return d, t, "X-Amz-Date", nil
 	}
 	if d := r.Header.Get("Date"); d != "" {
 		t, err := http.ParseTime(d)
 		if err != nil {
-			return "", t, "", forbidden("Date header %q is not an HTTP date; send X-Amz-Date instead.", clip(d))
+			return "", t, "", incomplete("Date header %q is not an HTTP date; send X-Amz-Date instead.", clip(d))
 		}
 		t = t.UTC()
 		return t.Format(amzDateFormat), t, "Date", nil
 	}
-	return "", time.Time{}, "", deny("Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.")
+	return "", time.Time{}, "", incomplete("Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.")
 }
