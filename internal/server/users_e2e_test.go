@@ -364,8 +364,8 @@ func TestExtensionsNeedSignature(t *testing.T) {
 		{"GET", "/@groups/g"}, {"POST", "/@broadcast"},
 	} {
 		r := mgmtSigned(t, n, tc.method, tc.path, "x", false)
-		if r.status != 403 || r.header.Get("X-Amzn-ErrorType") != "ForbiddenException" {
-			t.Errorf("unsigned %s %s = %d %s, want 403 ForbiddenException", tc.method, tc.path, r.status, r.body)
+		if r.status != 403 || r.header.Get("X-Amzn-ErrorType") != "MissingAuthenticationTokenException" {
+			t.Errorf("unsigned %s %s = %d %s, want 403 MissingAuthenticationTokenException", tc.method, tc.path, r.status, r.body)
 		}
 	}
 	if p := getPresence(t, n, "?ids=ann").Users[0]; !p.Online {
