@@ -28,6 +28,7 @@ import (
 	"github.com/wsgate/wsgate/internal/awsservice"
 	"github.com/wsgate/wsgate/internal/bus"
 	"github.com/wsgate/wsgate/internal/config"
+	"github.com/wsgate/wsgate/internal/dashboard"
 	"github.com/wsgate/wsgate/internal/gateway"
 	"github.com/wsgate/wsgate/internal/handshake"
 	"github.com/wsgate/wsgate/internal/hub"
@@ -54,6 +55,8 @@ type Server struct {
 	gw    *gateway.Gateway
 	mgmt  *management.Handler
 	auths []authorizer.Authorizer
+	tail  *dashboard.Tail      // the access log, tapped for the live page
+	dash  *dashboard.Dashboard // the live page at /_wsgate/
 
 	ln, adminLn   net.Listener
 	tlsConfig     *tls.Config        // nil: plain text only (tls.mode off)
@@ -65,7 +68,9 @@ type Server struct {
 
 // New builds a node from cfg (already validated by config.Load). Errors name the config key.
 func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, error) {
-	s := &Server{cfg: cfg, log: log, metrics: observe.NewMetrics()}
+	s := &Server{cfg: cfg, metrics: observe.NewMetrics(), tail: dashboard.NewTail(0)}
+	log = s.tail.Wrap(log)
+	s.log = log
 	if err := s.setupTLS(); err != nil {
 		return nil, err
 	}
@@ -129,6 +134,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, er
 		_ = s.closeRedis()
 		return nil, fmt.Errorf("start event loop: %w", err)
 	}
+	s.dash = s.newDashboard()
 	if verifier == nil {
 		log.Warn("management API has no credentials configured: only loopback clients may call it; set management.credentials to sign requests with SigV4")
 	}
@@ -297,6 +303,7 @@ func (s *Server) adminRoutes(mux *http.ServeMux) {
 		_, _ = w.Write([]byte("ready\n"))
 	})
 	mux.Handle("GET /metrics", s.metrics.Handler())
+	mux.Handle(dashboard.Prefix, s.dash)
 }
 
 // Start listens and serves in the background; it returns once the listeners are open.
@@ -305,6 +312,7 @@ func (s *Server) Start(ctx context.Context) error {
 	if err := s.hub.Run(ctx); err != nil {
 		return err
 	}
+	go s.dash.Run(ctx)
 	inner, err := net.Listen("tcp", s.cfg.Listen)
 	if err != nil {
 		return s.keyErr("listen", err)
