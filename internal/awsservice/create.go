@@ -27,13 +27,12 @@ type Table struct {
 	KeySchema       []Key
 	// BillingMode is PAY_PER_REQUEST or PROVISIONED; Read/Write are the provisioned capacity
 	// units (defaults 5 when PROVISIONED and unset).
-	BillingMode     string
-	Read, Write     int64
-	GlobalIndexes   []Index
-	LocalIndexes    []Index
-	StreamViewType  string // "" = no stream
-	TTLAttribute    string // "" = no time to live
-	SSE, Protection bool
+	BillingMode    string
+	Read, Write    int64
+	GlobalIndexes  []Index
+	LocalIndexes   []Index
+	StreamViewType string // "" = no stream
+	TTLAttribute   string // "" = no time to live
 }
 
 // Attribute is one attribute definition: Type S, N or B.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -20,6 +21,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/coder/websocket"
+
+	"github.com/wsgate/wsgate/internal/awsservice"
+	"github.com/wsgate/wsgate/internal/cfn"
 )
 
 // exampleDir is examples/dynamodb-connections, whose package.json pins dynalite.
@@ -242,5 +246,92 @@ func TestAWSIntegrationNoCredentials(t *testing.T) {
 	}
 	if strings.Contains(logs, "created DynamoDB table") {
 		t.Errorf("a table was created on AWS's endpoint:\n%s", logs)
+	}
+}
+
+// serve --template's resource creation against dynalite: key schema, attribute definitions,
+// billing mode, throughput and secondary indexes as the template says; an existing table is
+// left alone; nothing is created for a service called on AWS.
+func TestCreateResourcesOnDynalite(t *testing.T) {
+	endpoint := startDynalite(t)
+	awsTestEnv(t)
+	tmpl := []byte(`Resources:
+  Orders:
+    Type: AWS::DynamoDB::Table
+    Properties:
+      TableName: !Sub "${AWS::StackName}-orders"
+      AttributeDefinitions:
+        - {AttributeName: pk, AttributeType: S}
+        - {AttributeName: sk, AttributeType: N}
+        - {AttributeName: status, AttributeType: S}
+      KeySchema: [{AttributeName: pk, KeyType: HASH}, {AttributeName: sk, KeyType: RANGE}]
+      ProvisionedThroughput: {ReadCapacityUnits: 3, WriteCapacityUnits: 2}
+      GlobalSecondaryIndexes:
+        - IndexName: byStatus
+          KeySchema: [{AttributeName: status, KeyType: HASH}]
+          Projection: {ProjectionType: KEYS_ONLY}
+          ProvisionedThroughput: {ReadCapacityUnits: 1, WriteCapacityUnits: 1}
+  Sessions:
+    Type: AWS::Serverless::SimpleTable
+    Properties:
+      PrimaryKey: {Name: connectionId, Type: String}
+  Off:
+    Type: AWS::DynamoDB::Table
+    Condition: Never
+    Properties:
+      KeySchema: [{AttributeName: id, KeyType: HASH}]
+      AttributeDefinitions: [{AttributeName: id, AttributeType: S}]
+Conditions:
+  Never: !Equals [a, b]
+`)
+	res, err := cfn.AWSResources("t.yaml", tmpl, cfn.Options{StackName: "shop"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Tables) != 2 || res.Tables[0].Name != "shop-orders" || res.Tables[1].Name != "shop-Sessions-IYCIERPA9HAC1" {
+		t.Fatalf("tables %+v", res.Tables)
+	}
+	var logs syncBuffer
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	c, err := awsservice.New(context.Background(), awsservice.Options{Endpoints: map[string]string{"dynamodb": endpoint}, Region: "us-east-1", Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // the second run finds both tables and leaves them
+		if err := c.CreateResources(context.Background(), res, ""); err != nil {
+			t.Fatalf("CreateResources: %v\n%s", err, logs.String())
+		}
+	}
+	if n := strings.Count(logs.String(), "created DynamoDB table"); n != 2 {
+		t.Errorf("%d tables created over two runs, want 2:\n%s", n, logs.String())
+	}
+	db := ddbClient(endpoint)
+	out, err := db.DescribeTable(context.Background(), &dynamodb.DescribeTableInput{TableName: aws.String("shop-orders")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	td := out.Table
+	if len(td.KeySchema) != 2 || *td.KeySchema[1].AttributeName != "sk" || td.KeySchema[1].KeyType != ddbtypes.KeyTypeRange ||
+		*td.ProvisionedThroughput.ReadCapacityUnits != 3 || *td.ProvisionedThroughput.WriteCapacityUnits != 2 ||
+		len(td.GlobalSecondaryIndexes) != 1 || *td.GlobalSecondaryIndexes[0].IndexName != "byStatus" ||
+		td.GlobalSecondaryIndexes[0].Projection.ProjectionType != ddbtypes.ProjectionTypeKeysOnly {
+		t.Errorf("table as created: %+v", td)
+	}
+	out, err = db.DescribeTable(context.Background(), &dynamodb.DescribeTableInput{TableName: aws.String("shop-Sessions-IYCIERPA9HAC1")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bm := out.Table.BillingModeSummary; bm == nil || bm.BillingMode != ddbtypes.BillingModePayPerRequest || *out.Table.KeySchema[0].AttributeName != "connectionId" {
+		t.Errorf("SimpleTable as created: billing %+v keys %+v", out.Table.BillingModeSummary, out.Table.KeySchema)
+	}
+
+	// Pointed at AWS: nothing is created, and one line says so.
+	var awsLogs syncBuffer
+	onAWS, err := awsservice.New(context.Background(), awsservice.Options{Region: "us-east-1", Logger: slog.New(slog.NewTextHandler(&awsLogs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := onAWS.CreateResources(context.Background(), res, ""); err != nil || !strings.Contains(awsLogs.String(), "DynamoDB is called on AWS: the template's tables are not created") {
+		t.Errorf("on AWS: err %v, log:\n%s", err, awsLogs.String())
 	}
 }

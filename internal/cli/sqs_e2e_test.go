@@ -94,3 +94,27 @@ func TestServeTemplateSQSSendMessage(t *testing.T) {
 		}
 	}
 }
+
+// import --aws-endpoint-url writes aws.endpoints into the config, and queue URLs point there;
+// a service wsgate does not know is a usage error.
+func TestImportAWSEndpointFlag(t *testing.T) {
+	awsTestEnv(t)
+	tmpl := filepath.Join(t.TempDir(), "template.yaml")
+	if err := os.WriteFile(tmpl, []byte(sqsTemplate), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs := run(t, "import", tmpl, "--aws-endpoint-url", "sqs=http://127.0.0.1:9324", "--aws-endpoint-url", "http://127.0.0.1:4566")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	for _, want := range []string{"aws:\n  endpoints:\n    default: http://127.0.0.1:4566\n    sqs: http://127.0.0.1:9324\n",
+		`QueueUrl=$util.urlEncode("http://127.0.0.1:9324/123456789012/wsgate-Queue-2I9W6MT2DS3XC")`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("config does not contain %q:\n%s", want, out)
+		}
+	}
+	code, _, errs = run(t, "import", tmpl, "--aws-endpoint-url", "glacier=http://127.0.0.1:1")
+	if code == 0 || !strings.Contains(errs, `unknown service "glacier"; use one of dynamodb,`) {
+		t.Errorf("exit %d: %s", code, errs)
+	}
+}
