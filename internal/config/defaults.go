@@ -12,7 +12,8 @@ var (
 // complete config. It is idempotent. Load and Parse call it; code that builds a Config itself
 // calls it before Validate.
 //
-// Fields left empty on purpose: DomainName (the upgrade's Host header), TLS, Admin.Listen (metrics
+// Fields left empty on purpose: DomainName (the upgrade's Host header), TLS (nil: mode auto),
+// State.Dir (localca.DefaultDir, which reads the environment), Admin.Listen (metrics
 // on the main listener), Log.Format (text on a terminal, JSON otherwise), Store.URL and
 // Store.NodeID, StageVariables, and an authorizer's Issuer and Audience (not checked). A JWT
 // authorizer's Algorithms and UserIDClaim also stay empty: empty algorithms means every one its

@@ -332,6 +332,18 @@ stage: b
 `, []string{
 		"t.yaml:1: expected a mapping with keys such as listen: ..., got a list",
 	}},
+	{"tls modes", `tls: {mode: plain}
+`, []string{
+		"t.yaml:1: tls.mode: \"plain\": write auto (TLS with certFile/keyFile or the local CA, plus plain text) or off (plain text only)",
+	}},
+	{"tls off with a certificate", `tls: {mode: off, certFile: c.pem, keyFile: k.pem}
+`, []string{
+		"t.yaml:1: tls.mode: off serves plain text only; remove certFile, keyFile, caFile and requireTLS, or remove mode: off",
+	}},
+	{"tls caFile without certFile", `tls: {caFile: ca.pem}
+`, []string{
+		"t.yaml:1: tls.caFile: goes with tls.certFile (the CA that issued it); the local CA needs none",
+	}},
 	{"bad top-level values", `stage: "dev/1"
 listen: "8080"
 apiId: "a b"

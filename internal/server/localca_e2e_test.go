@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -176,7 +177,7 @@ func TestLocalCANodeCallback(t *testing.T) {
 		t.Skip("node not installed")
 	}
 	fn := echoLambda(t)
-	n := startNode(t, fmt.Sprintf("state: { dir: %q }\n", t.TempDir())+fmt.Sprintf(lifecycleAPI, fn.srv.URL))
+	n, logs := startNodeLogged(t, fmt.Sprintf("state: { dir: %q }\n", t.TempDir())+fmt.Sprintf(lifecycleAPI, fn.srv.URL))
 	c := dial(t, n.url("/dev"))
 	ev := fn.eventOf(t, "$connect")
 	script := `
@@ -205,6 +206,11 @@ req.end(body);
 	out, err = cmd.CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "certificate") {
 		t.Fatalf("node without NODE_EXTRA_CA_CERTS: %v\n%s; want a certificate error", err, out)
+	}
+	// Node hangs up without a TLS alert; the log still says what to do, and with which file.
+	rec := waitLog(t, logs, "hung up on wsgate's certificate")
+	if rec["caFile"] != n.srv.Trust().CAFile || !strings.HasPrefix(fmt.Sprint(rec["remote"]), "127.0.0.1:") {
+		t.Errorf("log line = %v; want the CA file and the client's address", rec)
 	}
 }
 
@@ -372,4 +378,29 @@ func waitLog(t *testing.T, logs *accessLogSink, substr string) map[string]any {
 		return false
 	})
 	return found
+}
+
+// Plain ws:// sockets on the shared port still move onto nbio's event loop after the upgrade:
+// the first byte is peeked, not read, so the gateway gets the *net.TCPConn nbio takes. A
+// wrapper in that path would leave each socket on a goroutine of its own, as wss:// ones are.
+func TestPlainSocketsStayOnTheEventLoop(t *testing.T) {
+	n := startNode(t, fmt.Sprintf("state: { dir: %q }\n", t.TempDir())+`
+routes:
+  $default: { integration: m, routeResponse: true }
+integrations:
+  m: { type: MOCK, requestTemplates: { $default: '{"statusCode": 200}' }, responses: { $default: { templates: { $default: 'hi' } } } }
+`)
+	const conns = 60
+	// Warm up, so that pools and workers the first connections start are not counted.
+	warm := dialFrames(t, n.url("/dev"))
+	warm.conn.Close()
+	waitFor(t, "the warm-up socket to go", func() bool { return n.srv.Hub().Len() == 0 })
+	before := runtime.NumGoroutine()
+	for range conns {
+		dialFrames(t, n.url("/dev")) // a raw client: no goroutine of its own
+	}
+	waitFor(t, "the sockets to register", func() bool { return n.srv.Hub().Len() == conns })
+	if grew := runtime.NumGoroutine() - before; grew >= conns/2 {
+		t.Fatalf("%d plain ws:// sockets added %d goroutines: they are not on nbio's event loop", conns, grew)
+	}
 }

@@ -23,6 +23,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -206,7 +207,8 @@ func (l *Listener) classify(raw net.Conn) {
 		err := tc.HandshakeContext(ctx)
 		cancel()
 		if err != nil {
-			l.handshakeFailed(err, remote)
+			// A version was chosen: the ClientHello was good and wsgate's certificate went out.
+			l.handshakeFailed(err, remote, tc.ConnectionState().Version != 0)
 			_ = raw.Close()
 			return
 		}
@@ -261,26 +263,40 @@ func closeWrite(c net.Conn) {
 }
 
 // handshakeFailed logs a failed TLS handshake with what the client must do about it.
-func (l *Listener) handshakeFailed(err error, remote string) {
+// certSent says the server got as far as sending its certificate.
+func (l *Listener) handshakeFailed(err error, remote string, certSent bool) {
 	var oe *net.OpError
+	remoteAlert := errors.As(err, &oe) && oe.Op == "remote error"
 	switch {
-	case errors.As(err, &oe) && oe.Op == "remote error" && strings.Contains(oe.Err.Error(), "certificate"):
-		// The client aborted over wsgate's certificate: it does not trust the CA, or it
+	case remoteAlert && strings.Contains(oe.Err.Error(), "certificate"):
+		// Go and OpenSSL's TLS 1.2 clients say why: they do not trust the CA, or they
 		// connected by a name the certificate does not carry.
-		args := []any{"remote", remote, "alert", oe.Err.Error()}
-		msg := "TLS handshake failed: the client rejected wsgate's certificate"
-		if l.o.CAFile != "" {
-			msg += "; make it trust the CA file (wscat --ca FILE, NODE_EXTRA_CA_CERTS=FILE, or import it into the browser)"
-			args = append(args, "caFile", l.o.CAFile)
-		}
-		l.log.Warn(msg, args...)
+		l.untrusted("TLS handshake failed: the client rejected wsgate's certificate", remote, "alert", oe.Err.Error())
+	case certSent && !remoteAlert && (isClosed(err) || strings.Contains(err.Error(), "bad record MAC")):
+		// Node closes without an alert; OpenSSL's TLS 1.3 clients (curl, Python) send one
+		// that arrives as "bad record MAC". Either way it came right after the certificate.
+		l.untrusted("TLS handshake failed: the client hung up on wsgate's certificate (most likely it does not trust it)", remote, "err", err.Error())
 	case errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, context.DeadlineExceeded):
 		l.log.Debug("TLS handshake timed out", "remote", remote, "timeout", l.o.Timeout)
-	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed):
+	case isClosed(err):
 		l.log.Debug("client closed during the TLS handshake", "remote", remote, "err", err)
 	default:
 		l.log.Warn("TLS handshake failed", "remote", remote, "err", err)
 	}
+}
+
+func (l *Listener) untrusted(msg, remote string, args ...any) {
+	args = append([]any{"remote", remote}, args...)
+	if l.o.CAFile != "" {
+		msg += "; make it trust the CA file (wscat --ca FILE, NODE_EXTRA_CA_CERTS=FILE, curl --cacert FILE, or import it into the browser)"
+		args = append(args, "caFile", l.o.CAFile)
+	}
+	l.log.Warn(msg, args...)
+}
+
+func isClosed(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) ||
+		errors.Is(err, syscall.ECONNRESET)
 }
 
 // prefixConn gives back a first byte that was read from Conn (where peeking is not possible).
