@@ -129,8 +129,14 @@ func browser(t *testing.T) context.Context {
 		skip("SKIP: Chromium cannot start: no chromium binary (apt-get install chromium, or set CHROMIUM=/path); .ci/run installs it")
 	}
 	// The flags that work as root on a machine with no network beyond loopback.
+	// Not t.TempDir: Chromium may still be writing its profile while the test's cleanup runs,
+	// and a failed RemoveAll would fail the test.
+	profile, err := os.MkdirTemp("", "wsgate-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
 	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(exe), chromedp.UserDataDir(t.TempDir()),
+		chromedp.ExecPath(exe), chromedp.UserDataDir(profile),
 		chromedp.Flag("headless", true), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
 		chromedp.NoDefaultBrowserCheck, chromedp.Flag("disable-quic", true),
 		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
@@ -139,11 +145,20 @@ func browser(t *testing.T) context.Context {
 	}
 	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelB := chromedp.NewContext(actx)
-	t.Cleanup(func() { cancelB(); cancelA() })
+	t.Cleanup(func() {
+		cancelB()
+		cancelA()
+		for range 50 { // the profile is gone once Chromium has exited
+			if os.RemoveAll(profile) == nil {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	})
 	// The first Run starts the browser and binds it to ctx (a shorter-lived context would close
 	// it when done), so bound the start with a timer instead.
 	timer := time.AfterFunc(60*time.Second, cancelB)
-	err := chromedp.Run(ctx)
+	err = chromedp.Run(ctx)
 	timer.Stop()
 	if err != nil {
 		skip("SKIP: Chromium cannot start (%s): %v", exe, err)
@@ -312,4 +327,61 @@ management:
 	if strings.Contains(cookies, "wsgate_dashboard") {
 		t.Fatalf("the session cookie is readable by scripts: %q", cookies)
 	}
+}
+
+// TestClientInChromium runs clients/js in the browser it is written for: a page loads
+// src/client.js as an ES module, makes a request over a two-way route, and reconnects after the
+// gateway closed its connection (DeleteConnection).
+func TestClientInChromium(t *testing.T) {
+	srv := startNode(t, `stage: dev
+routeSelectionExpression: $request.body.action
+routes:
+  add: { integration: add, routeResponse: true }
+integrations:
+  add: { type: MOCK, responses: { $default: { templates: { $default: '{"requestId":$input.json(''$.requestId''),"sum":$input.json(''$.a''),"id":"$context.connectionId"}' } } } }
+`)
+	src, err := os.ReadFile("../../clients/js/src/client.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := `<!doctype html><p id="out">loading</p><p id="opens">0</p><p id="closes"></p>
+<script type="module">
+import { WsgateClient } from '/client.js';
+const c = new WsgateClient({ url: 'ws://` + srv.Addr() + `/dev', backoff: [100], jitter: 0 });
+let opens = 0;
+c.on('open', () => { document.getElementById('opens').textContent = String(++opens); });
+c.on('close', (e) => { document.getElementById('closes').textContent += e.code + ':' + e.willRetry + ' '; });
+const r = await c.request('add', { a: 42 });
+document.getElementById('out').textContent = r.sum + ' ' + r.id;
+window.client = c;
+</script>`
+	web := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/client.js" {
+			w.Header().Set("Content-Type", "text/javascript")
+			_, _ = w.Write(src)
+			return
+		}
+		w.Header().Set("Content-Type", "text/html")
+		_, _ = io.WriteString(w, page)
+	}))
+	defer web.Close()
+	ctx := browser(t)
+	run(t, ctx, "open the page", chromedp.Navigate(web.URL+"/"))
+	var out string
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.HasPrefix(out, "42 ") {
+		if time.Now().After(deadline) {
+			t.Fatalf("request in the page: %q", out)
+		}
+		time.Sleep(50 * time.Millisecond)
+		run(t, ctx, "read", chromedp.Text("#out", &out, chromedp.ByQuery))
+	}
+	id := strings.TrimPrefix(out, "42 ")
+	dctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Hub().DeleteConnection(dctx, id); err != nil {
+		t.Fatalf("DeleteConnection %s: %v", id, err)
+	}
+	waitText(t, ctx, "#opens", "2")
+	waitText(t, ctx, "#closes", "1000:true")
 }
