@@ -27,6 +27,8 @@ type app struct {
 	// started, when not nil, is called with the listener's address once serve serves (tests use
 	// it with --listen 127.0.0.1:0).
 	started func(addr string)
+	// reloads, when not nil, asks a running serve to reload as SIGHUP does (tests).
+	reloads chan struct{}
 }
 
 // usageError is a command line that cannot be understood: Main prints it as one line with a

@@ -1,10 +1,13 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
+	"os"
 	"os/signal"
 	"syscall"
 
@@ -18,6 +21,7 @@ import (
 // serveFlags are serve's flags; serveCmd declares them.
 type serveFlags struct {
 	config, template, logLevel, listen, stateDir string
+	watch                                        bool
 	imp                                          *importFlags
 	createResources                              bool
 }
@@ -30,6 +34,11 @@ func (a *app) serveCmd() *cobra.Command {
 		Long: `Run the gateway until SIGINT or SIGTERM. On either signal it stops accepting, closes every
 connection with 1001, runs each $disconnect and exits within shutdown.gracePeriod.
 
+SIGHUP (and, with --watch-config, any change to the file) reloads the config or template: if it is
+valid, routes, integrations, authorizers and management credentials apply to new handshakes, messages
+and management calls, and no socket is closed; if not, every error is logged and the running config
+keeps serving. Settings that only change on restart (listen, stage, store, limits, ...) are named.
+
 With no --config it serves the embedded demo API (ws://127.0.0.1:8080/dev; 'wsgate config example'
 prints it). --template runs a CloudFormation/SAM template as is: its Lambda functions are reached at the
 --function URLs, its AWS service integrations call the services on AWS or at --aws-endpoint-url
@@ -37,6 +46,7 @@ prints it). --template runs a CloudFormation/SAM template as is: its Lambda func
 (docs/templates.md).`,
 		Example: `  wsgate serve
   wsgate serve --config wsgate.yaml --listen 0.0.0.0:8080 --log-level debug
+  wsgate serve --config wsgate.yaml --watch-config      # or: kill -HUP <pid> after editing it
   wsgate serve --template template.yaml --function ConnectFunction=http://127.0.0.1:9001 \
       --parameter StageName=test --stage test
   wsgate serve --template template.yaml --aws-endpoint-url dynamodb=http://127.0.0.1:4567`,
@@ -58,6 +68,7 @@ prints it). --template runs a CloudFormation/SAM template as is: its Lambda func
 	fs.StringVar(&f.logLevel, "log-level", "", "`LEVEL`: debug, info, warn or error (overrides log.level)")
 	fs.StringVar(&f.listen, "listen", "", "`HOST:PORT` to listen on (overrides listen)")
 	fs.StringVar(&f.stateDir, "state-dir", "", "`DIR` where the local CA is kept (overrides state.dir; default $WSGATE_STATE_DIR, $XDG_STATE_HOME/wsgate or ~/.local/state/wsgate)")
+	fs.BoolVar(&f.watch, "watch-config", false, "reload when the --config or --template file changes (as on SIGHUP)")
 	f.imp = newImportFlags(fs)
 	f.imp.awsEndpoints = addAWSEndpointFlag(fs)
 	fs.BoolVar(&f.createResources, "create-resources", true, "with --template: create the template's DynamoDB tables and SQS queues that are missing on a local emulator endpoint (never on AWS)")
@@ -79,30 +90,20 @@ func (a *app) serve(ctx context.Context, cmd *cobra.Command, f *serveFlags) erro
 	if f.template == "" && f.imp.given(cmd.Flags()) {
 		return errors.New("--function, --parameter, --standin, --stage, --region, --account-id and --stack-name go with --template")
 	}
-	var cfg *config.Config
-	var err error
-	switch {
-	case f.config != "" && f.template != "":
+	if f.config != "" && f.template != "" {
 		return errors.New("give --config or --template, not both")
-	case f.config != "":
-		cfg, err = config.Load(f.config)
-	case f.template != "":
-		cfg, err = f.imp.load(f.template, a.stderr)
-	default:
-		cfg = config.Default()
 	}
+	if f.watch && f.config == "" && f.template == "" {
+		return errors.New("--watch-config needs --config or --template")
+	}
+	// SIGHUP is caught from here on: one that arrives while the node starts reloads once it
+	// serves, instead of killing the process (Go's default for SIGHUP).
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	cfg, err := f.load(a)
 	if err != nil {
 		return err
-	}
-	applyAWSEndpoints(cfg, f.imp.awsEndpoints)
-	if f.logLevel != "" {
-		cfg.Log.Level = f.logLevel
-	}
-	if f.listen != "" {
-		cfg.Listen = f.listen
-	}
-	if f.stateDir != "" {
-		cfg.State.Dir = f.stateDir
 	}
 	log, err := observe.NewLogger(a.stderr, cfg.Log.Level, cfg.Log.Format)
 	if err != nil {
@@ -121,10 +122,7 @@ func (a *app) serve(ctx context.Context, cmd *cobra.Command, f *serveFlags) erro
 	if err := srv.Start(ctx); err != nil {
 		return err
 	}
-	if a.started != nil {
-		a.started(srv.Addr())
-	}
-	<-ctx.Done()
+	cfg = a.serveUntilDone(ctx, log, srv, f, cfg, hup)
 	grace := cfg.Shutdown.GracePeriod.D()
 	log.Info("shutting down: closing connections with 1001 and running their $disconnect", "grace", grace)
 	sctx, cancel := context.WithTimeout(context.Background(), grace)
@@ -134,4 +132,71 @@ func (a *app) serve(ctx context.Context, cmd *cobra.Command, f *serveFlags) erro
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// load reads the config serve runs (the file, the template or the demo) with the command
+// line's overrides applied. Reloads call it again.
+func (f *serveFlags) load(a *app) (*config.Config, error) {
+	var cfg *config.Config
+	var err error
+	switch {
+	case f.config != "":
+		cfg, err = config.Load(f.config)
+	case f.template != "":
+		cfg, err = f.imp.load(f.template, a.stderr)
+	default:
+		cfg = config.Default()
+	}
+	if err != nil {
+		return nil, err
+	}
+	applyAWSEndpoints(cfg, f.imp.awsEndpoints)
+	if f.logLevel != "" {
+		cfg.Log.Level = f.logLevel
+	}
+	if f.listen != "" {
+		cfg.Listen = f.listen
+	}
+	if f.stateDir != "" {
+		cfg.State.Dir = f.stateDir
+	}
+	return cfg, nil
+}
+
+// serveUntilDone reloads on hup (SIGHUP) and, with --watch-config, on a change of the file,
+// until ctx is done. It returns the config last applied.
+func (a *app) serveUntilDone(ctx context.Context, log *slog.Logger, srv *server.Server, f *serveFlags, cfg *config.Config, hup <-chan os.Signal) *config.Config {
+	changed := make(chan struct{})
+	if f.watch {
+		path := cmp.Or(f.config, f.template)
+		if err := watchFile(ctx, log, path, changed); err != nil {
+			log.Error("--watch-config: cannot watch the file; SIGHUP still reloads", "file", path, "err", err)
+		} else {
+			log.Info("watching the config for changes", "file", path)
+		}
+	}
+	if a.started != nil { // after the watcher took the file's content as its starting point
+		a.started(srv.Addr())
+	}
+	load := func() (*config.Config, error) { return f.load(a) }
+	for {
+		var trigger string
+		select {
+		case <-ctx.Done():
+			return cfg
+		case <-hup:
+			trigger = "SIGHUP"
+		case <-changed:
+			trigger = "file changed"
+		case <-a.reloads:
+			trigger = "request"
+		}
+		if f.config == "" && f.template == "" {
+			log.Info("nothing to reload: serving the embedded demo config", "trigger", trigger)
+			continue
+		}
+		if next := reload(log, srv, load, trigger); next != nil {
+			cfg = next
+		}
+	}
 }

@@ -36,7 +36,7 @@ func (g *Gateway) connect(w http.ResponseWriter, r *http.Request, path string, l
 		c.domainName = g.shared.get(r.Host)
 	}
 	ctx := r.Context()
-	route := g.o.Routes[event.RouteConnect]
+	route := g.RouteTable().Routes[event.RouteConnect]
 	// The CONNECT event (every header copied into two maps, a few KB of garbage per handshake)
 	// and a request-scoped logger are built only when something will read them: with no
 	// $connect work a handshake allocates little beyond what net/http and nbio need.

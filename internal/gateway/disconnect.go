@@ -103,7 +103,7 @@ func (g *Gateway) Orphaned(rc registry.Conn, reason string) {
 // maxConcurrentDisconnects run at once.
 func (g *Gateway) disconnect(ev *event.Event, connID string, by initiator) {
 	rc := ev.RequestContext
-	r := g.o.Routes[event.RouteDisconnect]
+	r := g.RouteTable().Routes[event.RouteDisconnect]
 	attrs := []any{"requestId", rc.RequestID, "connectionId", connID, "routeKey", event.RouteDisconnect,
 		"closeCode", *rc.DisconnectStatusCode, "closeReason", *rc.DisconnectReason, "closedBy", by.String()}
 	if r == nil || r.Integration == nil {

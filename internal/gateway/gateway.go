@@ -39,6 +39,15 @@ type Route struct {
 	TwoWay      bool
 }
 
+// RouteTable is what the gateway routes by: the route selection expression and the routes by
+// route key, with their integrations and authorizers. A table is immutable once given to New
+// or SetRouteTable; a reload builds a new one and swaps it in whole, so every handshake and
+// every message sees one table from start to end, and open sockets are not touched.
+type RouteTable struct {
+	Selector *routing.Expr
+	Routes   map[string]*Route
+}
+
 // Limits are the per-connection limits (AWS defaults in config).
 type Limits struct {
 	MessageBytes             int
@@ -71,7 +80,8 @@ type Limits struct {
 	HandshakeHeaders     int
 }
 
-// Options configure a Gateway.
+// Options configure a Gateway. Selector and Routes are the first RouteTable; SetRouteTable
+// replaces it.
 type Options struct {
 	Stage      string
 	APIID      string
@@ -98,6 +108,9 @@ type Gateway struct {
 	// being attached (see attach).
 	earlyMu sync.Mutex
 	early   map[*websocket.Conn]*earlyEvents
+
+	table atomic.Pointer[RouteTable] // see RouteTable and SetRouteTable
+	live  atomic.Pointer[Limits]     // see SetLimits
 
 	shuttingDown atomic.Bool
 	// handshakes ($connect in progress) and work (message and $disconnect jobs in flight) are
@@ -183,10 +196,48 @@ func New(o Options) (*Gateway, error) {
 	if err := engine.Start(); err != nil {
 		return nil, err
 	}
+	g.table.Store(&RouteTable{Selector: o.Selector, Routes: o.Routes})
+	g.live.Store(&o.Limits)
 	g.upgrader = g.newUpgrader()
 	go g.sweep()
 	return g, nil
 }
+
+// RouteTable is the table new handshakes and messages are routed by now.
+func (g *Gateway) RouteTable() *RouteTable { return g.table.Load() }
+
+// limits are the limits in force now: New's, with the live ones SetLimits last changed.
+func (g *Gateway) limits() *Limits { return g.live.Load() }
+
+// SetLimits changes, from now on and for every connection, the limits that are read per
+// message, control frame or sweep: IdleTimeout, MaxConnectionDuration, PingInterval,
+// AllowBinary, ConcurrencyPerConnection, ControlFramesPerSecond and InboundStallTimeout.
+// The others size buffers, queues and the event loop when the gateway starts
+// (LiveLimitsOnly lists them) and keep the values given to New.
+func (g *Gateway) SetLimits(l Limits) {
+	next := LiveLimitsOnly(g.o.Limits, l)
+	if next.ConcurrencyPerConnection < 1 {
+		next.ConcurrencyPerConnection = 1
+	}
+	g.live.Store(&next)
+}
+
+// LiveLimitsOnly is running with the limits SetLimits may change taken from next.
+func LiveLimitsOnly(running, next Limits) Limits {
+	l := running
+	l.IdleTimeout = next.IdleTimeout
+	l.MaxConnectionDuration = next.MaxConnectionDuration
+	l.PingInterval = next.PingInterval
+	l.AllowBinary = next.AllowBinary
+	l.ConcurrencyPerConnection = next.ConcurrencyPerConnection
+	l.ControlFramesPerSecond = next.ControlFramesPerSecond
+	l.InboundStallTimeout = next.InboundStallTimeout
+	return l
+}
+
+// SetRouteTable makes t the table for every handshake and message that starts from now on;
+// those already running finish with the table they started with. t must not be changed after.
+func (g *Gateway) SetRouteTable(t *RouteTable) { g.table.Store(t) }
 
 // blockingQueueFrames bounds the send queue of sockets nbio cannot take onto its event loop:
 // wss:// connections from the standard TLS server are served by a goroutine with a queue of
@@ -239,7 +290,7 @@ func (c *Conn) controlFrame() bool {
 	now := time.Now().UnixNano()
 	c.lastSeen.Store(now)
 	c.pinged.Store(false)
-	limit := c.g.o.Limits.ControlFramesPerSecond
+	limit := c.g.limits().ControlFramesPerSecond
 	if limit <= 0 {
 		return true
 	}

@@ -31,7 +31,7 @@ func (g *Gateway) onMessage(ws *websocket.Conn, mt websocket.MessageType, data [
 // the default of 1 they reach integrations in the order they arrived. Messages beyond
 // limits.inboundQueueBytes make the connection stop reading (inbound.go).
 func (c *Conn) enqueue(m job) {
-	if m.binary && !c.g.o.Limits.AllowBinary {
+	if m.binary && !c.g.limits().AllowBinary {
 		c.close(reasonBinary)
 		return
 	}
@@ -56,7 +56,7 @@ func (c *Conn) enqueue(m job) {
 func (c *Conn) push(m job) {
 	c.g.work.Add(1)
 	c.mu.Lock()
-	if c.inflight >= c.g.o.Limits.ConcurrencyPerConnection {
+	if c.inflight >= c.g.limits().ConcurrencyPerConnection {
 		c.queue = append(c.queue, m)
 		c.mu.Unlock()
 		return
@@ -138,17 +138,18 @@ func (c *Conn) run(m job) {
 // a two-way route (AWS-CONTRACT.md §1).
 func (c *Conn) route(m job) {
 	g := c.g
+	t := g.RouteTable() // one snapshot for the whole message, whatever a reload does meanwhile
 	key := event.RouteDefault
 	var r *Route
 	if !m.binary {
-		if k, ok := g.o.Selector.Eval(m.data); ok && k != event.RouteConnect && k != event.RouteDisconnect {
-			if r = g.o.Routes[k]; r != nil {
+		if k, ok := t.Selector.Eval(m.data); ok && k != event.RouteConnect && k != event.RouteDisconnect {
+			if r = t.Routes[k]; r != nil {
 				key = k
 			}
 		}
 	}
 	if r == nil {
-		r = g.o.Routes[event.RouteDefault]
+		r = t.Routes[event.RouteDefault]
 	}
 	rc := c.baseContext(key, event.Message, m.at)
 	rc.MessageID = event.NewID()

@@ -11,10 +11,7 @@ import (
 // that did not answer a ping, idle connections and connections past their maximum duration.
 func (g *Gateway) sweep() {
 	defer close(g.sweepDone)
-	l := g.o.Limits
-	tick := shortest(l.PingInterval, l.IdleTimeout, l.MaxConnectionDuration) / 4
-	tick = min(max(tick, 10*time.Millisecond), time.Second)
-	t := time.NewTicker(tick)
+	t := time.NewTimer(g.sweepTick())
 	defer t.Stop()
 	for {
 		select {
@@ -22,8 +19,16 @@ func (g *Gateway) sweep() {
 			return
 		case now := <-t.C:
 			g.sweepOnce(now)
+			t.Reset(g.sweepTick()) // the limits may have changed (SetLimits)
 		}
 	}
+}
+
+// sweepTick is a quarter of the shortest time limit, between 10 ms and 1 s.
+func (g *Gateway) sweepTick() time.Duration {
+	l := g.limits()
+	tick := shortest(l.PingInterval, l.IdleTimeout, l.MaxConnectionDuration, l.InboundStallTimeout) / 4
+	return min(max(tick, 10*time.Millisecond), time.Second)
 }
 
 func shortest(ds ...time.Duration) time.Duration {
@@ -40,7 +45,7 @@ func shortest(ds ...time.Duration) time.Duration {
 }
 
 func (g *Gateway) sweepOnce(now time.Time) {
-	l := g.o.Limits
+	l := g.limits()
 	n := now.UnixNano()
 	g.pruneEarly(n)
 	g.hub.Each(func(c *Conn) bool {

@@ -37,8 +37,9 @@ type Options struct {
 	Stage string
 	// Backend does the work. Required.
 	Backend Backend
-	// Verifier checks the SigV4 signature of every request, loopback included. Nil means no
-	// credentials are configured: then only loopback clients (127.0.0.0/8, ::1, judged by
+	// Verifier checks the SigV4 signature of every request, loopback included. Nil (or a
+	// Verifier without credentials, until SetCredentials gives it some) means no credentials
+	// are configured: then only loopback clients (127.0.0.0/8, ::1, judged by
 	// r.RemoteAddr) are served and others get 403 ForbiddenException. Behind a reverse proxy on
 	// the same host every client looks local, so configure credentials there.
 	Verifier *sigv4.Verifier
@@ -213,7 +214,7 @@ func (h *Handler) readBody(r *http.Request) ([]byte, *apiError) {
 // (InvalidSignatureException, UnrecognizedClientException, MissingAuthenticationTokenException,
 // IncompleteSignatureException; see sigv4's Type constants for the sources).
 func (h *Handler) authenticate(r *http.Request, body []byte) (*apiError, string) {
-	if h.o.Verifier == nil {
+	if h.o.Verifier == nil || !h.o.Verifier.HasCredentials() {
 		if isLoopback(r.RemoteAddr) {
 			return nil, ""
 		}

@@ -54,9 +54,12 @@ type Server struct {
 	hub   *hub.Hub[*gateway.Conn]
 	gw    *gateway.Gateway
 	mgmt  *management.Handler
-	auths []authorizer.Authorizer
-	tail  *dashboard.Tail      // the access log, tapped for the live page
-	dash  *dashboard.Dashboard // the live page at /_wsgate/
+	auths []authorizer.Authorizer // guarded by reload.mu once the server runs
+	tail  *dashboard.Tail         // the access log, tapped for the live page
+	dash  *dashboard.Dashboard    // the live page at /_wsgate/
+
+	verifier *sigv4.Verifier // management credentials; Reload replaces them
+	reload   reloader
 
 	ln, adminLn   net.Listener
 	tlsConfig     *tls.Config        // nil: plain text only (tls.mode off)
@@ -98,14 +101,10 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, er
 		OnOrphan:    func(c registry.Conn, reason string) { s.gw.Orphaned(c, reason) },
 		OrderViaBus: s.redis != nil,
 	})
-	var verifier *sigv4.Verifier
-	if creds := cfg.Management.Credentials; len(creds) > 0 {
-		m := make(map[string]string, len(creds))
-		for _, c := range creds {
-			m[c.AccessKeyID] = c.SecretAccessKey
-		}
-		verifier = sigv4.New(sigv4.Options{Credentials: m})
-	}
+	// Always a verifier, so that a reload can add credentials; without any it lets loopback
+	// clients in unsigned (management.Options.Verifier).
+	verifier := sigv4.New(sigv4.Options{Credentials: credentials(cfg)})
+	s.verifier = verifier
 	s.mgmt = management.New(management.Options{
 		Stage: cfg.Stage, Backend: s.hub, Verifier: verifier, MaxBody: int64(l.MessageBytes), Logger: log,
 		// The handler logs each request once; here only the metric.
@@ -115,17 +114,8 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, er
 	})
 	s.gw, err = gateway.New(gateway.Options{
 		Stage: cfg.Stage, APIID: cfg.APIID, DomainName: cfg.DomainName, Selector: selector, Routes: routes,
-		Limits: gateway.Limits{
-			MessageBytes: int(l.MessageBytes), FrameBytes: int(l.FrameBytes), IdleTimeout: l.IdleTimeout.D(),
-			MaxConnectionDuration: l.MaxConnectionDuration.D(), PingInterval: l.PingInterval.D(),
-			SendQueueBytes: int(l.SendQueueBytes), HandshakeTimeout: l.HandshakeTimeout.D(),
-			AllowBinary: l.AllowBinary, ConcurrencyPerConnection: l.ConcurrencyPerConnection,
-			InboundQueueBytes: int(l.InboundQueueBytes), InboundStallTimeout: l.InboundStallTimeout.D(),
-			ControlFramesPerSecond: l.ControlFramesPerSecond, MaxInflightCalls: l.MaxInflightCalls,
-			SocketSendBuffer:     int(l.SocketSendBufferBytes),
-			HandshakeHeaderBytes: int(l.HandshakeHeaderBytes), HandshakeHeaders: l.HandshakeHeaders,
-		},
-		Hub: s.hub, Logger: log, Metrics: s.metrics,
+		Limits: gatewayLimits(cfg.Limits),
+		Hub:    s.hub, Logger: log, Metrics: s.metrics,
 	})
 	if err != nil {
 		s.closeAuthorizers()
@@ -135,7 +125,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, er
 		return nil, fmt.Errorf("start event loop: %w", err)
 	}
 	s.dash = s.newDashboard()
-	if verifier == nil {
+	if !verifier.HasCredentials() {
 		log.Warn("management API has no credentials configured: only loopback clients may call it; set management.credentials to sign requests with SigV4")
 	}
 	return s, nil
@@ -242,9 +232,15 @@ func (s *Server) awsClient() (*awsservice.Client, error) {
 }
 
 func (s *Server) closeAuthorizers() {
+	s.reload.mu.Lock()
+	defer s.reload.mu.Unlock()
 	for _, a := range s.auths {
 		_ = a.Close()
 	}
+	for _, a := range s.reload.retired {
+		_ = a.Close()
+	}
+	s.auths, s.reload.retired = nil, nil
 }
 
 func defaultNodeID() string {

@@ -9,10 +9,12 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -31,10 +33,10 @@ type Options struct {
 	Now         func() time.Time  // default time.Now
 }
 
-// Verifier checks SigV4 signatures against a fixed set of credentials. It is safe for
-// concurrent use; its only mutable state is the signing-key cache.
+// Verifier checks SigV4 signatures against a set of credentials that SetCredentials may
+// replace while it runs (a config reload). It is safe for concurrent use.
 type Verifier struct {
-	creds   map[string]string
+	creds   atomic.Pointer[map[string]string] // access key id -> secret; never nil after New
 	service string
 	regions []string
 	skew    time.Duration
@@ -46,15 +48,12 @@ type Verifier struct {
 // them have no effect.
 func New(o Options) *Verifier {
 	v := &Verifier{
-		creds:   make(map[string]string, len(o.Credentials)),
 		service: cmpOr(o.Service, DefaultService),
 		regions: slices.Clone(o.Regions),
 		skew:    o.MaxSkew,
 		now:     o.Now,
 	}
-	for k, s := range o.Credentials {
-		v.creds[k] = s
-	}
+	v.SetCredentials(o.Credentials)
 	if v.skew <= 0 {
 		v.skew = DefaultMaxSkew
 	}
@@ -64,6 +63,19 @@ func New(o Options) *Verifier {
 	v.keys = newKeyCache(v.service, DefaultKeyCacheSize)
 	return v
 }
+
+// SetCredentials replaces the accepted credentials (access key id -> secret access key) with a
+// copy of creds, for every request verified from now on. An empty map accepts no signature.
+func (v *Verifier) SetCredentials(creds map[string]string) {
+	m := maps.Clone(creds)
+	if m == nil {
+		m = map[string]string{}
+	}
+	v.creds.Store(&m)
+}
+
+// HasCredentials reports whether any credentials are configured.
+func (v *Verifier) HasCredentials() bool { return len(*v.creds.Load()) > 0 }
 
 func cmpOr(s, def string) string {
 	if s == "" {
@@ -128,7 +140,7 @@ func (v *Verifier) verify(r *http.Request, body []byte) *Error {
 		return skewError(signed, now, v.skew, false)
 	}
 
-	secret, ok := v.creds[a.accessKey]
+	secret, ok := (*v.creds.Load())[a.accessKey]
 	if !ok {
 		return &Error{Type: TypeUnrecognizedClient, Message: msgUnknownKey, Reason: "unknown access key"}
 	}
