@@ -80,7 +80,10 @@ func TestLocalCAServesBothOnOnePort(t *testing.T) {
 	fn := newLambda(t, func(ev events.APIGatewayWebsocketProxyRequest) (int, string) {
 		return 200, "echo:" + ev.Body
 	})
-	n := startNode(t, fmt.Sprintf("state: { dir: %q }\n", dir)+fmt.Sprintf(lifecycleAPI, fn.srv.URL))
+	// With credentials, every management call below is SigV4-verified: the signature covers
+	// the Host the SDK derived from https://{domainName}/{stage}, port included.
+	n := startNode(t, fmt.Sprintf("state: { dir: %q }\nmanagement: { credentials: [ { accessKeyId: %s, secretAccessKey: %q } ] }\n",
+		dir, mgmtKeyID, mgmtSecretKey)+fmt.Sprintf(lifecycleAPI, fn.srv.URL))
 	trust := n.srv.Trust()
 	if trust.CAFile != filepath.Join(dir, "ca.pem") || n.srv.CABundle() != filepath.Join(dir, "ca-bundle.pem") {
 		t.Fatalf("Trust() = %+v, CABundle() = %q; want ca.pem and ca-bundle.pem in %s", trust, n.srv.CABundle(), dir)
@@ -115,7 +118,7 @@ func TestLocalCAServesBothOnOnePort(t *testing.T) {
 	mc := apigatewaymanagementapi.New(apigatewaymanagementapi.Options{
 		BaseEndpoint: aws.String("https://" + domain + "/" + secureEv.RequestContext.Stage),
 		Region:       "us-east-1", HTTPClient: httpc, RetryMaxAttempts: 1,
-		Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", ""),
+		Credentials: credentials.NewStaticCredentialsProvider(mgmtKeyID, mgmtSecretKey, ""),
 	})
 	ctx := sdkContext(t)
 	for _, c := range []struct {
@@ -133,11 +136,11 @@ func TestLocalCAServesBothOnOnePort(t *testing.T) {
 		}
 	}
 	// Management and health over plain http:// on the same port too.
-	resp, err := http.Post("http://"+n.addr+"/dev/@connections/"+plainEv.RequestContext.ConnectionID, "text/plain", strings.NewReader("via http"))
-	if err != nil || resp.StatusCode != 200 {
-		t.Fatalf("POST over http: %v %v", resp, err)
+	if _, err := mgmtClient(n, mgmtKeyID, mgmtSecretKey).PostToConnection(ctx, &apigatewaymanagementapi.PostToConnectionInput{
+		ConnectionId: aws.String(plainEv.RequestContext.ConnectionID), Data: []byte("via http"),
+	}); err != nil {
+		t.Fatalf("PostToConnection over http: %v", err)
 	}
-	resp.Body.Close()
 	if got := read(t, plain); got != "via http" {
 		t.Fatalf("push over http = %q", got)
 	}
@@ -168,32 +171,51 @@ func port(addr string) string {
 	return p
 }
 
-// A real node process, given only NODE_EXTRA_CA_CERTS, posts with its https module to
-// https://{domainName}/{stage}/@connections/{id} and the socket receives it: the Lambda
-// tutorials' callback, unchanged.
+// A real node process, given only the trust variables and credentials, posts a SigV4-signed
+// request with its https module to https://{domainName}/{stage}/@connections/{id} and the
+// socket receives it: the Lambda tutorials' callback, unchanged, verified by the management API.
 func TestLocalCANodeCallback(t *testing.T) {
 	nodeBin, err := exec.LookPath("node")
 	if err != nil {
 		t.Skip("node not installed")
 	}
 	fn := echoLambda(t)
-	n, logs := startNodeLogged(t, fmt.Sprintf("state: { dir: %q }\n", t.TempDir())+fmt.Sprintf(lifecycleAPI, fn.srv.URL))
+	n, logs := startNodeLogged(t, fmt.Sprintf("state: { dir: %q }\nmanagement: { credentials: [ { accessKeyId: %s, secretAccessKey: %q } ] }\n",
+		t.TempDir(), mgmtKeyID, mgmtSecretKey)+fmt.Sprintf(lifecycleAPI, fn.srv.URL))
 	c := dial(t, n.url("/dev"))
 	ev := fn.eventOf(t, "$connect")
+	// SigV4 by hand with node's crypto (no npm): what the SDK's ApiGatewayManagementApi client
+	// sends, with the credentials from the environment as Lambda gives them.
 	script := `
-const https = require('https');
+const https = require('https'), crypto = require('crypto');
 const [domainName, stage, id] = process.argv.slice(1);
 const body = 'hello from node over https';
-const req = https.request('https://' + domainName + '/' + stage + '/@connections/' + encodeURIComponent(id),
-  {method: 'POST', headers: {'Content-Length': Buffer.byteLength(body)}}, (res) => {
-    res.resume();
-    res.on('end', () => { console.log('status ' + res.statusCode); });
+const path = '/' + stage + '/@connections/' + encodeURIComponent(id);
+const amzDate = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+const day = amzDate.slice(0, 8), region = process.env.AWS_REGION, scope = day + '/' + region + '/execute-api/aws4_request';
+const hash = (s) => crypto.createHash('sha256').update(s).digest('hex');
+const hmac = (k, s) => crypto.createHmac('sha256', k).update(s).digest();
+const rfc3986 = (s) => encodeURIComponent(s).replace(/[!'()*]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase());
+const canonicalURI = path.split('/').map(rfc3986).join('/');
+const canonical = ['POST', canonicalURI, '', 'host:' + domainName, 'x-amz-date:' + amzDate, '', 'host;x-amz-date', hash(body)].join('\n');
+const toSign = ['AWS4-HMAC-SHA256', amzDate, scope, hash(canonical)].join('\n');
+let key = hmac('AWS4' + process.env.AWS_SECRET_ACCESS_KEY, day);
+for (const part of [region, 'execute-api', 'aws4_request']) key = hmac(key, part);
+const signature = crypto.createHmac('sha256', key).update(toSign).digest('hex');
+const req = https.request('https://' + domainName + path, {method: 'POST', headers: {
+    'Content-Length': Buffer.byteLength(body), 'X-Amz-Date': amzDate,
+    'Authorization': 'AWS4-HMAC-SHA256 Credential=' + process.env.AWS_ACCESS_KEY_ID + '/' + scope + ', SignedHeaders=host;x-amz-date, Signature=' + signature,
+  }}, (res) => {
+    let text = '';
+    res.on('data', (d) => { text += d; });
+    res.on('end', () => { console.log('status ' + res.statusCode + (res.statusCode === 200 ? '' : ' ' + text)); });
   });
 req.on('error', (e) => { console.error('request failed: ' + e.message); process.exit(2); });
 req.end(body);
 `
+	creds := []string{"AWS_ACCESS_KEY_ID=" + mgmtKeyID, "AWS_SECRET_ACCESS_KEY=" + mgmtSecretKey, "AWS_REGION=us-east-1"}
 	cmd := exec.Command(nodeBin, "-e", script, ev.RequestContext.DomainName, ev.RequestContext.Stage, ev.RequestContext.ConnectionID)
-	cmd.Env = append(os.Environ(), n.srv.Trust().Env()...)
+	cmd.Env = append(append(os.Environ(), creds...), n.srv.Trust().Env()...)
 	out, err := cmd.CombinedOutput()
 	if err != nil || strings.TrimSpace(string(out)) != "status 200" {
 		t.Fatalf("node https POST: %v\n%s", err, out)
@@ -203,6 +225,7 @@ req.end(body);
 	}
 	// Without the CA, node refuses the certificate: the variable is what made it work.
 	cmd = exec.Command(nodeBin, "-e", script, ev.RequestContext.DomainName, ev.RequestContext.Stage, ev.RequestContext.ConnectionID)
+	cmd.Env = append(os.Environ(), creds...)
 	out, err = cmd.CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "certificate") {
 		t.Fatalf("node without NODE_EXTRA_CA_CERTS: %v\n%s; want a certificate error", err, out)
@@ -348,7 +371,8 @@ func TestWrongProtocolIsLogged(t *testing.T) {
 		}
 	})
 	t.Run("client does not trust the CA", func(t *testing.T) {
-		n, logs := startNodeLogged(t, fmt.Sprintf("state: { dir: %q }\n", t.TempDir())+fmt.Sprintf(lifecycleAPI, fn.srv.URL))
+		n, logs := startNodeLogged(t, fmt.Sprintf("state: { dir: %q }\nmanagement: { credentials: [ { accessKeyId: %s, secretAccessKey: %q } ] }\n",
+		t.TempDir(), mgmtKeyID, mgmtSecretKey)+fmt.Sprintf(lifecycleAPI, fn.srv.URL))
 		if _, err := http.Get("https://" + n.addr + "/healthz"); err == nil {
 			t.Fatal("an untrusting client was served")
 		}
