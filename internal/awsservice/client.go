@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"sort"
@@ -230,16 +229,6 @@ func isAWSHost(host string) bool {
 		}
 	}
 	return false
-}
-
-// IsLoopback reports whether the endpoint's host is this machine.
-func (e Endpoint) IsLoopback() bool {
-	h := e.URL.Hostname()
-	if h == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(h)
-	return ip != nil && ip.IsLoopback()
 }
 
 // NewRequest builds the request API Gateway sends for t with the rendered template body:

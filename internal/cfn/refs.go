@@ -159,14 +159,19 @@ func (t *template) resourceName(r *resource) string {
 }
 
 // generatedName is a name in CloudFormation's shape for an unnamed resource:
-// {stack}-{logicalId}-{13 upper-case letters and digits} ({logicalId}-{suffix} for state
-// machines), the parts shortened to fit the service's limit, with ".fifo" kept on FIFO queues.
+// {stack}-{logicalId}-{13 upper-case letters and digits}, or {logicalId}-{12 letters and
+// digits} for state machines (as their deployed ARNs show), the parts shortened to fit the
+// service's limit, with ".fifo" kept on FIFO queues.
 // The suffix is derived from the stack name and logical id, so it is stable across runs where
 // CloudFormation's is random.
 func (t *template) generatedName(r *resource, nt namedType) string {
 	sum := sha256.Sum256([]byte(t.stackName() + "/" + r.id))
-	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-	suffix := make([]byte, 13)
+	alphabet, n := "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", 13
+	if !nt.stack {
+		// State machine names are {logicalId}-{12 letters of both cases and digits}.
+		alphabet, n = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", 12
+	}
+	suffix := make([]byte, n)
 	for i := range suffix {
 		suffix[i] = alphabet[int(sum[i])%len(alphabet)]
 	}

@@ -114,7 +114,7 @@ func TestServeTemplateDynamoDBStandin(t *testing.T) {
 	sfn := recv(t, calls, "the StartSyncExecution stand-in call")
 	var start struct{ Input, StateMachineArn string }
 	decodeJSON(t, sfn.body, &start)
-	if start.Input != `{"msg":"it's \"quoted\""}` || start.StateMachineArn != "arn:aws:states:us-east-1:123456789012:stateMachine:SyncStateMachine-M652K5Q05ZVXL" {
+	if start.Input != `{"msg":"it's \"quoted\""}` || start.StateMachineArn != "arn:aws:states:us-east-1:123456789012:stateMachine:SyncStateMachine-G0fmUfQa9Z5H" {
 		t.Fatalf("StartSyncExecution request: %s", sfn.body)
 	}
 	if got := readWS(t, c); got != `"{\"done\":true}"` {

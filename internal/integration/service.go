@@ -104,9 +104,6 @@ func (a *awsStandin) Invoke(ctx context.Context, ev *event.Event) (*Response, er
 	return a.m.call(ctx, ev, a.t)
 }
 
-// Endpoint is where the integration sends its requests.
-func (a *awsService) Endpoint() awsservice.Endpoint { return a.ep }
-
 func (a *awsService) Invoke(ctx context.Context, ev *event.Event) (*Response, error) {
 	frame, err := frameBody(ev)
 	if err != nil {
