@@ -44,7 +44,7 @@ func (c *Conn) enqueue(m job) {
 		c.mu.Unlock()
 		return // arrived after a close frame, sent or received: the connection is over
 	}
-	c.queued += len(m.data)
+	c.queued += m.cost()
 	full := c.g.o.Limits.InboundQueueBytes > 0 && c.queued > c.g.o.Limits.InboundQueueBytes
 	c.mu.Unlock()
 	if full {
@@ -52,6 +52,13 @@ func (c *Conn) enqueue(m job) {
 	}
 	c.push(m)
 }
+
+// cost is what a queued message counts against limits.inboundQueueBytes: its payload and its
+// bookkeeping (the job, its slice header, the copy's allocation rounding), so that a flood of
+// tiny frames is bounded too.
+func (m job) cost() int { return len(m.data) + jobOverhead }
+
+const jobOverhead = 128
 
 func (c *Conn) push(m job) {
 	c.g.work.Add(1)
@@ -73,7 +80,7 @@ func (c *Conn) drain(m job) {
 		c.run(m)
 		c.g.work.Add(-1)
 		c.mu.Lock()
-		c.queued -= len(m.data)
+		c.queued -= m.cost()
 		resume := c.state == open && c.queued <= c.g.o.Limits.InboundQueueBytes/2
 		if len(c.queue) == 0 {
 			c.inflight--
@@ -97,14 +104,16 @@ func (c *Conn) drain(m job) {
 // dropQueued forgets the messages still waiting for an integration: the connection is past
 // open. It returns how many and their bytes. Caller holds c.mu.
 func (c *Conn) dropQueued() (n, bytes int) {
+	cost := 0
 	for _, m := range c.queue {
 		if m.disconnect == nil {
 			n++
 			bytes += len(m.data)
+			cost += m.cost()
 		}
 	}
 	if n > 0 {
-		c.queued -= bytes
+		c.queued -= cost
 		c.g.work.Add(int64(-n))
 		c.queue = nil
 	}

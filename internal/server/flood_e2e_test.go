@@ -1,0 +1,143 @@
+package server_test
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/gobwas/ws"
+)
+
+// floodHeapBound is what one flooding socket may add to the node's heap: the inbound queue
+// (inboundQueueBytes, 512KB by default, counting each message's bookkeeping), as many bytes
+// again held unparsed, nbio's buffers and the replies in flight. Before the inbound bound,
+// 8 MB of small frames grew it by 500 MB.
+const floodHeapBound = 64 << 20
+
+// One client floods a connection with small text frames, faster than the integration answers
+// (a demo-like MOCK $default, and a Lambda): the node stops reading it, then closes it 1008
+// with a reason; its heap stays under floodHeapBound; its $disconnect comes at once, reporting
+// the 1008 sent; and none of its queued messages reaches the integration after $disconnect.
+func TestInboundFloodIsBoundedAndClosed(t *testing.T) {
+	for _, tc := range []struct {
+		name, def string
+	}{
+		{"MOCK", `{ integration: m, routeResponse: true }`},
+		{"Lambda", `{ integration: fn, routeResponse: true }`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			slow := newLambda(t, func(ev events.APIGatewayWebsocketProxyRequest) (int, string) {
+				if ev.RequestContext.RouteKey == "$default" {
+					time.Sleep(time.Millisecond) // a backend slower than the flood
+				}
+				return 200, "ok"
+			})
+			n := startNode(t, fmt.Sprintf(`
+routes:
+  $connect: { integration: fn }
+  $disconnect: { integration: fn }
+  $default: %s
+integrations:
+  fn: { type: AWS_PROXY, uri: app, endpoint: %q }
+  m: { type: MOCK, requestTemplates: { $default: '{"statusCode": 200}' }, responses: { $default: { templates: { $default: 'hi' } } } }
+`, tc.def, slow.srv.URL))
+			c := dialFrames(t, n.url("/dev"))
+			closed := make(chan [2]any, 1)
+			go func() { // a client that reads everything, so only the inbound side is flooded
+				code, reason, ok := c.readClose()
+				if !ok {
+					code = -1
+				}
+				closed <- [2]any{code, reason}
+			}()
+			runtime.GC()
+			var before runtime.MemStats
+			runtime.ReadMemStats(&before)
+			var peak uint64
+			// 2,000 frames of 4 bytes per write: 20 MB in all, far past every bound.
+			chunk := bytes.Repeat(rawFrame(fin|opText, true, []byte(`"hi"`)), 2000)
+			wrote := 0
+			for range 1000 {
+				_ = c.conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
+				k, err := c.conn.Write(chunk)
+				wrote += k
+				if err != nil {
+					var ne net.Error
+					if !errors.As(err, &ne) || !ne.Timeout() {
+						break // closed by the node, as it should
+					}
+					t.Fatalf("write stalled for 10s after %d bytes: the node neither read nor closed", wrote)
+				}
+				var m runtime.MemStats
+				runtime.ReadMemStats(&m)
+				peak = max(peak, m.HeapInuse)
+			}
+			var got [2]any
+			select {
+			case got = <-closed:
+			case <-time.After(30 * time.Second):
+				t.Fatalf("no close after %d bytes of frames", wrote)
+			}
+			if got[0] != 1008 {
+				t.Fatalf("flooding connection closed with %v %q, want 1008", got[0], got[1])
+			}
+			_ = c.conn.Close()
+			grew := int64(peak) - int64(before.HeapInuse)
+			t.Logf("closed %v %q after %d bytes written; heap grew %.1f MB at most", got[0], got[1], wrote, float64(grew)/(1<<20))
+			if grew > floodHeapBound {
+				t.Errorf("heap grew %d MB during the flood, want under %d MB", grew>>20, floodHeapBound>>20)
+			}
+			id := slow.nthConnID(t, 1)
+			ev := slow.discEvent(t, id)
+			if code := ev.RequestContext.DisconnectStatusCode; code != 1008 || reasonOf(ev) != got[1] {
+				t.Errorf("$disconnect reports %d %q, want what was sent: 1008 %q", code, reasonOf(ev), got[1])
+			}
+			if scrapeMetric(t, n, "wsgate_inbound_paused_total") < 1 {
+				t.Errorf("wsgate_inbound_paused_total not counted")
+			}
+			// The $disconnect ran after the call in flight returned; nothing may follow it.
+			all := slow.all()
+			seen := false
+			for _, e := range all {
+				switch {
+				case e.RequestContext.RouteKey == "$disconnect":
+					seen = true
+				case seen && e.RequestContext.ConnectionID == id:
+					t.Fatalf("a %s event reached the integration after $disconnect", e.RequestContext.RouteKey)
+				}
+			}
+			msgs := scrapeMetric(t, n, "wsgate_messages_total")
+			time.Sleep(200 * time.Millisecond) // what was queued would be running now
+			if after := scrapeMetric(t, n, "wsgate_messages_total"); after != msgs {
+				t.Errorf("%v messages routed after $disconnect", after-msgs)
+			}
+		})
+	}
+}
+
+// A client flooding pings (each one a pong to write) is closed 1008 past
+// limits.controlFramesPerSecond, and $disconnect says so.
+func TestPingFloodIsClosed(t *testing.T) {
+	fn := echoLambda(t)
+	n := startNode(t, fmt.Sprintf(lifecycleAPI, fn.srv.URL))
+	c := dialFrames(t, n.url("/dev"))
+	id := fn.nthConnID(t, 1)
+	go func() {
+		for range 1000 {
+			c.tryFrame(ws.OpPing, true, []byte("ping"))
+		}
+	}()
+	code, reason, ok := c.readClose()
+	_ = c.conn.Close()
+	if !ok || code != 1008 {
+		t.Fatalf("ping flood closed with %d %q (frame received: %v), want 1008", code, reason, ok)
+	}
+	if ev := fn.discEvent(t, id); ev.RequestContext.DisconnectStatusCode != 1008 || reasonOf(ev) != reason {
+		t.Errorf("$disconnect reports %d %q, want 1008 %q", ev.RequestContext.DisconnectStatusCode, reasonOf(ev), reason)
+	}
+}
