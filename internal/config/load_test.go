@@ -514,7 +514,7 @@ store: {type: redis, url: "http://user:pw@x:6379", nodeLeaseTtl: 100ms, nodeId: 
 		"t.yaml:10: limits.idleTimeout: must be positive; write e.g. 30s",
 		"t.yaml:11: limits.concurrencyPerConnection: -1 is out of range; write 1 (messages of a connection in order) up to 1000",
 		"t.yaml:12: store.nodeId: \"a b\": use letters, digits, ., :, - or _ (at most 128)",
-		"t.yaml:12: store.nodeLeaseTtl: 100ms is too short; write at least 1s (default 15s)",
+		"t.yaml:12: store.nodeLeaseTtl: 100ms is too short; write at least 1s (default 10s)",
 		"t.yaml:12: store.prefix: \"x y\": a key prefix must not contain spaces or braces",
 		"t.yaml:12: store.url: \"http://user:xxxxx@x:6379\" is not a Redis URL; write redis://HOST:6379/0, rediss://HOST:6379/0 or unix:///path/redis.sock",
 	}},

@@ -42,7 +42,7 @@ const (
 	// bookkeeping): a client that stops reading is closed after about sendQueueBytes plus this.
 	DefaultSocketSendBufferBytes = 32 * 1024
 	DefaultAuthorizerLeeway      = 30 * time.Second
-	DefaultNodeLeaseTTL          = 15 * time.Second
+	DefaultNodeLeaseTTL          = 10 * time.Second
 	DefaultStoreType             = "memory"
 	DefaultStorePrefix           = "wsgate"
 	DefaultLogLevel              = "info"
@@ -303,7 +303,8 @@ type Store struct {
 	Type   string `yaml:"type,omitempty"`
 	URL    string `yaml:"url,omitempty"`
 	Prefix string `yaml:"prefix,omitempty"`
-	// NodeLeaseTTL: how soon survivors notice a dead node.
+	// NodeLeaseTTL: how soon survivors notice a dead node: its last $disconnect starts within
+	// ttl + ttl/10 of a crash, plus the time to run them (docs/scale-out.md).
 	NodeLeaseTTL Duration `yaml:"nodeLeaseTtl,omitempty"`
 	// NodeID names this node; default hostname-pid-random.
 	NodeID string `yaml:"nodeId,omitempty"`

@@ -21,8 +21,9 @@ import (
 // Its lifecycle is one state (see connState), changed only by to, under mu: frames are routed,
 // pushes delivered and integrations called only while it is open.
 //
-// It is kept small on purpose (no headers after $connect): memory per idle connection decides
-// how many connections one machine holds.
+// It is kept small on purpose (no headers after $connect; 288 bytes, a Go size class, with the
+// fields packed as they are): memory per idle connection decides how many connections one
+// machine holds.
 type Conn struct {
 	g  *Gateway
 	ws *websocket.Conn // nil until open; guarded by mu
@@ -48,18 +49,18 @@ type Conn struct {
 	// connection's inbound queue is full (inbound.go). Only the read path touches it.
 	in inbound
 
-	// ctlWindow and ctlCount rate-limit pings and pongs (limits.controlFramesPerSecond); only
+	// ctlSecond and ctlCount rate-limit pings and pongs (limits.controlFramesPerSecond); only
 	// nbio's per-connection executor touches them.
-	ctlWindow int64
-	ctlCount  int32
+	ctlSecond uint32 // unix seconds, truncated
+	ctlCount  uint32
 
 	mu       sync.Mutex
+	reason   *closeReason // why it ends; set by to when it leaves open
+	queue    []job        // messages waiting for a free slot; run in order when concurrency is 1
+	queued   int32        // bytes the messages in queue and in flight count (limits.inboundQueueBytes)
+	inflight int16        // jobs running (at most concurrencyPerConnection, itself at most 1000)
 	state    connState
-	reason   closeReason // why it ends; set by to when it leaves open
-	queue    []job       // messages waiting for a free slot; run in order when concurrency is 1
-	queued   int         // bytes of the messages in queue and in flight (limits.inboundQueueBytes)
-	inflight int
-	pending  [][]byte // frames pushed before open (the instant between $connect and the 101)
+	pending  *[][]byte // frames pushed before open (the instant between $connect and the 101)
 }
 
 // connState is where a connection is in its life. Transitions (all made by Conn.to):
@@ -103,10 +104,12 @@ func (c *Conn) to(s connState, r closeReason) bool {
 		return false
 	}
 	if !c.state.ending() && s.ending() {
-		c.reason = r
+		c.reason = &r
 	}
 	if s == reaped {
-		c.reason.metric = reasonReaped.metric
+		rr := *c.reason
+		rr.metric = reasonReaped.metric
+		c.reason = &rr
 	}
 	c.state = s
 	return true
@@ -118,6 +121,7 @@ type job struct {
 	binary     bool
 	at         time.Time
 	disconnect *closeReason
+	reaps      int64 // the hub's Reaps when a $disconnect was queued
 }
 
 // closeReason is why a connection ended: the close code and text sent or received (and so
@@ -252,14 +256,17 @@ func (c *Conn) control(mt websocket.MessageType, data []byte) {
 
 // hold keeps a frame pushed before the 101 went out. Caller holds c.mu.
 func (c *Conn) hold(data []byte) error {
+	if c.pending == nil {
+		c.pending = new([][]byte)
+	}
 	n := len(data)
-	for _, p := range c.pending {
+	for _, p := range *c.pending {
 		n += len(p)
 	}
 	if limit := c.g.o.Limits.SendQueueBytes; limit > 0 && n > limit {
 		return hub.ErrSlowConsumer
 	}
-	c.pending = append(c.pending, append([]byte(nil), data...))
+	*c.pending = append(*c.pending, append([]byte(nil), data...))
 	return nil
 }
 
@@ -268,18 +275,20 @@ func (c *Conn) hold(data []byte) error {
 // decided meanwhile (shutdown, DeleteConnection, a reaped node) is carried out now.
 func (c *Conn) open(ws *websocket.Conn) {
 	c.mu.Lock()
-	for _, p := range c.pending {
-		if ws.WriteMessage(websocket.TextMessage, p) != nil {
-			break // the socket is going; its close reports why
+	if c.pending != nil {
+		for _, p := range *c.pending {
+			if ws.WriteMessage(websocket.TextMessage, p) != nil {
+				break // the socket is going; its close reports why
+			}
 		}
+		c.pending = nil
 	}
-	c.pending = nil
 	c.ws = ws
 	opened := c.to(open, closeReason{})
 	r := c.reason
 	c.mu.Unlock()
 	if !opened {
-		c.shut(ws, r)
+		c.shut(ws, *r)
 	}
 }
 

@@ -26,7 +26,7 @@ func (c *Conn) end(err error, opened bool) {
 		c.mu.Unlock()
 		return
 	}
-	r := c.reason
+	r := *c.reason
 	c.pending = nil
 	dropped, bytes := c.dropQueued()
 	c.mu.Unlock()
@@ -52,7 +52,7 @@ func (c *Conn) end(err error, opened bool) {
 		g.log.Warn("slow consumer closed", "connectionId", c.id, "sendQueueBytes", g.o.Limits.SendQueueBytes)
 	}
 	if prev != reaped {
-		c.push(job{disconnect: &r})
+		c.push(job{disconnect: &r, reaps: g.hub.Reaps()})
 	}
 	g.work.Add(-1)
 }

@@ -294,8 +294,8 @@ func (c *Conn) controlFrame() bool {
 	if limit <= 0 {
 		return true
 	}
-	if now-c.ctlWindow >= int64(time.Second) {
-		c.ctlWindow, c.ctlCount = now, 0
+	if sec := uint32(now / int64(time.Second)); sec != c.ctlSecond {
+		c.ctlSecond, c.ctlCount = sec, 0
 	}
 	c.ctlCount++
 	if int(c.ctlCount) <= limit {

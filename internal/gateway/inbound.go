@@ -29,28 +29,38 @@ import (
 type inbound struct {
 	mu      sync.Mutex // held while parsing, so held bytes and new ones are parsed in order
 	f       framer
-	paused  atomic.Bool
-	stalled atomic.Int64 // unix nanos the pause began
+	stalled atomic.Int64 // unix nanos the pause began; 0 while reading
 	held    []byte
 }
 
 // framer follows the frame headers of one connection's byte stream. Plain data: only the poller
 // of the connection touches it (under earlyMu before attach, then under inbound.mu).
 type framer struct {
-	hdr    [14]byte // the header being read (2 to 14 bytes)
+	hdr    [14]byte // a header split across reads, held until it is whole and checked
 	nhdr   uint8
 	inMsg  bool   // a fragmented data message is in progress
 	failed bool   // a bad frame was seen: nothing more is parsed
+	msg    uint32 // payload bytes of the data message so far
 	remain uint64 // payload bytes of the current frame still to come
-	msg    int    // payload bytes of the data message so far
 }
 
-// scan checks the frame headers in p and returns how many leading bytes of p may go to the
-// parser, and the close reason for the first bad frame (nil if none). After a bad frame it
-// returns 0 for everything.
-func (f *framer) scan(p []byte, l *Limits) (int, *closeReason) {
-	if f.failed {
-		return 0, nil
+// scanned is what may go to the parser from one read: pre (the start of a header held from an
+// earlier read, now whole and checked), then p[:n]. fail is the close for the first bad frame
+// in the read, if any: nothing of it or after it goes to the parser.
+type scanned struct {
+	pre  [14]byte
+	npre int
+	n    int
+	fail *closeReason
+}
+
+// scan checks the frames in p, which follows what earlier calls saw.
+func (f *framer) scan(p []byte, l *Limits) (s scanned) {
+	if f.failed || len(p) == 0 {
+		return s
+	}
+	if f.nhdr > 0 {
+		s.npre = copy(s.pre[:], f.hdr[:f.nhdr])
 	}
 	i := 0
 	for i < len(p) {
@@ -63,35 +73,53 @@ func (f *framer) scan(p []byte, l *Limits) (int, *closeReason) {
 			f.remain -= k
 			continue
 		}
-		start := i - int(f.nhdr) // where this frame began (negative: in an earlier read)
-		for f.nhdr < 2 && i < len(p) {
-			f.hdr[f.nhdr] = p[i]
-			f.nhdr++
-			i++
+		start := i // where this frame's bytes in p begin
+		need := 2
+		if f.nhdr >= 2 { // the first two bytes were read and checked in an earlier read
+			need = headerLen(f.hdr[1])
 		}
-		if f.nhdr < 2 {
-			break
-		}
-		need := headerLen(f.hdr[1])
 		for int(f.nhdr) < need && i < len(p) {
 			f.hdr[f.nhdr] = p[i]
 			f.nhdr++
 			i++
+			if f.nhdr == 2 {
+				if r := f.checkStart(); r != nil {
+					return f.fail(s, start, r)
+				}
+				need = headerLen(f.hdr[1])
+			}
 		}
 		if int(f.nhdr) < need {
-			break
+			// The header goes on in the next read: hold it back until then.
+			if start == 0 {
+				s.npre = 0 // still incomplete: what was held stays held
+			}
+			s.n = start
+			return s
 		}
 		f.nhdr = 0
-		if r := f.check(l); r != nil {
-			f.failed = true
-			return max(start, 0), r
+		if r := f.checkLength(l); r != nil {
+			return f.fail(s, start, r)
 		}
 	}
-	return len(p), nil
+	s.n = len(p)
+	return s
 }
 
-// headerLen is the length of a client frame header given its second byte: 2, plus 2 or 8 for
-// an extended length, plus 4 for the mask (always counted: check refuses unmasked frames).
+// fail records a bad frame that starts at p[start:] (or in the held bytes, if start is 0 and
+// some were held) and stops the stream there.
+func (f *framer) fail(s scanned, start int, r *closeReason) scanned {
+	f.failed = true
+	f.nhdr = 0
+	if start == 0 {
+		s.npre = 0
+	}
+	s.n, s.fail = start, r
+	return s
+}
+
+// headerLen is the length of a masked client frame header given its second byte: 2, plus 2 or 8
+// for an extended length, plus 4 for the mask key.
 func headerLen(b1 byte) int {
 	n := 2 + 4
 	switch b1 & 0x7F {
@@ -103,19 +131,10 @@ func headerLen(b1 byte) int {
 	return n
 }
 
-// check validates the complete header in f.hdr and sets up the payload to skip.
-func (f *framer) check(l *Limits) *closeReason {
+// checkStart checks what the first two bytes of a header say (RFC 6455 §5.2, §5.4, §5.5).
+func (f *framer) checkStart() *closeReason {
 	b0, b1 := f.hdr[0], f.hdr[1]
 	fin, op := b0&0x80 != 0, b0&0x0F
-	var n uint64
-	switch b1 & 0x7F {
-	case 126:
-		n = uint64(binary.BigEndian.Uint16(f.hdr[2:4]))
-	case 127:
-		n = binary.BigEndian.Uint64(f.hdr[2:10])
-	default:
-		n = uint64(b1 & 0x7F)
-	}
 	var r closeReason
 	switch {
 	case b0&0x70 != 0:
@@ -124,29 +143,53 @@ func (f *framer) check(l *Limits) *closeReason {
 		r = protocolError("Reserved opcode " + strconv.Itoa(int(op)))
 	case b1&0x80 == 0:
 		r = protocolError("Client frames must be masked")
-	case n>>63 != 0:
-		r = protocolError("Invalid frame length")
-	case op >= 8 && n > 125:
+	case op >= 8 && b1&0x7F > 125:
 		r = protocolError("Control frame longer than 125 bytes")
 	case op >= 8 && !fin:
 		r = protocolError("Fragmented control frame")
-	case op == 8 && n == 1:
+	case op == 8 && b1&0x7F == 1:
 		r = protocolError("Close frame with a 1-byte payload")
 	case op == 0 && !f.inMsg:
 		r = protocolError("Continuation frame with no message to continue")
 	case (op == 1 || op == 2) && f.inMsg:
 		r = protocolError("New data frame inside a fragmented message")
-	case op < 8 && l.FrameBytes > 0 && l.FrameBytes < l.MessageBytes && n > uint64(l.FrameBytes):
-		r = reasonFrameBig
-	case op < 8 && l.MessageBytes > 0 && uint64(f.msg)+n > uint64(l.MessageBytes):
-		r = reasonTooBig
 	default:
-		if op < 8 {
-			f.msg += int(n)
-			f.inMsg = !fin
-			if fin {
-				f.msg = 0
-			}
+		return nil
+	}
+	return &r
+}
+
+// checkLength checks the whole header's payload length against AWS's frame and message limits
+// and sets up the payload to skip.
+func (f *framer) checkLength(l *Limits) *closeReason {
+	fin, op := f.hdr[0]&0x80 != 0, f.hdr[0]&0x0F
+	var n uint64
+	switch f.hdr[1] & 0x7F {
+	case 126:
+		n = uint64(binary.BigEndian.Uint16(f.hdr[2:4]))
+	case 127:
+		n = binary.BigEndian.Uint64(f.hdr[2:10])
+	default:
+		n = uint64(f.hdr[1] & 0x7F)
+	}
+	var r closeReason
+	switch {
+	case n>>63 != 0:
+		r = protocolError("Invalid frame length")
+	case op >= 8:
+		f.remain = n
+		return nil
+	case l.FrameBytes > 0 && l.FrameBytes < l.MessageBytes && n > uint64(l.FrameBytes):
+		r = reasonFrameBig
+	case l.MessageBytes > 0 && uint64(f.msg)+n > uint64(l.MessageBytes):
+		r = reasonTooBig
+	case uint64(f.msg)+n > 1<<31:
+		r = reasonTooBig // with no messageBytes limit, still within what the parser takes
+	default:
+		f.msg += uint32(n)
+		f.inMsg = !fin
+		if fin {
+			f.msg = 0
 		}
 		f.remain = n
 		return nil
@@ -164,20 +207,20 @@ func (g *Gateway) onData(nc *nbio.Conn, data []byte) {
 		}
 		return
 	}
-	var n int
-	var fail *closeReason
-	c := g.sessionOrEarly(ws, func(e *earlyEvents) { n, fail = e.f.scan(data, &g.o.Limits) })
+	var sc scanned
+	c := g.sessionOrEarly(ws, func(e *earlyEvents) { sc = e.f.scan(data, &g.o.Limits) })
 	if c == nil {
-		parse(nc, data[:n])
-		if fail != nil {
-			g.closeEarly(ws, *fail)
+		parse(nc, sc.pre[:sc.npre])
+		parse(nc, data[:sc.n])
+		if sc.fail != nil {
+			g.closeEarly(ws, *sc.fail)
 		}
 		return
 	}
 	in := &c.in
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	if in.paused.Load() && !in.f.failed {
+	if in.stalled.Load() != 0 && !in.f.failed {
 		if limit := g.o.Limits.InboundQueueBytes; len(in.held)+len(data) > limit {
 			in.f.failed = true
 			in.held = nil
@@ -192,10 +235,11 @@ func (g *Gateway) onData(nc *nbio.Conn, data []byte) {
 
 // feed scans data and parses what may be parsed. Caller holds c.in.mu.
 func (c *Conn) feed(nc *nbio.Conn, data []byte) {
-	n, fail := c.in.f.scan(data, &c.g.o.Limits)
-	parse(nc, data[:n])
-	if fail != nil {
-		c.close(*fail)
+	sc := c.in.f.scan(data, &c.g.o.Limits)
+	parse(nc, sc.pre[:sc.npre])
+	parse(nc, data[:sc.n])
+	if sc.fail != nil {
+		c.close(*sc.fail)
 	}
 }
 
@@ -212,15 +256,14 @@ func parse(nc *nbio.Conn, data []byte) {
 // pause makes the connection hold what it reads, unparsed, until resume. Safe from any
 // goroutine; it takes no lock (it runs from message handlers nbio may call while parsing).
 func (in *inbound) pause(c *Conn) {
-	if in.paused.CompareAndSwap(false, true) {
-		in.stalled.Store(time.Now().UnixNano())
+	if in.stalled.CompareAndSwap(0, time.Now().UnixNano()) {
 		c.g.metrics.InboundPaused.Inc()
 	}
 }
 
 // resume parses what was held during a pause and reads on.
 func (in *inbound) resume(c *Conn) {
-	if !in.paused.Load() {
+	if in.stalled.Load() == 0 {
 		return
 	}
 	c.mu.Lock()
@@ -229,10 +272,9 @@ func (in *inbound) resume(c *Conn) {
 	nc, _ := ws.Conn.(*nbio.Conn)
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	if !in.paused.CompareAndSwap(true, false) {
+	if in.stalled.Swap(0) == 0 {
 		return
 	}
-	in.stalled.Store(0)
 	held := in.held
 	in.held = nil
 	if nc != nil && len(held) > 0 {

@@ -45,7 +45,7 @@ func (c *Conn) enqueue(m job) {
 		return // arrived after a close frame, sent or received: the connection is over
 	}
 	c.queued += m.cost()
-	full := c.g.o.Limits.InboundQueueBytes > 0 && c.queued > c.g.o.Limits.InboundQueueBytes
+	full := c.g.o.Limits.InboundQueueBytes > 0 && int(c.queued) > c.g.o.Limits.InboundQueueBytes
 	c.mu.Unlock()
 	if full {
 		c.in.pause(c)
@@ -56,14 +56,14 @@ func (c *Conn) enqueue(m job) {
 // cost is what a queued message counts against limits.inboundQueueBytes: its payload and its
 // bookkeeping (the job, its slice header, the copy's allocation rounding), so that a flood of
 // tiny frames is bounded too.
-func (m job) cost() int { return len(m.data) + jobOverhead }
+func (m job) cost() int32 { return int32(len(m.data) + jobOverhead) }
 
 const jobOverhead = 128
 
 func (c *Conn) push(m job) {
 	c.g.work.Add(1)
 	c.mu.Lock()
-	if c.inflight >= c.g.limits().ConcurrencyPerConnection {
+	if int(c.inflight) >= c.g.limits().ConcurrencyPerConnection {
 		c.queue = append(c.queue, m)
 		c.mu.Unlock()
 		return
@@ -81,7 +81,7 @@ func (c *Conn) drain(m job) {
 		c.g.work.Add(-1)
 		c.mu.Lock()
 		c.queued -= m.cost()
-		resume := c.state == open && c.queued <= c.g.o.Limits.InboundQueueBytes/2
+		resume := c.state == open && int(c.queued) <= c.g.o.Limits.InboundQueueBytes/2
 		if len(c.queue) == 0 {
 			c.inflight--
 			c.queue = nil
@@ -104,7 +104,7 @@ func (c *Conn) drain(m job) {
 // dropQueued forgets the messages still waiting for an integration: the connection is past
 // open. It returns how many and their bytes. Caller holds c.mu.
 func (c *Conn) dropQueued() (n, bytes int) {
-	cost := 0
+	var cost int32
 	for _, m := range c.queue {
 		if m.disconnect == nil {
 			n++
@@ -131,7 +131,13 @@ func (c *Conn) logDropped(n, bytes int) {
 }
 
 func (c *Conn) run(m job) {
+	// A node resumed after a stall checks its lease before it acts: if a survivor reaped it
+	// meanwhile, EnsureLease closes this connection (reaped) and nothing below runs for it.
+	c.g.hub.EnsureLease(context.Background())
 	if m.disconnect != nil {
+		if c.g.hub.Reaps() != m.reaps {
+			return // the survivor that reaped this node ran this $disconnect
+		}
 		c.g.disconnect(c.disconnectEvent(*m.disconnect), c.id, m.disconnect.by)
 		return
 	}

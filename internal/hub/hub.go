@@ -105,8 +105,8 @@ type Options struct {
 	Bus   bus.Bus
 	// MaxMessageBytes rejects larger pushes with ErrPayloadTooLarge.
 	MaxMessageBytes int
-	// LeaseTTL is how long this node's lease lives without renewal; survivors reap a node whose
-	// lease expired.
+	// LeaseTTL is how long this node's lease lives without renewal (renewed every LeaseTTL/3);
+	// survivors reap a node whose lease expired (they look every LeaseTTL/10). 0: DefaultLeaseTTL.
 	LeaseTTL time.Duration
 	// OnOrphan runs for each connection of a dead node this node reaped (to run $disconnect).
 	OnOrphan func(c registry.Conn, reason string)
@@ -122,6 +122,9 @@ type Options struct {
 	OrderViaBus bool
 }
 
+// DefaultLeaseTTL is the lease of a node whose Options do not set one (config's nodeLeaseTtl).
+const DefaultLeaseTTL = 10 * time.Second
+
 // Hub holds the gateway's connections as C (so the gateway gets its own type back from Each
 // and Local, with no type assertion). Safe for concurrent use.
 type Hub[C Conn] struct {
@@ -135,16 +138,9 @@ type Hub[C Conn] struct {
 	groupsMu sync.Mutex
 	groups   map[string][]string
 
-	ready     atomic.Bool
-	needsSync atomic.Bool
-
-	// beatMu serialises lease renewal with Deregister, so that no heartbeat renews the lease
-	// after Deregister dropped it.
-	beatMu  sync.Mutex
-	leaving bool
-	// beaten is set by the first successful heartbeat, which discards a Reaped record left by
-	// an earlier process with the same node id (it held none of this process's sockets).
-	beaten bool
+	members   *membership
+	needsSync atomic.Bool // the store may not hold every local connection: register them again
+	running   atomic.Bool // Run started the lease
 }
 
 // New returns a hub; call Run to start its background work.
@@ -155,11 +151,14 @@ func New[C Conn](o Options) *Hub[C] {
 	if o.StoreTimeout == 0 {
 		o.StoreTimeout = 5 * time.Second
 	}
-	h := &Hub[C]{o: o, seed: maphash.MakeSeed(), groups: map[string][]string{}}
+	if o.LeaseTTL <= 0 {
+		o.LeaseTTL = DefaultLeaseTTL
+	}
+	h := &Hub[C]{o: o, seed: maphash.MakeSeed(), groups: map[string][]string{},
+		members: newMembership(o.Store, o.Node, o.LeaseTTL, o.StoreTimeout, o.Logger)}
 	for i := range h.shards {
 		h.shards[i].conns = map[string]C{}
 	}
-	h.ready.Store(true)
 	return h
 }
 
@@ -167,7 +166,7 @@ func New[C Conn](o Options) *Hub[C] {
 func (h *Hub[C]) Node() string { return h.o.Node }
 
 // Ready reports whether the store answered the last heartbeat.
-func (h *Hub[C]) Ready() bool { return h.ready.Load() }
+func (h *Hub[C]) Ready() bool { return h.members.ready.Load() }
 
 // Len is the number of local connections.
 func (h *Hub[C]) Len() int { return int(h.count.Load()) }
@@ -301,6 +300,7 @@ func (h *Hub[C]) storeCtx(ctx context.Context) (context.Context, context.CancelF
 // deliver sends to one connection wherever it lives. A remote delivery is accepted once the
 // owner's bus took it.
 func (h *Hub[C]) deliver(ctx context.Context, c registry.Conn, m bus.Message) error {
+	h.EnsureLease(ctx) // a node resumed after a stall delivers nothing before it knows it was not reaped
 	if local, ok := h.Local(c.ID); ok {
 		if h.o.OrderViaBus && h.Ready() {
 			err := h.o.Bus.Publish(ctx, h.o.Node, m)
@@ -335,8 +335,10 @@ func (h *Hub[C]) apply(c C, m bus.Message) error {
 	return fmt.Errorf("unexpected bus message kind %d", m.Kind)
 }
 
-// handleBus applies a delivery another node published to us.
+// handleBus applies a delivery another node published to us, once this node knows it was not
+// reaped meanwhile (pushes accepted while it stalled are dropped with its connections if it was).
 func (h *Hub[C]) handleBus(m bus.Message) {
+	h.EnsureLease(context.Background())
 	switch m.Kind {
 	case bus.Broadcast:
 		h.EachParallel(func(c C) { _ = c.Send(m.Data) }) // returns when done: order with later messages holds

@@ -165,3 +165,55 @@ type closingConn struct {
 }
 
 func (c *closingConn) Close(r hub.CloseReason) { c.closed <- r }
+
+// A node that stalled past its lease (here its background loop is stopped, as SIGSTOP stops
+// every goroutine) checks before it acts: EnsureLease renews first, learns that a survivor
+// reaped it, and has closed its connections (hub.CloseReaped) by the time it returns, so the
+// caller finds nothing to deliver to.
+func TestEnsureLeaseAfterStallClosesReapedConnections(t *testing.T) {
+	mem := registry.NewMemory()
+	b := bus.NewLocal()
+	defer b.Close()
+	ctx := context.Background()
+	stalled, stall := context.WithCancel(ctx)
+	h := hub.New[*closingConn](hub.Options{Node: "n1", Store: mem, Bus: b, LeaseTTL: 30 * time.Millisecond})
+	if err := h.Run(stalled); err != nil {
+		t.Fatal(err)
+	}
+	c1 := &closingConn{fakeConn: fakeConn{"c1"}, closed: make(chan hub.CloseReason, 2)}
+	h.Add(ctx, c1)
+	h.EnsureLease(ctx) // live: nothing happens
+	select {
+	case r := <-c1.closed:
+		t.Fatalf("c1 closed for %+v while the lease was live", r)
+	default:
+	}
+
+	stall()
+	var orphans atomic.Int64
+	survivorCtx, stopSurvivor := context.WithCancel(ctx)
+	defer stopSurvivor()
+	survivor := hub.New[*closingConn](hub.Options{Node: "n2", Store: mem, Bus: b, LeaseTTL: 30 * time.Millisecond,
+		OnOrphan: func(registry.Conn, string) { orphans.Add(1) }})
+	if err := survivor.Run(survivorCtx); err != nil {
+		t.Fatal(err)
+	}
+	poll(t, "the survivor reaps c1", func() bool { return orphans.Load() == 1 })
+
+	reaps := h.Reaps()
+	h.EnsureLease(ctx)
+	select {
+	case r := <-c1.closed:
+		if r != hub.CloseReaped {
+			t.Fatalf("c1 closed for %+v, want hub.CloseReaped", r)
+		}
+	default:
+		t.Fatal("EnsureLease returned before closing the reaped node's connection")
+	}
+	if h.Reaps() != reaps+1 {
+		t.Fatalf("Reaps %d -> %d, want +1", reaps, h.Reaps())
+	}
+	if err := h.PostToConnection(ctx, "c1", []byte("after the stall")); !errors.Is(err, hub.ErrGone) {
+		t.Fatalf("push to a reaped connection: %v, want ErrGone", err)
+	}
+}

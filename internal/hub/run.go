@@ -3,7 +3,6 @@ package hub
 import (
 	"context"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/wsgate/wsgate/internal/registry"
@@ -16,18 +15,18 @@ func (h *Hub[C]) Run(ctx context.Context) error {
 	if err := h.o.Bus.Subscribe(ctx, h.o.Node, h.handleBus); err != nil {
 		return fmt.Errorf("subscribe node %s: %w", h.o.Node, err)
 	}
-	h.heartbeat(ctx)
+	h.heartbeat(ctx, false)
+	h.running.Store(true)
 	go h.loop(ctx)
 	return nil
 }
 
 func (h *Hub[C]) loop(ctx context.Context) {
-	ttl := h.o.LeaseTTL
-	if ttl <= 0 {
-		ttl = 15 * time.Second
-	}
+	ttl := h.members.ttl
 	beat := time.NewTicker(ttl / 3)
 	defer beat.Stop()
+	reap := time.NewTicker(reapEvery(ttl))
+	defer reap.Stop()
 	touch := time.NewTicker(time.Second)
 	defer touch.Stop()
 	lastTouch := time.Now()
@@ -36,9 +35,10 @@ func (h *Hub[C]) loop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-beat.C:
-			h.heartbeat(ctx)
+			h.heartbeat(ctx, false)
+		case <-reap.C:
 			if h.Ready() {
-				h.reap(ctx, ttl)
+				h.members.reapDead(ctx, h.orphan)
 			}
 		case now := <-touch.C:
 			h.flushActivity(ctx, lastTouch)
@@ -47,53 +47,58 @@ func (h *Hub[C]) loop(ctx context.Context) {
 	}
 }
 
-// heartbeat renews the lease; after a failure it re-registers every local connection, since
-// the store may have lost them (a Redis restart without persistence). If instead a survivor
-// reaped this node while it could not renew (Store.Reaped), those connections already had their
-// $disconnect there: they are dropped and closed (OnReaped), not registered again.
-func (h *Hub[C]) heartbeat(ctx context.Context) {
-	h.beatMu.Lock()
-	defer h.beatMu.Unlock()
-	if h.leaving {
+// EnsureLease is the check a node makes before it acts for a connection (routes a message,
+// calls an integration, delivers a push): if its lease may have lapsed (it stalled past it: a
+// long GC pause, SIGSTOP), it renews it first, and if a survivor reaped it meanwhile, its
+// connections are closed (CloseReaped) before EnsureLease returns, so the caller finds its
+// connection closing and does nothing. Cheap while the lease is live (a clock read); a no-op
+// before Run and while the store is unreachable (then no survivor can reap this node either).
+func (h *Hub[C]) EnsureLease(ctx context.Context) {
+	if !h.running.Load() || h.members.live() || !h.Ready() {
 		return
 	}
-	if h.ready.Load() && !h.needsSync.Load() && h.Len() > 0 && !h.leaseLive(ctx) {
+	h.heartbeat(ctx, true)
+}
+
+// Reaps counts the times this node learned a survivor had reaped it: work queued for a
+// connection before a reap (its $disconnect) is dropped if the count moved meanwhile, since
+// the survivor ran it.
+func (h *Hub[C]) Reaps() int64 { return h.members.reaps.Load() }
+
+// heartbeat renews the lease (if lapsed, only when it has lapsed: concurrent EnsureLease calls
+// renew once); after a failure it re-registers every local connection, since the store may
+// have lost them (a Redis restart without persistence). If instead a survivor reaped this node
+// while it could not renew (Store.Reaped), those connections already had their $disconnect
+// there: they are dropped and closed (CloseReaped), not registered again.
+func (h *Hub[C]) heartbeat(ctx context.Context, lapsed bool) {
+	m := h.members
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if lapsed && m.live() {
+		return
+	}
+	if h.Ready() && !h.needsSync.Load() && h.Len() > 0 && !m.leaving && !m.listed(ctx) {
 		// The store answers but forgot our lease: Redis restarted between two beats (so no
 		// heartbeat failed), or a survivor reaped us after a stall. Our records may be gone.
 		h.o.Logger.Warn("node lease lost (store restarted, or this node was reaped); re-registering local connections", "connections", h.Len())
 		h.needsSync.Store(true)
 	}
-	sctx, cancel := h.storeCtx(ctx)
-	err := h.o.Store.Heartbeat(sctx, h.o.Node, h.o.LeaseTTL)
-	cancel()
-	if err != nil {
-		if h.ready.Swap(false) {
-			h.o.Logger.Error("store unreachable: serving local connections only until it is back", "err", err)
-		}
-		h.needsSync.Store(true)
+	wasReady := h.Ready()
+	switch m.renew(ctx) {
+	case left:
 		return
-	}
-	if !h.ready.Swap(true) {
-		h.o.Logger.Info("store reachable again; re-registering local connections", "connections", h.Len())
-	}
-	// Checked after the renewal: no survivor can claim this node while the lease is live, so a
-	// claim made during a stall is on record by now.
-	sctx, cancel = h.storeCtx(ctx)
-	reaped, err := h.o.Store.Reaped(sctx, h.o.Node)
-	cancel()
-	if err != nil {
+	case unreachable, uncertain:
 		h.needsSync.Store(true) // resync waits until we know whether a survivor reaped us
-		h.o.Logger.Warn("check whether this node was reaped failed; will retry", "err", err)
 		return
-	}
-	first := !h.beaten
-	h.beaten = true
-	if reaped && !first {
+	case wasReaped:
 		h.dropReaped()
 		// Not resync: the survivor unregisters this node's records and runs their $disconnect;
 		// removing them here too could beat it to a record and leave a connection without one.
 		h.needsSync.Store(false)
 		return
+	}
+	if !wasReady {
+		h.o.Logger.Info("store reachable again; re-registering local connections", "connections", h.Len())
 	}
 	if h.needsSync.Swap(false) {
 		if err := h.resync(ctx); err != nil {
@@ -119,14 +124,6 @@ func (h *Hub[C]) dropReaped() {
 	for _, c := range conns {
 		c.Close(CloseReaped)
 	}
-}
-
-// leaseLive reports whether the store still lists this node's lease; true when it cannot tell.
-func (h *Hub[C]) leaseLive(ctx context.Context) bool {
-	sctx, cancel := h.storeCtx(ctx)
-	defer cancel()
-	nodes, err := h.o.Store.Nodes(sctx)
-	return err != nil || slices.Contains(nodes, h.o.Node)
 }
 
 // resync registers every local connection (and its groups) again, then unregisters the
@@ -197,68 +194,20 @@ func (h *Hub[C]) flushActivity(ctx context.Context, since time.Time) {
 	}
 }
 
-// reap takes over the cleanup of nodes whose lease expired: each of their connections leaves
-// every index and gets its $disconnect here, since its own node can no longer run it.
-func (h *Hub[C]) reap(ctx context.Context, ttl time.Duration) {
-	sctx, cancel := h.storeCtx(ctx)
-	dead, err := h.o.Store.DeadNodes(sctx)
-	cancel()
-	if err != nil || len(dead) == 0 {
-		return
-	}
-	for _, node := range dead {
-		if node == h.o.Node {
-			continue
-		}
-		sctx, cancel := h.storeCtx(ctx)
-		won, err := h.o.Store.ClaimDeadNode(sctx, node, h.o.Node, ttl)
-		cancel()
-		if err != nil || !won {
-			continue
-		}
-		sctx, cancel = h.storeCtx(ctx)
-		conns, err := h.o.Store.NodeConns(sctx, node)
-		cancel()
-		if err != nil {
-			h.o.Logger.Warn("list dead node's connections failed", "node", node, "err", err)
-			continue
-		}
-		h.o.Logger.Warn("node lost: cleaning up its connections", "node", node, "connections", len(conns))
-		reason := fmt.Sprintf("wsgate node %s lost", node)
-		for _, c := range conns {
-			h.orphan(ctx, c, reason)
-		}
-	}
-}
-
-func (h *Hub[C]) orphan(ctx context.Context, c registry.Conn, reason string) {
-	sctx, cancel := h.storeCtx(ctx)
-	rec, removed, err := h.o.Store.Unregister(sctx, c.ID)
-	cancel()
-	if err != nil || !removed {
-		return
-	}
+// orphan runs $disconnect (OnOrphan) for a connection of a dead node this node reaped.
+func (h *Hub[C]) orphan(c registry.Conn, reason string) {
 	if h.o.OnOrphan != nil {
-		h.o.OnOrphan(rec, reason)
+		h.o.OnOrphan(c, reason)
 	}
 }
 
 // Deregister removes every local connection from the store and drops this node's lease; used
 // at shutdown after the sockets are closed, so nothing is left for survivors to reap. No
-// heartbeat renews the lease afterwards. The lease is dropped by renewing it for a millisecond
-// (the Store has no delete): with no connections left, the next survivor's reap (DeadNodes)
-// then forgets the node.
+// heartbeat renews the lease afterwards.
 func (h *Hub[C]) Deregister(ctx context.Context) {
 	h.Each(func(c C) bool {
 		h.Remove(ctx, c.ID())
 		return true
 	})
-	h.beatMu.Lock()
-	defer h.beatMu.Unlock()
-	h.leaving = true
-	sctx, cancel := h.storeCtx(ctx)
-	defer cancel()
-	if err := h.o.Store.Heartbeat(sctx, h.o.Node, time.Millisecond); err != nil {
-		h.o.Logger.Warn("drop node lease failed; it expires on its own", "node", h.o.Node, "err", err)
-	}
+	h.members.leave(ctx)
 }
