@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -33,14 +34,16 @@ const (
 // backend is a Lambda-Invoke-compatible recorder shared by every node: it answers a message
 // "id" with the connection id and keeps every $disconnect event, raw.
 type backend struct {
-	srv  *httptest.Server
-	mu   sync.Mutex
-	disc map[string]map[string]any // connection id -> raw $disconnect event
-	ndis map[string]int            // connection id -> how many $disconnect events came
+	srv    *httptest.Server
+	mu     sync.Mutex
+	disc   map[string]map[string]any // connection id -> raw $disconnect event
+	ndis   map[string]int            // connection id -> how many $disconnect events came
+	discAt map[string]time.Time      // connection id -> when its (last) $disconnect came
+	routes map[string][]string       // connection id -> the route keys of its events, in arrival order
 }
 
 func newBackend(t testing.TB) *backend {
-	b := &backend{disc: map[string]map[string]any{}, ndis: map[string]int{}}
+	b := &backend{disc: map[string]map[string]any{}, ndis: map[string]int{}, discAt: map[string]time.Time{}, routes: map[string][]string{}}
 	b.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		var ev events.APIGatewayWebsocketProxyRequest
@@ -49,6 +52,9 @@ func newBackend(t testing.TB) *backend {
 			return
 		}
 		out := ""
+		b.mu.Lock()
+		b.routes[ev.RequestContext.ConnectionID] = append(b.routes[ev.RequestContext.ConnectionID], ev.RequestContext.RouteKey)
+		b.mu.Unlock()
 		switch ev.RequestContext.RouteKey {
 		case "$disconnect":
 			var raw map[string]any
@@ -56,6 +62,7 @@ func newBackend(t testing.TB) *backend {
 			b.mu.Lock()
 			b.disc[ev.RequestContext.ConnectionID] = raw
 			b.ndis[ev.RequestContext.ConnectionID]++
+			b.discAt[ev.RequestContext.ConnectionID] = time.Now()
 			b.mu.Unlock()
 		case "$default":
 			out = ev.RequestContext.ConnectionID
@@ -77,6 +84,20 @@ func (b *backend) disconnect(id string) (map[string]any, bool) {
 	}
 	rc, _ := ev["requestContext"].(map[string]any)
 	return rc, true
+}
+
+// routeKeys is the route keys of id's events, in the order they came.
+func (b *backend) routeKeys(id string) []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return slices.Clone(b.routes[id])
+}
+
+// disconnectedAt is when id's $disconnect came.
+func (b *backend) disconnectedAt(id string) time.Time {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.discAt[id]
 }
 
 // disconnectCount is how many $disconnect events came for id.

@@ -1,9 +1,13 @@
 package clustertest
 
 import (
+	"context"
+	"fmt"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi"
@@ -66,5 +70,129 @@ func TestStalledNodeClosesReapedSockets(t *testing.T) {
 	_, err := sdk(a).GetConnection(bg(), &apigatewaymanagementapi.GetConnectionInput{ConnectionId: aws.String(x.id)})
 	if !isGone(err) {
 		t.Errorf("GetConnection of the reaped connection: %v, want GoneException (registered again?)", err)
+	}
+}
+
+// A node resumed after a stall checks before it acts. SIGSTOP it, let each of its clients send
+// a frame (the node reads them when it resumes) and push to each through another node while
+// the survivor has not yet reaped it (accepted: they wait on the stalled node's stream). Once the
+// survivor has run every $disconnect, SIGCONT: the node must find it was reaped before it routes
+// anything, so no frame reaches the backend after its connection's $disconnect, no push accepted
+// during the stall is delivered, and every socket is closed 1012.
+func TestResumedNodeActsOnNothingFromTheStall(t *testing.T) {
+	cl := newCluster(t)
+	a, b := cl.node("node-a"), cl.node("node-b")
+	const n = 10
+	xs := make([]*client, n)
+	for i := range xs {
+		xs[i] = connect(t, b, fmt.Sprintf("user%d", i))
+	}
+	if err := b.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	resumed := false
+	t.Cleanup(func() {
+		if !resumed {
+			_ = b.cmd.Process.Signal(syscall.SIGCONT)
+		}
+	})
+	ctx, cancel := context.WithTimeout(bg(), 10*time.Second)
+	defer cancel()
+	for _, x := range xs {
+		if err := x.ws.Write(ctx, websocket.MessageText, []byte("sent during the stall")); err != nil {
+			t.Fatalf("write: %v", err)
+		}
+	}
+	accepted := 0
+	for _, x := range xs {
+		_, err := sdk(a).PostToConnection(bg(), &apigatewaymanagementapi.PostToConnectionInput{
+			ConnectionId: aws.String(x.id), Data: []byte("pushed during the stall"),
+		})
+		if err == nil {
+			accepted++
+		}
+	}
+	if accepted == 0 {
+		t.Fatal("no push accepted during the stall: the test would prove nothing")
+	}
+	for _, x := range xs {
+		waitFor(t, "node-a runs $disconnect for "+x.id, func() bool { return cl.be.disconnectCount(x.id) > 0 })
+	}
+	if err := b.cmd.Process.Signal(syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	resumed = true
+
+	for _, x := range xs {
+		if code := x.closed(); code != websocket.StatusServiceRestart {
+			t.Errorf("%s closed with %d (%v), want 1012", x.id, code, x.err)
+		}
+		for len(x.msgs) > 0 {
+			if m := <-x.msgs; m == "pushed during the stall" || m == x.id {
+				t.Errorf("%s received %q after its node was reaped", x.id, m)
+			}
+		}
+	}
+	// A round trip through node-b after the resume: whatever it was going to do with the
+	// stalled frames, it has done by the time a new connection's message has its answer.
+	y := connect(t, b, "after")
+	_ = y.ws.Close(websocket.StatusNormalClosure, "bye")
+	waitFor(t, "$disconnect of the new connection", func() bool { return cl.be.disconnectCount(y.id) == 1 })
+	for _, x := range xs {
+		keys := cl.be.routeKeys(x.id)
+		if i := slices.Index(keys, "$disconnect"); i < 0 || i != len(keys)-1 || cl.be.disconnectCount(x.id) != 1 {
+			t.Errorf("%s: events %v, want its one $disconnect last (nothing routed after it)", x.id, keys)
+		}
+	}
+}
+
+// kill -9 right after a lease renewal, the worst case: the node's last $disconnect comes within
+// nodeLeaseTtl + nodeLeaseTtl/10 (the survivors' look for dead nodes) plus the time to run the
+// $disconnects, the bound docs/scale-out.md states. With the test's 2 s lease: 2.2 s, and
+// 1 s allowed for 50 $disconnect calls to a local backend on a loaded machine.
+func TestCrashDetectionBound(t *testing.T) {
+	const ttl = 2 * time.Second
+	cl := newCluster(t)
+	cl.node("node-a")
+	b := cl.node("node-b")
+	lost := make([]*client, 50)
+	for i := range lost {
+		lost[i] = connect(t, b, fmt.Sprintf("user%d", i))
+	}
+	// The lease key's time to live jumps back up at each renewal: kill right then.
+	rdb := cl.rdb()
+	key := cl.prefix + ":nl:{node-b}"
+	prev := time.Duration(-1)
+	var killed time.Time
+	deadline := time.Now().Add(10 * time.Second)
+	for killed.IsZero() {
+		if time.Now().After(deadline) {
+			t.Fatal("no lease renewal of node-b seen within 10s")
+		}
+		ttlLeft, err := rdb.PTTL(bg(), key).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if prev >= 0 && ttlLeft > prev {
+			b.kill()
+			killed = time.Now()
+		}
+		prev = ttlLeft
+	}
+	var last time.Time
+	for _, c := range lost {
+		waitFor(t, "$disconnect of "+c.id, func() bool { return cl.be.disconnectCount(c.id) == 1 })
+		if at := cl.be.disconnectedAt(c.id); at.After(last) {
+			last = at
+		}
+	}
+	took := last.Sub(killed)
+	bound := ttl + ttl/10 + time.Second
+	t.Logf("last $disconnect %v after kill -9 right after a renewal (bound %v)", took.Round(10*time.Millisecond), bound)
+	if took > bound {
+		t.Errorf("last $disconnect came %v after the kill, want at most nodeLeaseTtl + nodeLeaseTtl/10 + 1s = %v", took, bound)
+	}
+	if took < ttl-ttl/10 {
+		t.Errorf("last $disconnect came %v after the kill, before the lease (%v) could have expired", took, ttl)
 	}
 }
