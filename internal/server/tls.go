@@ -3,9 +3,12 @@ package server
 import (
 	"crypto/tls"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/wsgate/wsgate/internal/config"
 	"github.com/wsgate/wsgate/internal/localca"
@@ -23,11 +26,11 @@ func (s *Server) setupTLS() error {
 	case t.Mode == config.TLSOff:
 		return nil
 	case t.CertFile != "":
-		pair, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+		files, err := loadCertFiles(t.CertFile, t.KeyFile, s.log)
 		if err != nil {
-			return s.keyErr("tls.certFile", fmt.Errorf("load %s and %s: %w", t.CertFile, t.KeyFile, err))
+			return s.keyErr("tls.certFile", err)
 		}
-		s.tlsConfig = &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}
+		s.tlsConfig = &tls.Config{GetCertificate: files.GetCertificate, MinVersion: tls.VersionTLS12}
 		if t.CAFile != "" {
 			ca, err := os.ReadFile(t.CAFile)
 			if err != nil {
@@ -98,3 +101,68 @@ func (s *Server) Trust() localca.Trust { return s.trust }
 // node's certificate (for SSL_CERT_FILE, AWS_CA_BUNDLE, REQUESTS_CA_BUNDLE); "" when clients
 // need none. Valid after New.
 func (s *Server) CABundle() string { return s.trust.Bundle }
+
+// certCheckInterval is how often certFiles looks at the files' modification times.
+const certCheckInterval = 10 * time.Second
+
+// certFiles serves tls.certFile and tls.keyFile, and loads them again when either changes on
+// disk (a certbot or cert-manager renewal), so a long-running gateway picks up a renewed
+// certificate without a restart. The files are looked at no more than once per
+// certCheckInterval, on a handshake. A pair that does not load (the renewal wrote one file and
+// not yet the other) is logged and the previous certificate kept. Safe for concurrent use.
+type certFiles struct {
+	certFile, keyFile string
+	log               *slog.Logger
+	every             time.Duration
+
+	mu       sync.Mutex
+	cert     *tls.Certificate
+	modified [2]time.Time // of certFile, keyFile when cert was loaded
+	checked  time.Time
+	failed   [2]time.Time // the modification times that last failed to load (logged once)
+}
+
+func loadCertFiles(certFile, keyFile string, log *slog.Logger) (*certFiles, error) {
+	c := &certFiles{certFile: certFile, keyFile: keyFile, log: log, every: certCheckInterval}
+	mod := c.modTimes()
+	pair, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return nil, fmt.Errorf("load %s and %s: %w", certFile, keyFile, err)
+	}
+	c.cert, c.modified, c.checked = &pair, mod, time.Now()
+	return c, nil
+}
+
+func (c *certFiles) modTimes() [2]time.Time {
+	var m [2]time.Time
+	for i, f := range []string{c.certFile, c.keyFile} {
+		if fi, err := os.Stat(f); err == nil {
+			m[i] = fi.ModTime()
+		}
+	}
+	return m
+}
+
+// GetCertificate is a tls.Config.GetCertificate.
+func (c *certFiles) GetCertificate(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := time.Now()
+	if now.Sub(c.checked) < c.every {
+		return c.cert, nil
+	}
+	c.checked = now
+	mod := c.modTimes()
+	if mod == c.modified || mod == c.failed {
+		return c.cert, nil
+	}
+	pair, err := tls.LoadX509KeyPair(c.certFile, c.keyFile)
+	if err != nil {
+		c.failed = mod
+		c.log.Warn("tls.certFile changed but does not load; serving the previous certificate", "certFile", c.certFile, "keyFile", c.keyFile, "err", err)
+		return c.cert, nil
+	}
+	c.cert, c.modified = &pair, mod
+	c.log.Info("tls.certFile reloaded", "certFile", c.certFile, "notAfter", pair.Leaf.NotAfter)
+	return c.cert, nil
+}
