@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -60,6 +61,82 @@ limits:
 	}
 	if code, _, stderr := runCLI("validate", "--config", filepath.Join(t.TempDir(), "missing.yaml")); code != 1 || !strings.Contains(stderr, "missing.yaml") {
 		t.Errorf("validate of a missing file: exit %d, stderr %q", code, stderr)
+	}
+}
+
+// validate fails on what serve would fail on (selection expression, templates, URIs), all at
+// once with file:line: key, and on an empty file; the same config makes serve fail the same way.
+func TestValidateChecksWhatServeBuilds(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	if err := os.WriteFile(bad, []byte(`routeSelectionExpression: $request.body.
+routes:
+  $connect: { integration: app }
+  $default: { integration: tmpl }
+integrations:
+  app: { type: HTTP_PROXY, uri: "http://127.0.0.1:30x0/ws" }
+  tmpl:
+    type: HTTP
+    uri: "https://<your-url-domain>/api/dotnetify/vm"
+    requestTemplates:
+      $default: "#if("
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	empty := filepath.Join(dir, "empty.yaml")
+	if err := os.WriteFile(empty, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	wants := map[string][]string{
+		bad: {
+			`:1: routeSelectionExpression: .*empty key`,
+			`:6: integrations\.app\.uri: .*port "30x0"`,
+			`:9: integrations\.tmpl\.uri: .*placeholder <your-url-domain>`,
+			`:11: integrations\.tmpl\.requestTemplates\.\$default: the template does not parse`,
+		},
+		empty: {`: the file is empty`},
+	}
+	for file, want := range wants {
+		for _, cmd := range [][]string{{"validate", "--config", file}, {"serve", "--config", file, "--listen", "127.0.0.1:0"}} {
+			code, _, stderr := runCLI(cmd...)
+			if code != 1 {
+				t.Errorf("%v: exit %d, want 1; stderr:\n%s", cmd, code, stderr)
+			}
+			for _, w := range want {
+				if !regexp.MustCompile(regexp.QuoteMeta(file) + w).MatchString(stderr) {
+					t.Errorf("%v: stderr lacks %s:\n%s", cmd, w, stderr)
+				}
+			}
+		}
+	}
+}
+
+// A template shipped with a placeholder URI (dotNetify's <your-url-domain>) is a load error
+// naming the template's file and line, the key and the placeholder, not a 502 at every connect.
+func TestTemplatePlaceholderIsLoadError(t *testing.T) {
+	src, err := os.ReadFile("../../testdata/templates/dotnetify-like/template.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := regexp.MustCompile(`https?://[^"/]+(/api/dotnetify/vm)`).ReplaceAll(src, []byte("https://<your-url-domain>$1"))
+	file := filepath.Join(t.TempDir(), "template.yaml")
+	if err := os.WriteFile(file, tmpl, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := runCLI("serve", "--template", file, "--listen", "127.0.0.1:0")
+	if code != 1 {
+		t.Fatalf("exit %d, want 1; stderr:\n%s", code, stderr)
+	}
+	line := 0
+	for i, l := range strings.Split(string(tmpl), "\n") {
+		if strings.Contains(l, "<your-url-domain>") {
+			line = i + 1
+			break
+		}
+	}
+	want := regexp.QuoteMeta(file) + ":" + strconv.Itoa(line) + `: integrations\.\w+\.uri: .*placeholder <your-url-domain>`
+	if !regexp.MustCompile(want).MatchString(stderr) {
+		t.Errorf("stderr lacks %s:\n%s", want, stderr)
 	}
 }
 

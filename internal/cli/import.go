@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -87,6 +88,23 @@ func (f *importFlags) load(path string, stderr io.Writer) (*config.Config, error
 	}
 	cfg.ApplyDefaults()
 	if err := cfg.Validate(); err != nil {
+		var es config.Errors
+		if errors.As(err, &es) {
+			// Name the template's line where the faulty value is written (an integration URI
+			// with a placeholder such as <your-url-domain>), so the fix is one jump away.
+			if data, rerr := os.ReadFile(path); rerr == nil {
+				located := make(config.Errors, len(es))
+				for i, e := range es {
+					located[i] = e
+					if name, v := valueAt(cfg, e.Path); v != "" {
+						if line := lineContaining(data, name, v); line > 0 {
+							located[i].File, located[i].Line = path, line
+						}
+					}
+				}
+				err = located
+			}
+		}
 		return nil, fmt.Errorf("%s: the imported config is not valid ('wsgate import' shows it):\n%w", path, err)
 	}
 	return cfg, nil
@@ -156,4 +174,48 @@ func (f *importFlags) given(fs *pflag.FlagSet) bool {
 		}
 	}
 	return false
+}
+
+// valueAt is the integration (the template's resource) and the string an error's config path
+// names, where it is one the template writes as is (an integration's uri, endpoint or
+// standin); "" otherwise.
+func valueAt(cfg *config.Config, path string) (name, value string) {
+	rest, ok := strings.CutPrefix(path, "integrations.")
+	if !ok {
+		return "", ""
+	}
+	i := strings.LastIndexByte(rest, '.')
+	if i < 0 {
+		return "", ""
+	}
+	name = rest[:i]
+	in, ok := cfg.Integrations[name]
+	if !ok {
+		return "", ""
+	}
+	switch rest[i+1:] {
+	case "uri":
+		return name, in.URI
+	case "endpoint":
+		return name, in.Endpoint
+	case "standin":
+		return name, in.Standin
+	}
+	return "", ""
+}
+
+// lineContaining is the 1-based line of the first occurrence of v in data after the resource
+// name's key (anywhere when the name is not found), or 0.
+func lineContaining(data []byte, name, v string) int {
+	from := 0
+	if i := bytes.Index(data, []byte(name+":")); i >= 0 {
+		from = i
+	} else if i := bytes.Index(data, []byte(`"`+name+`"`)); i >= 0 { // a JSON template
+		from = i
+	}
+	i := bytes.Index(data[from:], []byte(v))
+	if i < 0 {
+		return 0
+	}
+	return bytes.Count(data[:from+i], []byte("\n")) + 1
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/wsgate/wsgate/internal/config"
+	"github.com/wsgate/wsgate/internal/server"
 )
 
 func (a *app) validateCmd() *cobra.Command {
@@ -21,7 +22,13 @@ func (a *app) validateCmd() *cobra.Command {
 			if file == "" {
 				return errors.New("usage: wsgate validate --config FILE")
 			}
-			if _, err := config.Load(file); err != nil {
+			cfg, err := config.Load(file)
+			if err != nil {
+				return err
+			}
+			// What serve builds, built the same way (selection expression, templates,
+			// integrations, authorizers), without listening: every error at once.
+			if err := server.Check(cfg, nil); err != nil {
 				return err
 			}
 			fmt.Fprintf(a.stdout, "%s: ok\n", file)

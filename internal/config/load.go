@@ -36,11 +36,13 @@ func parse(name string, data []byte, lookup lookupFunc) (*Config, error) {
 
 	root, err := parseYAML(data)
 	if err != nil {
-		return nil, Errors{yamlError(name, err)}
+		return nil, Errors{yamlError(name, data, err)}
 	}
-	if root != nil {
-		d.decode(root, reflect.ValueOf(c).Elem(), "")
+	if root == nil {
+		return nil, Errors{{File: name, Msg: "the file is empty (or only comments): a config needs at least routes:; " +
+			"'wsgate config example' prints a complete one"}}
 	}
+	d.decode(root, reflect.ValueOf(c).Elem(), "")
 	c.ApplyDefaults()
 	errs := d.errs
 	for _, e := range c.validate() {
@@ -87,14 +89,86 @@ func parseYAML(data []byte) (root *yaml.Node, err error) {
 
 var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
-// yamlError turns a yaml.v3 syntax error into an Error with its line.
-func yamlError(file string, err error) Error {
+// yamlError turns a yaml.v3 syntax error into an Error at the line of the fault, with a hint.
+// yaml.v3 reports some faults at the line where the enclosing mapping began ("did not find
+// expected key" at the parent's line for a key indented wrongly ten lines below), so the line is
+// found again as the first line at which the file, read up to there, stops parsing.
+func yamlError(file string, data []byte, err error) Error {
 	msg := err.Error()
-	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
-		line, _ := strconv.Atoi(m[1])
-		return Error{File: file, Line: line, Msg: "YAML syntax: " + m[2]}
+	m := yamlLineRE.FindStringSubmatch(msg)
+	if m == nil {
+		return Error{File: file, Msg: "YAML syntax: " + strings.TrimPrefix(msg, "yaml: ")}
 	}
-	return Error{File: file, Msg: "YAML syntax: " + strings.TrimPrefix(msg, "yaml: ")}
+	line, _ := strconv.Atoi(m[1])
+	what := m[2]
+	if !truncationError(what) {
+		if l := firstFailingLine(data, line); l > 0 {
+			line = l
+		}
+	}
+	e := Error{File: file, Line: line, Msg: "YAML syntax: " + what}
+	if h := yamlHint(what, lineOf(data, line)); h != "" {
+		e.Msg += "; " + h
+	}
+	return e
+}
+
+// truncationError reports whether a yaml.v3 message is what a file cut short gives (so a prefix
+// failing with it says nothing about where the fault is).
+func truncationError(msg string) bool {
+	return strings.Contains(msg, "end of stream") || strings.Contains(msg, "did not find expected ',' or")
+}
+
+// firstFailingLine returns the first line n >= from whose prefix (lines 1..n) fails to parse
+// for a reason other than being cut short, or 0 when the whole file does not.
+func firstFailingLine(data []byte, from int) int {
+	lines := strings.SplitAfter(string(data), "\n")
+	fails := func(n int) bool {
+		_, err := parseYAML([]byte(strings.Join(lines[:n], "")))
+		return err != nil && !truncationError(err.Error())
+	}
+	// A parser stops at the first fault, so the prefixes that fail are (nearly) all those past
+	// it: a binary search finds the first in a few parses.
+	lo, hi := max(from, 1), len(lines)
+	if lo > hi || !fails(hi) {
+		return 0
+	}
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		if fails(mid) {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	return lo
+}
+
+func lineOf(data []byte, n int) string {
+	lines := strings.Split(string(data), "\n")
+	if n < 1 || n > len(lines) {
+		return ""
+	}
+	return lines[n-1]
+}
+
+// yamlHint says what usually causes a yaml.v3 message, for the line it is reported at.
+func yamlHint(msg, line string) string {
+	switch {
+	case strings.Contains(line, "\t") && strings.Contains(msg, "cannot start any token"):
+		return "YAML indents with spaces, never tabs: replace the tab on this line"
+	case strings.Contains(msg, "did not find expected key"), strings.Contains(msg, "did not find expected '-' indicator"):
+		return "check this line's indentation: a key lines up with the keys of its mapping (the same number of spaces), one level deeper than its parent"
+	case strings.Contains(msg, "mapping values are not allowed"):
+		return "this line is indented under a key that already has a value, or an unquoted value contains ': '; fix the indentation or quote the value"
+	case strings.Contains(msg, "could not find expected ':'"):
+		return "write this line as key: value"
+	case strings.Contains(msg, "end of stream"):
+		return "a quote or bracket opened here is not closed"
+	case strings.Contains(msg, "found character that cannot start any token"):
+		return "quote the value: a plain YAML value cannot start with this character (` @ % or a tab)"
+	}
+	return ""
 }
 
 // skipped reports whether a validation error at path should be dropped because the value there

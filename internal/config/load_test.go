@@ -52,7 +52,7 @@ var goodCases = []struct {
 	name, src string
 	check     func(t *testing.T, c *Config)
 }{
-	{"empty", "", func(t *testing.T, c *Config) {
+	{"defaults", "stage: dev\n", func(t *testing.T, c *Config) {
 		if c.Listen != DefaultListen || c.Stage != DefaultStage || c.Store.Type != "memory" {
 			t.Errorf("defaults not applied: %+v", c)
 		}
@@ -302,6 +302,48 @@ region: ${REGION:-us-east-1
   $default: {integration: [
 `, []string{
 		"t.yaml:2: YAML syntax: did not find expected node content",
+	}},
+	{"empty file", ``, []string{
+		"t.yaml: the file is empty (or only comments): a config needs at least routes:; 'wsgate config example' prints a complete one",
+	}},
+	{"only comments", "# nothing yet\n\n", []string{
+		"t.yaml: the file is empty (or only comments): a config needs at least routes:; 'wsgate config example' prints a complete one",
+	}},
+	// yaml.v3 reports this at line 5 (where integrations: began); the fault is line 11.
+	{"yaml syntax at the fault's line", `stage: dev
+routes:
+  $connect: { integration: app }
+  $default: { integration: app }
+integrations:
+  app:
+    type: HTTP_PROXY
+    uri: http://127.0.0.1:3000/ws
+    requestParameters:
+      integration.request.header.x: context.connectionId
+   method: POST
+limits:
+  messageBytes: 128KB
+`, []string{
+		"t.yaml:11: YAML syntax: did not find expected key; check this line's indentation: a key lines up with the keys of its mapping (the same number of spaces), one level deeper than its parent",
+	}},
+	{"what serve builds", `routeSelectionExpression: $request.body.
+routes:
+  $connect: { integration: app }
+  $default: { integration: tmpl }
+integrations:
+  app: { type: HTTP_PROXY, uri: "http://127.0.0.1:30x0/ws" }
+  tmpl:
+    type: HTTP
+    uri: "https://<your-url-domain>/api/dotnetify/vm"
+    templateSelectionExpression: "${request.body"
+    requestTemplates:
+      $default: "#if("
+`, []string{
+		"t.yaml:1: routeSelectionExpression: selection expression \"$request.body.\": $request.body.: empty key at offset 0: write .name or ['name']; write e.g. $request.body.action",
+		"t.yaml:6: integrations.app.uri: \"http://127.0.0.1:30x0/ws\" has the port \"30x0\", which is not a number from 1 to 65535; write e.g. http://127.0.0.1:3000/ws",
+		"t.yaml:9: integrations.tmpl.uri: \"https://<your-url-domain>/api/dotnetify/vm\" has the placeholder <your-url-domain>: replace it with the real value (the backend's host and port); write e.g. http://127.0.0.1:3000/ws",
+		"t.yaml:10: integrations.tmpl.templateSelectionExpression: selection expression \"${request.body\": at offset 0: \"${\" has no closing \"}\": write ${request.body.action}; write e.g. \\$default or ${request.body.type}",
+		"t.yaml:12: integrations.tmpl.requestTemplates.$default: the template does not parse: template 1:5: expected a value (a $reference, 'string', number, true, false, [list] or {map}) but the template ended",
 	}},
 	{"yaml tab", `stage: dev
 	listen: x

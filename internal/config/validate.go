@@ -2,7 +2,6 @@ package config
 
 import (
 	"fmt"
-	"github.com/wsgate/wsgate/internal/awsservice"
 	"maps"
 	"net"
 	"net/url"
@@ -11,6 +10,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/wsgate/wsgate/internal/awsservice"
+	"github.com/wsgate/wsgate/internal/routing"
 )
 
 // Validate checks a config that ApplyDefaults has completed and returns every problem as an
@@ -50,6 +52,9 @@ func (c *Config) validate() Errors {
 	v.listen("listen", c.Listen)
 	if !apiIDRE.MatchString(c.APIID) {
 		v.add("apiId", "%q is not an API id; use letters, digits, ., - or _ (it goes into requestContext.apiId and the methodArn)", c.APIID)
+	}
+	if _, err := routing.Compile(c.RouteSelectionExpression); err != nil {
+		v.add("routeSelectionExpression", "%v; write e.g. $request.body.action", err)
 	}
 	if !regionRE.MatchString(c.Region) {
 		v.add("region", "%q is not an AWS region; write one such as us-east-1", c.Region)

@@ -1,12 +1,18 @@
 package config
 
 import (
-	"github.com/wsgate/wsgate/internal/awsservice"
+	"errors"
+	"fmt"
 	"maps"
 	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
+
+	"github.com/wsgate/wsgate/internal/awsservice"
+	"github.com/wsgate/wsgate/internal/routing"
+	"github.com/wsgate/wsgate/internal/vtl"
 )
 
 var (
@@ -78,13 +84,52 @@ func (v *validator) httpURL(path, raw, example string) {
 	if !ok {
 		return
 	}
-	u, err := url.Parse(s)
-	switch {
-	case err != nil || (u.Scheme != "http" && u.Scheme != "https"):
-		v.add(path, "%q is not an http:// or https:// URL; write e.g. %s", raw, example)
-	case u.Host == "":
-		v.add(path, "%q has no host; write e.g. %s", raw, example)
+	if msg := HTTPURLProblem(s); msg != "" {
+		v.add(path, "%q %s; write e.g. %s", raw, msg, example)
 	}
+}
+
+// placeholderRE finds a template's placeholder such as <your-url-domain> or {your-api-id}.
+var placeholderRE = regexp.MustCompile(`<[^<>/]*>|\{[A-Za-z_-]*(?:your|YOUR|Your)[^{}/]*\}`)
+
+// HTTPURLProblem says what is wrong with s as an integration's http(s) URL, "" when nothing:
+// a placeholder left from a template ("has the placeholder <your-url-domain>: replace it with
+// the backend's host"), a port that is not a number, a scheme other than http and https, no
+// host. Integrations run the same check when they are built.
+func HTTPURLProblem(s string) string {
+	if m := placeholderRE.FindString(s); m != "" {
+		return fmt.Sprintf("has the placeholder %s: replace it with the real value (the backend's host and port)", m)
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) && strings.Contains(ue.Err.Error(), "invalid port") {
+			port := s
+			if i := strings.Index(s, "://"); i >= 0 {
+				port = s[i+3:]
+			}
+			if i := strings.IndexAny(port, "/?#"); i >= 0 {
+				port = port[:i]
+			}
+			if i := strings.LastIndexByte(port, ':'); i >= 0 {
+				port = port[i+1:]
+			}
+			return fmt.Sprintf("has the port %q, which is not a number from 1 to 65535", port)
+		}
+		return "is not a URL (" + strings.TrimPrefix(err.Error(), "parse ") + ")"
+	}
+	switch {
+	case u.Scheme != "http" && u.Scheme != "https":
+		return "is not an http:// or https:// URL"
+	case u.Host == "":
+		return "has no host"
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return fmt.Sprintf("has the port %q, which is not a number from 1 to 65535", p)
+		}
+	}
+	return ""
 }
 
 func (v *validator) lambda(path, raw string) {
@@ -189,6 +234,11 @@ func (v *validator) integration(p string, in Integration) {
 			v.requestParameter(join(p, "requestParameters", target), target, in.RequestParameters[target])
 		}
 	}
+	if e := in.TemplateSelectionExpression; e != "" {
+		if _, err := routing.Compile(e); err != nil {
+			v.add(join(p, "templateSelectionExpression"), "%v; write e.g. \\$default or ${request.body.type}", err)
+		}
+	}
 	for _, key := range slices.Sorted(maps.Keys(in.RequestTemplates)) {
 		v.template(join(p, "requestTemplates", key), in.RequestTemplates[key])
 	}
@@ -207,9 +257,14 @@ func (v *validator) integration(p string, in Integration) {
 	}
 }
 
+// template checks a mapping template's size and parses it as serve will.
 func (v *validator) template(path, t string) {
 	if len(t) > MaxTemplateBytes {
 		v.add(path, "the template is %d bytes; AWS's limit is 300KB", len(t))
+		return
+	}
+	if _, err := vtl.Parse(t); err != nil {
+		v.add(path, "the template does not parse: %v", err)
 	}
 }
 

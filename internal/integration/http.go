@@ -11,6 +11,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/wsgate/wsgate/internal/config"
 	"github.com/wsgate/wsgate/internal/event"
 )
 
@@ -67,12 +68,12 @@ func parseHTTPURI(raw string, stageVars map[string]string) (*url.URL, error) {
 	if err != nil {
 		return nil, fmt.Errorf("uri %q: %w", raw, err)
 	}
+	if msg := config.HTTPURLProblem(s); msg != "" {
+		return nil, fmt.Errorf("uri %q %s; use an absolute http:// or https:// URL", s, msg)
+	}
 	u, err := url.Parse(s)
 	if err != nil {
 		return nil, fmt.Errorf("uri %q: %w", s, err)
-	}
-	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("uri %q: use an absolute http:// or https:// URL", s)
 	}
 	return u, nil
 }

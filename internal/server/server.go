@@ -77,11 +77,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, er
 	if err := s.setupTLS(); err != nil {
 		return nil, err
 	}
-	selector, err := routing.Compile(cfg.RouteSelectionExpression)
-	if err != nil {
-		return nil, s.keyErr("routeSelectionExpression", err)
-	}
-	routes, err := s.buildRoutes()
+	selector, routes, err := s.build()
 	if err != nil {
 		s.closeAuthorizers()
 		return nil, err
@@ -138,35 +134,49 @@ func (s *Server) keyErr(path string, err error) error {
 	return fmt.Errorf("%s: %w", path, err)
 }
 
-func (s *Server) buildRoutes() (map[string]*gateway.Route, error) {
+// build compiles everything serve runs from the config, without listening or opening the
+// store: the route selection expression, every integration (URI, request parameters, mapping
+// templates, AWS service targets) and every authorizer. It reports every error at once, each
+// "file:line: key: what is wrong". Check (wsgate validate) and New run this one function.
+func (s *Server) build() (*routing.Expr, map[string]*gateway.Route, error) {
 	cfg := s.cfg
+	var errs []error
+	selector, err := routing.Compile(cfg.RouteSelectionExpression)
+	if err != nil {
+		errs = append(errs, s.keyErr("routeSelectionExpression", err))
+	}
 	client := integration.DefaultHTTPClient()
 	awsClient, err := s.awsClient()
 	if err != nil {
-		return nil, err
+		errs = append(errs, err)
 	}
 	integs := map[string]integration.Integration{}
-	for name, ic := range cfg.Integrations {
-		in, err := integration.New(name, ic, integration.Options{
+	for _, name := range slices.Sorted(maps.Keys(cfg.Integrations)) {
+		in, err := integration.New(name, cfg.Integrations[name], integration.Options{
 			HTTPClient: client, StageVariables: cfg.StageVariables, Region: cfg.Region, Logger: s.log,
 			AWS: awsClient,
 		})
 		if err != nil {
-			return nil, s.keyErr("integrations."+name, err)
+			errs = append(errs, s.keyErr("integrations."+name, err))
+			continue
 		}
 		integs[name] = in
 	}
 	auths := map[string]authorizer.Authorizer{}
-	for name, ac := range cfg.Authorizers {
-		a, err := authorizer.New(name, ac, authorizer.Options{
+	for _, name := range slices.Sorted(maps.Keys(cfg.Authorizers)) {
+		a, err := authorizer.New(name, cfg.Authorizers[name], authorizer.Options{
 			Region: cfg.Region, AccountID: cfg.AccountID, APIID: cfg.APIID, Stage: cfg.Stage,
 			StageVariables: cfg.StageVariables, Logger: s.log,
 		})
 		if err != nil {
-			return nil, s.keyErr("authorizers."+name, err)
+			errs = append(errs, s.keyErr("authorizers."+name, err))
+			continue
 		}
 		auths[name] = a
 		s.auths = append(s.auths, a)
+	}
+	if len(errs) > 0 {
+		return nil, nil, errors.Join(errs...)
 	}
 	routes := map[string]*gateway.Route{}
 	for key, rc := range cfg.Routes {
@@ -179,7 +189,20 @@ func (s *Server) buildRoutes() (map[string]*gateway.Route, error) {
 		}
 		routes[key] = r
 	}
-	return routes, nil
+	return selector, routes, nil
+}
+
+// Check builds what New builds from cfg (already loaded by config.Load), without listening or
+// opening the store, and reports every error at once; nil means serve will start. It is
+// `wsgate validate`'s second half.
+func Check(cfg *config.Config, log *slog.Logger) error {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{cfg: cfg, log: log}
+	_, _, err := s.build()
+	s.closeAuthorizers()
+	return err
 }
 
 // awsClient builds the client AWS service integrations share, when there is one, logs where
