@@ -9,7 +9,6 @@ import (
 	"github.com/wsgate/wsgate/internal/authorizer"
 	"github.com/wsgate/wsgate/internal/config"
 	"github.com/wsgate/wsgate/internal/gateway"
-	"github.com/wsgate/wsgate/internal/routing"
 )
 
 // retireAfter is how long authorizers replaced by a reload stay open for the handshakes that
@@ -46,12 +45,8 @@ func (s *Server) Reload(cfg *config.Config) (restart []string, err error) {
 	defer s.reload.mu.Unlock()
 
 	// Build everything first; nothing is swapped unless all of it builds.
-	b := &Server{cfg: cfg, log: s.log} // buildRoutes and keyErr read cfg and log only
-	selector, err := routing.Compile(cfg.RouteSelectionExpression)
-	if err != nil {
-		return nil, b.keyErr("routeSelectionExpression", err)
-	}
-	routes, err := b.buildRoutes()
+	b := &Server{cfg: cfg, log: s.log} // build and keyErr read cfg and log only
+	selector, routes, err := b.build() // what New and Check build, the same way
 	if err != nil {
 		b.closeAuthorizers()
 		return nil, err
