@@ -124,6 +124,11 @@ func TestTailTapsAccessLogAndKeepsTheLog(t *testing.T) {
 	if n := len(tail.Recent()); n != 0 || out.Len() != 0 {
 		t.Fatalf("at level warn with nobody watching: %d lines kept, log %q", n, out.String())
 	}
+	log.Warn("disconnect", "connectionId", "c0", "status", 502)
+	if n := len(tail.Recent()); n != 0 || !strings.Contains(out.String(), `"connectionId":"c0"`) {
+		t.Fatalf("with nobody watching: %d lines kept (want none), log %q", n, out.String())
+	}
+	out.Reset()
 	ch, stop := tail.Subscribe(10)
 	defer stop()
 	log.Info("message", "connectionId", "c1", "routeKey", "$default", "status", 200, "integrationLatency", 1500*time.Microsecond)
@@ -146,7 +151,7 @@ func TestTailTapsAccessLogAndKeepsTheLog(t *testing.T) {
 	if lines := strings.Count(out.String(), "\n"); lines != 1 || !strings.Contains(out.String(), `"msg":"disconnect"`) {
 		t.Errorf("inner log: %q", out.String())
 	}
-	for i := 0; i < 5; i++ {
+	for i := 0; i < 5; i++ { // still watched: the ring keeps the last 3
 		log.Warn("m", "connectionId", "c"+string(rune('a'+i)))
 	}
 	if got := tail.Recent(); len(got) != 3 || got[2].ConnectionID != "ce" || got[0].ConnectionID != "cc" {

@@ -25,13 +25,14 @@ type Line struct {
 	Attrs        [][2]string `json:"attrs"`
 }
 
-// Tail taps a slog logger: it keeps the last lines that carry a connectionId or a routeKey
-// (the gateway's access log: connect, message, disconnect) and hands new ones to subscribers.
-// It is safe for concurrent use. The logger it wraps writes exactly what it wrote before.
+// Tail taps a slog logger: while at least one page watches (Subscribe), it keeps the last lines
+// that carry a connectionId or a routeKey (the gateway's access log: connect, message,
+// disconnect) and hands new ones to subscribers. It is safe for concurrent use. The logger it
+// wraps writes exactly what it wrote before.
 //
-// While nobody watches, the tap follows the wrapped handler's level (with log.level warn the
-// access log is not written, and the tail stays empty). While a page watches, Info records are
-// produced even if the wrapped handler drops them, so the tail works at any log level.
+// While nobody watches, the tap costs an atomic load per record and keeps nothing, so the hot
+// path pays nothing for a page nobody opened. While a page watches, Info records are produced
+// even if the wrapped handler's level drops them, so the tail works at any log level.
 type Tail struct {
 	watchers atomic.Int32
 
@@ -116,7 +117,8 @@ func (h *tapHandler) Handle(ctx context.Context, r slog.Record) error {
 	if h.inner.Enabled(ctx, r.Level) {
 		err = h.inner.Handle(ctx, r)
 	}
-	if r.Level < slog.LevelInfo {
+	if r.Level < slog.LevelInfo || h.t.watchers.Load() == 0 {
+		// Nobody watches: the access log costs the gateway nothing more than an atomic load.
 		return err
 	}
 	l := Line{Time: r.Time, Level: r.Level.String(), Msg: r.Message, Attrs: make([][2]string, 0, len(h.attrs)+r.NumAttrs())}
