@@ -249,12 +249,20 @@ integrations:
 	// The broken route's failed call shows in the route table (this node's last minute).
 	waitText(t, ctx, "#routes tbody tr.bad td:first-child", "broken")
 
-	// The access-log tail, filtered to one connection, shows only that connection's lines.
+	// The access-log tail (lines written while the page is open), filtered to one connection,
+	// shows only that connection's lines.
+	for _, c := range []client{alice2, bob, alice2} {
+		if err := c.c.Write(wctx, websocket.MessageText, []byte(`tail me`)); err != nil {
+			t.Fatal(err)
+		}
+	}
 	run(t, ctx, "filter the tail", chromedp.SendKeys("#f-conn", alice2.id, chromedp.ByQuery))
 	var ids []string
-	run(t, ctx, "read the tail", chromedp.Evaluate(`[...document.querySelectorAll('#tail tbody tr')].map(r => r.dataset.connectionId)`, &ids))
-	if len(ids) == 0 {
-		t.Fatalf("the tail filtered to %s is empty", alice2.id)
+	for deadline := time.Now().Add(30 * time.Second); len(ids) < 2; time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the tail filtered to %s shows %d lines, want 2 or more", alice2.id, len(ids))
+		}
+		run(t, ctx, "read the tail", chromedp.Evaluate(`[...document.querySelectorAll('#tail tbody tr')].map(r => r.dataset.connectionId)`, &ids))
 	}
 	for _, id := range ids {
 		if id != alice2.id {
