@@ -78,6 +78,8 @@ example' prints it as a starting point. 'wsgate serve --template' runs a CloudFo
   wsgate validate --config wsgate.yaml
   wsgate config example > wsgate.yaml
   wsgate import template.yaml > wsgate.yaml
+  wsgate connections list
+  wsgate send 'Dwz4leekPHcCG6Q=' '{"news":"from the backend"}'
   wsgate version`,
 		Version: version(),
 		// Any args reach RunE, so that an unknown command is a usage error (exit 2) with a
@@ -108,6 +110,9 @@ example' prints it as a starting point. 'wsgate serve --template' runs a CloudFo
 		a.configCmd(),
 		a.importCmd(),
 		a.versionCmd(),
+		a.connectionsCmd(),
+		a.sendCmd(),
+		a.usersCmd(),
 	)
 	return root
 }

@@ -190,6 +190,26 @@ func (h *Hub[C]) rememberGroup(connID, group string, join bool) {
 	}
 }
 
+// NodeConnections lists the nodes with a live lease and the connections each owns, from the
+// store (so every node's, not only this one's).
+func (h *Hub[C]) NodeConnections(ctx context.Context) (map[string][]registry.Conn, error) {
+	ctx, cancel := h.storeCtx(ctx)
+	defer cancel()
+	nodes, err := h.o.Store.Nodes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string][]registry.Conn, len(nodes))
+	for _, n := range nodes {
+		cs, err := h.o.Store.NodeConns(ctx, n)
+		if err != nil {
+			return nil, err
+		}
+		out[n] = cs
+	}
+	return out, nil
+}
+
 // GroupMembers lists a group's live connections.
 func (h *Hub[C]) GroupMembers(ctx context.Context, group string) ([]registry.Conn, error) {
 	ctx, cancel := h.storeCtx(ctx)

@@ -28,4 +28,8 @@ type Backend interface {
 	PostToGroup(ctx context.Context, group string, data []byte) (int, error)
 	GroupMembers(ctx context.Context, group string) ([]registry.Conn, error)
 	Broadcast(ctx context.Context, data []byte) (int, error)
+
+	// NodeConnections lists the live nodes and the connections each owns (node -> its
+	// connections); a node without connections may be left out.
+	NodeConnections(ctx context.Context) (map[string][]registry.Conn, error)
 }

@@ -207,6 +207,16 @@ func (b *memBackend) GroupMembers(_ context.Context, group string) ([]registry.C
 	return out, nil
 }
 
+func (b *memBackend) NodeConnections(context.Context) (map[string][]registry.Conn, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	out := map[string][]registry.Conn{}
+	for _, c := range b.conns {
+		out[c.Node] = append(out[c.Node], c)
+	}
+	return out, nil
+}
+
 func (b *memBackend) Broadcast(_ context.Context, data []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()

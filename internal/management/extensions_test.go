@@ -2,6 +2,7 @@ package management
 
 import (
 	"bytes"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -332,5 +333,27 @@ func TestObserve(t *testing.T) {
 	}
 	if !slices.Equal(got, want) {
 		t.Fatalf("observed\n %q\nwant\n %q", got, want)
+	}
+}
+
+// GET /@nodes lists every node with its connections, ordered by node and connectedAt.
+func TestListNodes(t *testing.T) {
+	b := newMemBackend(
+		registry.Conn{ID: "c2", Node: "n1", UserID: "ann", ConnectedAt: time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC)},
+		registry.Conn{ID: "c1", Node: "n1", ConnectedAt: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)},
+		registry.Conn{ID: "c3", Node: "n0", ConnectedAt: time.Date(2026, 1, 3, 0, 0, 0, 0, time.UTC)},
+	)
+	srv := startServer(t, b, false)
+	resp, err := http.Get(srv.URL + "/dev/@nodes")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	want := `{"nodes":[{"node":"n0","connections":[{"connectionId":"c3","connectedAt":"2026-01-03T00:00:00.000Z"}]},` +
+		`{"node":"n1","connections":[{"connectionId":"c1","connectedAt":"2026-01-01T00:00:00.000Z"},` +
+		`{"connectionId":"c2","userId":"ann","connectedAt":"2026-01-02T00:00:00.000Z"}]}]}`
+	if resp.StatusCode != http.StatusOK || string(body) != want {
+		t.Errorf("GET /@nodes: %d %s\nwant 200 %s", resp.StatusCode, body, want)
 	}
 }

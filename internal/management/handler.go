@@ -257,7 +257,7 @@ func what(rt route) string {
 		return "user " + strconv.Quote(rt.id)
 	case opPostToGroup, opGetGroup:
 		return "group " + strconv.Quote(rt.group)
-	case opBroadcast, opGetUsers, opListOnline:
+	case opBroadcast, opGetUsers, opListOnline, opListNodes:
 		return "the gateway"
 	}
 	return "connection " + strconv.Quote(rt.id)

@@ -122,6 +122,13 @@ func (h *Handler) dispatch(ctx context.Context, w http.ResponseWriter, r *http.R
 		}
 		return writeJSON(w, http.StatusOK, toGroupJSON(rt.group, cs))
 
+	case opListNodes:
+		nodes, err := b.NodeConnections(ctx)
+		if err != nil {
+			return 0, err
+		}
+		return writeJSON(w, http.StatusOK, toNodesJSON(nodes))
+
 	case opBroadcast:
 		n, err := b.Broadcast(ctx, body)
 		if err != nil {

@@ -28,6 +28,7 @@ const (
 	opPostToGroup
 	opGetGroup
 	opBroadcast
+	opListNodes // GET /@nodes
 )
 
 var opNames = [...]string{
@@ -45,6 +46,7 @@ var opNames = [...]string{
 	opPostToGroup:      "PostToGroup",
 	opGetGroup:         "GetGroup",
 	opBroadcast:        "Broadcast",
+	opListNodes:        "ListNodes",
 }
 
 func (o op) String() string { return opNames[o] }
@@ -144,6 +146,10 @@ func parseRoute(method, escapedPath, stage string) (route, error) {
 		if len(rest) == 0 {
 			r.op = pick(method, opBroadcast, opUnknown, opUnknown, opUnknown)
 		}
+	case "nodes":
+		if len(rest) == 0 {
+			r.op = pick(method, opUnknown, opListNodes, opUnknown, opUnknown)
+		}
 	}
 	if r.op == opUnknown {
 		return route{}, errNoRoute
@@ -192,7 +198,7 @@ func resourceName(seg string) (string, bool) {
 		return "", false
 	}
 	switch seg {
-	case "connections", "users", "groups", "broadcast":
+	case "connections", "users", "groups", "broadcast", "nodes":
 		return seg, true
 	}
 	return "", false

@@ -30,6 +30,7 @@ var routeCases = []struct {
 	{"POST", "/dev/@groups/g", route{op: opPostToGroup, group: "g"}},
 	{"GET", "/dev/@groups/g", route{op: opGetGroup, group: "g"}},
 	{"POST", "/dev/@broadcast", route{op: opBroadcast}},
+	{"GET", "/dev/@nodes", route{op: opListNodes}},
 	{"POST", "/%64ev/@broadcast", route{op: opBroadcast}},
 
 	{"POST", "", route{}},
@@ -96,6 +97,9 @@ func (okBackend) LeaveGroup(context.Context, string, string) error              
 func (okBackend) PostToGroup(context.Context, string, []byte) (int, error)      { return 1, nil }
 func (okBackend) GroupMembers(context.Context, string) ([]registry.Conn, error) { return nil, nil }
 func (okBackend) Broadcast(context.Context, []byte) (int, error)                { return 1, nil }
+func (okBackend) NodeConnections(context.Context) (map[string][]registry.Conn, error) {
+	return nil, nil
+}
 func (okBackend) Presence(_ context.Context, ids []string) ([]registry.Presence, error) {
 	return make([]registry.Presence, len(ids)), nil
 }
@@ -131,6 +135,8 @@ func FuzzRoute(f *testing.F) {
 				p = "/dev/@users"
 			case opBroadcast:
 				p = "/dev/@broadcast"
+			case opListNodes:
+				p = "/dev/@nodes"
 			}
 			if again, err := parseRoute(method, p, "dev"); err != nil || again != rt {
 				t.Fatalf("%s %q -> %+v; re-encoded %q -> %+v, %v", method, path, rt, p, again, err)

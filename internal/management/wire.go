@@ -1,6 +1,10 @@
 package management
 
 import (
+	"cmp"
+	"maps"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/wsgate/wsgate/internal/registry"
@@ -93,6 +97,28 @@ func toGroupJSON(group string, cs []registry.Conn) groupJSON {
 		g.Connections[i] = memberJSON{ConnectionID: c.ID, UserID: c.UserID, ConnectedAt: isoTime(c.ConnectedAt)}
 	}
 	return g
+}
+
+type nodeJSON struct {
+	Node        string       `json:"node"`
+	Connections []memberJSON `json:"connections"`
+}
+
+type nodesJSON struct {
+	Nodes []nodeJSON `json:"nodes"`
+}
+
+// toNodesJSON orders nodes by name and each node's connections by connectedAt, then id.
+func toNodesJSON(nodes map[string][]registry.Conn) nodesJSON {
+	out := nodesJSON{Nodes: []nodeJSON{}}
+	for _, name := range slices.Sorted(maps.Keys(nodes)) {
+		cs := slices.Clone(nodes[name])
+		slices.SortFunc(cs, func(a, b registry.Conn) int {
+			return cmp.Or(a.ConnectedAt.Compare(b.ConnectedAt), strings.Compare(a.ID, b.ID))
+		})
+		out.Nodes = append(out.Nodes, nodeJSON{Node: name, Connections: toGroupJSON("", cs).Connections})
+	}
+	return out
 }
 
 type userDeliveredJSON struct {
