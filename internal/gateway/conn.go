@@ -207,6 +207,16 @@ func (c *Conn) Info() registry.Conn {
 	}
 }
 
+// connFromRecord is the connection a registry record describes, Info's inverse (keep the two
+// together): the events of a connection this node does not hold (a dead node's $disconnect)
+// are built from it.
+func connFromRecord(g *Gateway, rc registry.Conn) *Conn {
+	return &Conn{
+		g: g, id: rc.ID, connectedAt: rc.ConnectedAt.UnixNano(), sourceIP: rc.SourceIP, userAgent: rc.UserAgent,
+		path: rc.Path, userID: rc.UserID, authorizer: rc.Authorizer, domainName: g.o.DomainName,
+	}
+}
+
 // Send implements hub.Conn: one text frame, never blocking.
 func (c *Conn) Send(data []byte) error {
 	return c.write(websocket.TextMessage, data)

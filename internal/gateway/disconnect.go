@@ -80,15 +80,6 @@ func (g *Gateway) orphanEvent(rc registry.Conn, reason string) *event.Event {
 	return connFromRecord(g, rc).disconnectEvent(closeReason{code: 1006, text: reason, metric: "node_lost", by: byNode})
 }
 
-// connFromRecord is the connection a registry record describes (Conn.Info's inverse), for the
-// events of a connection this node does not hold.
-func connFromRecord(g *Gateway, rc registry.Conn) *Conn {
-	return &Conn{
-		g: g, id: rc.ID, connectedAt: rc.ConnectedAt.UnixNano(), sourceIP: rc.SourceIP, userAgent: rc.UserAgent,
-		path: rc.Path, userID: rc.UserID, authorizer: rc.Authorizer, domainName: g.o.DomainName,
-	}
-}
-
 // Orphaned runs $disconnect for a connection whose node died (the hub calls it after reaping).
 func (g *Gateway) Orphaned(rc registry.Conn, reason string) {
 	g.metrics.Disconnects.WithLabelValues("node_lost").Inc()
@@ -113,8 +104,8 @@ func (g *Gateway) disconnect(ev *event.Event, connID string, by initiator) {
 	}
 	g.disconnects <- struct{}{}
 	defer func() { <-g.disconnects }()
-	release := g.acquireCall()
-	defer release()
+	g.acquireCall()
+	defer g.releaseCall()
 	t0 := time.Now()
 	resp, err := r.Integration.Invoke(context.Background(), ev)
 	lat := time.Since(t0)

@@ -305,17 +305,18 @@ func (c *Conn) controlFrame() bool {
 	return false
 }
 
-// acquireCall takes one of the node's integration call slots (Limits.MaxInflightCalls) and
-// returns its release.
-func (g *Gateway) acquireCall() func() {
-	if g.calls == nil {
-		g.metrics.IntegrationInflight.Inc()
-		return g.metrics.IntegrationInflight.Dec
+// acquireCall takes one of the node's integration call slots (Limits.MaxInflightCalls),
+// waiting for one if all are taken; releaseCall gives it back.
+func (g *Gateway) acquireCall() {
+	if g.calls != nil {
+		g.calls <- struct{}{}
 	}
-	g.calls <- struct{}{}
 	g.metrics.IntegrationInflight.Inc()
-	return func() {
-		g.metrics.IntegrationInflight.Dec()
+}
+
+func (g *Gateway) releaseCall() {
+	g.metrics.IntegrationInflight.Dec()
+	if g.calls != nil {
 		<-g.calls
 	}
 }

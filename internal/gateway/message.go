@@ -191,16 +191,16 @@ func (c *Conn) route(m job) {
 	} else {
 		ev.Body = string(m.data)
 	}
-	release := g.acquireCall()
+	g.acquireCall()
 	if c.ending() {
-		release()
+		g.releaseCall()
 		c.logDropped(1, len(m.data))
 		return
 	}
 	t0 := time.Now()
 	resp, err := r.Integration.Invoke(context.Background(), ev)
 	lat := time.Since(t0)
-	release()
+	g.releaseCall()
 	g.metrics.IntegrationTime.WithLabelValues(key).Observe(lat.Seconds())
 	if err != nil {
 		_ = c.Send(errorFrame("Internal server error", c.id, rc.RequestID))
