@@ -23,6 +23,7 @@ import (
 
 	"github.com/wsgate/wsgate/internal/config"
 	"github.com/wsgate/wsgate/internal/event"
+	"github.com/wsgate/wsgate/internal/lambda"
 )
 
 // Defaults for what the configuration leaves out.
@@ -108,6 +109,10 @@ type Options struct {
 	Logger                          *slog.Logger
 	// Now is the clock for token times, cache expiry and JWKS refetch limits (tests).
 	Now func() time.Time
+	// Function, when set, returns the function wsgate runs itself that a REQUEST authorizer's
+	// uri names (nil when it names none); such an authorizer without an endpoint invokes it
+	// instead of the Lambda Invoke API.
+	Function func(uri string) lambda.Function
 }
 
 func (o *Options) fill() {

@@ -61,7 +61,12 @@ func newRequest(name string, cfg config.Authorizer, sources []string, o Options)
 		if strings.HasPrefix(cfg.URI, "arn:") {
 			region = "" // the function ARN names its region
 		}
-		inv := lambda.New(cfg.URI, cfg.Endpoint, region, o.HTTPClient)
+		var inv lambda.Function = lambda.New(cfg.URI, cfg.Endpoint, region, o.HTTPClient)
+		if cfg.Endpoint == "" && o.Function != nil {
+			if fn := o.Function(cfg.URI); fn != nil {
+				inv = fn
+			}
+		}
 		a.invoke = func(ctx context.Context, payload []byte) ([]byte, *Error) {
 			return invokeLambda(ctx, inv, payload)
 		}
@@ -217,7 +222,7 @@ func (a *requestAuth) inputEvent(ev *event.Event) *requestEvent {
 	return re
 }
 
-func invokeLambda(ctx context.Context, inv *lambda.Invoker, payload []byte) ([]byte, *Error) {
+func invokeLambda(ctx context.Context, inv lambda.Function, payload []byte) ([]byte, *Error) {
 	body, err := inv.Invoke(ctx, payload)
 	if err != nil {
 		var fe *lambda.FunctionError

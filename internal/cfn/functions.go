@@ -3,6 +3,8 @@ package cfn
 import (
 	"regexp"
 	"strings"
+
+	"github.com/wsgate/wsgate/internal/config"
 )
 
 var (
@@ -77,6 +79,20 @@ func (m *mapper) resolveLambda(r *resource, key, uri string) (lambdaTarget, erro
 			lt.endpoint = ep
 			m.usedFn[k] = true
 			break
+		}
+	}
+	if lt.endpoint == "" && fr != nil && !m.noted[name] {
+		// A function of the template with its code here: wsgate runs it.
+		fn, ok, err := m.localFunction(fr)
+		if err != nil {
+			return lambdaTarget{}, err
+		}
+		if ok {
+			m.noted[name] = true
+			if m.cfg.Functions == nil {
+				m.cfg.Functions = map[string]config.Function{}
+			}
+			m.cfg.Functions[m.t.functionName(fr)] = fn
 		}
 	}
 	if lt.endpoint == "" && !m.noted[name] {

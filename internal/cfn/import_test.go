@@ -166,7 +166,7 @@ func TestLambdaTargets(t *testing.T) {
 	}{
 		{"!Sub 'arn:aws:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${Fn.Arn}/invocations'", Options{Functions: map[string]string{"Fn": "http://rie"}}, "named", "http://rie", "", ""},
 		{"!GetAtt Fn.Arn", Options{Functions: map[string]string{"named": "http://rie"}}, "named", "http://rie", "", ""},
-		{"!Ref Fn", Options{}, "named", "", "", `Fn: no --function Fn=URL given; calls go to the real AWS Lambda function "named" (Runtime provided.al2023)`},
+		{"!Ref Fn", Options{}, "named", "", "", `Fn: no --function Fn=URL given and wsgate cannot run the function here (it has no CodeUri or inline code); calls go to the real AWS Lambda function "named" (Runtime provided.al2023)`},
 		{"arn:aws:lambda:eu-west-1:1:function:other:prod", Options{}, "other:prod", "", "eu-west-1", `L.Properties.IntegrationUri: calls the AWS Lambda function "other", which is not in the template; give --function other=URL`},
 		{"arn:aws:lambda:us-east-1:1:function:other", Options{Functions: map[string]string{"other": "http://o"}}, "other", "http://o", "", ""},
 		{"'arn:aws:lambda:us-east-1:1:function:${stageVariables.fn}'", Options{Functions: map[string]string{"Fn": "http://rie"}}, "named", "http://rie", "", ""},

@@ -156,7 +156,7 @@ func TestImportFlags(t *testing.T) {
 		{name: "function by logical id and by FunctionName", args: []string{tut,
 			"--function", "EchoFunction=http://127.0.0.1:7001", "--function", "wsgate-disconnect=http://127.0.0.1:7002"},
 			out:     []string{"uri: EchoFunction\n    endpoint: http://127.0.0.1:7001\n", "uri: wsgate-disconnect\n    endpoint: http://127.0.0.1:7002\n"},
-			errText: []string{`warning: ConnectFunction: no --function ConnectFunction=URL given; calls go to the real AWS Lambda function "ConnectFunction"`}},
+			errText: []string{`warning: ConnectFunction: no --function ConnectFunction=URL given and wsgate cannot run the function here`}},
 		{name: "stack name changes a FunctionName", args: []string{tut, "--stack-name", "chat", "--function", "chat-disconnect=http://127.0.0.1:7002"},
 			out: []string{"uri: chat-disconnect\n    endpoint: http://127.0.0.1:7002\n"}},
 		{name: "function that names nothing", args: []string{tut, "--function", "Missing=http://127.0.0.1:1"}, code: 1,

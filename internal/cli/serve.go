@@ -21,7 +21,7 @@ import (
 // serveFlags are serve's flags; serveCmd declares them.
 type serveFlags struct {
 	config, template, logLevel, listen, stateDir string
-	watch                                        bool
+	watch, watchCode                             bool
 	imp                                          *importFlags
 	createResources                              bool
 }
@@ -40,10 +40,10 @@ and management calls, and no socket is closed; if not, every error is logged and
 keeps serving. Settings that only change on restart (listen, stage, store, limits, ...) are named.
 
 With no --config it serves the embedded demo API (ws://127.0.0.1:8080/dev; 'wsgate config example'
-prints it). --template runs a CloudFormation/SAM template as is: its Lambda functions are reached at the
---function URLs, its AWS service integrations call the services on AWS or at --aws-endpoint-url
-(a local emulator, where the template's tables and queues are created), or a --standin URL
-(docs/templates.md).`,
+prints it). --template runs a CloudFormation/SAM template as is: wsgate runs its Lambda functions itself
+(nodejs*, python3.*, provided.*, go1.x; docs/functions.md) or reaches one at its --function URL; its AWS
+service integrations call the services on AWS or at --aws-endpoint-url (a local emulator, where the
+template's tables and queues are created), or a --standin URL (docs/templates.md).`,
 		Example: `  wsgate serve
   wsgate serve --config wsgate.yaml --listen 0.0.0.0:8080 --log-level debug
   wsgate serve --config wsgate.yaml --watch-config      # or: kill -HUP <pid> after editing it
@@ -69,6 +69,7 @@ prints it). --template runs a CloudFormation/SAM template as is: its Lambda func
 	fs.StringVar(&f.listen, "listen", "", "`HOST:PORT` to listen on (overrides listen)")
 	fs.StringVar(&f.stateDir, "state-dir", "", "`DIR` where the local CA is kept (overrides state.dir; default $WSGATE_STATE_DIR, $XDG_STATE_HOME/wsgate or ~/.local/state/wsgate)")
 	fs.BoolVar(&f.watch, "watch-config", false, "reload when the --config or --template file changes (as on SIGHUP)")
+	fs.BoolVar(&f.watchCode, "watch", false, "reload a function wsgate runs when its code changes (default on with --template; --watch=false turns it off)")
 	f.imp = newImportFlags(fs)
 	f.imp.awsEndpoints = addAWSEndpointFlag(fs)
 	fs.BoolVar(&f.createResources, "create-resources", true, "with --template: create the template's DynamoDB tables and SQS queues that are missing on a local emulator endpoint (never on AWS)")
@@ -115,7 +116,11 @@ func (a *app) serve(ctx context.Context, cmd *cobra.Command, f *serveFlags) erro
 	if f.template != "" && f.createResources {
 		createTemplateResources(ctx, f.template, f.imp.options(), cfg, log, a.stderr)
 	}
-	srv, err := server.New(ctx, cfg, log)
+	watchCode := f.watchCode
+	if !cmd.Flags().Changed("watch") {
+		watchCode = f.template != ""
+	}
+	srv, err := server.NewWithOptions(ctx, cfg, log, server.Options{WatchFunctions: watchCode})
 	if err != nil {
 		return err
 	}

@@ -91,6 +91,10 @@ type Config struct {
 	Routes       map[string]Route       `yaml:"routes,omitempty"`
 	Integrations map[string]Integration `yaml:"integrations,omitempty"`
 	Authorizers  map[string]Authorizer  `yaml:"authorizers,omitempty"`
+	// Functions are Lambda functions wsgate runs itself (docs/functions.md): an AWS_PROXY
+	// integration or REQUEST authorizer whose uri names one (and sets no endpoint) invokes it
+	// here instead of calling the Lambda Invoke API.
+	Functions map[string]Function `yaml:"functions,omitempty"`
 
 	// AWS says where AWS service integrations send their calls.
 	AWS AWSSettings `yaml:"aws,omitempty"`
@@ -246,6 +250,33 @@ type AWSSettings struct {
 	// AWS_ENDPOINT_URL, which the AWS SDKs' convention also honours; a service with neither is
 	// called on AWS.
 	Endpoints map[string]string `yaml:"endpoints,omitempty"`
+}
+
+// Function is a Lambda function run by wsgate on this machine, through the Lambda Runtime API.
+type Function struct {
+	// Runtime is a Lambda runtime identifier: nodejsNN.x and python3.N (run on the local node
+	// and python3), provided.al2023, provided.al2 and go1.x (a bootstrap executable).
+	Runtime string `yaml:"runtime,omitempty"`
+	// Handler as Lambda takes it: src/app.handler (Node), app.lambda_handler (Python), the
+	// executable's name (go1.x); unused by provided.*.
+	Handler string `yaml:"handler,omitempty"`
+	// CodeURI is the code: a directory or a .zip file, relative to the config file's directory.
+	CodeURI string `yaml:"codeUri,omitempty"`
+	// InlineCode is the function's source written in the config (CloudFormation's
+	// Code.ZipFile / SAM's InlineCode): index.js for Node, index.py for Python.
+	InlineCode string `yaml:"inlineCode,omitempty"`
+	// BuildMethod go1.x builds a provided.* function's bootstrap from the Go sources in codeUri
+	// with go build (SAM's Metadata.BuildMethod), again after each code change.
+	BuildMethod string `yaml:"buildMethod,omitempty"`
+	// Timeout per invocation, 1s to 900s (Lambda's range); default 3s.
+	Timeout Duration `yaml:"timeout,omitempty"`
+	// MemorySize in MB, 128 to 10240; reported to the function, not enforced. Default 128.
+	MemorySize int `yaml:"memorySize,omitempty"`
+	// Environment variables of the function.
+	Environment map[string]string `yaml:"environment,omitempty"`
+	// Concurrency is the most runtime processes run at once (ReservedConcurrentExecutions);
+	// default 10.
+	Concurrency int `yaml:"concurrency,omitempty"`
 }
 
 // Management configures the @connections API and its extensions.

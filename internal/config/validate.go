@@ -104,6 +104,9 @@ func (c *Config) validate() Errors {
 	for _, name := range slices.Sorted(maps.Keys(c.Authorizers)) {
 		v.authorizer(Path("authorizers", name), c.Authorizers[name])
 	}
+	for _, name := range slices.Sorted(maps.Keys(c.Functions)) {
+		v.function(Path("functions", name), name, c.Functions[name])
+	}
 	v.management()
 	v.limits()
 	if c.Shutdown.GracePeriod < 0 {

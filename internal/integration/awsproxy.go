@@ -11,9 +11,9 @@ import (
 )
 
 // awsProxy is AWS_PROXY: the event, as JSON, goes to a Lambda function through the Lambda Invoke
-// API; its result is read the way API Gateway reads a proxy result (see parseProxyResult).
+// API, or to a function wsgate runs itself (Options.Function); its result is read the way API Gateway reads a proxy result (see parseProxyResult).
 type awsProxy struct {
-	inv *lambda.Invoker
+	inv lambda.Function
 }
 
 func newAWSProxy(name string, cfg config.Integration, o Options) (*awsProxy, error) {
@@ -26,6 +26,11 @@ func newAWSProxy(name string, cfg config.Integration, o Options) (*awsProxy, err
 	region := cfg.Region
 	if region == "" {
 		region = o.Region
+	}
+	if cfg.Endpoint == "" && o.Function != nil {
+		if fn := o.Function(cfg.URI); fn != nil {
+			return &awsProxy{inv: fn}, nil
+		}
 	}
 	return &awsProxy{inv: lambda.New(cfg.URI, cfg.Endpoint, region, o.HTTPClient)}, nil
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/wsgate/wsgate/internal/awsservice"
 	"github.com/wsgate/wsgate/internal/config"
 	"github.com/wsgate/wsgate/internal/event"
+	"github.com/wsgate/wsgate/internal/lambda"
 )
 
 // MaxResponseBytes bounds a backend answer read into memory (10 MB, API Gateway's payload
@@ -71,6 +72,10 @@ type Options struct {
 	// AWS addresses and signs the calls of AWS service integrations; share one. nil: one is
 	// made per integration from the SDK's default configuration.
 	AWS *awsservice.Client
+	// Function, when set, returns the function wsgate runs itself that an AWS_PROXY uri names
+	// (nil when it names none); such an integration without an endpoint invokes it instead of
+	// the Lambda Invoke API.
+	Function func(uri string) lambda.Function
 }
 
 // ErrUnsupportedMediaType is returned by HTTP, AWS and MOCK integrations when no request template

@@ -33,6 +33,16 @@ const MaxResponseBytes = 6 << 20
 // invokePath is the Invoke API's path; %s is the path-escaped function name or ARN.
 const invokePath = "/2015-03-31/functions/%s/invocations"
 
+// Function is one Lambda function invoked synchronously: payload in, the function's result
+// payload out, or a *FunctionError when the function ran and failed. *Invoker (the Invoke API)
+// is one; a function wsgate runs itself (internal/functions) is another, so AWS_PROXY
+// integrations and REQUEST authorizers call either the same way.
+type Function interface {
+	Invoke(ctx context.Context, payload []byte) ([]byte, error)
+	// Function names the function in errors and logs.
+	Function() string
+}
+
 // Invoker calls one Lambda function through the Lambda Invoke API: with Endpoint set, a plain
 // HTTP POST of the payload to {Endpoint}/2015-03-31/functions/{Function}/invocations (a local
 // emulator such as the Runtime Interface Emulator, or any service that speaks it), or to

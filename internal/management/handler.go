@@ -43,6 +43,11 @@ type Options struct {
 	// r.RemoteAddr) are served and others get 403 ForbiddenException. Behind a reverse proxy on
 	// the same host every client looks local, so configure credentials there.
 	Verifier *sigv4.Verifier
+	// UnsignedLoopback, with a Verifier, still serves loopback requests that carry no signature
+	// at all (no Authorization header, no X-Amz-Signature): set when no credentials are
+	// configured and the Verifier holds only the key wsgate generated for the functions it
+	// runs, so their signed calls are verified while unsigned local tools keep working.
+	UnsignedLoopback bool
 	// MaxBody caps the request body; larger requests get 413 PayloadTooLargeException.
 	// Default DefaultMaxBody.
 	MaxBody int64
@@ -219,6 +224,9 @@ func (h *Handler) authenticate(r *http.Request, body []byte) (*apiError, string)
 			return nil, ""
 		}
 		return errForbidden, "not loopback (no management credentials configured)"
+	}
+	if h.o.UnsignedLoopback && r.Header.Get("Authorization") == "" && r.URL.Query().Get("X-Amz-Signature") == "" && isLoopback(r.RemoteAddr) {
+		return nil, ""
 	}
 	err := h.o.Verifier.Verify(r, body)
 	if err == nil {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -286,4 +287,33 @@ func TestSignedModeRefusesUnsignedLoopback(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkError(t, resp, http.StatusForbidden, "MissingAuthenticationTokenException", "Missing Authentication Token")
+}
+
+// TestUnsignedLoopbackWithGeneratedKey: with UnsignedLoopback (no configured credentials, only
+// the key wsgate generated for its functions), a signed request is verified (a wrong secret is
+// refused) while an unsigned loopback caller is still served.
+func TestUnsignedLoopbackWithGeneratedKey(t *testing.T) {
+	b := newMemBackend(testConn())
+	srv := httptest.NewServer(New(Options{Stage: testStage, Backend: b, UnsignedLoopback: true,
+		Verifier: sigv4.New(sigv4.Options{Credentials: map[string]string{testKeyID: testSecret}})}))
+	t.Cleanup(srv.Close)
+	ctx := context.Background()
+	in := &apigatewaymanagementapi.PostToConnectionInput{ConnectionId: aws.String(testConnID), Data: []byte("signed")}
+	if _, err := sdkClient(srv, testSecret).PostToConnection(ctx, in); err != nil {
+		t.Fatalf("right key: %v", err)
+	}
+	if _, err := sdkClient(srv, "wrong").PostToConnection(ctx, in); err == nil || !strings.Contains(err.Error(), "StatusCode: 403") {
+		t.Fatalf("wrong secret: %v, want 403", err)
+	}
+	resp, err := http.Post(srv.URL+"/dev/@connections/"+testConnID, "application/octet-stream", bytes.NewReader([]byte("unsigned")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("unsigned loopback: %d, want 200", resp.StatusCode)
+	}
+	if got := b.messages(testConnID); len(got) != 2 {
+		t.Fatalf("backend got %q, want the signed and the unsigned message", got)
+	}
 }

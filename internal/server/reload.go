@@ -45,8 +45,8 @@ func (s *Server) Reload(cfg *config.Config) (restart []string, err error) {
 	defer s.reload.mu.Unlock()
 
 	// Build everything first; nothing is swapped unless all of it builds.
-	b := &Server{cfg: cfg, log: s.log} // build and keyErr read cfg and log only
-	selector, routes, err := b.build() // what New and Check build, the same way
+	b := &Server{cfg: cfg, log: s.log, fns: s.fns} // build and keyErr read cfg, log and the functions (restart-only) only
+	selector, routes, err := b.build()             // what New and Check build, the same way
 	if err != nil {
 		b.closeAuthorizers()
 		return nil, err
@@ -54,7 +54,7 @@ func (s *Server) Reload(cfg *config.Config) (restart []string, err error) {
 
 	s.gw.SetRouteTable(&gateway.RouteTable{Selector: selector, Routes: routes})
 	s.gw.SetLimits(gatewayLimits(cfg.Limits))
-	s.verifier.SetCredentials(credentials(cfg))
+	s.verifier.SetCredentials(s.credentials(cfg))
 
 	old := s.auths
 	s.auths = b.auths
@@ -80,11 +80,15 @@ func (s *Server) closeRetired(old []authorizer.Authorizer) {
 	}
 }
 
-// credentials is management.credentials as the verifier's map.
-func credentials(cfg *config.Config) map[string]string {
-	m := make(map[string]string, len(cfg.Management.Credentials))
+// credentials is management.credentials as the verifier's map, plus the key generated for the
+// functions wsgate runs when there was none.
+func (s *Server) credentials(cfg *config.Config) map[string]string {
+	m := make(map[string]string, len(cfg.Management.Credentials)+1)
 	for _, c := range cfg.Management.Credentials {
 		m[c.AccessKeyID] = c.SecretAccessKey
+	}
+	if s.generated {
+		m[s.fnCreds.AccessKeyID] = s.fnCreds.SecretAccessKey
 	}
 	return m
 }

@@ -29,6 +29,7 @@ import (
 	"github.com/wsgate/wsgate/internal/bus"
 	"github.com/wsgate/wsgate/internal/config"
 	"github.com/wsgate/wsgate/internal/dashboard"
+	"github.com/wsgate/wsgate/internal/functions"
 	"github.com/wsgate/wsgate/internal/gateway"
 	"github.com/wsgate/wsgate/internal/handshake"
 	"github.com/wsgate/wsgate/internal/hub"
@@ -57,6 +58,10 @@ type Server struct {
 	auths []authorizer.Authorizer // guarded by reload.mu once the server runs
 	tail  *dashboard.Tail         // the access log, tapped for the live page
 	dash  *dashboard.Dashboard    // the live page at /_wsgate/
+	fns   *functions.Set          // the functions wsgate runs itself; nil when there are none
+	// fnCreds are the credentials the functions get; generated when management has none.
+	fnCreds   functions.Credentials
+	generated bool
 
 	verifier *sigv4.Verifier // management credentials; Reload replaces them
 	reload   reloader
@@ -69,17 +74,33 @@ type Server struct {
 	cancel        context.CancelFunc
 }
 
+// Options are start-up choices that are not part of the config.
+type Options struct {
+	// WatchFunctions reloads a function when its code changes (`--watch`; on by default in
+	// template mode).
+	WatchFunctions bool
+}
+
 // New builds a node from cfg (already validated by config.Load). Errors name the config key.
 func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, error) {
+	return NewWithOptions(ctx, cfg, log, Options{})
+}
+
+// NewWithOptions is New with start-up options.
+func NewWithOptions(ctx context.Context, cfg *config.Config, log *slog.Logger, o Options) (*Server, error) {
 	s := &Server{cfg: cfg, metrics: observe.NewMetrics(), tail: dashboard.NewTail(0)}
 	log = s.tail.Wrap(log)
 	s.log = log
 	if err := s.setupTLS(); err != nil {
 		return nil, err
 	}
+	if err := s.startFunctions(o); err != nil {
+		return nil, err
+	}
 	selector, routes, err := s.build()
 	if err != nil {
 		s.closeAuthorizers()
+		s.closeFunctions(ctx)
 		return nil, err
 	}
 	node := cfg.Store.NodeID
@@ -88,6 +109,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, er
 	}
 	if err := s.openStore(ctx, node); err != nil {
 		s.closeAuthorizers()
+		s.closeFunctions(ctx)
 		return nil, err
 	}
 	l := cfg.Limits
@@ -98,11 +120,12 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, er
 		OrderViaBus: s.redis != nil,
 	})
 	// Always a verifier, so that a reload can add credentials; without any it lets loopback
-	// clients in unsigned (management.Options.Verifier).
-	verifier := sigv4.New(sigv4.Options{Credentials: credentials(cfg)})
+	// clients in unsigned (management.Options.Verifier). A key generated for the functions
+	// is verified too, while unsigned loopback callers are still served (UnsignedLoopback).
+	verifier := sigv4.New(sigv4.Options{Credentials: s.credentials(cfg)})
 	s.verifier = verifier
 	s.mgmt = management.New(management.Options{
-		Stage: cfg.Stage, Backend: s.hub, Verifier: verifier, MaxBody: int64(l.MessageBytes), Logger: log,
+		Stage: cfg.Stage, Backend: s.hub, Verifier: verifier, UnsignedLoopback: s.generated, MaxBody: int64(l.MessageBytes), Logger: log,
 		// The handler logs each request once; here only the metric.
 		Observe: func(op string, status int, _ time.Duration) {
 			s.metrics.Pushes.WithLabelValues(op, fmt.Sprint(status)).Inc()
@@ -115,13 +138,14 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, er
 	})
 	if err != nil {
 		s.closeAuthorizers()
+		s.closeFunctions(ctx)
 		_ = s.bus.Close()
 		_ = s.store.Close()
 		_ = s.closeRedis()
 		return nil, fmt.Errorf("start event loop: %w", err)
 	}
 	s.dash = s.newDashboard()
-	if !verifier.HasCredentials() {
+	if !verifier.HasCredentials() || s.generated {
 		log.Warn("management API has no credentials configured: only loopback clients may call it; set management.credentials to sign requests with SigV4")
 	}
 	return s, nil
@@ -154,7 +178,7 @@ func (s *Server) build() (*routing.Expr, map[string]*gateway.Route, error) {
 	for _, name := range slices.Sorted(maps.Keys(cfg.Integrations)) {
 		in, err := integration.New(name, cfg.Integrations[name], integration.Options{
 			HTTPClient: client, StageVariables: cfg.StageVariables, Region: cfg.Region, Logger: s.log,
-			AWS: awsClient,
+			AWS: awsClient, Function: s.localFunction,
 		})
 		if err != nil {
 			errs = append(errs, s.keyErr("integrations."+name, err))
@@ -166,7 +190,7 @@ func (s *Server) build() (*routing.Expr, map[string]*gateway.Route, error) {
 	for _, name := range slices.Sorted(maps.Keys(cfg.Authorizers)) {
 		a, err := authorizer.New(name, cfg.Authorizers[name], authorizer.Options{
 			Region: cfg.Region, AccountID: cfg.AccountID, APIID: cfg.APIID, Stage: cfg.Stage,
-			StageVariables: cfg.StageVariables, Logger: s.log,
+			StageVariables: cfg.StageVariables, Logger: s.log, Function: s.localFunction,
 		})
 		if err != nil {
 			errs = append(errs, s.keyErr("authorizers."+name, err))
@@ -432,6 +456,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.cancel()
 	}
 	s.closeAuthorizers()
+	s.closeFunctions(ctx)
 	_ = s.bus.Close()
 	_ = s.store.Close()
 	_ = s.closeRedis()
