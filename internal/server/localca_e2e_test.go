@@ -372,7 +372,7 @@ func TestWrongProtocolIsLogged(t *testing.T) {
 	})
 	t.Run("client does not trust the CA", func(t *testing.T) {
 		n, logs := startNodeLogged(t, fmt.Sprintf("state: { dir: %q }\nmanagement: { credentials: [ { accessKeyId: %s, secretAccessKey: %q } ] }\n",
-		t.TempDir(), mgmtKeyID, mgmtSecretKey)+fmt.Sprintf(lifecycleAPI, fn.srv.URL))
+			t.TempDir(), mgmtKeyID, mgmtSecretKey)+fmt.Sprintf(lifecycleAPI, fn.srv.URL))
 		if _, err := http.Get("https://" + n.addr + "/healthz"); err == nil {
 			t.Fatal("an untrusting client was served")
 		}
@@ -426,5 +426,33 @@ integrations:
 	waitFor(t, "the sockets to register", func() bool { return n.srv.Hub().Len() == conns })
 	if grew := runtime.NumGoroutine() - before; grew >= conns/2 {
 		t.Fatalf("%d plain ws:// sockets added %d goroutines: they are not on nbio's event loop", conns, grew)
+	}
+}
+
+// With no usable default state directory (a container's read-only home), the node still
+// serves TLS, from a CA in a temporary directory, and says how to keep one.
+func TestLocalCAWithoutAStateDirectory(t *testing.T) {
+	notADir := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(notADir, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("WSGATE_STATE_DIR", "")
+	t.Setenv("STATE_DIRECTORY", "")
+	t.Setenv("XDG_STATE_HOME", notADir) // $XDG_STATE_HOME/wsgate cannot be made
+	fn := echoLambda(t)
+	n, logs := startNodeLogged(t, fmt.Sprintf(lifecycleAPI, fn.srv.URL))
+	caFile := n.srv.Trust().CAFile
+	t.Cleanup(func() { os.RemoveAll(filepath.Dir(caFile)) })
+	if strings.HasPrefix(caFile, notADir) || caFile == "" {
+		t.Fatalf("CA file %q", caFile)
+	}
+	rec := waitLog(t, logs, "state directory unusable")
+	if !strings.Contains(fmt.Sprint(rec["msg"]), "set state.dir") {
+		t.Errorf("warning = %v; want it to say how to keep the CA", rec)
+	}
+	c := dial(t, "wss://"+n.addr+"/dev", func(o *websocket.DialOptions) { o.HTTPClient = trustingClient(t, caPool(t, caFile)) })
+	send(t, c, "tmp")
+	if got := read(t, c); got != "re:tmp" {
+		t.Fatalf("wss:// with a temporary CA = %q", got)
 	}
 }

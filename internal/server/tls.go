@@ -50,21 +50,22 @@ func (s *Server) setupTLS() error {
 			s.trust = localca.Trust{CAFile: t.CAFile, Bundle: bundle}
 		}
 	default:
+		names := localca.NamesFor(s.cfg.Listen, s.cfg.DomainName)
 		dir, err := s.stateDir()
-		if err != nil {
-			return err
+		var ca *localca.Authority
+		if err == nil {
+			ca, err = localca.Open(localca.Options{Dir: dir, Names: names})
 		}
-		ca, err := localca.Open(localca.Options{Dir: dir, Names: localca.NamesFor(s.cfg.Listen, s.cfg.DomainName)})
 		if err != nil && s.cfg.State.Dir == "" && os.Getenv("WSGATE_STATE_DIR") == "" {
-			// The default directory is not writable (a container with a read-only home):
-			// serve anyway, with a CA that lasts as long as this process.
+			// No default directory (no home), or not a writable one (a container with a
+			// read-only home): serve anyway, with a CA that lasts as long as this process.
 			tmp, terr := os.MkdirTemp("", "wsgate-state-")
 			if terr != nil {
 				return fmt.Errorf("local CA in %s: %w", dir, err)
 			}
 			s.log.Warn("state directory unusable; the local CA is kept in a temporary directory and changes at every restart: set state.dir (or --state-dir, WSGATE_STATE_DIR) to a writable directory",
 				"stateDir", dir, "err", err, "tmp", tmp)
-			ca, err = localca.Open(localca.Options{Dir: tmp, Names: localca.NamesFor(s.cfg.Listen, s.cfg.DomainName)})
+			ca, err = localca.Open(localca.Options{Dir: tmp, Names: names})
 		}
 		if err != nil {
 			return fmt.Errorf("local CA: %w; set state.dir to a writable directory, give tls.certFile/keyFile, or set tls.mode: off", err)
