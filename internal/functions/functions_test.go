@@ -47,7 +47,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-func need(t *testing.T, bin string) {
+func need(t testing.TB, bin string) {
 	t.Helper()
 	if _, err := exec.LookPath(bin); err != nil {
 		t.Skipf("%s not on PATH", bin)
@@ -55,7 +55,7 @@ func need(t *testing.T, bin string) {
 }
 
 // writeFiles makes a code directory from name -> content.
-func writeFiles(t *testing.T, files map[string]string) string {
+func writeFiles(t testing.TB, files map[string]string) string {
 	t.Helper()
 	dir := t.TempDir()
 	for name, body := range files {
@@ -74,7 +74,7 @@ func writeFiles(t *testing.T, files map[string]string) string {
 	return dir
 }
 
-func newSet(t *testing.T, o Options, specs ...Spec) (*Set, *logBuf) {
+func newSet(t testing.TB, o Options, specs ...Spec) (*Set, *logBuf) {
 	t.Helper()
 	lb := &logBuf{}
 	if o.Logger == nil {
