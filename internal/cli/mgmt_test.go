@@ -43,7 +43,9 @@ func TestManagementCommands(t *testing.T) {
 	}
 	code, out, _ = mgmt("connections", "list", "--json")
 	var listed struct {
-		Nodes []struct{ Connections []struct{ ConnectionID string } }
+		Nodes []struct {
+			Connections []struct{ ConnectionID string }
+		}
 	}
 	if err := json.Unmarshal([]byte(out), &listed); code != 0 || err != nil || len(listed.Nodes) != 1 || len(listed.Nodes[0].Connections) != 2 {
 		t.Errorf("connections list --json: exit %d, %v\n%s", code, err, out)
