@@ -335,3 +335,76 @@ Conditions:
 		t.Errorf("on AWS: err %v, log:\n%s", err, awsLogs.String())
 	}
 }
+
+// claimTemplate's "claim" route puts an item only if it is not there yet: DynamoDB's answer
+// goes through the integration responses by status, as on AWS.
+const claimTemplate = `Resources:
+  Api:
+    Type: AWS::ApiGatewayV2::Api
+    Properties: {Name: claims, ProtocolType: WEBSOCKET, RouteSelectionExpression: $request.body.action}
+  Stage:
+    Type: AWS::ApiGatewayV2::Stage
+    Properties: {ApiId: !Ref Api, StageName: dev}
+  ClaimRoute:
+    Type: AWS::ApiGatewayV2::Route
+    Properties: {ApiId: !Ref Api, RouteKey: claim, RouteResponseSelectionExpression: $default, Target: !Sub "integrations/${Claim}"}
+  Claim:
+    Type: AWS::ApiGatewayV2::Integration
+    Properties:
+      ApiId: !Ref Api
+      IntegrationType: AWS
+      IntegrationMethod: POST
+      IntegrationUri: !Sub arn:aws:apigateway:${AWS::Region}:dynamodb:action/PutItem
+      TemplateSelectionExpression: \$default
+      RequestTemplates:
+        $default: !Sub >-
+          {"TableName": "${Seats}", "ConditionExpression": "attribute_not_exists(seat)",
+           "Item": {"seat": {"S": "$input.path('$.seat')"}, "by": {"S": "$context.connectionId"}}}
+  ClaimOK:
+    Type: AWS::ApiGatewayV2::IntegrationResponse
+    Properties:
+      ApiId: !Ref Api
+      IntegrationId: !Ref Claim
+      IntegrationResponseKey: /2\d\d/
+      ResponseTemplates: {$default: '{"claimed": true}'}
+  ClaimTaken:
+    Type: AWS::ApiGatewayV2::IntegrationResponse
+    Properties:
+      ApiId: !Ref Api
+      IntegrationId: !Ref Claim
+      IntegrationResponseKey: /4\d\d/
+      ResponseTemplates:
+        $default: '{"claimed": false, "error": "$input.path(''$.__type'').split(''#'')[1]"}'
+  Seats:
+    Type: AWS::DynamoDB::Table
+    Properties:
+      TableName: seats
+      BillingMode: PAY_PER_REQUEST
+      AttributeDefinitions: [{AttributeName: seat, AttributeType: S}]
+      KeySchema: [{AttributeName: seat, KeyType: HASH}]
+`
+
+// A service error from a real DynamoDB (dynalite): ConditionalCheckFailedException is a 400
+// that the /4\d\d/ integration response maps, and the socket stays open.
+func TestAWSIntegrationServiceErrorFromDynalite(t *testing.T) {
+	endpoint := startDynalite(t)
+	awsTestEnv(t)
+	tmpl := filepath.Join(t.TempDir(), "template.yaml")
+	if err := os.WriteFile(tmpl, []byte(claimTemplate), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := startServe(t, "--template", tmpl, "--aws-endpoint-url", "dynamodb="+endpoint)
+	c := dialWS(t, "ws://"+s.addr+"/dev", nil)
+	sendWS(t, c, `{"action":"claim","seat":"12A"}`)
+	if got := readWS(t, c); got != `{"claimed": true}` {
+		t.Fatalf("first claim: %q\n%s", got, s.stderr)
+	}
+	sendWS(t, c, `{"action":"claim","seat":"12A"}`)
+	if got := readWS(t, c); got != `{"claimed": false, "error": "ConditionalCheckFailedException"}` {
+		t.Fatalf("second claim: %q\n%s", got, s.stderr)
+	}
+	sendWS(t, c, `{"action":"claim","seat":"12B"}`)
+	if got := readWS(t, c); got != `{"claimed": true}` {
+		t.Fatalf("the socket did not carry on after the service error: %q", got)
+	}
+}
