@@ -65,6 +65,9 @@ type Server struct {
 
 	verifier *sigv4.Verifier // management credentials; Reload replaces them
 	reload   reloader
+	// awsProbe, set by build when AWS service integrations call real AWS, looks the AWS
+	// credentials up once and logs one line when there are none; New runs it in the background.
+	awsProbe func()
 
 	ln, adminLn   net.Listener
 	tlsConfig     *tls.Config        // nil: plain text only (tls.mode off)
@@ -102,6 +105,9 @@ func NewWithOptions(ctx context.Context, cfg *config.Config, log *slog.Logger, o
 		s.closeAuthorizers()
 		s.closeFunctions(ctx)
 		return nil, err
+	}
+	if s.awsProbe != nil {
+		go s.awsProbe()
 	}
 	node := cfg.Store.NodeID
 	if node == "" {
@@ -230,8 +236,8 @@ func Check(cfg *config.Config, log *slog.Logger) error {
 }
 
 // awsClient builds the client AWS service integrations share, when there is one, logs where
-// each of them sends its calls, and looks the AWS credentials up once in the background for
-// those that call real AWS: missing credentials are one log line at start, not one per call.
+// each of them sends its calls, and sets awsProbe for those that call real AWS: missing
+// credentials are one log line at start, not one per call.
 func (s *Server) awsClient() (*awsservice.Client, error) {
 	cfg := s.cfg
 	var names []string
@@ -267,13 +273,14 @@ func (s *Server) awsClient() (*awsservice.Client, error) {
 			onAWS = append(onAWS, name)
 		}
 	}
+	s.awsProbe = nil
 	if len(onAWS) > 0 {
-		go func() {
+		s.awsProbe = func() {
 			if err := c.CheckCredentials(context.Background()); err != nil {
 				s.log.Error("AWS service integrations call real AWS but wsgate has no AWS credentials; they will fail until it has some (or point them at an emulator with aws.endpoints / AWS_ENDPOINT_URL_<SERVICE>)",
 					"integrations", strings.Join(onAWS, ","), "error", err.Error())
 			}
-		}()
+		}
 	}
 	return c, nil
 }
