@@ -170,8 +170,8 @@ func TestPageReadsMetrics(t *testing.T) {
 	m.Messages.WithLabelValues("chat", "ok").Add(8)
 	m.Messages.WithLabelValues("chat", "error").Add(2)
 	m.IntegrationTime.WithLabelValues("chat").Observe(0.020)
-	m.Pushes.WithLabelValues("PostToConnection", "200").Add(3)
-	m.Pushes.WithLabelValues("GetConnection", "200").Add(9)
+	m.ManagementRequests.WithLabelValues("PostToConnection", "200").Add(3)
+	m.ManagementRequests.WithLabelValues("GetConnection", "200").Add(9)
 	t0 := time.Unix(1000, 0)
 	zero, err := read(m.Registry, t0)
 	if err != nil {

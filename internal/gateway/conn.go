@@ -230,6 +230,9 @@ func (c *Conn) write(mt websocket.MessageType, data []byte) error {
 		// socket's own send queue.
 		err := c.hold(data)
 		c.mu.Unlock()
+		if err == nil {
+			c.g.metrics.API.MessageOut(c.g.o.Stage)
+		}
 		return err
 	case open:
 	default:
@@ -242,6 +245,7 @@ func (c *Conn) write(mt websocket.MessageType, data []byte) error {
 	c.mu.Unlock()
 	switch {
 	case err == nil:
+		c.g.metrics.API.MessageOut(c.g.o.Stage)
 		return nil
 	case errors.Is(err, nbio.ErrOverflow), errors.Is(err, websocket.ErrMessageSendQuqueIsFull):
 		// The socket's buffer is over limits.sendQueueBytes. No close frame can get through a

@@ -17,12 +17,14 @@ import (
 	"github.com/wsgate/wsgate/internal/authorizer"
 	"github.com/wsgate/wsgate/internal/event"
 	"github.com/wsgate/wsgate/internal/handshake"
+	"github.com/wsgate/wsgate/internal/observe"
 )
 
 // connect runs the authorizer and the $connect integration while the upgrade request is held
 // open, and sends 101 only if both succeed (AWS-CONTRACT.md §1.2, §2.2, §6.1).
 func (g *Gateway) connect(w http.ResponseWriter, r *http.Request, path string, lines []event.Header) {
 	start := time.Now()
+	g.metrics.API.Connect(g.o.Stage)
 	c := &Conn{
 		g:           g,
 		id:          event.NewID(),
@@ -50,7 +52,7 @@ func (g *Gateway) connect(w http.ResponseWriter, r *http.Request, path string, l
 	} else if g.log.Enabled(ctx, slog.LevelInfo) {
 		requestID = event.NewID()
 	}
-	log := connectLog{g.log, requestID, c.id}
+	log := connectLog{g, requestID, c.id}
 	status, authLatency := 0, time.Duration(0)
 	if route != nil && route.Authorizer != nil {
 		t0 := time.Now()
@@ -78,6 +80,11 @@ func (g *Gateway) connect(w http.ResponseWriter, r *http.Request, path string, l
 		resp, err := route.Integration.Invoke(ctx, ev)
 		integLatency = time.Since(t0)
 		g.metrics.IntegrationTime.WithLabelValues(event.RouteConnect).Observe(integLatency.Seconds())
+		status := 0
+		if resp != nil {
+			status = resp.StatusCode
+		}
+		g.metrics.API.Integration(g.o.Stage, event.RouteConnect, status, err, integLatency)
 		if err != nil {
 			g.refuse(w, log, http.StatusBadGateway, "integration", err, start, authLatency, integLatency)
 			return
@@ -106,7 +113,7 @@ func (g *Gateway) connect(w http.ResponseWriter, r *http.Request, path string, l
 	if err != nil {
 		c.upgradeFailed(err)
 		g.metrics.Connects.WithLabelValues("upgrade_failed").Inc()
-		log.Info("connect", "status", 400, "error", err.Error(), "latency", time.Since(start))
+		log.line(400, integLatency, err, slog.Float64(observe.KeyResponseLatency, observe.Millis(time.Since(start))))
 		return
 	}
 	if nc, ok := ws.Conn.(*nbio.Conn); ok && g.o.Limits.SocketSendBuffer > 0 {
@@ -124,23 +131,21 @@ func (g *Gateway) connect(w http.ResponseWriter, r *http.Request, path string, l
 		c.close(reasonShutdown)
 	}
 	if g.log.Enabled(ctx, slog.LevelInfo) {
-		log.Info("connect", "status", 101, "sourceIp", c.sourceIP, "path", c.path, "userId", c.userID,
-			"authorizerLatency", authLatency, "integrationLatency", integLatency, "latency", time.Since(start))
+		log.line(101, integLatency, nil, slog.String(observe.KeySourceIP, c.sourceIP), slog.String(observe.KeyPath, c.path),
+			slog.String(observe.KeyUserID, c.userID), slog.Float64(observe.KeyAuthorizerLatency, observe.Millis(authLatency)),
+			slog.Float64(observe.KeyResponseLatency, observe.Millis(time.Since(start))))
 	}
 }
 
-// connectLog is the access log of one handshake. It adds the request's ids only when the line
-// is written, so a handshake pays nothing for it when info logging is off.
+// connectLog is the access log of one handshake (logAccess with its ids).
 type connectLog struct {
-	l               *slog.Logger
+	g               *Gateway
 	requestID, conn string
 }
 
-func (cl connectLog) Info(msg string, args ...any) {
-	if !cl.l.Enabled(context.Background(), slog.LevelInfo) {
-		return
-	}
-	cl.l.Info(msg, append([]any{"requestId", cl.requestID, "connectionId", cl.conn, "routeKey", event.RouteConnect}, args...)...)
+func (cl connectLog) line(status int, integLatency time.Duration, err error, attrs ...slog.Attr) {
+	cl.g.logAccess(slog.LevelInfo, accessLine{eventType: "connect", requestID: cl.requestID, connectionID: cl.conn,
+		routeKey: event.RouteConnect, status: status, integrationLatency: integLatency, err: err, attrs: attrs})
 }
 
 // attach links the socket to its Conn and replays anything that arrived in between.
@@ -171,9 +176,7 @@ func (g *Gateway) attach(ws *websocket.Conn, c *Conn) {
 	}
 }
 
-func (g *Gateway) refuse(w http.ResponseWriter, log interface {
-	Info(string, ...any)
-}, status int, stage string, err error, start time.Time, authLatency, integLatency time.Duration) {
+func (g *Gateway) refuse(w http.ResponseWriter, log connectLog, status int, stage string, err error, start time.Time, authLatency, integLatency time.Duration) {
 	if status < 400 || status > 599 {
 		// A 1xx/3xx from a $connect backend still refuses; keep the status the client sees
 		// meaningful for a handshake (AWS passes 301 through, so only 1xx is replaced).
@@ -182,12 +185,12 @@ func (g *Gateway) refuse(w http.ResponseWriter, log interface {
 		}
 	}
 	g.metrics.Connects.WithLabelValues("refused_" + strconv.Itoa(status)).Inc()
-	attrs := []any{"status", status, "refusedBy", stage, "authorizerLatency", authLatency,
-		"integrationLatency", integLatency, "latency", time.Since(start)}
-	if err != nil {
-		attrs = append(attrs, "error", err.Error())
+	if stage == "authorizer" && status < 500 {
+		g.metrics.API.ClientError(g.o.Stage, event.RouteConnect) // refused before the integration
 	}
-	log.Info("connect", attrs...)
+	log.line(status, integLatency, err, slog.String(observe.KeyReason, "refused by "+stage),
+		slog.Float64(observe.KeyAuthorizerLatency, observe.Millis(authLatency)),
+		slog.Float64(observe.KeyResponseLatency, observe.Millis(time.Since(start))))
 	writeJSONError(w, status, http.StatusText(status))
 }
 

@@ -2,9 +2,11 @@ package gateway
 
 import (
 	"context"
+	"log/slog"
 	"time"
 
 	"github.com/wsgate/wsgate/internal/event"
+	"github.com/wsgate/wsgate/internal/observe"
 	"github.com/wsgate/wsgate/internal/registry"
 )
 
@@ -95,11 +97,12 @@ func (g *Gateway) Orphaned(rc registry.Conn, reason string) {
 func (g *Gateway) disconnect(ev *event.Event, connID string, by initiator) {
 	rc := ev.RequestContext
 	r := g.RouteTable().Routes[event.RouteDisconnect]
-	attrs := []any{"requestId", rc.RequestID, "connectionId", connID, "routeKey", event.RouteDisconnect,
-		"closeCode", *rc.DisconnectStatusCode, "closeReason", *rc.DisconnectReason, "closedBy", by.String()}
+	line := accessLine{eventType: "disconnect", requestID: rc.RequestID, connectionID: connID,
+		routeKey: event.RouteDisconnect, status: 200, attrs: []slog.Attr{
+			slog.Int(observe.KeyDisconnectStatus, *rc.DisconnectStatusCode),
+			slog.String(observe.KeyDisconnectReason, *rc.DisconnectReason), slog.String("closedBy", by.String())}}
 	if r == nil || r.Integration == nil {
-		// Every access-log line has a status and a latency, so log queries need no special case.
-		g.log.Info("disconnect", append(attrs, "status", 200, "integrationLatency", time.Duration(0))...)
+		g.logAccess(slog.LevelInfo, line)
 		return
 	}
 	g.disconnects <- struct{}{}
@@ -110,10 +113,17 @@ func (g *Gateway) disconnect(ev *event.Event, connID string, by initiator) {
 	resp, err := r.Integration.Invoke(context.Background(), ev)
 	lat := time.Since(t0)
 	g.metrics.IntegrationTime.WithLabelValues(event.RouteDisconnect).Observe(lat.Seconds())
-	attrs = append(attrs, "integrationLatency", lat)
+	status := 0
+	if resp != nil {
+		status = resp.StatusCode
+	}
+	g.metrics.API.Integration(g.o.Stage, event.RouteDisconnect, status, err, lat)
+	line.integrationLatency = lat
 	if err != nil {
-		g.log.Warn("disconnect", append(attrs, "status", 500, "error", err.Error())...)
+		line.status, line.err = 500, err
+		g.logAccess(slog.LevelWarn, line)
 		return
 	}
-	g.log.Info("disconnect", append(attrs, "status", resp.StatusCode)...)
+	line.status = resp.StatusCode
+	g.logAccess(slog.LevelInfo, line)
 }

@@ -375,10 +375,12 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	lines, size, err := handshakeLines(r)
 	if err != nil || g.headersOverLimits(len(lines), size) {
 		g.metrics.Connects.WithLabelValues("refused_431").Inc()
-		if g.log.Enabled(r.Context(), slog.LevelInfo) {
-			g.log.Info("connect", "status", http.StatusRequestHeaderFieldsTooLarge, "refusedBy", "limits",
-				"headers", len(lines), "headerBytes", size, "sourceIp", sourceIP(r))
-		}
+		g.metrics.API.Connect(g.o.Stage)
+		g.metrics.API.ClientError(g.o.Stage, "$connect")
+		g.logAccess(slog.LevelInfo, accessLine{eventType: "connect", routeKey: "$connect",
+			status: http.StatusRequestHeaderFieldsTooLarge, attrs: []slog.Attr{
+				slog.String(observe.KeyReason, "refused by limits.handshakeHeaders/handshakeHeaderBytes"),
+				slog.Int("headers", len(lines)), slog.Int("headerBytes", size), slog.String(observe.KeySourceIP, sourceIP(r))}})
 		writeJSONError(w, http.StatusRequestHeaderFieldsTooLarge, "Request Header Fields Too Large")
 		return
 	}

@@ -3,6 +3,8 @@ package gateway
 import (
 	"context"
 	"encoding/base64"
+	"errors"
+	"log/slog"
 	"time"
 	"unicode/utf8"
 
@@ -168,20 +170,21 @@ func (c *Conn) route(m job) {
 	}
 	rc := c.baseContext(key, event.Message, m.at)
 	rc.MessageID = event.NewID()
-	log := g.log
 	if r == nil {
 		// AWS answers a message with no route and no $default with this frame and keeps the socket.
 		_ = c.Send(errorFrame("Forbidden", c.id, rc.RequestID))
 		g.metrics.Messages.WithLabelValues("", "no_route").Inc()
-		log.Info("message", "requestId", rc.RequestID, "connectionId", c.id, "routeKey", "", "status", 403,
-			"integrationLatency", time.Duration(0),
-			"error", "no route matched and no $default route")
+		g.metrics.API.MessageIn(g.o.Stage, "")
+		g.metrics.API.ClientError(g.o.Stage, "")
+		g.logAccess(slog.LevelInfo, accessLine{eventType: "message", requestID: rc.RequestID, connectionID: c.id,
+			status: 403, err: errNoRoute})
 		return
 	}
+	g.metrics.API.MessageIn(g.o.Stage, key)
 	if r.Integration == nil {
 		g.metrics.Messages.WithLabelValues(key, "ok").Inc()
-		log.Info("message", "requestId", rc.RequestID, "connectionId", c.id, "routeKey", key, "status", 200,
-			"integrationLatency", time.Duration(0))
+		g.logAccess(slog.LevelInfo, accessLine{eventType: "message", requestID: rc.RequestID, connectionID: c.id,
+			routeKey: key, status: 200})
 		return
 	}
 	ev := &event.Event{RequestContext: rc, Path: c.path}
@@ -202,20 +205,32 @@ func (c *Conn) route(m job) {
 	lat := time.Since(t0)
 	g.releaseCall()
 	g.metrics.IntegrationTime.WithLabelValues(key).Observe(lat.Seconds())
+	status := 0
+	if resp != nil {
+		status = resp.StatusCode
+	}
+	g.metrics.API.Integration(g.o.Stage, key, status, err, lat)
 	if err != nil {
 		_ = c.Send(errorFrame("Internal server error", c.id, rc.RequestID))
 		g.metrics.Messages.WithLabelValues(key, "error").Inc()
-		log.Warn("message", "requestId", rc.RequestID, "connectionId", c.id, "routeKey", key, "status", 500,
-			"integrationLatency", lat, "error", err.Error())
+		g.logAccess(slog.LevelWarn, accessLine{eventType: "message", requestID: rc.RequestID, connectionID: c.id,
+			routeKey: key, status: 500, integrationLatency: lat, err: err})
 		return
 	}
 	if r.TwoWay && len(resp.Body) > 0 {
 		_ = c.Send(resp.Body)
 	}
-	g.metrics.Messages.WithLabelValues(key, "ok").Inc()
-	log.Info("message", "requestId", rc.RequestID, "connectionId", c.id, "routeKey", key,
-		"status", resp.StatusCode, "integrationLatency", lat)
+	outcome := "ok"
+	if resp.StatusCode >= 400 {
+		outcome = "integration_error" // the backend answered, with a failure: not "ok"
+	}
+	g.metrics.Messages.WithLabelValues(key, outcome).Inc()
+	g.logAccess(slog.LevelInfo, accessLine{eventType: "message", requestID: rc.RequestID, connectionID: c.id,
+		routeKey: key, status: resp.StatusCode, integrationLatency: lat})
 }
+
+// errNoRoute is the access log's error for a message no route takes.
+var errNoRoute = errors.New("no route matched and no $default route")
 
 // errorFrame is AWS's error frame, byte for byte: a space after "message": and after the first
 // comma, none elsewhere (clients match on the string).

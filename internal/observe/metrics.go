@@ -15,17 +15,22 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// Metrics is safe for concurrent use.
+// Metrics is safe for concurrent use. Each field's comment lists its labels, in order; they are
+// set only where the field is used. API holds the CloudWatch-named metrics.
 type Metrics struct {
 	Registry *prometheus.Registry
+	API      *API
 
 	ConnectionsActive prometheus.Gauge
 	Connects          *prometheus.CounterVec   // outcome: accepted, refused_<status>
 	Disconnects       *prometheus.CounterVec   // reason: client, idle, duration, deleted, user_deleted, shutdown, slow_consumer, too_big, binary, protocol_error, inbound_flood, control_flood, dead_peer, lost, node_lost, node_reaped
-	Messages          *prometheus.CounterVec   // route, outcome: ok, error, no_route
+	Messages          *prometheus.CounterVec   // route, outcome: ok, integration_error (4xx/5xx answer), error (call failed), no_route
 	IntegrationTime   *prometheus.HistogramVec // route
-	Pushes            *prometheus.CounterVec   // op, status
-	SlowConsumers     prometheus.Counter
+	// ManagementRequests counts every management API request (op, status); Pushes only the
+	// messages delivered by PostToConnection, POST /@users, /@groups and /@broadcast (op).
+	ManagementRequests *prometheus.CounterVec // op, status
+	Pushes             *prometheus.CounterVec // op
+	SlowConsumers      prometheus.Counter
 	// IntegrationInflight, InboundPaused, InboundDropped: the inbound bounds (limits.*).
 	IntegrationInflight prometheus.Gauge
 	InboundPaused       prometheus.Counter
@@ -54,9 +59,12 @@ func NewMetrics() *Metrics {
 			Help:    "Integration latency by route.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 29},
 		}, []string{"route"}),
-		Pushes: prometheus.NewCounterVec(prometheus.CounterOpts{
+		ManagementRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "wsgate_management_requests_total", Help: "Management API requests by operation and status.",
 		}, []string{"op", "status"}),
+		Pushes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "wsgate_pushes_total", Help: "Pushes accepted by the management API (PostToConnection, POST /@users, /@groups, /@broadcast), by operation.",
+		}, []string{"op"}),
 		SlowConsumers: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "wsgate_slow_consumers_total", Help: "Connections closed because their send queue was full.",
 		}),
@@ -70,7 +78,8 @@ func NewMetrics() *Metrics {
 			Name: "wsgate_inbound_dropped_messages_total", Help: "Client messages dropped unsent because their connection closed before their integration ran.",
 		}),
 	}
-	r.MustRegister(m.ConnectionsActive, m.Connects, m.Disconnects, m.Messages, m.IntegrationTime, m.Pushes,
+	m.API = newAPI(r)
+	r.MustRegister(m.ConnectionsActive, m.Connects, m.Disconnects, m.Messages, m.IntegrationTime, m.ManagementRequests, m.Pushes,
 		m.SlowConsumers, m.IntegrationInflight, m.InboundPaused, m.InboundDropped, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

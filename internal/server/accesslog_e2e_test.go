@@ -74,8 +74,8 @@ integrations:
 	checkAccessLine(t, msgs[0], "$default", 200, true)
 	checkAccessLine(t, msgs[1], "noop", 200, false)
 	checkAccessLine(t, discs[0], "$disconnect", 200, true)
-	if discs[0]["closeCode"] != float64(1000) {
-		t.Errorf("disconnect line closeCode = %v, want 1000", discs[0]["closeCode"])
+	if discs[0]["disconnectStatusCode"] != float64(1000) {
+		t.Errorf("disconnect line disconnectStatusCode = %v, want 1000", discs[0]["disconnectStatusCode"])
 	}
 	if msgs[0]["requestId"] == msgs[1]["requestId"] || msgs[0]["requestId"] == conns[0]["requestId"] {
 		t.Errorf("requestIds repeat across requests: %v %v %v", conns[0]["requestId"], msgs[0]["requestId"], msgs[1]["requestId"])

@@ -134,7 +134,10 @@ func NewWithOptions(ctx context.Context, cfg *config.Config, log *slog.Logger, o
 		Stage: cfg.Stage, Backend: s.hub, Verifier: verifier, UnsignedLoopback: s.generated, MaxBody: int64(l.MessageBytes), Logger: log,
 		// The handler logs each request once; here only the metric.
 		Observe: func(op string, status int, _ time.Duration) {
-			s.metrics.Pushes.WithLabelValues(op, fmt.Sprint(status)).Inc()
+			s.metrics.ManagementRequests.WithLabelValues(op, fmt.Sprint(status)).Inc()
+			if status >= 200 && status <= 299 && isPush(op) {
+				s.metrics.Pushes.WithLabelValues(op).Inc()
+			}
 		},
 	})
 	s.gw, err = gateway.New(gateway.Options{
@@ -220,6 +223,15 @@ func (s *Server) build() (*routing.Expr, map[string]*gateway.Route, error) {
 		routes[key] = r
 	}
 	return selector, routes, nil
+}
+
+// isPush reports whether a management operation sends a message to sockets.
+func isPush(op string) bool {
+	switch op {
+	case "PostToConnection", "PostToUser", "PostToGroup", "Broadcast":
+		return true
+	}
+	return false
 }
 
 // Check builds what New builds from cfg (already loaded by config.Load), without listening or
