@@ -25,6 +25,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/netip"
@@ -32,6 +33,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -78,7 +80,8 @@ type Options struct {
 	Gatherer prometheus.Gatherer
 	// Tail is the access-log tap (Tail.Wrap the logger the gateway writes to).
 	Tail *Tail
-	// Credentials maps access key ids to secret keys (management.credentials). Empty: loopback only.
+	// Credentials maps access key ids to secret keys (management.credentials). Empty: loopback
+	// only. SetCredentials replaces them (hot reload).
 	Credentials map[string]string
 	// SecureCookie marks the session cookie Secure (the listener serves TLS).
 	SecureCookie bool
@@ -91,6 +94,7 @@ type Options struct {
 type Dashboard struct {
 	o      Options
 	static http.Handler
+	creds  atomic.Pointer[map[string]string]
 
 	mu       sync.Mutex
 	last     counters
@@ -147,10 +151,23 @@ func New(o Options) *Dashboard {
 		o.Tail = NewTail(0)
 	}
 	sub, _ := fs.Sub(static, "static")
-	return &Dashboard{
+	d := &Dashboard{
 		o: o, static: http.StripPrefix(strings.TrimSuffix(Prefix, "/"), http.FileServer(http.FS(sub))),
 		subs: map[chan []byte]struct{}{}, done: make(chan struct{}),
 	}
+	d.SetCredentials(o.Credentials)
+	return d
+}
+
+// SetCredentials replaces the access key pairs the page accepts with a copy of creds, for every
+// request from now on: sessions signed with a removed key end, and with none only loopback
+// clients are served. Safe to call while serving.
+func (d *Dashboard) SetCredentials(creds map[string]string) {
+	m := maps.Clone(creds)
+	if m == nil {
+		m = map[string]string{}
+	}
+	d.creds.Store(&m)
 }
 
 // Run samples the metrics every Interval until ctx is done, then ends every open page stream.
@@ -319,7 +336,8 @@ func event(name string, v any) []byte {
 
 // ServeHTTP serves everything under Prefix.
 func (d *Dashboard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if len(d.o.Credentials) == 0 && !isLoopback(r.RemoteAddr) {
+	creds := *d.creds.Load()
+	if len(creds) == 0 && !isLoopback(r.RemoteAddr) {
 		http.Error(w, "the wsgate page is served to loopback clients only while management.credentials is empty; configure credentials to sign in from elsewhere", http.StatusForbidden)
 		return
 	}
@@ -337,10 +355,10 @@ func (d *Dashboard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	api := strings.TrimPrefix(rest, "api/")
 	if api == "login" {
-		d.login(w, r)
+		d.login(w, r, creds)
 		return
 	}
-	who, ok := d.session(r)
+	who, ok := session(r, creds)
 	if !ok {
 		writeJSON(w, http.StatusUnauthorized, map[string]any{"error": "sign in with an access key pair from management.credentials", "signIn": true})
 		return
@@ -472,12 +490,12 @@ func (d *Dashboard) connection(w http.ResponseWriter, r *http.Request, rest stri
 }
 
 // login checks an access key pair and sets the session cookie.
-func (d *Dashboard) login(w http.ResponseWriter, r *http.Request) {
+func (d *Dashboard) login(w http.ResponseWriter, r *http.Request, creds map[string]string) {
 	if r.Method != http.MethodPost {
 		writeJSON(w, http.StatusMethodNotAllowed, map[string]any{"error": "POST an access key pair"})
 		return
 	}
-	if len(d.o.Credentials) == 0 {
+	if len(creds) == 0 {
 		writeJSON(w, http.StatusOK, map[string]any{"signedIn": ""})
 		return
 	}
@@ -486,7 +504,7 @@ func (d *Dashboard) login(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, map[string]any{"error": "send JSON {accessKeyId, secretAccessKey}: " + err.Error()})
 		return
 	}
-	secret, ok := d.o.Credentials[in.AccessKeyID]
+	secret, ok := creds[in.AccessKeyID]
 	if !ok || subtle.ConstantTimeCompare([]byte(secret), []byte(in.SecretAccessKey)) != 1 {
 		d.o.Logger.Warn("dashboard: sign-in refused", "accessKeyId", in.AccessKeyID, "sourceIp", r.RemoteAddr)
 		writeJSON(w, http.StatusUnauthorized, map[string]any{"error": "unknown access key id or wrong secret", "signIn": true})
@@ -502,8 +520,8 @@ func (d *Dashboard) login(w http.ResponseWriter, r *http.Request) {
 
 // session reports who r is signed in as: "" and true without credentials (loopback, checked
 // before), the access key id and true for a valid cookie.
-func (d *Dashboard) session(r *http.Request) (string, bool) {
-	if len(d.o.Credentials) == 0 {
+func session(r *http.Request, creds map[string]string) (string, bool) {
+	if len(creds) == 0 {
 		return "", true
 	}
 	c, err := r.Cookie(cookieName)
@@ -523,7 +541,7 @@ func (d *Dashboard) session(r *http.Request) (string, bool) {
 	if err != nil || time.Now().Unix() > exp {
 		return "", false
 	}
-	secret, ok := d.o.Credentials[string(key)]
+	secret, ok := creds[string(key)]
 	if !ok || !hmac.Equal([]byte(sign(string(key), secret, exp)), []byte(c.Value)) {
 		return "", false
 	}

@@ -195,3 +195,22 @@ func TestPageReadsMetrics(t *testing.T) {
 		t.Errorf("route stats: %s", b)
 	}
 }
+
+// Hot reload hands the page new credentials: a session of a removed key ends, and with none
+// left only loopback clients are served.
+func TestSetCredentials(t *testing.T) {
+	d := newPage(t, map[string]string{"AKID1": "s1"})
+	w := do(d, "POST", "/_wsgate/api/login", "198.51.100.7:1", `{"accessKeyId":"AKID1","secretAccessKey":"s1"}`, nil)
+	c := w.Result().Cookies()[0]
+	if w := do(d, "GET", "/_wsgate/api/connections/x", "198.51.100.7:1", "", nil, c); w.Code != 404 {
+		t.Fatalf("signed in: %d", w.Code)
+	}
+	d.SetCredentials(map[string]string{"AKID2": "s2"})
+	if w := do(d, "GET", "/_wsgate/api/connections/x", "198.51.100.7:1", "", nil, c); w.Code != 401 {
+		t.Errorf("session of a removed key: %d, want 401", w.Code)
+	}
+	d.SetCredentials(nil)
+	if w := do(d, "GET", "/_wsgate/", "198.51.100.7:1", "", nil); w.Code != 403 {
+		t.Errorf("no credentials, remote client: %d, want 403", w.Code)
+	}
+}

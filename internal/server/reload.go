@@ -55,6 +55,7 @@ func (s *Server) Reload(cfg *config.Config) (restart []string, err error) {
 	s.gw.SetRouteTable(&gateway.RouteTable{Selector: selector, Routes: routes})
 	s.gw.SetLimits(gatewayLimits(cfg.Limits))
 	s.verifier.SetCredentials(s.credentials(cfg))
+	s.dash.SetCredentials(pageCredentials(cfg))
 
 	old := s.auths
 	s.auths = b.auths
