@@ -115,6 +115,10 @@ type Options struct {
 	// CABundle is the system's roots plus CAFile, for the variables that replace a client's
 	// roots: AWS_CA_BUNDLE, SSL_CERT_FILE and REQUESTS_CA_BUNDLE. Empty means CAFile.
 	CABundle string
+	// Env are KEY=VALUE variables every function gets, over the host's and under the
+	// function's own (the server passes awsservice.EndpointEnv: AWS_ENDPOINT_URL_<SERVICE> for
+	// the endpoints of aws.endpoints).
+	Env []string
 	// Watch reloads a function when a file under its CodeDir changes: new invocations go to
 	// fresh processes, busy ones finish and are stopped.
 	Watch bool

@@ -138,6 +138,12 @@ func (f *Function) environ(api string) []string {
 			env[k] = cmpOr(o.CABundle, o.CAFile)
 		}
 	}
+	// The gateway's own AWS endpoints (aws.endpoints, --aws-endpoint-url) over the host's
+	// AWS_ENDPOINT_URL*, so the functions' SDK calls go where the integrations' calls go.
+	for _, kv := range o.Env {
+		k, v, _ := strings.Cut(kv, "=")
+		env[k] = v
+	}
 	for _, kv := range f.plan.env {
 		k, v, _ := strings.Cut(kv, "=")
 		env[k] = v

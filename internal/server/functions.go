@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wsgate/wsgate/internal/awsservice"
 	"github.com/wsgate/wsgate/internal/functions"
 	"github.com/wsgate/wsgate/internal/lambda"
 )
@@ -28,6 +29,7 @@ func (s *Server) startFunctions(o Options) error {
 	set, err := functions.New(functions.FromConfig(cfg), functions.Options{
 		Region: cfg.Region, AccountID: cfg.AccountID, Credentials: s.fnCreds,
 		CAFile: s.trust.CAFile, CABundle: s.trust.Bundle, Watch: o.WatchFunctions, Logger: s.log,
+		Env: awsservice.EndpointEnv(cfg.AWS.Endpoints),
 	})
 	if err != nil {
 		return s.keyErr("functions", err)
