@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/wsgate/wsgate/internal/config"
+	"github.com/wsgate/wsgate/internal/testutil/harness"
 )
 
 const testArn = "arn:aws:execute-api:eu-west-1:123456789012:api1/prod/$connect"
@@ -425,7 +426,7 @@ func TestRequestCoalescesConcurrentMisses(t *testing.T) {
 	}
 	// Wait until the one call reached the server and every caller is waiting on it.
 	ra := a.(*requestAuth)
-	waitFor(t, func() bool {
+	harness.Eventually(t, "the request to reach the authorizer", func() bool {
 		ra.flight.mu.Lock()
 		defer ra.flight.mu.Unlock()
 		return srv.calls.get() == 1 && len(ra.flight.calls) == 1
@@ -453,17 +454,9 @@ func TestRequestWaiterHonoursContext(t *testing.T) {
 		ResultTTL: config.Duration(time.Minute)}
 	a := mustNew(t, cfg, Options{})
 	go func() { _, _ = a.Authorize(bg, connectEvent(nil, map[string]string{"Authorization": "same"})) }()
-	waitFor(t, func() bool { return srv.calls.get() == 1 })
+	harness.Eventually(t, "the first call to reach the authorizer", func() bool { return srv.calls.get() == 1 })
 	ctx, cancel := context.WithCancel(bg)
 	cancel()
 	res, err := a.Authorize(ctx, connectEvent(nil, map[string]string{"Authorization": "same"}))
 	wantStatus(t, res, err, 500)
-}
-
-// waitFor polls cond (no timed assertions: the test's own deadline bounds it).
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	for !cond() {
-		time.Sleep(time.Millisecond)
-	}
 }

@@ -7,21 +7,10 @@ import (
 	"runtime"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/wsgate/wsgate/internal/bus"
+	"github.com/wsgate/wsgate/internal/testutil/harness"
 )
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
 
 func TestLocalDeliversInOrder(t *testing.T) {
 	ctx := context.Background()
@@ -42,7 +31,7 @@ func TestLocalDeliversInOrder(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitFor(t, "all messages", func() bool { mu.Lock(); defer mu.Unlock(); return len(got) == n })
+	harness.Eventually(t, "all messages", func() bool { mu.Lock(); defer mu.Unlock(); return len(got) == n })
 	for i, id := range got {
 		if id != fmt.Sprint(i) {
 			t.Fatalf("message %d has ConnID %q: order lost", i, id)
@@ -104,7 +93,7 @@ func TestLocalCloseStopsGoroutines(t *testing.T) {
 	if err := b.Close(); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "subscription goroutines to exit", func() bool { return runtime.NumGoroutine() <= before })
+	harness.Eventually(t, "subscription goroutines to exit", func() bool { return runtime.NumGoroutine() <= before })
 	if err := b.Publish(context.Background(), "1", bus.Message{}); !errors.Is(err, bus.ErrClosed) {
 		t.Fatalf("Publish after Close err = %v, want ErrClosed", err)
 	}

@@ -1,50 +1,32 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/coder/websocket"
+
+	"github.com/wsgate/wsgate/internal/testutil/harness"
 )
-
-// syncBuffer is a bytes.Buffer the server's logger and the test may use at once.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // served is `wsgate serve` running in-process on a free loopback port.
 type served struct {
 	addr   string
-	stderr *syncBuffer
+	stderr *harness.Buffer
 }
 
 // startServe runs the CLI's serve with args plus --listen 127.0.0.1:0 until the test ends,
 // then stops it as SIGINT would (graceful shutdown) and checks that it returned nil.
 func startServe(t *testing.T, args ...string) *served {
 	t.Helper()
-	s := &served{stderr: &syncBuffer{}}
+	s := &served{stderr: &harness.Buffer{}}
 	stateDir := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
 	addr := make(chan string, 1)

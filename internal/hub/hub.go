@@ -132,6 +132,9 @@ type Hub[C Conn] struct {
 	seed   maphash.Seed
 	shards [shardCount]shard[C]
 	count  atomic.Int64
+	// workers, when set (tests only), is the goroutine count EachParallel uses instead of
+	// GOMAXPROCS, so that the parallel path runs on a one-CPU machine too.
+	workers int
 
 	// groups remembers the groups of local connections, so they can be re-registered after a
 	// store outage. Sparse: only connections that joined a group have an entry.
@@ -257,7 +260,11 @@ func (h *Hub[C]) Each(f func(C) bool) {
 // per socket dominates and a single goroutine would leave the other cores idle. f must be safe
 // for concurrent use and must not call Add or Remove.
 func (h *Hub[C]) EachParallel(f func(C)) {
-	workers := min(runtime.GOMAXPROCS(0), shardCount)
+	workers := runtime.GOMAXPROCS(0)
+	if h.workers > 0 {
+		workers = h.workers
+	}
+	workers = min(workers, shardCount)
 	if workers <= 1 || h.Len() < parallelMin {
 		h.Each(func(c C) bool { f(c); return true })
 		return

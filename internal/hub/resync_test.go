@@ -11,6 +11,7 @@ import (
 	"github.com/wsgate/wsgate/internal/bus"
 	"github.com/wsgate/wsgate/internal/hub"
 	"github.com/wsgate/wsgate/internal/registry"
+	"github.com/wsgate/wsgate/internal/testutil/harness"
 )
 
 // flaky is a real memory store that fails every call while down, as Redis does when unreachable.
@@ -70,28 +71,17 @@ func TestResyncAfterOutage(t *testing.T) {
 	st.down.Store(true)
 	h.Remove(ctx, "c1") // its Unregister fails: the record stays in the store
 	h.Add(ctx, fakeConn{"c3"})
-	poll(t, "not ready while the store is down", func() bool { return !h.Ready() })
+	harness.Eventually(t, "not ready while the store is down", func() bool { return !h.Ready() })
 
 	st.down.Store(false)
-	poll(t, "ready again", h.Ready)
-	poll(t, "c1's stale record removed and c3 registered", func() bool {
+	harness.Eventually(t, "ready again", h.Ready)
+	harness.Eventually(t, "c1's stale record removed and c3 registered", func() bool {
 		_, err1 := st.Get(ctx, "c1")
 		_, err3 := st.Get(ctx, "c3")
 		return errors.Is(err1, registry.ErrNotFound) && err3 == nil
 	})
 	if _, err := st.Get(ctx, "c2"); err != nil {
 		t.Fatalf("live connection c2 lost from the store: %v", err)
-	}
-}
-
-func poll(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting: %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
 	}
 }
 
@@ -119,10 +109,10 @@ func TestReapedNodeDropsItsConnections(t *testing.T) {
 	}
 
 	st.down.Store(true)
-	poll(t, "the survivor reaps c1", func() bool { return orphans.Load() == 1 })
+	harness.Eventually(t, "the survivor reaps c1", func() bool { return orphans.Load() == 1 })
 	st.down.Store(false)
 	var got hub.CloseReason
-	poll(t, "c1 closed", func() bool {
+	harness.Eventually(t, "c1 closed", func() bool {
 		select {
 		case got = <-c1.closed:
 			return true
@@ -136,9 +126,9 @@ func TestReapedNodeDropsItsConnections(t *testing.T) {
 	if _, ok := h.Local("c1"); ok || h.Len() != 0 {
 		t.Fatalf("reaped connection still held locally (Len %d)", h.Len())
 	}
-	poll(t, "ready again", h.Ready)
+	harness.Eventually(t, "ready again", h.Ready)
 	h.Add(ctx, &closingConn{fakeConn: fakeConn{"c4"}})
-	poll(t, "the node's lease is live again", func() bool {
+	harness.Eventually(t, "the node's lease is live again", func() bool {
 		nodes, err := mem.Nodes(ctx)
 		return err == nil && slices.Contains(nodes, "n1")
 	})

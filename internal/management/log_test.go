@@ -1,32 +1,20 @@
 package management
 
 import (
-	"bytes"
 	"encoding/json"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
+
+	"github.com/wsgate/wsgate/internal/testutil/harness"
 )
-
-// syncBuffer lets the handler's goroutines and the test share one log buffer.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
 
 // TestLogsServerErrors: a 500 is logged at Error with the operation, the request id the caller
 // saw and the cause, so that an operator can match a user's report to the log.
 func TestLogsServerErrors(t *testing.T) {
-	var buf syncBuffer
+	var buf harness.Buffer
 	b := newMemBackend(testConn())
 	b.fail[testConnID] = errBoom
 	h := New(Options{Stage: testStage, Backend: b, Logger: slog.New(slog.NewJSONHandler(&buf, nil))})
@@ -37,8 +25,8 @@ func TestLogsServerErrors(t *testing.T) {
 	checkError(t, rec.Result(), http.StatusInternalServerError, "InternalServerErrorException", "Internal server error")
 
 	var line map[string]any
-	if err := json.Unmarshal([]byte(strings.TrimSpace(buf.b.String())), &line); err != nil {
-		t.Fatalf("log %q: %v", buf.b.String(), err)
+	if err := json.Unmarshal([]byte(strings.TrimSpace(buf.String())), &line); err != nil {
+		t.Fatalf("log %q: %v", buf.String(), err)
 	}
 	want := map[string]any{
 		"level": "ERROR", "operation": "GetConnection", "requestId": rec.Header().Get("x-amzn-RequestId"),
@@ -46,7 +34,7 @@ func TestLogsServerErrors(t *testing.T) {
 	}
 	for k, v := range want {
 		if line[k] != v {
-			t.Errorf("log %s = %v, want %v (line %s)", k, line[k], v, buf.b.String())
+			t.Errorf("log %s = %v, want %v (line %s)", k, line[k], v, buf.String())
 		}
 	}
 	if strings.Contains(rec.Body.String(), "boom") {

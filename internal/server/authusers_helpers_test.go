@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -23,6 +22,8 @@ import (
 	"github.com/coder/websocket"
 	"github.com/go-jose/go-jose/v4"
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/wsgate/wsgate/internal/testutil/harness"
 )
 
 // Helpers for the authorizer, users, groups and presence end-to-end tests.
@@ -96,59 +97,41 @@ func (j *jwksServer) sign(t *testing.T, claims jwt.MapClaims) string {
 	return s
 }
 
-// authLambda is a REQUEST authorizer function behind a Lambda-Invoke-compatible endpoint. It
-// records every input event; answer decides the output (a JSON document) or, with a non-empty
-// fnErr, a function error with that message.
+// authLambda is the fake Lambda (harness.Lambda) of a REQUEST authorizer: it records every input
+// event; answer decides the output (a JSON document) or, with a non-empty fnErr, a function
+// error with that message.
 type authLambda struct {
-	mu     sync.Mutex
-	inputs []events.APIGatewayCustomAuthorizerRequestTypeRequest
-	calls  atomic.Int64
-	answer func(in events.APIGatewayCustomAuthorizerRequestTypeRequest) (out any, fnErr string)
-	srv    *httptest.Server
+	*harness.Lambda
+	srv   *httptest.Server
+	calls callCount
 }
+
+// callCount reads a fake Lambda's invocation count.
+type callCount struct{ l *harness.Lambda }
+
+func (c callCount) Load() int64 { return c.l.Calls() }
 
 func newAuthLambda(t testing.TB, answer func(events.APIGatewayCustomAuthorizerRequestTypeRequest) (any, string)) *authLambda {
 	t.Helper()
-	a := &authLambda{answer: answer}
-	a.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !strings.HasPrefix(r.URL.Path, "/2015-03-31/functions/") || !strings.HasSuffix(r.URL.Path, "/invocations") {
-			http.Error(w, "not the Lambda Invoke API path: "+r.URL.Path, http.StatusNotFound)
-			return
-		}
-		body, _ := io.ReadAll(r.Body)
+	l := harness.NewLambda(t, func(raw []byte) (any, string) {
 		var in events.APIGatewayCustomAuthorizerRequestTypeRequest
-		if err := json.Unmarshal(body, &in); err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
+		if err := json.Unmarshal(raw, &in); err != nil {
+			return nil, "not a REQUEST authorizer event: " + err.Error()
 		}
-		a.calls.Add(1)
-		a.mu.Lock()
-		if len(a.inputs) < 1000 { // bounded: a benchmark may call it many times
-			a.inputs = append(a.inputs, in)
-		}
-		a.mu.Unlock()
-		out, fnErr := a.answer(in)
-		if fnErr != "" {
-			w.Header().Set("X-Amz-Function-Error", "Unhandled")
-			b, _ := json.Marshal(map[string]string{"errorMessage": fnErr, "errorType": "Error"})
-			_, _ = w.Write(b)
-			return
-		}
-		b, _ := json.Marshal(out)
-		_, _ = w.Write(b)
-	}))
-	t.Cleanup(a.srv.Close)
-	return a
+		return answer(in)
+	})
+	return &authLambda{Lambda: l, srv: l.Server(), calls: callCount{l}}
 }
 
 func (a *authLambda) lastInput(t *testing.T) events.APIGatewayCustomAuthorizerRequestTypeRequest {
 	t.Helper()
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if len(a.inputs) == 0 {
+	evs := a.Events()
+	if len(evs) == 0 {
 		t.Fatal("the authorizer function was never called")
 	}
-	return a.inputs[len(a.inputs)-1]
+	var in events.APIGatewayCustomAuthorizerRequestTypeRequest
+	_ = json.Unmarshal(evs[len(evs)-1], &in)
+	return in
 }
 
 // policy is a REQUEST authorizer's answer: effect on execute-api:Invoke for resource.

@@ -2,9 +2,7 @@ package server_test
 
 import (
 	"bufio"
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -20,37 +18,15 @@ import (
 	"github.com/gobwas/ws"
 
 	"github.com/wsgate/wsgate/internal/config"
-	"github.com/wsgate/wsgate/internal/server"
+	"github.com/wsgate/wsgate/internal/server/servertest"
+	"github.com/wsgate/wsgate/internal/testutil/harness"
 )
 
 // accessLogSink captures a node's slog output as JSON records, for assertions on the access log.
-type accessLogSink struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (s *accessLogSink) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.Write(p)
-}
+type accessLogSink struct{ *harness.Buffer }
 
 // records returns every record logged so far with the given msg.
-func (s *accessLogSink) records(msg string) []map[string]any {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []map[string]any
-	for _, line := range strings.Split(s.buf.String(), "\n") {
-		if line == "" {
-			continue
-		}
-		var m map[string]any
-		if err := json.Unmarshal([]byte(line), &m); err == nil && m["msg"] == msg {
-			out = append(out, m)
-		}
-	}
-	return out
-}
+func (s *accessLogSink) records(msg string) []map[string]any { return s.Records(msg) }
 
 // all returns everything logged so far.
 func (s *accessLogSink) all() string {
@@ -62,33 +38,15 @@ func (s *accessLogSink) all() string {
 // startNodeLogged is startNode with the node's log captured as JSON in the returned sink.
 func startNodeLogged(t *testing.T, yaml string) (*node, *accessLogSink) {
 	t.Helper()
-	cfg, err := config.Parse(t.Name()+".yaml", []byte("listen: 127.0.0.1:0\n"+yaml))
-	if err != nil {
-		t.Fatalf("config: %v", err)
-	}
-	sink := &accessLogSink{}
-	log := slog.New(slog.NewJSONHandler(sink, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	return startServer(t, cfg, log), sink
+	n, buf := servertest.StartLogged(t, yaml)
+	return wrapNode(n), &accessLogSink{buf}
 }
 
 // startServer starts a node with the given logger; the caller owns shutdown only when it wants
 // to observe it (a second Shutdown at cleanup is a no-op).
 func startServer(t *testing.T, cfg *config.Config, log *slog.Logger) *node {
 	t.Helper()
-	ctx := context.Background()
-	srv, err := server.New(ctx, cfg, log)
-	if err != nil {
-		t.Fatalf("server.New: %v", err)
-	}
-	if err := srv.Start(ctx); err != nil {
-		t.Fatalf("Start: %v", err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-	})
-	return &node{srv: srv, addr: srv.Addr(), cfg: cfg}
+	return wrapNode(servertest.StartConfig(t, cfg, log))
 }
 
 // frameConn is a client-side WebSocket at the frame level: it writes exactly the frames a test
@@ -164,17 +122,8 @@ func (c *frameConn) readClose() (code int, reason string, ok bool) {
 // discEvent waits for the $disconnect event of connection id and returns it.
 func (l *eventLog) discEvent(t *testing.T, id string) events.APIGatewayWebsocketProxyRequest {
 	t.Helper()
-	var found events.APIGatewayWebsocketProxyRequest
-	waitFor(t, "$disconnect of "+id, func() bool {
-		for _, ev := range l.all() {
-			if ev.RequestContext.RouteKey == "$disconnect" && ev.RequestContext.ConnectionID == id {
-				found = ev
-				return true
-			}
-		}
-		return false
-	})
-	return found
+	ev, _ := l.WaitEvent(t, "$disconnect", id)
+	return ev
 }
 
 // count returns how many events of routeKey were recorded.

@@ -5,12 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,6 +18,8 @@ import (
 
 	"github.com/wsgate/wsgate/internal/config"
 	"github.com/wsgate/wsgate/internal/server"
+	"github.com/wsgate/wsgate/internal/server/servertest"
+	"github.com/wsgate/wsgate/internal/testutil/harness"
 )
 
 // node is a gateway started in-process on a free loopback port.
@@ -31,45 +29,16 @@ type node struct {
 	cfg  *config.Config
 }
 
-// startNode parses yaml (listen is forced to 127.0.0.1:0), starts a node and stops it at cleanup.
-func startNode(t *testing.T, yaml string) *node {
-	t.Helper()
-	cfg, err := config.Parse(t.Name()+".yaml", []byte("listen: 127.0.0.1:0\n"+yaml))
-	if err != nil {
-		t.Fatalf("config: %v", err)
-	}
-	return startConfig(t, cfg)
-}
+// startNode parses yaml (listen is forced to 127.0.0.1:0), starts a node and stops it at cleanup
+// (servertest.Start).
+func startNode(t *testing.T, yaml string) *node { return wrapNode(servertest.Start(t, yaml)) }
 
+// startConfig starts a node from cfg (servertest.StartConfig).
 func startConfig(t *testing.T, cfg *config.Config) *node {
-	t.Helper()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	if testing.Verbose() {
-		log = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	}
-	ctx := context.Background()
-	srv, err := server.New(ctx, cfg, log)
-	if err != nil {
-		t.Fatalf("server.New: %v", err)
-	}
-	if err := srv.Start(ctx); err != nil {
-		t.Fatalf("Start: %v", err)
-	}
-	n := &node{srv: srv, addr: srv.Addr(), cfg: cfg}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-	})
-	return n
+	return wrapNode(servertest.StartConfig(t, cfg, nil))
 }
 
-type testWriter struct{ t *testing.T }
-
-func (w testWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimRight(string(p), "\n"))
-	return len(p), nil
-}
+func wrapNode(h *servertest.Node) *node { return &node{srv: h.Server, addr: h.Addr, cfg: h.Config} }
 
 func (n *node) url(path string) string { return "ws://" + n.addr + path }
 
@@ -137,90 +106,37 @@ func readClose(t *testing.T, c *websocket.Conn) (websocket.StatusCode, string) {
 	}
 }
 
-// eventLog is a Lambda-Invoke-compatible (or plain HTTP) backend that records every event.
+// eventLog is the fake Lambda (harness.Lambda) of the WebSocket routes: it records every event
+// and answers with reply.
 type eventLog struct {
-	mu     sync.Mutex
-	events []events.APIGatewayWebsocketProxyRequest
-	raw    []map[string]any
-	reply  func(ev events.APIGatewayWebsocketProxyRequest) (status int, body string)
-	srv    *httptest.Server
+	*harness.Lambda
+	srv *httptest.Server
 }
 
-// newLambda starts an httptest server speaking the Lambda Invoke API for any function name.
+// newLambda starts a fake Lambda for any function name; reply returns the proxy result's status
+// and body (negative status: a function error), nil answers 200.
 func newLambda(t *testing.T, reply func(ev events.APIGatewayWebsocketProxyRequest) (int, string)) *eventLog {
 	t.Helper()
-	l := &eventLog{reply: reply}
-	l.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !strings.HasPrefix(r.URL.Path, "/2015-03-31/functions/") || !strings.HasSuffix(r.URL.Path, "/invocations") {
-			http.Error(w, "not the Lambda Invoke API path: "+r.URL.Path, http.StatusNotFound)
-			return
-		}
-		body, _ := io.ReadAll(r.Body)
-		var ev events.APIGatewayWebsocketProxyRequest
-		if err := json.Unmarshal(body, &ev); err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		var raw map[string]any
-		_ = json.Unmarshal(body, &raw)
-		l.mu.Lock()
-		l.events = append(l.events, ev)
-		l.raw = append(l.raw, raw)
-		l.mu.Unlock()
-		status, out := 200, ""
-		if l.reply != nil {
-			status, out = l.reply(ev)
-		}
-		if status < 0 { // a function error
-			w.Header().Set("X-Amz-Function-Error", "Unhandled")
-			_, _ = w.Write([]byte(`{"errorMessage":"boom","errorType":"Error"}`))
-			return
-		}
-		res, _ := json.Marshal(map[string]any{"statusCode": status, "body": out})
-		_, _ = w.Write(res)
-	}))
-	t.Cleanup(l.srv.Close)
-	return l
+	l := harness.NewProxyLambda(t, reply)
+	return &eventLog{Lambda: l, srv: l.Server()}
 }
 
-func (l *eventLog) all() []events.APIGatewayWebsocketProxyRequest {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return append([]events.APIGatewayWebsocketProxyRequest(nil), l.events...)
-}
+func (l *eventLog) all() []events.APIGatewayWebsocketProxyRequest { return l.ProxyEvents() }
 
 func (l *eventLog) rawAt(i int) map[string]any {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.raw[i]
+	var raw map[string]any
+	_ = json.Unmarshal(l.Events()[i], &raw)
+	return raw
 }
 
-// waitFor polls cond until it holds or 10 s pass.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
+// waitFor polls cond until it holds or wait.Deadline (20 s) passes.
+var waitFor = harness.Eventually
 
 // eventOf waits for the first event of the given route key.
 func (l *eventLog) eventOf(t *testing.T, routeKey string) events.APIGatewayWebsocketProxyRequest {
 	t.Helper()
-	var found events.APIGatewayWebsocketProxyRequest
-	waitFor(t, "a "+routeKey+" event", func() bool {
-		for _, ev := range l.all() {
-			if ev.RequestContext.RouteKey == routeKey {
-				found = ev
-				return true
-			}
-		}
-		return false
-	})
-	return found
+	ev, _ := l.WaitEvent(t, routeKey, "")
+	return ev
 }
 
 // mgmtClient is the unmodified AWS SDK management API client pointed at a node.

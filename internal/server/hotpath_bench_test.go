@@ -3,43 +3,25 @@ package server_test
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"encoding/binary"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/wsgate/wsgate/internal/config"
 	"github.com/wsgate/wsgate/internal/gateway"
 	"github.com/wsgate/wsgate/internal/server"
+	"github.com/wsgate/wsgate/internal/server/servertest"
+	"github.com/wsgate/wsgate/internal/testutil/harness"
 )
 
 // startBenchServer starts a node in this process on a free loopback port, logs discarded.
 func startBenchServer(b *testing.B, yaml string) *server.Server {
 	b.Helper()
-	cfg, err := config.Parse("bench.yaml", []byte("listen: 127.0.0.1:0\n"+yaml))
-	if err != nil {
-		b.Fatal(err)
-	}
-	ctx := context.Background()
-	srv, err := server.New(ctx, cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := srv.Start(ctx); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-	})
-	return srv
+	return servertest.StartConfig(b, servertest.ParseConfig(b, yaml), nil).Server
 }
 
 // benchWS is a minimal WebSocket client: hand-written handshake, masked text frames out,
@@ -123,7 +105,7 @@ func (c *benchWS) recv() (byte, []byte, error) {
 func onlyConnID(b *testing.B, srv *server.Server) string {
 	b.Helper()
 	var id string
-	waitUntil(b, "the connection to register", func() bool {
+	harness.EventuallyWithin(b, time.Minute, "the connection to register", func() bool {
 		srv.Hub().Each(func(c *gateway.Conn) bool { id = c.ID(); return false })
 		return id != ""
 	})

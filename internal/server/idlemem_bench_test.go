@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/wsgate/wsgate/internal/testutil/harness"
 )
 
 // idleYAML is the gateway the idle benchmarks hold connections on: the demo's shape (a MOCK
@@ -125,7 +127,7 @@ func BenchmarkIdleConnHeap(b *testing.B) {
 				b.Fatal(err)
 			}
 			rawClose(warm)
-			waitUntil(b, "warm-up connections to close", func() bool { return srv.Hub().Len() == 0 })
+			harness.EventuallyWithin(b, time.Minute, "warm-up connections to close", func() bool { return srv.Hub().Len() == 0 })
 			before, total0 := heapNow()
 			g0 := runtime.NumGoroutine()
 			b.ResetTimer()
@@ -134,7 +136,7 @@ func BenchmarkIdleConnHeap(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer rawClose(fds)
-			waitUntil(b, "connections to register", func() bool { return srv.Hub().Len() == n })
+			harness.EventuallyWithin(b, time.Minute, "connections to register", func() bool { return srv.Hub().Len() == n })
 			b.StopTimer()
 			after, total1 := heapNow()
 			g1 := runtime.NumGoroutine()
@@ -197,7 +199,7 @@ func measureIdle(b *testing.B, c *childProc, path string, n int, metrics func() 
 		b.Fatalf("%v\n%s", err, c.stderr.String())
 	}
 	rawClose(warm)
-	waitUntil(b, "warm-up connections to close", active(0))
+	harness.EventuallyWithin(b, time.Minute, "warm-up connections to close", active(0))
 	rss0 := c.settledRSS(b)
 	var g0 float64
 	if metrics != nil {
@@ -213,7 +215,7 @@ func measureIdle(b *testing.B, c *childProc, path string, n int, metrics func() 
 		b.Fatalf("%v\n%s", err, c.stderr.String())
 	}
 	defer rawClose(fds)
-	waitUntil(b, "connections to register", active(n))
+	harness.EventuallyWithin(b, time.Minute, "connections to register", active(n))
 	rss1 := c.settledRSS(b)
 	b.StopTimer()
 	r := idleResult{rssPerConn: float64(rss1-rss0) / float64(n)}
@@ -226,18 +228,6 @@ func measureIdle(b *testing.B, c *childProc, path string, n int, metrics func() 
 	}
 	b.Logf("%d connections: RSS %d -> %d KiB", n, rss0>>10, rss1>>10)
 	return r
-}
-
-// waitUntil polls cond until it holds, for up to a minute.
-func waitUntil(b *testing.B, what string, cond func() bool) {
-	b.Helper()
-	deadline := time.Now().Add(time.Minute)
-	for !cond() {
-		if time.Now().After(deadline) {
-			b.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 // goBuild builds pkg into dir and returns the binary's path.
@@ -310,7 +300,7 @@ func startWsgate(b *testing.B, bin, dir string) *childProc {
 	c, stdout := startChild(b, bin, "serve", "--config", file)
 	go func() { _, _ = io.Copy(io.Discard, stdout) }()
 	c.addr = addr
-	waitUntil(b, "wsgate /healthz", func() bool {
+	harness.EventuallyWithin(b, time.Minute, "wsgate /healthz", func() bool {
 		resp, err := http.Get("http://" + addr + "/healthz")
 		if err != nil {
 			return false

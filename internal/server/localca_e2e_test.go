@@ -388,9 +388,7 @@ func waitLog(t *testing.T, logs *accessLogSink, substr string) map[string]any {
 	t.Helper()
 	var found map[string]any
 	waitFor(t, "a log line with "+substr, func() bool {
-		logs.mu.Lock()
-		text := logs.buf.String()
-		logs.mu.Unlock()
+		text := logs.String()
 		sc := bufio.NewScanner(strings.NewReader(text))
 		for sc.Scan() {
 			var m map[string]any

@@ -2,7 +2,6 @@ package tlsmux
 
 import (
 	"bufio"
-	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -16,9 +15,10 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/wsgate/wsgate/internal/testutil/harness"
 )
 
 // serverTLS is a throwaway certificate for 127.0.0.1 and a pool trusting it.
@@ -44,31 +44,13 @@ func serverTLS(t *testing.T) (*tls.Config, *x509.CertPool) {
 	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}, pool
 }
 
-// logBuf is a concurrency-safe log sink.
-type logBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuf) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-func listen(t *testing.T, o Options) (*Listener, *logBuf) {
+func listen(t *testing.T, o Options) (*Listener, *harness.Buffer) {
 	t.Helper()
 	inner, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &logBuf{}
+	logs := &harness.Buffer{}
 	o.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	l := New(inner, o)
 	t.Cleanup(func() { l.Close() })
@@ -170,7 +152,7 @@ func TestSilentClientTimesOut(t *testing.T) {
 	if _, err := silent.Read(make([]byte, 1)); !errors.Is(err, io.EOF) {
 		t.Fatalf("silent client read %v, want EOF (closed by the deadline)", err)
 	}
-	waitFor(t, func() bool { return strings.Contains(logs.String(), "sent nothing") })
+	harness.Eventually(t, `the "sent nothing" log line`, func() bool { return strings.Contains(logs.String(), "sent nothing") })
 }
 
 // A TLS client on a plain-only port gets a handshake_failure alert and a log line.
@@ -180,7 +162,7 @@ func TestRefuseTLSWhenPlainOnly(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "handshake failure") {
 		t.Fatalf("TLS dial: %v, want a handshake failure alert", err)
 	}
-	waitFor(t, func() bool { return strings.Contains(logs.String(), "refused a TLS") })
+	harness.Eventually(t, `the "refused a TLS" log line`, func() bool { return strings.Contains(logs.String(), "refused a TLS") })
 	if !strings.Contains(logs.String(), "remote=127.0.0.1:") {
 		t.Errorf("log does not say from where:\n%s", logs)
 	}
@@ -199,7 +181,7 @@ func TestRefusePlainWhenTLSRequired(t *testing.T) {
 	if resp.StatusCode != 400 || !strings.Contains(string(body), "HTTP request to an HTTPS server") {
 		t.Fatalf("got %d %q", resp.StatusCode, body)
 	}
-	waitFor(t, func() bool { return strings.Contains(logs.String(), `request="GET /x HTTP/1.1"`) })
+	harness.Eventually(t, "the request log line", func() bool { return strings.Contains(logs.String(), `request="GET /x HTTP/1.1"`) })
 }
 
 // A client that rejects the certificate gets the CA file named in the log.
@@ -209,7 +191,7 @@ func TestUntrustedCertificateNamesCAFile(t *testing.T) {
 	if _, err := tls.Dial("tcp", l.Addr().String(), &tls.Config{}); err == nil {
 		t.Fatal("an untrusting client completed the handshake")
 	}
-	waitFor(t, func() bool {
+	harness.Eventually(t, "the log line naming the CA file", func() bool {
 		s := logs.String()
 		return strings.Contains(s, "rejected wsgate's certificate") && strings.Contains(s, "caFile=/state/ca.pem")
 	})
@@ -224,7 +206,7 @@ func TestCloseStopsEverything(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer silent.Close()
-	waitFor(t, func() bool {
+	harness.Eventually(t, "the silent connection to be pending", func() bool {
 		l.mu.Lock()
 		defer l.mu.Unlock()
 		return len(l.pending) == 1
@@ -255,16 +237,5 @@ func TestWrappedConnsAreReadNotPeeked(t *testing.T) {
 	buf := make([]byte, 5)
 	if _, err := io.ReadFull(c, buf); err != nil || string(buf) != "hello" {
 		t.Fatalf("read after peek = %q, %v", buf, err)
-	}
-}
-
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met within 10s")
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }

@@ -59,14 +59,14 @@ func BenchmarkScaleOut(b *testing.B) {
 		}
 		var nodes []*gw
 		for i := range tp.nodes {
-			nodes = append(nodes, startGW(b, fmt.Sprintf("%s-%d", tp.name, i), configYAML(tp.store(r, i), "info", be.srv.URL)))
+			nodes = append(nodes, startGW(b, fmt.Sprintf("%s-%d", tp.name, i), configYAML(tp.store(r, i), "info", be.URL())))
 		}
 		bs := newBenchSockets(b, nodes)
 		reqs := presign(b, nodes, bs.ids)
 		b.Run(tp.name, func(b *testing.B) { bs.run(b, reqs) })
 		bs.close()
 		for _, g := range nodes {
-			g.kill()
+			g.Kill()
 		}
 	}
 }
@@ -124,7 +124,7 @@ func presign(b *testing.B, nodes []*gw, ids []string) [][]signedReq {
 	out := make([][]signedReq, len(ids))
 	for i, id := range ids {
 		for _, g := range nodes {
-			req, _ := http.NewRequest("POST", g.base()+"/@connections/"+esc(id), nil)
+			req, _ := http.NewRequest("POST", base(g)+"/@connections/"+esc(id), nil)
 			if err := v4.NewSigner().SignHTTP(context.Background(), creds, req, hex.EncodeToString(sum[:]), "execute-api", "us-east-1", time.Now()); err != nil {
 				b.Fatal(err)
 			}

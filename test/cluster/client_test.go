@@ -9,8 +9,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"net/http/httptest"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -23,6 +21,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi"
 	"github.com/coder/websocket"
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/wsgate/wsgate/internal/testutil/harness"
 )
 
 const (
@@ -31,66 +31,68 @@ const (
 	jwtSecret = "cluster-test-jwt-secret-0123456789abcdef"
 )
 
-// backend is a Lambda-Invoke-compatible recorder shared by every node: it answers a message
-// "id" with the connection id and keeps every $disconnect event, raw.
+// backend is the fake Lambda (harness.Lambda) every node's integration calls: it answers a
+// message "id" with the connection id; its recorded events are read back, and it notes when
+// each $disconnect came.
 type backend struct {
-	srv    *httptest.Server
+	*harness.Lambda
 	mu     sync.Mutex
-	disc   map[string]map[string]any // connection id -> raw $disconnect event
-	ndis   map[string]int            // connection id -> how many $disconnect events came
-	discAt map[string]time.Time      // connection id -> when its (last) $disconnect came
-	routes map[string][]string       // connection id -> the route keys of its events, in arrival order
+	discAt map[string]time.Time // connection id -> when its (last) $disconnect came
 }
 
 func newBackend(t testing.TB) *backend {
-	b := &backend{disc: map[string]map[string]any{}, ndis: map[string]int{}, discAt: map[string]time.Time{}, routes: map[string][]string{}}
-	b.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		var ev events.APIGatewayWebsocketProxyRequest
-		if err := json.Unmarshal(body, &ev); err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		out := ""
-		b.mu.Lock()
-		b.routes[ev.RequestContext.ConnectionID] = append(b.routes[ev.RequestContext.ConnectionID], ev.RequestContext.RouteKey)
-		b.mu.Unlock()
+	b := &backend{discAt: map[string]time.Time{}}
+	b.Lambda = harness.NewProxyLambda(t, func(ev events.APIGatewayWebsocketProxyRequest) (int, string) {
 		switch ev.RequestContext.RouteKey {
+		case "$default":
+			return 200, ev.RequestContext.ConnectionID
 		case "$disconnect":
-			var raw map[string]any
-			_ = json.Unmarshal(body, &raw)
 			b.mu.Lock()
-			b.disc[ev.RequestContext.ConnectionID] = raw
-			b.ndis[ev.RequestContext.ConnectionID]++
 			b.discAt[ev.RequestContext.ConnectionID] = time.Now()
 			b.mu.Unlock()
-		case "$default":
-			out = ev.RequestContext.ConnectionID
 		}
-		res, _ := json.Marshal(map[string]any{"statusCode": 200, "body": out})
-		_, _ = w.Write(res)
-	}))
-	t.Cleanup(b.srv.Close)
+		return 200, ""
+	})
 	return b
 }
 
-// disconnect returns the raw requestContext of id's $disconnect, if it ran.
+// disconnectEvents returns the raw $disconnect events of each connection, in arrival order.
+func (b *backend) disconnectEvents() map[string][]map[string]any {
+	out := map[string][]map[string]any{}
+	for _, raw := range b.Events() {
+		var ev map[string]any
+		if json.Unmarshal(raw, &ev) != nil {
+			continue
+		}
+		rc, _ := ev["requestContext"].(map[string]any)
+		if rc["routeKey"] != "$disconnect" {
+			continue
+		}
+		id, _ := rc["connectionId"].(string)
+		out[id] = append(out[id], ev)
+	}
+	return out
+}
+
+// disconnect returns the raw requestContext of id's last $disconnect, if it ran.
 func (b *backend) disconnect(id string) (map[string]any, bool) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	ev, ok := b.disc[id]
-	if !ok {
+	evs := b.disconnectEvents()[id]
+	if len(evs) == 0 {
 		return nil, false
 	}
-	rc, _ := ev["requestContext"].(map[string]any)
+	rc, _ := evs[len(evs)-1]["requestContext"].(map[string]any)
 	return rc, true
 }
 
 // routeKeys is the route keys of id's events, in the order they came.
 func (b *backend) routeKeys(id string) []string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return slices.Clone(b.routes[id])
+	var keys []string
+	for _, ev := range b.ProxyEvents() {
+		if ev.RequestContext.ConnectionID == id {
+			keys = append(keys, ev.RequestContext.RouteKey)
+		}
+	}
+	return keys
 }
 
 // disconnectedAt is when id's $disconnect came.
@@ -101,17 +103,10 @@ func (b *backend) disconnectedAt(id string) time.Time {
 }
 
 // disconnectCount is how many $disconnect events came for id.
-func (b *backend) disconnectCount(id string) int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.ndis[id]
-}
+func (b *backend) disconnectCount(id string) int { return len(b.disconnectEvents()[id]) }
 
-func (b *backend) disconnects() int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return len(b.disc)
-}
+// disconnects is how many connections had a $disconnect.
+func (b *backend) disconnects() int { return len(b.disconnectEvents()) }
 
 // client is a WebSocket client whose frames are read in the background into a channel.
 type client struct {
@@ -138,9 +133,9 @@ func connect(t testing.TB, g *gw, user string) *client {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	ws, _, err := websocket.Dial(ctx, g.wsURL("?token="+token(t, user)), nil)
+	ws, _, err := websocket.Dial(ctx, wsURL(g, "?token="+token(t, user)), nil)
 	if err != nil {
-		t.Fatalf("dial node %s as %s: %v", g.node, user, err)
+		t.Fatalf("dial node %s as %s: %v", g.Name, user, err)
 	}
 	ws.SetReadLimit(1 << 20)
 	c := &client{t: t, ws: ws, msgs: make(chan string, 1024), done: make(chan struct{})}
@@ -195,7 +190,7 @@ func (c *client) closed() websocket.StatusCode {
 // sdk is the unmodified AWS SDK management client pointed at g.
 func sdk(g *gw) *apigatewaymanagementapi.Client {
 	return apigatewaymanagementapi.New(apigatewaymanagementapi.Options{
-		BaseEndpoint:     aws.String(g.base()),
+		BaseEndpoint:     aws.String(base(g)),
 		Region:           "us-east-1",
 		Credentials:      credentials.NewStaticCredentialsProvider(accessKey, secretKey, ""),
 		RetryMaxAttempts: 1,
@@ -207,7 +202,7 @@ func call(t testing.TB, g *gw, method, path string, body []byte) (int, string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, method, g.base()+path, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, method, base(g)+path, bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -218,7 +213,7 @@ func call(t testing.TB, g *gw, method, path string, body []byte) (int, string) {
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		t.Fatalf("%s %s on node %s: %v", method, path, g.node, err)
+		t.Fatalf("%s %s on node %s: %v", method, path, g.Name, err)
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
@@ -230,7 +225,7 @@ func callJSON(t testing.TB, g *gw, method, path string, body []byte) map[string]
 	t.Helper()
 	status, out := call(t, g, method, path, body)
 	if status/100 != 2 {
-		t.Fatalf("%s %s on node %s = %d %s", method, path, g.node, status, out)
+		t.Fatalf("%s %s on node %s = %d %s", method, path, g.Name, status, out)
 	}
 	m := map[string]any{}
 	if strings.TrimSpace(out) != "" {
@@ -242,18 +237,6 @@ func callJSON(t testing.TB, g *gw, method, path string, body []byte) map[string]
 }
 
 func esc(id string) string { return strings.ReplaceAll(id, "=", "%3D") }
-
-// waitFor polls cond until it holds or 20 s pass.
-func waitFor(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
 
 // status is a plain GET's status code (0 when the request failed).
 func status(url string) int {

@@ -14,6 +14,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/wsgate/wsgate/internal/testutil/harness"
 	"github.com/wsgate/wsgate/internal/testutil/testredis"
 )
 
@@ -32,7 +33,7 @@ func newCluster(t *testing.T) *cluster {
 
 func (c *cluster) node(name string) *gw {
 	c.t.Helper()
-	return startGW(c.t, name, nodeConfig(c.redis.URL(), c.prefix, name, c.be.srv.URL))
+	return startGW(c.t, name, nodeConfig(c.redis.URL(), c.prefix, name, c.be.URL()))
 }
 
 func (c *cluster) rdb() *redis.Client {
@@ -49,129 +50,19 @@ func isGone(err error) bool {
 	return errors.As(err, &g)
 }
 
-// Every management API works from any node, exactly as on one node.
-func TestCrossNodeAPIs(t *testing.T) {
-	cl := newCluster(t)
-	a, b, c := cl.node("node-a"), cl.node("node-b"), cl.node("node-c")
-	annA, annB, annC := connect(t, a, "ann"), connect(t, b, "ann"), connect(t, c, "ann")
-	bob := connect(t, b, "bob")
-	carol := connect(t, c, "carol")
-
-	t.Run("connection", func(t *testing.T) {
-		api := sdk(a)
-		if _, err := api.PostToConnection(bg(), &apigatewaymanagementapi.PostToConnectionInput{
-			ConnectionId: aws.String(bob.id), Data: []byte("to bob via a"),
-		}); err != nil {
-			t.Fatalf("PostToConnection on a for a connection on b: %v", err)
+// The delivery contract (harness.RunDeliveryContract) holds across three wsgate processes on one
+// Redis, every call made on a node that does not hold the socket: the same contract
+// internal/server runs over the memory store, one Redis node, Cluster and Sentinel.
+func TestDeliveryContract(t *testing.T) {
+	harness.RunDeliveryContract(t, func(t *testing.T) []string {
+		r := testredis.Start(t)
+		var addrs []string
+		for _, name := range []string{"node-a", "node-b", "node-c"} {
+			cfg := fmt.Sprintf("listen: 127.0.0.1:0\nlog: { level: debug, format: json }\n"+
+				"store: { type: redis, url: %q, prefix: contract, nodeLeaseTtl: 2s, nodeId: %q }\n", r.URL(), name)
+			addrs = append(addrs, startGW(t, name, cfg+harness.ContractAPI).Addr)
 		}
-		if got := bob.next(); got != "to bob via a" {
-			t.Fatalf("bob got %q", got)
-		}
-		out, err := api.GetConnection(bg(), &apigatewaymanagementapi.GetConnectionInput{ConnectionId: aws.String(carol.id)})
-		if err != nil {
-			t.Fatalf("GetConnection on a for a connection on c: %v", err)
-		}
-		if out.ConnectedAt == nil || out.Identity == nil || aws.ToString(out.Identity.SourceIp) != "127.0.0.1" {
-			t.Fatalf("GetConnection = %+v", out)
-		}
-		if _, err := api.DeleteConnection(bg(), &apigatewaymanagementapi.DeleteConnectionInput{ConnectionId: aws.String(carol.id)}); err != nil {
-			t.Fatalf("DeleteConnection on a for a connection on c: %v", err)
-		}
-		if code := carol.closed(); code != websocket.StatusNormalClosure {
-			t.Fatalf("deleted connection closed with %d, want 1000", code)
-		}
-		waitFor(t, "carol's $disconnect", func() bool { _, ok := cl.be.disconnect(carol.id); return ok })
-		waitFor(t, "carol gone on a", func() bool {
-			_, err := api.GetConnection(bg(), &apigatewaymanagementapi.GetConnectionInput{ConnectionId: aws.String(carol.id)})
-			return isGone(err)
-		})
-		for _, g := range []*gw{a, b, c} {
-			_, err := sdk(g).PostToConnection(bg(), &apigatewaymanagementapi.PostToConnectionInput{
-				ConnectionId: aws.String("AAAAAAAAAAAAAAA="), Data: []byte("x"),
-			})
-			if !isGone(err) {
-				t.Fatalf("post to an id no node holds, on %s: %v, want GoneException", g.node, err)
-			}
-		}
-	})
-
-	t.Run("user", func(t *testing.T) {
-		p := callJSON(t, c, "GET", "/@users/ann", nil)
-		if p["online"] != true || p["connections"] != float64(3) {
-			t.Fatalf("presence of ann on c = %v, want online with 3 connections", p)
-		}
-		r := callJSON(t, b, "POST", "/@users/ann", []byte("hi ann"))
-		if r["delivered"] != float64(3) {
-			t.Fatalf("POST @users/ann = %v, want delivered 3", r)
-		}
-		for _, cc := range []*client{annA, annB, annC} {
-			if got := cc.next(); got != "hi ann" {
-				t.Fatalf("ann's connection %s got %q", cc.id, got)
-			}
-		}
-	})
-
-	t.Run("group", func(t *testing.T) {
-		callJSON(t, c, "PUT", "/@connections/"+esc(annA.id)+"/groups/room", nil)
-		callJSON(t, a, "PUT", "/@connections/"+esc(bob.id)+"/groups/room", nil)
-		m := callJSON(t, a, "GET", "/@groups/room", nil)
-		if n := len(m["connections"].([]any)); n != 2 {
-			t.Fatalf("GET @groups/room on a = %v, want 2 members", m)
-		}
-		r := callJSON(t, b, "POST", "/@groups/room", []byte("hi room"))
-		if r["delivered"] != float64(2) {
-			t.Fatalf("POST @groups/room = %v, want delivered 2", r)
-		}
-		for _, cc := range []*client{annA, bob} {
-			if got := cc.next(); got != "hi room" {
-				t.Fatalf("member %s got %q", cc.id, got)
-			}
-		}
-	})
-
-	t.Run("broadcast", func(t *testing.T) {
-		r := callJSON(t, c, "POST", "/@broadcast", []byte("hi all"))
-		if r["delivered"] != float64(4) {
-			t.Fatalf("POST @broadcast = %v, want delivered 4 (ann x3, bob)", r)
-		}
-		for _, cc := range []*client{annA, annB, annC, bob} {
-			if got := cc.next(); got != "hi all" {
-				t.Fatalf("connection %s got %q", cc.id, got)
-			}
-		}
-	})
-
-	t.Run("order", func(t *testing.T) {
-		apis := []*apigatewaymanagementapi.Client{sdk(a), sdk(b), sdk(c)}
-		const n = 200
-		for i := range n {
-			if _, err := apis[i%3].PostToConnection(bg(), &apigatewaymanagementapi.PostToConnectionInput{
-				ConnectionId: aws.String(bob.id), Data: fmt.Appendf(nil, "m%d", i),
-			}); err != nil {
-				t.Fatalf("push %d: %v", i, err)
-			}
-		}
-		for i := range n {
-			if got, want := bob.next(), fmt.Sprintf("m%d", i); got != want {
-				t.Fatalf("push %d arrived as %q: order across nodes not kept", i, got)
-			}
-		}
-	})
-
-	t.Run("delete user", func(t *testing.T) {
-		r := callJSON(t, a, "DELETE", "/@users/ann", nil)
-		if r["disconnected"] != float64(3) {
-			t.Fatalf("DELETE @users/ann = %v, want disconnected 3", r)
-		}
-		for _, cc := range []*client{annA, annB, annC} {
-			if code := cc.closed(); code != websocket.StatusNormalClosure {
-				t.Fatalf("ann's connection closed with %d, want 1000", code)
-			}
-		}
-		waitFor(t, "ann offline", func() bool {
-			p := callJSON(t, b, "GET", "/@users/ann", nil)
-			return p["online"] == false
-		})
+		return addrs
 	})
 }
 
@@ -187,9 +78,9 @@ func TestKilledNodeIsReaped(t *testing.T) {
 	callJSON(t, b, "PUT", "/@connections/"+esc(lost[1].id)+"/groups/g", nil)
 
 	killed := time.Now()
-	c.kill()
+	c.Kill()
 	for _, lc := range lost {
-		waitFor(t, "$disconnect of "+lc.id, func() bool { _, ok := cl.be.disconnect(lc.id); return ok })
+		harness.Eventually(t, "$disconnect of "+lc.id, func() bool { _, ok := cl.be.disconnect(lc.id); return ok })
 	}
 	t.Logf("dead node reaped %v after SIGKILL (nodeLeaseTtl 2s)", time.Since(killed).Round(10*time.Millisecond))
 	for _, lc := range lost {
@@ -211,17 +102,17 @@ func TestKilledNodeIsReaped(t *testing.T) {
 		want := []float64{1, 0, 0}
 		for i, u := range users {
 			if n := u.(map[string]any)["connections"]; n != want[i] {
-				t.Errorf("on %s: presence %v, want %v connections", g.node, u, want[i])
+				t.Errorf("on %s: presence %v, want %v connections", g.Name, u, want[i])
 			}
 		}
 		m := callJSON(t, g, "GET", "/@groups/g", nil)
 		members := m["connections"].([]any)
 		if len(members) != 1 || members[0].(map[string]any)["connectionId"] != keep.id {
-			t.Errorf("on %s: group g = %v, want only %s", g.node, members, keep.id)
+			t.Errorf("on %s: group g = %v, want only %s", g.Name, members, keep.id)
 		}
 		_, err := sdk(g).GetConnection(bg(), &apigatewaymanagementapi.GetConnectionInput{ConnectionId: aws.String(lost[2].id)})
 		if !isGone(err) {
-			t.Errorf("on %s: GetConnection of a lost connection: %v, want GoneException", g.node, err)
+			t.Errorf("on %s: GetConnection of a lost connection: %v, want GoneException", g.Name, err)
 		}
 	}
 	// The survivor still serves its own.
@@ -242,9 +133,9 @@ func TestRedisRestartKeepsSockets(t *testing.T) {
 
 	cl.redis.Stop()
 	for _, g := range []*gw{a, b} {
-		waitFor(t, g.node+" /readyz 503 while Redis is down", func() bool { return status("http://"+g.addr+"/readyz") == 503 })
-		if status("http://"+g.addr+"/healthz") != 200 {
-			t.Fatalf("%s /healthz failed during the outage: the process must stay up", g.node)
+		harness.Eventually(t, g.Name+" /readyz 503 while Redis is down", func() bool { return status("http://"+g.Addr+"/readyz") == 503 })
+		if status("http://"+g.Addr+"/healthz") != 200 {
+			t.Fatalf("%s /healthz failed during the outage: the process must stay up", g.Name)
 		}
 	}
 	if _, err := sdk(a).PostToConnection(bg(), &apigatewaymanagementapi.PostToConnectionInput{
@@ -265,17 +156,17 @@ func TestRedisRestartKeepsSockets(t *testing.T) {
 
 	cl.redis.Restart() // same port, no data
 	for _, g := range []*gw{a, b} {
-		waitFor(t, g.node+" /readyz 200 after Redis is back", func() bool { return status("http://"+g.addr+"/readyz") == 200 })
+		harness.Eventually(t, g.Name+" /readyz 200 after Redis is back", func() bool { return status("http://"+g.Addr+"/readyz") == 200 })
 	}
-	waitFor(t, "x registered again (seen from b)", func() bool {
+	harness.Eventually(t, "x registered again (seen from b)", func() bool {
 		_, err := sdk(b).GetConnection(bg(), &apigatewaymanagementapi.GetConnectionInput{ConnectionId: aws.String(x.id)})
 		return err == nil
 	})
-	waitFor(t, "x back in group g", func() bool {
+	harness.Eventually(t, "x back in group g", func() bool {
 		m := callJSON(t, b, "GET", "/@groups/g", nil)
 		return len(m["connections"].([]any)) == 1
 	})
-	waitFor(t, "cross-node push to x accepted", func() bool {
+	harness.Eventually(t, "cross-node push to x accepted", func() bool {
 		_, err := sdk(b).PostToConnection(bg(), &apigatewaymanagementapi.PostToConnectionInput{
 			ConnectionId: aws.String(x.id), Data: []byte("after"),
 		})
@@ -305,7 +196,7 @@ func TestGracefulShutdownLeavesNothing(t *testing.T) {
 	callJSON(t, a, "PUT", "/@connections/"+esc(gone[0].id)+"/groups/g", nil)
 	rdb := cl.rdb()
 
-	b.term()
+	b.Term()
 	for _, cc := range gone {
 		if code := cc.closed(); code != websocket.StatusGoingAway {
 			t.Fatalf("connection %s closed with %d at shutdown, want 1001", cc.id, code)
@@ -318,7 +209,7 @@ func TestGracefulShutdownLeavesNothing(t *testing.T) {
 			t.Errorf("$disconnect code = %v, want 1001", rc["disconnectStatusCode"])
 		}
 	}
-	waitFor(t, "no key of node-b or its connections left in Redis", func() bool {
+	harness.Eventually(t, "no key of node-b or its connections left in Redis", func() bool {
 		keys, err := rdb.Keys(bg(), cl.prefix+":*").Result()
 		if err != nil {
 			t.Fatal(err)

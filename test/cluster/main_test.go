@@ -6,9 +6,9 @@ package clustertest
 import (
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
+
+	"github.com/wsgate/wsgate/internal/testutil/harness"
 )
 
 // wsgateBin is the binary built by TestMain.
@@ -25,14 +25,7 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
-	wsgateBin = filepath.Join(dir, "wsgate")
-	args := []string{"build", "-o", wsgateBin}
-	if raceEnabled {
-		args = append(args, "-race") // the nodes are checked for data races too
-	}
-	build := exec.Command("go", append(args, "github.com/wsgate/wsgate/cmd/wsgate")...)
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
+	if wsgateBin, err = harness.BuildWsgate(dir, raceEnabled); err != nil {
 		fmt.Fprintln(os.Stderr, "clustertest: go build ./cmd/wsgate failed:", err)
 		return 1
 	}

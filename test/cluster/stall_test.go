@@ -12,6 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi"
 	"github.com/coder/websocket"
+
+	"github.com/wsgate/wsgate/internal/testutil/harness"
 )
 
 // A node that stalls past its lease (SIGSTOP here; a long GC pause in life) is reaped by a
@@ -23,21 +25,21 @@ func TestStalledNodeClosesReapedSockets(t *testing.T) {
 	a, b := cl.node("node-a"), cl.node("node-b")
 	x := connect(t, b, "ann")
 
-	if err := b.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+	if err := b.Cmd.Process.Signal(syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
 	resumed := false
 	t.Cleanup(func() {
 		if !resumed {
-			_ = b.cmd.Process.Signal(syscall.SIGCONT)
+			_ = b.Cmd.Process.Signal(syscall.SIGCONT)
 		}
 	})
-	waitFor(t, "node-a runs $disconnect for node-b's connection", func() bool { return cl.be.disconnectCount(x.id) > 0 })
+	harness.Eventually(t, "node-a runs $disconnect for node-b's connection", func() bool { return cl.be.disconnectCount(x.id) > 0 })
 	rc, _ := cl.be.disconnect(x.id)
 	if reason, _ := rc["disconnectReason"].(string); !strings.Contains(reason, "node-b") || !strings.Contains(reason, "lost") {
 		t.Errorf("disconnectReason = %q, want it to say node-b was lost", reason)
 	}
-	if err := b.cmd.Process.Signal(syscall.SIGCONT); err != nil {
+	if err := b.Cmd.Process.Signal(syscall.SIGCONT); err != nil {
 		t.Fatal(err)
 	}
 	resumed = true
@@ -51,7 +53,7 @@ func TestStalledNodeClosesReapedSockets(t *testing.T) {
 
 	// The node works on: a new connection on it gets a push made on node-a.
 	y := connect(t, b, "bob")
-	waitFor(t, "push from node-a to a new connection on node-b accepted", func() bool {
+	harness.Eventually(t, "push from node-a to a new connection on node-b accepted", func() bool {
 		_, err := sdk(a).PostToConnection(bg(), &apigatewaymanagementapi.PostToConnectionInput{
 			ConnectionId: aws.String(y.id), Data: []byte("after the stall"),
 		})
@@ -63,7 +65,7 @@ func TestStalledNodeClosesReapedSockets(t *testing.T) {
 	// y's own close gets its $disconnect from node-b; once it is in, x's second one (if node-b
 	// wrongly ran it at x's close) would long be too.
 	_ = y.ws.Close(websocket.StatusNormalClosure, "bye")
-	waitFor(t, "$disconnect of the new connection", func() bool { return cl.be.disconnectCount(y.id) == 1 })
+	harness.Eventually(t, "$disconnect of the new connection", func() bool { return cl.be.disconnectCount(y.id) == 1 })
 	if n := cl.be.disconnectCount(x.id); n != 1 {
 		t.Fatalf("%d $disconnect events for the reaped connection, want exactly 1", n)
 	}
@@ -87,13 +89,13 @@ func TestResumedNodeActsOnNothingFromTheStall(t *testing.T) {
 	for i := range xs {
 		xs[i] = connect(t, b, fmt.Sprintf("user%d", i))
 	}
-	if err := b.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+	if err := b.Cmd.Process.Signal(syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
 	resumed := false
 	t.Cleanup(func() {
 		if !resumed {
-			_ = b.cmd.Process.Signal(syscall.SIGCONT)
+			_ = b.Cmd.Process.Signal(syscall.SIGCONT)
 		}
 	})
 	ctx, cancel := context.WithTimeout(bg(), 10*time.Second)
@@ -116,9 +118,9 @@ func TestResumedNodeActsOnNothingFromTheStall(t *testing.T) {
 		t.Fatal("no push accepted during the stall: the test would prove nothing")
 	}
 	for _, x := range xs {
-		waitFor(t, "node-a runs $disconnect for "+x.id, func() bool { return cl.be.disconnectCount(x.id) > 0 })
+		harness.Eventually(t, "node-a runs $disconnect for "+x.id, func() bool { return cl.be.disconnectCount(x.id) > 0 })
 	}
-	if err := b.cmd.Process.Signal(syscall.SIGCONT); err != nil {
+	if err := b.Cmd.Process.Signal(syscall.SIGCONT); err != nil {
 		t.Fatal(err)
 	}
 	resumed = true
@@ -137,7 +139,7 @@ func TestResumedNodeActsOnNothingFromTheStall(t *testing.T) {
 	// stalled frames, it has done by the time a new connection's message has its answer.
 	y := connect(t, b, "after")
 	_ = y.ws.Close(websocket.StatusNormalClosure, "bye")
-	waitFor(t, "$disconnect of the new connection", func() bool { return cl.be.disconnectCount(y.id) == 1 })
+	harness.Eventually(t, "$disconnect of the new connection", func() bool { return cl.be.disconnectCount(y.id) == 1 })
 	for _, x := range xs {
 		keys := cl.be.routeKeys(x.id)
 		if i := slices.Index(keys, "$disconnect"); i < 0 || i != len(keys)-1 || cl.be.disconnectCount(x.id) != 1 {
@@ -174,14 +176,14 @@ func TestCrashDetectionBound(t *testing.T) {
 			t.Fatal(err)
 		}
 		if prev >= 0 && ttlLeft > prev {
-			b.kill()
+			b.Kill()
 			killed = time.Now()
 		}
 		prev = ttlLeft
 	}
 	var last time.Time
 	for _, c := range lost {
-		waitFor(t, "$disconnect of "+c.id, func() bool { return cl.be.disconnectCount(c.id) == 1 })
+		harness.Eventually(t, "$disconnect of "+c.id, func() bool { return cl.be.disconnectCount(c.id) == 1 })
 		if at := cl.be.disconnectedAt(c.id); at.After(last) {
 			last = at
 		}

@@ -17,21 +17,11 @@ import (
 
 	"github.com/wsgate/wsgate/internal/bus"
 	"github.com/wsgate/wsgate/internal/bus/redisbus"
+	"github.com/wsgate/wsgate/internal/testutil/harness"
 	"github.com/wsgate/wsgate/internal/testutil/testredis"
 )
 
 var prefixes atomic.Int64
-
-func waitFor(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
 
 // node is one gateway node: its own client and Bus.
 func newNode(t testing.TB, srv *testredis.Server, prefix string) *redisbus.Bus {
@@ -96,7 +86,7 @@ func TestPublishSubscribeAcrossNodes(t *testing.T) {
 	if err := b.Publish(ctx, "node-a", toA); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "both deliveries", func() bool { return gotA.len() == 1 && gotB.len() == 1 })
+	harness.Eventually(t, "both deliveries", func() bool { return gotA.len() == 1 && gotB.len() == 1 })
 	if m := gotB.get()[0]; m.Kind != toB.Kind || m.ConnID != toB.ConnID || string(m.Data) != "hello b" {
 		t.Fatalf("node-b got %+v, want %+v", m, toB)
 	}
@@ -129,7 +119,7 @@ func TestOrderOf1000Messages(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitFor(t, "1000 messages", func() bool { return got.len() >= n })
+	harness.Eventually(t, "1000 messages", func() bool { return got.len() >= n })
 	msgs := got.get()
 	if len(msgs) != n {
 		t.Fatalf("got %d messages, want %d", len(msgs), n)
@@ -163,7 +153,7 @@ func checkLargePayload(t *testing.T, pub, sub *redisbus.Bus) {
 	if err := pub.Publish(ctx, "sub", bus.Message{Kind: bus.Send, ConnID: "c", Data: data}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the large message", func() bool { return got.len() == 1 })
+	harness.Eventually(t, "the large message", func() bool { return got.len() == 1 })
 	if !bytes.Equal(got.get()[0].Data, data) {
 		t.Fatal("128 KB payload arrived changed")
 	}
@@ -181,18 +171,18 @@ func TestDeliveryResumesAfterRedisRestart(t *testing.T) {
 	if err := pub.Publish(ctx, "sub", bus.Message{Kind: bus.Send, ConnID: "before"}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the first message", func() bool { return got.len() == 1 })
+	harness.Eventually(t, "the first message", func() bool { return got.len() == 1 })
 
 	srv.Restart() // all data lost; both clients' connections break
 
 	// Publishing fails (connection error, then ErrNoSubscriber) until the subscriber has
 	// reconnected and re-created its stream; then it must succeed and be delivered.
-	waitFor(t, "publish to succeed after restart", func() bool {
+	harness.Eventually(t, "publish to succeed after restart", func() bool {
 		ctx, cancel := context.WithTimeout(ctx, time.Second)
 		defer cancel()
 		return pub.Publish(ctx, "sub", bus.Message{Kind: bus.Send, ConnID: "after"}) == nil
 	})
-	waitFor(t, "delivery after restart", func() bool { return got.len() == 2 })
+	harness.Eventually(t, "delivery after restart", func() bool { return got.len() == 2 })
 	if m := got.get()[1]; m.ConnID != "after" {
 		t.Fatalf("after restart got %+v, want ConnID after", m)
 	}
@@ -226,7 +216,7 @@ func TestCloseStopsCleanly(t *testing.T) {
 	if err := b.Close(); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "read loops to exit", func() bool { return runtime.NumGoroutine() <= before })
+	harness.Eventually(t, "read loops to exit", func() bool { return runtime.NumGoroutine() <= before })
 	if err := b.Publish(ctx, "n0", bus.Message{Kind: bus.Send}); !errors.Is(err, bus.ErrClosed) {
 		t.Fatalf("Publish after Close err = %v, want ErrClosed", err)
 	}
@@ -282,6 +272,6 @@ func BenchmarkPublishDeliver(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	waitFor(b, "delivery", func() bool { return n.Load() == int64(b.N) })
+	harness.Eventually(b, "delivery", func() bool { return n.Load() == int64(b.N) })
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s")
 }

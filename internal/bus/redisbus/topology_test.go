@@ -11,6 +11,7 @@ import (
 	"github.com/wsgate/wsgate/internal/bus"
 	"github.com/wsgate/wsgate/internal/bus/redisbus"
 	"github.com/wsgate/wsgate/internal/redisx"
+	"github.com/wsgate/wsgate/internal/testutil/harness"
 	"github.com/wsgate/wsgate/internal/testutil/testredis"
 )
 
@@ -52,7 +53,7 @@ func runCore(t *testing.T, url, kind string) {
 				t.Fatal(err)
 			}
 		}
-		waitFor(t, "both nodes' messages", func() bool { return gotA.len() >= n && gotB.len() >= n })
+		harness.Eventually(t, "both nodes' messages", func() bool { return gotA.len() >= n && gotB.len() >= n })
 		for name, got := range map[string][]bus.Message{"node-a": gotA.get(), "node-b": gotB.get()} {
 			if len(got) != n {
 				t.Fatalf("%s got %d messages, want %d", name, len(got), n)

@@ -15,6 +15,7 @@ import (
 	"github.com/wsgate/wsgate/internal/registry"
 	"github.com/wsgate/wsgate/internal/registry/redisstore"
 	"github.com/wsgate/wsgate/internal/registry/registrytest"
+	"github.com/wsgate/wsgate/internal/testutil/harness"
 	"github.com/wsgate/wsgate/internal/testutil/testredis"
 )
 
@@ -166,16 +167,7 @@ func TestErrorsWhileRedisIsDown(t *testing.T) {
 	}
 	srv.Restart()
 	c := registry.Conn{ID: "x", Node: "n", ConnectedAt: time.Now()}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if err = s.Register(ctx, c); err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("Register after restart: %v", err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	harness.Eventually(t, "Register to succeed after the restart", func() bool { return s.Register(ctx, c) == nil })
 }
 
 func BenchmarkRegisterUnregister(b *testing.B) {
