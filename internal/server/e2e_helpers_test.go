@@ -29,11 +29,7 @@ type accessLogSink struct{ *harness.Buffer }
 func (s *accessLogSink) records(msg string) []map[string]any { return s.Records(msg) }
 
 // all returns everything logged so far.
-func (s *accessLogSink) all() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.String()
-}
+func (s *accessLogSink) all() string { return s.String() }
 
 // startNodeLogged is startNode with the node's log captured as JSON in the returned sink.
 func startNodeLogged(t *testing.T, yaml string) (*node, *accessLogSink) {
