@@ -188,7 +188,7 @@ func TestEnsureLeaseAfterStallClosesReapedConnections(t *testing.T) {
 	if err := survivor.Run(survivorCtx); err != nil {
 		t.Fatal(err)
 	}
-	poll(t, "the survivor reaps c1", func() bool { return orphans.Load() == 1 })
+	harness.Eventually(t, "the survivor reaps c1", func() bool { return orphans.Load() == 1 })
 
 	reaps := h.Reaps()
 	h.EnsureLease(ctx)
