@@ -5,6 +5,7 @@ package cli
 // driven by real WebSocket clients.
 
 import (
+	"context"
 	"encoding/json"
 	"os/exec"
 	"strings"
@@ -145,4 +146,22 @@ func TestExampleGoChat(t *testing.T) {
 		}
 	}
 	waitLog(t, srv, "broadcast from ")
+}
+
+func TestLocalRequestAuthorizer(t *testing.T) {
+	needBin(t, "node")
+	srv := startServe(t, "--template", "testdata/functions-auth/template.yaml")
+	c := dialWS(t, "ws://"+srv.addr+"/dev?token=ok", nil)
+	closeWS(t, c)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	_, resp, err := websocket.Dial(ctx, "ws://"+srv.addr+"/dev?token=bad", nil)
+	if err == nil || resp == nil || resp.StatusCode != 401 {
+		status := 0
+		if resp != nil {
+			status = resp.StatusCode
+		}
+		t.Fatalf("bad token: %v (status %d), want 401", err, status)
+	}
+	waitLog(t, srv, `"function":"AuthFunction"`) // the authorizer ran here, not on AWS
 }
