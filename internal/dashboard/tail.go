@@ -7,6 +7,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/wsgate/wsgate/internal/observe"
 )
 
 // DefaultTailLines is how many access-log lines a Tail keeps for a page that opens.
@@ -129,11 +131,11 @@ func (h *tapHandler) Handle(ctx context.Context, r slog.Record) error {
 	})
 	for _, kv := range l.Attrs {
 		switch kv[0] {
-		case "connectionId":
+		case observe.KeyConnectionID:
 			l.ConnectionID = kv[1]
-		case "routeKey":
+		case observe.KeyRouteKey:
 			l.RouteKey = kv[1]
-		case "status":
+		case observe.KeyStatus:
 			l.Status = kv[1]
 		}
 	}
