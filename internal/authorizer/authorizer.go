@@ -1,4 +1,4 @@
-// Package authorizer decides whether a $connect handshake may open a socket (AWS-CONTRACT.md §6).
+// Package authorizer decides whether a $connect handshake may open a socket (docs/aws-compatibility.md).
 //
 // Two kinds exist, both behind Authorizer:
 //   - JWT: the token in the identity source is verified in process (HS* with a shared secret,

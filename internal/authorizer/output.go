@@ -7,7 +7,7 @@ import (
 	"fmt"
 )
 
-// authorizerOutput is what a REQUEST authorizer returns (AWS-CONTRACT.md §6.1).
+// authorizerOutput is what a REQUEST authorizer returns (docs/aws-compatibility.md).
 type authorizerOutput struct {
 	PrincipalID    any             `json:"principalId"`
 	PolicyDocument *policyDocument `json:"policyDocument"`

@@ -18,7 +18,7 @@ import (
 	"github.com/wsgate/wsgate/internal/lambda"
 )
 
-// requestAuth is AWS's Lambda REQUEST authorizer (AWS-CONTRACT.md §6.1): it sends AWS's
+// requestAuth is AWS's Lambda REQUEST authorizer (docs/aws-compatibility.md): it sends AWS's
 // authorizer input event to a function and evaluates the IAM policy that comes back.
 //
 // Outcomes: an Allow covering the methodArn admits; a Deny, or no covering Allow, is 403; the

@@ -113,6 +113,7 @@ example' prints it as a starting point. 'wsgate serve --template' runs a CloudFo
 		a.connectionsCmd(),
 		a.sendCmd(),
 		a.usersCmd(),
+		a.healthcheckCmd(),
 	)
 	return root
 }

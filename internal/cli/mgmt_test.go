@@ -92,6 +92,13 @@ func TestManagementCommands(t *testing.T) {
 		t.Errorf("users get: exit %d %v\n%s%s", code, err, out, errs)
 	}
 
+	if code, out, errs := runCLI("healthcheck", "--url", "http://"+s.addr+"/healthz"); code != 0 || !strings.Contains(out, "200") {
+		t.Errorf("healthcheck: exit %d %q %q", code, out, errs)
+	}
+	if code, _, _ := runCLI("healthcheck", "--url", "http://"+s.addr+"/nope"); code != 1 {
+		t.Errorf("healthcheck of a 404: exit %d, want 1", code)
+	}
+
 	// Unsigned, and signed with a wrong secret: refused with AWS's error types.
 	if code, _, errs := runCLI("connections", "list", "--endpoint", endpoint); code != 1 || !strings.Contains(errs, "403") {
 		t.Errorf("unsigned list: exit %d %q", code, errs)

@@ -270,7 +270,7 @@ func (v *validator) template(path, t string) {
 
 const paramSources = "context.NAME, route.request.header.NAME, route.request.querystring.NAME, route.request.body.PATH, stageVariables.NAME or 'a literal' in single quotes"
 
-// requestParameter checks one target: source entry (AWS-CONTRACT.md §3.3).
+// requestParameter checks one target: source entry (docs/aws-compatibility.md).
 func (v *validator) requestParameter(path, target, source string) {
 	switch {
 	case strings.HasPrefix(target, "integration.request.header."), strings.HasPrefix(target, "integration.request.querystring."):
@@ -320,7 +320,7 @@ func (v *validator) paramSource(path, s string) {
 	v.add(path, "%q is not a request parameter source; write %s", s, paramSources)
 }
 
-// identitySource checks one identity source entry (AWS-CONTRACT.md §6.1).
+// identitySource checks one identity source entry (docs/aws-compatibility.md).
 func (v *validator) identitySource(path, s string) {
 	for _, prefix := range []string{"route.request.header.", "route.request.querystring.", "stageVariables.", "context."} {
 		if rest, ok := strings.CutPrefix(s, prefix); ok {

@@ -1,5 +1,5 @@
 // Package event models what integrations receive: the Amazon API Gateway WebSocket proxy event,
-// field for field (AWS-CONTRACT.md §2.1), plus wsgate's additive extensions.
+// field for field (docs/aws-compatibility.md), plus wsgate's additive extensions.
 //
 // The JSON shape is the contract existing Lambda handlers decode; never rename or retype an AWS
 // field here. Extensions are new fields only (Path, and RequestContext.UserID).

@@ -150,7 +150,7 @@ var initiatorNames = [...]string{"gateway", "client", "management", "network", "
 
 func (i initiator) String() string { return initiatorNames[i] }
 
-// Close reasons wsgate itself decides (AWS-CONTRACT.md §7 recommendation: 1001 for idle,
+// Close reasons wsgate itself decides (docs/aws-compatibility.md recommendation: 1001 for idle,
 // duration and shutdown; 1000 for DeleteConnection; 1009 too big; 1003 binary; RFC 6455 §7.4.1
 // for protocol errors).
 var (

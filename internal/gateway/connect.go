@@ -21,7 +21,7 @@ import (
 )
 
 // connect runs the authorizer and the $connect integration while the upgrade request is held
-// open, and sends 101 only if both succeed (AWS-CONTRACT.md §1.2, §2.2, §6.1).
+// open, and sends 101 only if both succeed (docs/aws-compatibility.md).
 func (g *Gateway) connect(w http.ResponseWriter, r *http.Request, path string, lines []event.Header) {
 	start := time.Now()
 	g.metrics.API.Connect(g.o.Stage)

@@ -60,7 +60,7 @@ func (c *Conn) end(err error, opened bool) {
 }
 
 // disconnectEvent builds the DISCONNECT event. Its headers are the fixed ones AWS sends, not
-// the client's (AWS-CONTRACT.md §2.1).
+// the client's (docs/aws-compatibility.md).
 func (c *Conn) disconnectEvent(r closeReason) *event.Event {
 	ev := &event.Event{
 		Headers: map[string]string{

@@ -152,7 +152,7 @@ func (c *Conn) run(m job) {
 }
 
 // route selects the route for one message, calls its integration and sends the answer back on
-// a two-way route (AWS-CONTRACT.md §1).
+// a two-way route (docs/aws-compatibility.md).
 func (c *Conn) route(m job) {
 	g := c.g
 	t := g.RouteTable() // one snapshot for the whole message, whatever a reload does meanwhile

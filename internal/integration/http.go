@@ -33,7 +33,7 @@ var hopByHop = map[string]bool{
 }
 
 // httpTarget sends one request per event to an HTTP endpoint, with the headers API Gateway sends
-// (AWS-CONTRACT.md §3.2), wsgate's ws-uri header and the integration's request parameters.
+// (docs/aws-compatibility.md), wsgate's ws-uri header and the integration's request parameters.
 type httpTarget struct {
 	method  string
 	url     *url.URL

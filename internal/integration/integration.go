@@ -1,5 +1,5 @@
 // Package integration calls the backend of a route, the way API Gateway's integration types do
-// (AWS-CONTRACT.md §2, §3): HTTP_PROXY (the frame is POSTed as is), HTTP (a request template is
+// (docs/aws-compatibility.md): HTTP_PROXY (the frame is POSTed as is), HTTP (a request template is
 // rendered and POSTed, the answer goes through integration responses), AWS_PROXY (the proxy
 // event through the Lambda Invoke API), AWS (service integrations: the rendered template sent
 // to the service in its own protocol, SigV4-signed; or to an HTTP stand-in) and MOCK (answered

@@ -10,7 +10,7 @@ import (
 	"github.com/wsgate/wsgate/internal/routing"
 )
 
-// Request parameters (AWS-CONTRACT.md §3.3): requestParameters maps a target
+// Request parameters (docs/aws-compatibility.md): requestParameters maps a target
 // (integration.request.header.NAME, integration.request.querystring.NAME) to a source
 // (context.VAR, route.request.header.NAME, route.request.querystring.NAME,
 // route.request.body.JSONPATH, stageVariables.NAME, or a 'static' value).

@@ -11,7 +11,7 @@ import (
 )
 
 // parseProxyResult reads a Lambda proxy result ({statusCode, headers, multiValueHeaders, body,
-// isBase64Encoded}, every field optional) leniently, as API Gateway does (AWS-CONTRACT.md §2.2):
+// isBase64Encoded}, every field optional) leniently, as API Gateway does (docs/aws-compatibility.md):
 //
 //   - statusCode may be a number or a numeric string ("200", as AWS's own sample returns); missing
 //     or null means 200.

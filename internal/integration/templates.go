@@ -13,7 +13,7 @@ import (
 	"github.com/wsgate/wsgate/internal/vtl"
 )
 
-// Templates of non-proxy integrations (AWS-CONTRACT.md §1.3, §3.4): a request template chosen by
+// Templates of non-proxy integrations (docs/aws-compatibility.md): a request template chosen by
 // the templateSelectionExpression transforms the frame into the backend request; an integration
 // response chosen by the status code transforms the answer.
 

@@ -9,7 +9,7 @@ import (
 	"github.com/wsgate/wsgate/internal/config"
 )
 
-// dotNetify's CloudFormation template (AWS-CONTRACT.md §8.1): three HTTP integrations with
+// dotNetify's CloudFormation template (docs/aws-compatibility.md): three HTTP integrations with
 // `\$default` selection, WHEN_NO_MATCH, a $default integration response, no request parameters.
 func dotNetifyIntegration(uri, tmpl string) config.Integration {
 	return config.Integration{
@@ -192,7 +192,7 @@ func TestResponseWithoutMatchIsRaw(t *testing.T) {
 	}
 }
 
-// The aws-samples apigw-ws-integrations $connect (AWS-CONTRACT.md §9.2): a DynamoDB PutItem
+// The aws-samples apigw-ws-integrations $connect (docs/aws-compatibility.md): a DynamoDB PutItem
 // template reading $input.params('ws-uri'), run against an HTTP stand-in.
 func TestAWSServiceStandin(t *testing.T) {
 	be := startBackend(t, 200, `{}`)

@@ -11,7 +11,7 @@ import (
 )
 
 // apiError is an error the handler answers with: an HTTP status, the AWS exception name that goes
-// in X-Amzn-ErrorType (and that SDKs map to a typed error, AWS-CONTRACT.md §4.2) and a message.
+// in X-Amzn-ErrorType (and that SDKs map to a typed error, docs/aws-compatibility.md) and a message.
 type apiError struct {
 	Status  int
 	Type    string

@@ -1,6 +1,6 @@
 // Package management serves the management API: AWS's @connections operations (PostToConnection,
 // GetConnection, DeleteConnection), on the wire exactly as the AWS SDKs expect them
-// (AWS-CONTRACT.md §4), and wsgate's extensions for users, groups, presence and broadcast
+// (docs/aws-compatibility.md), and wsgate's extensions for users, groups, presence and broadcast
 // (docs/management-api.md). The work itself is done by a Backend (the hub).
 package management
 

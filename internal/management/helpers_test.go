@@ -15,7 +15,7 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 )
 
-// checkError asserts the error shape every SDK relies on (AWS-CONTRACT.md §4.2): the status,
+// checkError asserts the error shape every SDK relies on (docs/aws-compatibility.md): the status,
 // X-Amzn-ErrorType, a JSON body holding exactly {"message": ...} (wantMsg, if not ""), a request
 // id and Content-Type application/json. It closes resp.Body.
 func checkError(t testing.TB, resp *http.Response, status int, typ, wantMsg string) {

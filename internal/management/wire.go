@@ -27,7 +27,7 @@ func (t isoTime) MarshalJSON() ([]byte, error) {
 
 func (t isoTime) IsZero() bool { return time.Time(t).IsZero() }
 
-// connectionJSON is GetConnection's answer, AWS's shape (AWS-CONTRACT.md §4.1) plus userId, a
+// connectionJSON is GetConnection's answer, AWS's shape (docs/aws-compatibility.md) plus userId, a
 // wsgate extension present only when the connection has a user.
 type connectionJSON struct {
 	ConnectedAt  isoTime      `json:"connectedAt"`

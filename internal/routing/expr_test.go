@@ -6,7 +6,7 @@ import (
 )
 
 // evalCases come from the AWS selection-expression docs (apigateway-websocket-api-selection-
-// expressions.md, websocket-api-develop-routes.md) plus the edges AWS-CONTRACT.md §1.1 names.
+// expressions.md, websocket-api-develop-routes.md) plus the edges docs/aws-compatibility.md names.
 var evalCases = []struct {
 	name, expr, body string
 	want             string

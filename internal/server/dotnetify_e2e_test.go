@@ -19,7 +19,7 @@ import (
 )
 
 // dotNetifyAPI is the routes and HTTP integrations of dotNetify's CloudFormation template
-// (AWS-CONTRACT.md §8.1), with the backend URL filled in.
+// (docs/aws-compatibility.md), with the backend URL filled in.
 const dotNetifyAPI = `
 management:
   credentials: [ { accessKeyId: %[2]s, secretAccessKey: "%[3]s" } ]

@@ -3,7 +3,7 @@ package vtl
 import "testing"
 
 // dotnetifyTemplate is the $default request template of dotNetify's CloudFormation template
-// (AWS-CONTRACT.md §8.1), rendered for every client message.
+// (docs/aws-compatibility.md), rendered for every client message.
 const dotnetifyTemplate = `{ "connectionId": "$context.connectionId", "payload": $input.body }`
 
 func BenchmarkRenderDotNetify(b *testing.B) {

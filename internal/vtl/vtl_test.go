@@ -25,11 +25,11 @@ var testInput = &Input{
 var renderCases = []struct {
 	name, tmpl, want string
 }{
-	// AWS-CONTRACT.md §8.1: dotNetify.
+	// docs/aws-compatibility.md: dotNetify.
 	{"dotnetify connect", `{ "connectionId": "$context.connectionId" }`, `{ "connectionId": "L0SM9cOFvHcCIhw=" }`},
 	{"dotnetify default", `{ "connectionId": "$context.connectionId", "payload": $input.body }`,
 		`{ "connectionId": "L0SM9cOFvHcCIhw=", "payload": {"action":"sync_sfn","data":{"msg":"it's \"here\"","n":3,"list":[1,2,3]},"callType":"request_vm"} }`},
-	// AWS-CONTRACT.md §9.2: the aws-samples templates.
+	// docs/aws-compatibility.md: the aws-samples templates.
 	{"ttl", "#set($ttl = $context.requestTimeEpoch + 86400)\n{\"ttl\": {\"N\": \"$ttl\"}}", `{"ttl": {"N": "1700000086400"}}`},
 	{"sfn sync", "#set($sfn_input=$util.escapeJavaScript($input.json(\"$.data\")).replaceAll(\"\\\\'\",\"'\"))\n" +
 		`{"input": "$sfn_input", "stateMachineArn": "arn:x"}`,
