@@ -37,6 +37,9 @@ type membership struct {
 	mu      sync.Mutex // serialises renewals with leave
 	leaving bool
 	renewed bool // a renewal succeeded once (the first discards a stale Reaped record)
+	// pending is the lease end of the last successful renewal, not yet published to validUntil
+	// while the renewal's outcome (reaped or not) is being acted on. Guarded by mu.
+	pending int64
 }
 
 // renewal is what renew found.
@@ -86,7 +89,10 @@ func (m *membership) renew(ctx context.Context) renewal {
 		return unreachable
 	}
 	m.ready.Store(true)
-	m.validUntil.Store(int64(start + m.ttl))
+	// The new lease end is published only once the outcome is known (see extend): a caller of
+	// live() must not see the node live between the renewal and the Reaped check, or it would
+	// act for a connection a survivor has already disconnected.
+	m.pending = int64(start + m.ttl)
 	// Checked after the renewal: no survivor can claim this node while the lease is live, so a
 	// claim made during a stall is on record by now.
 	sctx, cancel = m.ctx(ctx)
@@ -94,16 +100,21 @@ func (m *membership) renew(ctx context.Context) renewal {
 	cancel()
 	if err != nil {
 		m.log.Warn("check whether this node was reaped failed; will retry", "err", err)
+		m.extend()
 		return uncertain
 	}
 	first := !m.renewed
 	m.renewed = true
 	if reaped && !first {
 		m.reaps.Add(1)
-		return wasReaped
+		return wasReaped // the caller closes the reaped connections, then calls extend
 	}
+	m.extend()
 	return renewed
 }
+
+// extend publishes the lease end of the last successful renewal to live(). Caller holds m.mu.
+func (m *membership) extend() { m.validUntil.Store(m.pending) }
 
 // listed reports whether the store still lists this node's lease; true when it cannot tell.
 func (m *membership) listed(ctx context.Context) bool {

@@ -92,6 +92,7 @@ func (h *Hub[C]) heartbeat(ctx context.Context, lapsed bool) {
 		return
 	case wasReaped:
 		h.dropReaped()
+		m.extend() // live again only once the reaped connections are closing
 		// Not resync: the survivor unregisters this node's records and runs their $disconnect;
 		// removing them here too could beat it to a record and leave a connection without one.
 		h.needsSync.Store(false)
