@@ -102,25 +102,18 @@ func (a *app) connectionsGetCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var failed error
-			for _, id := range ids {
-				ctx, cancel := context.WithTimeout(cmd.Context(), f.timeout)
+			return eachID(cmd.Context(), ids, f.timeout, func(ctx context.Context, id string) error {
 				out, err := c.api.GetConnection(ctx, &apigatewaymanagementapi.GetConnectionInput{ConnectionId: aws.String(id)})
-				cancel()
 				if err != nil {
-					failed = errors.Join(failed, fmt.Errorf("%s: %w", id, apiError(err)))
-					continue
+					return err
 				}
 				v := map[string]any{"ConnectionId": id, "ConnectedAt": out.ConnectedAt.Format(time.RFC3339Nano),
 					"LastActiveAt": out.LastActiveAt.Format(time.RFC3339Nano)}
 				if out.Identity != nil {
 					v["Identity"] = map[string]any{"SourceIp": aws.ToString(out.Identity.SourceIp), "UserAgent": aws.ToString(out.Identity.UserAgent)}
 				}
-				if err := printJSON(a.stdout, v); err != nil {
-					return err
-				}
-			}
-			return failed
+				return printJSON(a.stdout, v)
+			})
 		},
 	}
 	f = addMgmtFlags(cmd.Flags())
@@ -140,18 +133,13 @@ func (a *app) connectionsDeleteCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var failed error
-			for _, id := range ids {
-				ctx, cancel := context.WithTimeout(cmd.Context(), f.timeout)
-				_, err := c.api.DeleteConnection(ctx, &apigatewaymanagementapi.DeleteConnectionInput{ConnectionId: aws.String(id)})
-				cancel()
-				if err != nil {
-					failed = errors.Join(failed, fmt.Errorf("%s: %w", id, apiError(err)))
-					continue
+			return eachID(cmd.Context(), ids, f.timeout, func(ctx context.Context, id string) error {
+				if _, err := c.api.DeleteConnection(ctx, &apigatewaymanagementapi.DeleteConnectionInput{ConnectionId: aws.String(id)}); err != nil {
+					return err
 				}
-				fmt.Fprintf(a.stdout, "deleted %s\n", id)
-			}
-			return failed
+				_, err := fmt.Fprintf(a.stdout, "deleted %s\n", id)
+				return err
+			})
 		},
 	}
 	f = addMgmtFlags(cmd.Flags())
@@ -160,3 +148,18 @@ func (a *app) connectionsDeleteCmd() *cobra.Command {
 
 // pathEscape escapes one path parameter as the SDKs do.
 func pathEscape(s string) string { return url.PathEscape(s) }
+
+// eachID calls one management operation per connection id, each with its own timeout; a failure
+// for one id is collected with the id (API errors as "Code: message") and the others still run.
+func eachID(ctx context.Context, ids []string, timeout time.Duration, op func(ctx context.Context, id string) error) error {
+	var failed error
+	for _, id := range ids {
+		cctx, cancel := context.WithTimeout(ctx, timeout)
+		err := op(cctx, id)
+		cancel()
+		if err != nil {
+			failed = errors.Join(failed, fmt.Errorf("%s: %w", id, apiError(err)))
+		}
+	}
+	return failed
+}
