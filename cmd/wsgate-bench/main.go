@@ -6,7 +6,7 @@ package main
 import (
 	"os"
 
-	"github.com/wsgate/wsgate/internal/bench"
+	"github.com/wsgate/wsgate/cmd/wsgate-bench/internal/bench"
 )
 
 func main() {

@@ -71,8 +71,9 @@ func benchConnCounts(b *testing.B, def []int, perConn int) []int {
 	return out
 }
 
-// BenchmarkIdleConnMemory holds N idle WebSockets on a wsgate binary and on a bare nbio echo
-// server (the floor, same nbio version), each a child process, and reports what one more idle
+// BenchmarkIdleConnMemory holds N idle WebSockets on a wsgate binary and on the bare nbio echo
+// server (the floor: internal/benchfloor, run as `wsgate-bench bare-server`, the same process
+// the load generator's --spawn-bare measures), each a child process, and reports what one more idle
 // connection costs the server: its RSS (/proc/PID/status VmRSS, after a warm-up and once it has
 // settled, minus the same reading before the connections) and, for wsgate, goroutines (from
 // its /metrics). Clients are raw sockets in this process, so the children hold one descriptor
@@ -90,7 +91,7 @@ func BenchmarkIdleConnMemory(b *testing.B) {
 	if wsgateBin == "" {
 		wsgateBin = goBuild(b, dir, "github.com/wsgate/wsgate/cmd/wsgate")
 	}
-	floorBin := goBuild(b, dir, "github.com/wsgate/wsgate/internal/server/testdata/nbioecho")
+	floorBin := goBuild(b, dir, "github.com/wsgate/wsgate/cmd/wsgate-bench")
 	for _, n := range counts {
 		var floor float64
 		b.Run(fmt.Sprintf("conns=%d/nbio", n), func(b *testing.B) {
@@ -273,12 +274,13 @@ func startChild(b *testing.B, bin string, args ...string) (*childProc, io.Reader
 	return c, stdout
 }
 
-// startFloor starts the bare nbio server; it prints its address on its first line.
+// startFloor starts `wsgate-bench bare-server` (internal/benchfloor) on a free port; it prints
+// its address on its first line.
 func startFloor(b *testing.B, bin string) *childProc {
-	c, stdout := startChild(b, bin)
+	c, stdout := startChild(b, bin, "bare-server", "--listen", "127.0.0.1:0")
 	line, err := bufio.NewReader(stdout).ReadString('\n')
 	if err != nil {
-		b.Fatalf("nbioecho did not print its address: %v\n%s", err, c.stderr.String())
+		b.Fatalf("wsgate-bench bare-server did not print its address: %v\n%s", err, c.stderr.String())
 	}
 	go func() { _, _ = io.Copy(io.Discard, stdout) }()
 	c.addr = strings.TrimSpace(line)

@@ -5,6 +5,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/wsgate/wsgate/cmd/wsgate-bench/internal/procstat"
 	"github.com/wsgate/wsgate/internal/config"
 )
 
@@ -93,7 +94,7 @@ func loadTargetConfig(o *Options) (*config.Config, error) {
 
 // runIdle opens the connections, holds them, and reads the gateway's RSS at the end of the hold.
 func runIdle(r *run, _ *config.Config, res *Result) error {
-	before := selfRSS()
+	before := procstat.SelfRSS()
 	conns, rate, err := r.openConns(r.o.Rate, nil)
 	if err != nil {
 		return err
@@ -110,7 +111,7 @@ func runIdle(r *run, _ *config.Config, res *Result) error {
 	res.Seconds = r.o.Hold.Seconds()
 	r.sampleGateway(res, res.Connections)
 	if res.Connections > 0 {
-		res.ClientConnB = float64(selfRSS()-before) * 1024 / float64(res.Connections)
+		res.ClientConnB = float64(procstat.SelfRSS()-before) * 1024 / float64(res.Connections)
 	}
 	res.Errors += r.pool.Load().Lost()
 	_ = conns

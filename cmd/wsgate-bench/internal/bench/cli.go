@@ -10,6 +10,9 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/wsgate/wsgate/cmd/wsgate-bench/internal/backend"
+	"github.com/wsgate/wsgate/internal/benchfloor"
 )
 
 const usage = `wsgate-bench: a load generator for wsgate (loopback only, every run bounded).
@@ -44,7 +47,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	var err error
 	switch args[0] {
 	case "backend", "bare-server":
-		err = serveCmd(args[0], args[1:], stderr)
+		err = serveCmd(args[0], args[1:], stdout, stderr)
 	default:
 		o := Options{Scenario: args[0], Stdout: stdout, Stderr: stderr}
 		fs := newFlags(&o, stderr)
@@ -106,30 +109,34 @@ func newFlags(o *Options, out io.Writer) *flag.FlagSet {
 	return fs
 }
 
-// serveCmd runs the backend or the bare server until SIGINT/SIGTERM or --duration.
-func serveCmd(name string, args []string, stderr io.Writer) error {
+// serveCmd runs the backend or the bare server until SIGINT/SIGTERM or --duration. The bare
+// server prints the address it listens on as the first line of stdout (--listen 127.0.0.1:0
+// picks a free port: the Go benchmarks in internal/server read it from there).
+func serveCmd(name string, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	listen := fs.String("listen", "127.0.0.1:9001", "loopback address to serve on")
+	listen := fs.String("listen", "127.0.0.1:9001", "loopback address to serve on (port 0: any free port)")
 	d := fs.Duration("duration", time.Hour, "stop by itself after this long")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	var stop func()
+	addr := *listen
 	if name == "backend" {
-		s, err := StartBackend(*listen)
+		s, err := backend.Start(*listen)
 		if err != nil {
 			return err
 		}
 		stop = s
 	} else {
-		b, err := StartBare(*listen)
+		b, err := benchfloor.Start(*listen)
 		if err != nil {
 			return err
 		}
-		stop = b.Stop
+		stop, addr = b.Stop, b.Addr()
+		fmt.Fprintln(stdout, addr)
 	}
-	fmt.Fprintf(stderr, "wsgate-bench %s: listening on %s (pid %d)\n", name, *listen, os.Getpid())
+	fmt.Fprintf(stderr, "wsgate-bench %s: listening on %s (pid %d)\n", name, addr, os.Getpid())
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	select {

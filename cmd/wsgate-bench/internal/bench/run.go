@@ -10,6 +10,11 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/wsgate/wsgate/cmd/wsgate-bench/internal/backend"
+	"github.com/wsgate/wsgate/cmd/wsgate-bench/internal/procstat"
+	"github.com/wsgate/wsgate/cmd/wsgate-bench/internal/target"
+	"github.com/wsgate/wsgate/cmd/wsgate-bench/internal/wsclient"
 )
 
 // Options describe one bounded run. Zero values take the defaults noted.
@@ -53,12 +58,12 @@ const (
 // run is the state every scenario shares.
 type run struct {
 	o      Options
-	t      *Target
+	t      *target.Target
 	ctx    context.Context
 	start  time.Time
 	nofile uint64
 	pid    int
-	base   ProcStat
+	base   procstat.Stat
 	hist   Hist // message round trips (echo) or request latency (push, broadcast)
 	conn   Hist // handshake latency
 	sent   atomic.Int64
@@ -67,7 +72,7 @@ type run struct {
 	errMu  sync.Mutex
 	errMsg string
 	phase  atomic.Pointer[string]
-	pool   atomic.Pointer[Pool]
+	pool   atomic.Pointer[wsclient.Pool]
 }
 
 func (r *run) fail(err error) {
@@ -115,11 +120,11 @@ func Run(o Options) error {
 	if err != nil {
 		return err
 	}
-	t, err := ParseTarget(o.URL)
+	t, err := target.Parse(o.URL)
 	if err != nil {
 		return err
 	}
-	soft, hard, err := RaiseNoFile()
+	soft, hard, err := procstat.RaiseNoFile()
 	fmt.Fprintf(o.Stderr, "wsgate-bench: open-file limit %d (hard %d)\n", soft, hard)
 	if err != nil {
 		fmt.Fprintln(o.Stderr, "wsgate-bench:", err)
@@ -134,7 +139,7 @@ func Run(o Options) error {
 	r.setPhase("start")
 
 	if o.Backend != "" {
-		stop, err := StartBackend(o.Backend)
+		stop, err := backend.Start(o.Backend)
 		if err != nil {
 			return err
 		}
@@ -149,7 +154,7 @@ func Run(o Options) error {
 		r.pid = p.pid
 	}
 	if r.pid != 0 {
-		if r.base, err = ReadProc(r.pid); err != nil {
+		if r.base, err = procstat.Read(r.pid); err != nil {
 			return err
 		}
 	}
@@ -179,7 +184,7 @@ func (r *run) sampleGateway(res *Result, conns int64) {
 	if r.pid == 0 {
 		return
 	}
-	s, err := ReadProc(r.pid)
+	s, err := procstat.Read(r.pid)
 	if err != nil {
 		r.fail(err)
 		return
@@ -216,7 +221,7 @@ func (r *run) progress() (stop func()) {
 				time.Since(t0).Seconds(), *r.phase.Load(), open, sent, sent-lastSent, recv, recv-lastRecv, r.errs.Load())
 			lastSent, lastRecv = sent, recv
 			if r.pid != 0 {
-				if s, err := ReadProc(r.pid); err == nil {
+				if s, err := procstat.Read(r.pid); err == nil {
 					line += fmt.Sprintf(" gateway_rss=%.1fMB cpu=%.1fs", float64(s.RSSKB)/1024, s.CPUSecs-r.base.CPUSecs)
 				}
 			}
@@ -257,15 +262,15 @@ var errNoConns = errors.New("no connection could be opened")
 
 // openConns opens o.Conns pooled connections at rate with o.Concurrency workers and returns
 // them (nil entries for the ones that failed) and the achieved connect rate.
-func (r *run) openConns(rate float64, onMessage func(*Conn, []byte)) ([]*Conn, float64, error) {
-	pool, err := NewPool(onMessage)
+func (r *run) openConns(rate float64, onMessage func(*wsclient.Conn, []byte)) ([]*wsclient.Conn, float64, error) {
+	pool, err := wsclient.NewPool(onMessage)
 	if err != nil {
 		return nil, 0, err
 	}
 	r.pool.Store(pool)
 	r.setPhase("connect")
-	d := &Dialer{Target: r.t, Header: r.o.Header, Timeout: 10 * time.Second}
-	conns := make([]*Conn, r.o.Conns)
+	d := &wsclient.Dialer{Target: r.t, Header: r.o.Header, Timeout: 10 * time.Second}
+	conns := make([]*wsclient.Conn, r.o.Conns)
 	next := pace(r.ctx, r.o.Conns, rate)
 	var wg sync.WaitGroup
 	var ok atomic.Int64

@@ -1,4 +1,6 @@
-package bench
+// Package procstat reads what wsgate-bench reports about a server process (its RSS and CPU
+// seconds, from /proc) and raises the generator's own open-file limit.
+package procstat
 
 import (
 	"bytes"
@@ -8,8 +10,8 @@ import (
 	"syscall"
 )
 
-// ProcStat is a snapshot of a process's memory and CPU time from /proc.
-type ProcStat struct {
+// Stat is a snapshot of a process's memory and CPU time from /proc.
+type Stat struct {
 	RSSKB   int64   // VmRSS
 	CPUSecs float64 // utime + stime
 }
@@ -17,9 +19,9 @@ type ProcStat struct {
 // clockTicks is USER_HZ, 100 on every Linux the generator targets.
 const clockTicks = 100
 
-// ReadProc reads /proc/PID/status and /proc/PID/stat.
-func ReadProc(pid int) (ProcStat, error) {
-	var s ProcStat
+// Read reads /proc/PID/status and /proc/PID/stat.
+func Read(pid int) (Stat, error) {
+	var s Stat
 	st, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return s, fmt.Errorf("gateway pid %d: %w", pid, err)

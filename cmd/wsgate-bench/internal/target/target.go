@@ -1,4 +1,7 @@
-package bench
+// Package target parses where wsgate-bench sends its load (a WebSocket URL on loopback and the
+// management API base that belongs to it) and refuses every address that is not loopback: the
+// generator is built to saturate what it talks to.
+package target
 
 import (
 	"fmt"
@@ -19,9 +22,9 @@ type Target struct {
 	sources []*net.TCPAddr
 }
 
-// ParseTarget accepts ws://HOST:PORT/STAGE[...] whose HOST is a loopback address (or
+// Parse accepts ws://HOST:PORT/STAGE[...] whose HOST is a loopback address (or
 // localhost). The generator refuses anything else: it is built to saturate what it talks to.
-func ParseTarget(raw string) (*Target, error) {
+func Parse(raw string) (*Target, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return nil, fmt.Errorf("--url %q: %w", raw, err)
@@ -63,8 +66,8 @@ func CheckLoopback(host string) error {
 	return nil
 }
 
-// sourceAddr is the i-th local address (nil: let the kernel choose).
-func (t *Target) sourceAddr(i uint32) *net.TCPAddr {
+// SourceAddr is the i-th local address to dial from (nil: let the kernel choose).
+func (t *Target) SourceAddr(i uint32) *net.TCPAddr {
 	if len(t.sources) == 0 {
 		return nil
 	}

@@ -13,7 +13,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wsgate/wsgate/internal/bench"
+	"github.com/wsgate/wsgate/cmd/wsgate-bench/internal/backend"
+	"github.com/wsgate/wsgate/cmd/wsgate-bench/internal/bench"
+	"github.com/wsgate/wsgate/internal/benchfloor"
 	"github.com/wsgate/wsgate/internal/config"
 	"github.com/wsgate/wsgate/internal/server"
 )
@@ -31,7 +33,7 @@ func freePort(t *testing.T) string {
 // startGateway runs a bench config in-process with its listen and backend addresses replaced.
 func startGateway(t *testing.T, file, backend string) string {
 	t.Helper()
-	raw, err := os.ReadFile("../../bench/configs/" + file)
+	raw, err := os.ReadFile("../../../../bench/configs/" + file)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,14 +93,14 @@ func run(t *testing.T, o bench.Options) result {
 }
 
 func TestScenariosAgainstGateway(t *testing.T) {
-	backend := freePort(t)
-	stop, err := bench.StartBackend(backend)
+	backendAddr := freePort(t)
+	stop, err := backend.Start(backendAddr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer stop()
 
-	echo := startGateway(t, "echo.yaml", backend)
+	echo := startGateway(t, "echo.yaml", backendAddr)
 	r := run(t, bench.Options{Scenario: "echo", URL: echo, Conns: 20, Count: 5})
 	if r.Received != 100 || r.Sent != 100 || r.P99 == nil {
 		t.Fatalf("echo closed loop: %+v", r)
@@ -112,8 +114,8 @@ func TestScenariosAgainstGateway(t *testing.T) {
 		t.Fatalf("idle: %+v", r)
 	}
 
-	push := startGateway(t, "push.yaml", backend)
-	cfg := "../../bench/configs/push.yaml" // for its credentials
+	push := startGateway(t, "push.yaml", backendAddr)
+	cfg := "../../../../bench/configs/push.yaml" // for its credentials
 	r = run(t, bench.Options{Scenario: "push", URL: push, Config: cfg, Conns: 20, Count: 200, Concurrency: 2, Pipeline: 4})
 	if r.Sent != 200 || r.Received != 200 {
 		t.Fatalf("push: %+v", r)
@@ -130,7 +132,7 @@ func TestScenariosAgainstGateway(t *testing.T) {
 		t.Fatalf("bad signature: %v %s", err, out.String())
 	}
 
-	churn := startGateway(t, "churn.yaml", backend)
+	churn := startGateway(t, "churn.yaml", backendAddr)
 	h := http.Header{"Authorization": {"Bearer bench"}}
 	r = run(t, bench.Options{Scenario: "churn", URL: churn, Count: 50, Concurrency: 4, Header: h})
 	if r.Sent != 50 {
@@ -145,7 +147,7 @@ func TestScenariosAgainstGateway(t *testing.T) {
 
 func TestBareServerEcho(t *testing.T) {
 	addr := freePort(t)
-	b, err := bench.StartBare(addr)
+	b, err := benchfloor.Start(addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,7 +163,7 @@ func TestRefusesNonLoopback(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "not a loopback address") {
 		t.Fatalf("got %v", err)
 	}
-	if _, err := bench.StartBackend("0.0.0.0:0"); err == nil {
+	if _, err := backend.Start("0.0.0.0:0"); err == nil {
 		t.Fatal("backend listened on every interface")
 	}
 	if err := bench.Run(bench.Options{Scenario: "nope", URL: "ws://127.0.0.1:1/x"}); err == nil || !strings.Contains(err.Error(), "unknown scenario") {

@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/wsgate/wsgate/cmd/wsgate-bench/internal/procstat"
+	"github.com/wsgate/wsgate/cmd/wsgate-bench/internal/wsclient"
 	"github.com/wsgate/wsgate/internal/config"
 )
 
@@ -50,8 +52,8 @@ func runEcho(r *run, _ *config.Config, res *Result) error {
 	total := int64(r.o.Conns) * int64(r.o.Count)
 	var perConn []atomic.Int32 // messages each connection has sent
 	closedLoop := r.o.Rate <= 0
-	var conns []*Conn
-	send := func(c *Conn) {
+	var conns []*wsclient.Conn
+	send := func(c *wsclient.Conn) {
 		var buf [512]byte
 		msg := echoMessage(buf[:0], time.Now(), filler)
 		if len(msg) > len(buf) {
@@ -63,7 +65,7 @@ func runEcho(r *run, _ *config.Config, res *Result) error {
 		}
 		r.sent.Add(1)
 	}
-	onMessage := func(c *Conn, payload []byte) {
+	onMessage := func(c *wsclient.Conn, payload []byte) {
 		t, ok := sentAt(payload)
 		if !ok {
 			r.fail(fmt.Errorf("unexpected message %.80q", payload))
@@ -134,7 +136,7 @@ func (r *run) gatewayCPU() float64 {
 	if r.pid == 0 {
 		return 0
 	}
-	s, err := ReadProc(r.pid)
+	s, err := procstat.Read(r.pid)
 	if err != nil {
 		return 0
 	}

@@ -2,8 +2,6 @@ package bench
 
 import (
 	"math"
-	"os"
-	"strings"
 	"testing"
 	"time"
 )
@@ -34,39 +32,6 @@ func TestBuckets(t *testing.T) {
 			t.Fatalf("%dµs in bucket %d [.., %d], previous bucket ends %d", us, b, bucketHigh(b), bucketHigh(b-1))
 		}
 		prev = b
-	}
-}
-
-func TestParseTarget(t *testing.T) {
-	tg, err := ParseTarget("ws://localhost:8080/dev/room?x=1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if tg.HostPort != "127.0.0.1:8080" || tg.Mgmt != "http://127.0.0.1:8080/dev" || len(tg.sources) != 249 ||
-		tg.sourceAddr(0).IP.String() != "127.0.0.2" || tg.sourceAddr(248).IP.String() != "127.0.0.250" {
-		t.Fatalf("%+v", tg)
-	}
-	if tg, err := ParseTarget("ws://[::1]:80/dev"); err != nil || tg.sourceAddr(1) != nil {
-		t.Fatalf("::1: %v", err)
-	}
-	for _, bad := range []string{"ws://10.0.0.1:80/dev", "ws://example.com/dev", "wss://127.0.0.1/dev", "http://127.0.0.1/dev"} {
-		if _, err := ParseTarget(bad); err == nil {
-			t.Errorf("%s accepted", bad)
-		}
-	}
-	_, err = ParseTarget("ws://192.168.1.5:8080/dev")
-	if err == nil || !strings.Contains(err.Error(), "not a loopback address") {
-		t.Fatalf("error should say why: %v", err)
-	}
-}
-
-func TestReadProc(t *testing.T) {
-	s, err := ReadProc(os.Getpid())
-	if err != nil || s.RSSKB <= 0 || s.CPUSecs < 0 {
-		t.Fatalf("%+v %v", s, err)
-	}
-	if _, err := ReadProc(1 << 30); err == nil {
-		t.Fatal("no error for a missing process")
 	}
 }
 

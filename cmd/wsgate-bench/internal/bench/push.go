@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/wsgate/wsgate/cmd/wsgate-bench/internal/wsclient"
 	"github.com/wsgate/wsgate/internal/config"
 )
 
@@ -22,7 +23,7 @@ var idKey = []byte(`{"connectionId":"`)
 // sockets.
 func runPush(r *run, cfg *config.Config, res *Result) error {
 	var known atomic.Int64
-	onMessage := func(c *Conn, payload []byte) {
+	onMessage := func(c *wsclient.Conn, payload []byte) {
 		if c.ID.Load() == nil && bytes.HasPrefix(payload, idKey) {
 			rest := payload[len(idKey):]
 			if i := bytes.IndexByte(rest, '"'); i > 0 {
@@ -81,7 +82,7 @@ func runPush(r *run, cfg *config.Config, res *Result) error {
 
 // runBroadcast POSTs Count broadcasts in all to /@broadcast; each reaches every connection.
 func runBroadcast(r *run, cfg *config.Config, res *Result) error {
-	onMessage := func(c *Conn, payload []byte) { r.recv.Add(1) }
+	onMessage := func(c *wsclient.Conn, payload []byte) { r.recv.Add(1) }
 	if _, _, err := r.openConns(connectRate(r.o), onMessage); err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/wsgate/wsgate/cmd/wsgate-bench/internal/wsclient"
 	"github.com/wsgate/wsgate/internal/config"
 )
 
@@ -14,7 +15,7 @@ import (
 // each close its $disconnect. The client sends a close frame (1000) and closes its socket, so
 // TIME_WAIT stays on the generator's side, spread over 249 source addresses.
 func runChurn(r *run, _ *config.Config, res *Result) error {
-	d := &Dialer{Target: r.t, Header: r.o.Header, Timeout: 10 * time.Second}
+	d := &wsclient.Dialer{Target: r.t, Header: r.o.Header, Timeout: 10 * time.Second}
 	next := pace(r.ctx, r.o.Count, r.o.Rate)
 	r.setPhase("churn")
 	var ok atomic.Int64

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"syscall"
 	"time"
+
+	"github.com/wsgate/wsgate/cmd/wsgate-bench/internal/target"
 )
 
 // child is a server process the run started and stops.
@@ -21,7 +23,7 @@ type child struct {
 
 // spawn starts `wsgate serve --config` (Spawn) or this binary's bare-server (SpawnBare) and
 // waits until it accepts TCP connections on the target's address.
-func spawn(o *Options, t *Target) (*child, error) {
+func spawn(o *Options, t *target.Target) (*child, error) {
 	var cmd *exec.Cmd
 	if o.SpawnBare {
 		self, err := os.Executable()

@@ -1,4 +1,7 @@
-package bench
+// Package wsclient is wsgate-bench's client side: WebSockets kept as raw non-blocking
+// descriptors in a few epoll loops (Pool), opened by Dialer from a rotating set of loopback
+// source addresses, with their own frame encoder and parser.
+package wsclient
 
 import (
 	"context"
@@ -13,6 +16,8 @@ import (
 	"time"
 
 	"github.com/gobwas/ws"
+
+	"github.com/wsgate/wsgate/cmd/wsgate-bench/internal/target"
 )
 
 // Pool is the load generator's own event loop: every client WebSocket is a raw non-blocking
@@ -82,7 +87,7 @@ func (p *Pool) ProtocolErrors() int64 { return p.protoErrs.Load() }
 
 // Dialer opens client WebSockets from a rotating set of loopback source addresses.
 type Dialer struct {
-	Target  *Target
+	Target  *target.Target
 	Header  http.Header
 	Timeout time.Duration
 	src     atomic.Uint32
@@ -91,7 +96,7 @@ type Dialer struct {
 // Dial performs the handshake and returns the net.Conn with anything the server sent after
 // its 101 (nil if nothing).
 func (d *Dialer) Dial(ctx context.Context) (net.Conn, []byte, error) {
-	nd := net.Dialer{Timeout: d.Timeout, LocalAddr: d.Target.sourceAddr(d.src.Add(1))}
+	nd := net.Dialer{Timeout: d.Timeout, LocalAddr: d.Target.SourceAddr(d.src.Add(1))}
 	wd := ws.Dialer{
 		Timeout: d.Timeout,
 		NetDial: func(ctx context.Context, network, addr string) (net.Conn, error) {

@@ -16,6 +16,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+
+	"github.com/wsgate/wsgate/cmd/wsgate-bench/internal/target"
 )
 
 // Request is one management API call, signed and serialized once before the run so that
@@ -94,8 +96,8 @@ type httpConn struct {
 	bw *bufio.Writer
 }
 
-func dialHTTP(ctx context.Context, t *Target, src uint32) (*httpConn, error) {
-	d := net.Dialer{Timeout: 5 * time.Second, LocalAddr: t.sourceAddr(src)}
+func dialHTTP(ctx context.Context, t *target.Target, src uint32) (*httpConn, error) {
+	d := net.Dialer{Timeout: 5 * time.Second, LocalAddr: t.SourceAddr(src)}
 	nc, err := d.DialContext(ctx, "tcp", t.HostPort)
 	if err != nil {
 		return nil, err
