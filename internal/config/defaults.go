@@ -19,147 +19,123 @@ var (
 // authorizer's Algorithms and UserIDClaim also stay empty: empty algorithms means every one its
 // key material verifies, and an empty userIdClaim means "sub" if the token has it (a claim
 // that is named must be present), a difference the authorizer needs to see.
-func (c *Config) ApplyDefaults() {
-	def(&c.Listen, DefaultListen)
-	def(&c.Stage, DefaultStage)
-	def(&c.APIID, DefaultAPIID)
-	def(&c.Region, DefaultRegion)
-	def(&c.AccountID, DefaultAccountID)
-	def(&c.RouteSelectionExpression, DefaultRouteSelectionExpression)
-
-	for name, in := range c.Integrations {
-		in.applyDefaults(c.Region)
-		c.Integrations[name] = in
-	}
-	for name, a := range c.Authorizers {
-		a.applyDefaults()
-		c.Authorizers[name] = a
-	}
-
-	l := &c.Limits
-	def(&l.MessageBytes, DefaultMessageBytes)
-	def(&l.FrameBytes, DefaultFrameBytes)
-	def(&l.IdleTimeout, Duration(DefaultIdleTimeout))
-	def(&l.MaxConnectionDuration, Duration(DefaultMaxConnectionDuration))
-	def(&l.PingInterval, Duration(DefaultPingInterval))
-	def(&l.SendQueueBytes, DefaultSendQueueBytes)
-	def(&l.HandshakeTimeout, Duration(DefaultHandshakeTimeout))
-	def(&l.HandshakeHeaderBytes, DefaultHandshakeHeaderBytes)
-	def(&l.HandshakeHeaders, DefaultHandshakeHeaders)
-	def(&l.ConcurrencyPerConnection, DefaultConcurrencyPerConnection)
-	def(&l.InboundQueueBytes, InboundQueueMessages*l.MessageBytes)
-	def(&l.InboundStallTimeout, Duration(DefaultInboundStallTimeout))
-	def(&l.ControlFramesPerSecond, DefaultControlFramesPerSecond)
-	def(&l.MaxInflightCalls, DefaultMaxInflightCalls)
-	def(&l.SocketSendBufferBytes, DefaultSocketSendBufferBytes)
-
-	def(&c.Shutdown.GracePeriod, Duration(DefaultShutdownGrace))
-
-	def(&c.Store.Type, DefaultStoreType)
-	def(&c.Store.Prefix, DefaultStorePrefix)
-	def(&c.Store.NodeLeaseTTL, Duration(DefaultNodeLeaseTTL))
-
-	def(&c.Log.Level, DefaultLogLevel)
-}
-
-func (in *Integration) applyDefaults(region string) {
-	def(&in.Method, DefaultIntegrationMethod)
-	def(&in.Timeout, Duration(DefaultIntegrationTimeout))
-	def(&in.PassthroughBehavior, DefaultPassthroughBehavior)
-	if in.Type == AWSProxy || in.Type == AWS {
-		def(&in.Region, region)
-	}
-}
-
-func (a *Authorizer) applyDefaults() {
-	if len(a.IdentitySource) == 0 {
-		a.IdentitySource = StringList{DefaultIdentitySource}
-	}
-	switch a.Type {
-	case JWT:
-		def(&a.Leeway, Duration(DefaultAuthorizerLeeway))
-	case Request:
-		def(&a.IntegrationType, DefaultREQUESTIntegrationType)
-		def(&a.Timeout, Duration(DefaultAuthorizerTimeout))
-	}
-}
-
-func def[T comparable](p *T, v T) {
-	var zero T
-	if *p == zero {
-		*p = v
-	}
-}
+func (c *Config) ApplyDefaults() { c.defaults(fill) }
 
 // clearDefaults undoes ApplyDefaults on a copy about to be written out, so that a marshalled
 // config says only what differs from the defaults. Maps are replaced, never modified in place.
-func (c *Config) clearDefaults() {
-	undef(&c.Listen, DefaultListen)
-	undef(&c.Stage, DefaultStage)
-	undef(&c.APIID, DefaultAPIID)
-	undef(&c.AccountID, DefaultAccountID)
-	undef(&c.RouteSelectionExpression, DefaultRouteSelectionExpression)
-	if c.Integrations != nil {
-		m := make(map[string]Integration, len(c.Integrations))
-		for name, in := range c.Integrations {
-			undef(&in.Method, DefaultIntegrationMethod)
-			undef(&in.Timeout, Duration(DefaultIntegrationTimeout))
-			undef(&in.PassthroughBehavior, DefaultPassthroughBehavior)
-			if in.Type == AWSProxy || in.Type == AWS {
-				undef(&in.Region, c.Region)
-			}
-			m[name] = in
-		}
-		c.Integrations = m
-	}
-	if c.Authorizers != nil {
-		m := make(map[string]Authorizer, len(c.Authorizers))
-		for name, a := range c.Authorizers {
-			if slices.Equal(a.IdentitySource, StringList{DefaultIdentitySource}) {
-				a.IdentitySource = nil
-			}
-			switch a.Type {
-			case JWT:
-				undef(&a.Leeway, Duration(DefaultAuthorizerLeeway))
-			case Request:
-				undef(&a.IntegrationType, DefaultREQUESTIntegrationType)
-				undef(&a.Timeout, Duration(DefaultAuthorizerTimeout))
-			}
-			m[name] = a
-		}
-		c.Authorizers = m
-	}
-	undef(&c.Region, DefaultRegion) // after the integrations, which compare against it
+func (c *Config) clearDefaults() { c.defaults(strip) }
+
+// walk is what a pass over the defaults does to each field.
+type walk bool
+
+const (
+	fill  walk = false // a zero field gets its default (ApplyDefaults)
+	strip walk = true  // a field at its default becomes zero (clearDefaults)
+)
+
+// defaults is the one list of defaults, walked by ApplyDefaults and clearDefaults alike, so a
+// default cannot be applied without being cleared or the reverse.
+//
+// Two defaults depend on another field. field returns a field's value with defaults applied
+// (after filling it, or before stripping it), and the dependent default is computed from that
+// value, so the order of the calls does not matter:
+//   - an AWS or AWS_PROXY integration's region defaults to the API's region;
+//   - limits.inboundQueueBytes defaults to InboundQueueMessages × limits.messageBytes.
+func (c *Config) defaults(w walk) {
+	field(w, &c.Listen, DefaultListen)
+	field(w, &c.Stage, DefaultStage)
+	field(w, &c.APIID, DefaultAPIID)
+	region := field(w, &c.Region, DefaultRegion)
+	field(w, &c.AccountID, DefaultAccountID)
+	field(w, &c.RouteSelectionExpression, DefaultRouteSelectionExpression)
+
+	c.Integrations = entries(w, c.Integrations, func(in *Integration) { in.defaults(w, region) })
+	c.Authorizers = entries(w, c.Authorizers, func(a *Authorizer) { a.defaults(w) })
 
 	l := &c.Limits
-	undef(&l.InboundQueueBytes, InboundQueueMessages*l.MessageBytes) // before messageBytes
-	undef(&l.MessageBytes, DefaultMessageBytes)
-	undef(&l.FrameBytes, DefaultFrameBytes)
-	undef(&l.IdleTimeout, Duration(DefaultIdleTimeout))
-	undef(&l.MaxConnectionDuration, Duration(DefaultMaxConnectionDuration))
-	undef(&l.PingInterval, Duration(DefaultPingInterval))
-	undef(&l.SendQueueBytes, DefaultSendQueueBytes)
-	undef(&l.HandshakeTimeout, Duration(DefaultHandshakeTimeout))
-	undef(&l.HandshakeHeaderBytes, DefaultHandshakeHeaderBytes)
-	undef(&l.HandshakeHeaders, DefaultHandshakeHeaders)
-	undef(&l.ConcurrencyPerConnection, DefaultConcurrencyPerConnection)
-	undef(&l.InboundStallTimeout, Duration(DefaultInboundStallTimeout))
-	undef(&l.ControlFramesPerSecond, DefaultControlFramesPerSecond)
-	undef(&l.MaxInflightCalls, DefaultMaxInflightCalls)
-	undef(&l.SocketSendBufferBytes, DefaultSocketSendBufferBytes)
+	messageBytes := field(w, &l.MessageBytes, DefaultMessageBytes)
+	field(w, &l.FrameBytes, DefaultFrameBytes)
+	field(w, &l.IdleTimeout, Duration(DefaultIdleTimeout))
+	field(w, &l.MaxConnectionDuration, Duration(DefaultMaxConnectionDuration))
+	field(w, &l.PingInterval, Duration(DefaultPingInterval))
+	field(w, &l.SendQueueBytes, DefaultSendQueueBytes)
+	field(w, &l.HandshakeTimeout, Duration(DefaultHandshakeTimeout))
+	field(w, &l.HandshakeHeaderBytes, DefaultHandshakeHeaderBytes)
+	field(w, &l.HandshakeHeaders, DefaultHandshakeHeaders)
+	field(w, &l.ConcurrencyPerConnection, DefaultConcurrencyPerConnection)
+	field(w, &l.InboundQueueBytes, InboundQueueMessages*messageBytes)
+	field(w, &l.InboundStallTimeout, Duration(DefaultInboundStallTimeout))
+	field(w, &l.ControlFramesPerSecond, DefaultControlFramesPerSecond)
+	field(w, &l.MaxInflightCalls, DefaultMaxInflightCalls)
+	field(w, &l.SocketSendBufferBytes, DefaultSocketSendBufferBytes)
 
-	undef(&c.Shutdown.GracePeriod, Duration(DefaultShutdownGrace))
+	field(w, &c.Shutdown.GracePeriod, Duration(DefaultShutdownGrace))
 
-	undef(&c.Store.Type, DefaultStoreType)
-	undef(&c.Store.Prefix, DefaultStorePrefix)
-	undef(&c.Store.NodeLeaseTTL, Duration(DefaultNodeLeaseTTL))
+	field(w, &c.Store.Type, DefaultStoreType)
+	field(w, &c.Store.Prefix, DefaultStorePrefix)
+	field(w, &c.Store.NodeLeaseTTL, Duration(DefaultNodeLeaseTTL))
 
-	undef(&c.Log.Level, DefaultLogLevel)
+	field(w, &c.Log.Level, DefaultLogLevel)
 }
 
-func undef[T comparable](p *T, v T) {
-	if *p == v {
-		var zero T
+// defaults of an integration; region is the API's region with defaults applied.
+func (in *Integration) defaults(w walk, region string) {
+	field(w, &in.Method, DefaultIntegrationMethod)
+	field(w, &in.Timeout, Duration(DefaultIntegrationTimeout))
+	field(w, &in.PassthroughBehavior, DefaultPassthroughBehavior)
+	if in.Type == AWSProxy || in.Type == AWS {
+		field(w, &in.Region, region)
+	}
+}
+
+func (a *Authorizer) defaults(w walk) {
+	list(w, &a.IdentitySource, StringList{DefaultIdentitySource})
+	switch a.Type {
+	case JWT:
+		field(w, &a.Leeway, Duration(DefaultAuthorizerLeeway))
+	case Request:
+		field(w, &a.IntegrationType, DefaultREQUESTIntegrationType)
+		field(w, &a.Timeout, Duration(DefaultAuthorizerTimeout))
+	}
+}
+
+// field fills *p with v if it is zero (fill), or zeroes it if it equals v (strip), and returns
+// its value with defaults applied: the value after filling, or before stripping.
+func field[T comparable](w walk, p *T, v T) T {
+	applied := *p
+	var zero T
+	switch {
+	case w == fill && *p == zero:
+		*p, applied = v, v
+	case w == strip && *p == v:
 		*p = zero
 	}
+	return applied
+}
+
+// list is field for a list whose default is v; an empty list counts as zero.
+func list(w walk, p *StringList, v StringList) {
+	switch {
+	case w == fill && len(*p) == 0:
+		*p = v
+	case w == strip && slices.Equal(*p, v):
+		*p = nil
+	}
+}
+
+// entries walks f over each value of m. A strip walk returns a new map, as its config is a copy
+// that shares its maps with the caller's; a fill walk updates m in place.
+func entries[V any](w walk, m map[string]V, f func(*V)) map[string]V {
+	if m == nil {
+		return nil
+	}
+	out := m
+	if w == strip {
+		out = make(map[string]V, len(m))
+	}
+	for k, v := range m {
+		f(&v)
+		out[k] = v
+	}
+	return out
 }
