@@ -8,13 +8,16 @@ package cli
 // "127.0.0.1:8080" in the blocks is rewritten to it, and wsgate commands get it as
 // $WSGATE_ENDPOINT, so a busy 8080 on a CI machine cannot fail
 // the run), and the placeholder PASTE-YOUR-CONNECTION-ID= is replaced by the live connection's
-// id, as the reader does. A block that calls the AWS CLI runs only when `aws --version` is
-// version 2 (the flags are v2's); otherwise it is logged as skipped, and the `wsgate send`
-// block has done the same push.
+// id, as the reader does. A block that calls the AWS CLI runs with the first `aws` on PATH whose
+// `aws --version` is version 2 (the flags are v2's): a v1 found earlier on PATH (a pyenv or pip
+// shim) is passed over by putting the v2's directory first. With no v2 anywhere on PATH the block
+// is skipped with a log line, or fails the test when WSGATE_REQUIRE_AWS_CLI=1 (.ci/run sets it,
+// after installing Debian's awscli, which is v2).
 
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -112,11 +115,22 @@ func TestREADMEBlocks(t *testing.T) {
 		t.Fatalf("the demo's answer has no connectionId: %v", err)
 	}
 
-	awsV2 := false
-	if out, err := exec.Command("aws", "--version").CombinedOutput(); err == nil && strings.HasPrefix(string(out), "aws-cli/2.") {
-		awsV2 = true
-	} else {
-		t.Logf("AWS CLI v2 not available (%q): its block is skipped; the wsgate send block pushes instead", strings.TrimSpace(string(out)))
+	awsBin, awsVersion := awsCLIv2()
+	awsV2 := awsBin != ""
+	awsDir := filepath.Join(work, "awscli") // holds only the v2 CLI, put first on the AWS blocks' PATH
+	switch {
+	case awsV2:
+		if err := os.MkdirAll(awsDir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(awsBin, filepath.Join(awsDir, "aws")); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("AWS CLI blocks run with %s: %s", awsBin, awsVersion)
+	case os.Getenv("WSGATE_REQUIRE_AWS_CLI") == "1":
+		t.Fatalf("WSGATE_REQUIRE_AWS_CLI=1 but no AWS CLI v2 is on PATH (%s): the README's AWS CLI block cannot run (Debian: apt-get install awscli)", awsVersion)
+	default:
+		t.Logf("no AWS CLI v2 on PATH (%s): the README's AWS CLI block is SKIPPED; the wsgate send block pushes instead", awsVersion)
 	}
 	news := regexp.MustCompile(`--data '([^']*)'|send "\$CONNECTION_ID" '([^']*)'`)
 	for i, b := range blocks[1:] {
@@ -127,6 +141,9 @@ func TestREADMEBlocks(t *testing.T) {
 			t.Errorf("block %d sets CONNECTION_ID without the visible placeholder", i+2)
 		}
 		script := strings.ReplaceAll(b, "PASTE-YOUR-CONNECTION-ID=", hello.ConnectionID)
+		if strings.Contains(b, "aws ") {
+			script = "PATH=" + awsDir + ":$PATH\n" + script // the v2 CLI, even behind a v1 shim
+		}
 		out, err := run(script)
 		if err != nil {
 			t.Fatalf("block %d failed: %v\n%s\n%s", i+2, err, b, out)
@@ -147,4 +164,28 @@ func TestREADMEBlocks(t *testing.T) {
 		}
 	}
 	os.Remove(filepath.Join(root, "wsgate.yaml"))
+}
+
+// awsCLIv2 returns the first `aws` on PATH whose `aws --version` is the AWS CLI version 2, and
+// that version line; with none, "" and the versions found.
+func awsCLIv2() (bin, version string) {
+	var seen []string
+	for _, d := range filepath.SplitList(os.Getenv("PATH")) {
+		bin := filepath.Join(d, "aws")
+		if fi, err := os.Stat(bin); err != nil || fi.IsDir() || fi.Mode()&0o111 == 0 {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		out, err := exec.CommandContext(ctx, bin, "--version").CombinedOutput()
+		cancel()
+		v := strings.TrimSpace(string(out))
+		if err == nil && strings.HasPrefix(v, "aws-cli/2.") {
+			return bin, v
+		}
+		seen = append(seen, fmt.Sprintf("%s: %q", bin, v))
+	}
+	if len(seen) == 0 {
+		return "", "no aws on PATH"
+	}
+	return "", strings.Join(seen, "; ")
 }
