@@ -123,10 +123,13 @@ func (t *template) eval(n *yaml.Node, path string, depth int) (any, error) {
 	return nil, t.errAt(n, path, "unexpected YAML node")
 }
 
-// args evaluates a function's argument as a list of exactly want items (want < 0: any).
+// argList is a function's argument as a list of exactly want items (want < 0: any number).
 func (t *template) argList(fn string, arg, at *yaml.Node, path string, want, depth int) ([]*yaml.Node, error) {
 	arg = deref(arg)
-	if arg.Kind != yaml.SequenceNode || (want >= 0 && len(arg.Content) != want) {
+	switch {
+	case arg.Kind != yaml.SequenceNode && want < 0:
+		return nil, t.errAt(at, path, fn+" takes a list")
+	case arg.Kind != yaml.SequenceNode || (want >= 0 && len(arg.Content) != want):
 		return nil, t.errAt(at, path, fmt.Sprintf("%s takes a list of %d items", fn, want))
 	}
 	return arg.Content, nil

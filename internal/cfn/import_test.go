@@ -19,6 +19,21 @@ Resources:
     Properties: {ApiId: !Ref Api, IntegrationType: HTTP_PROXY, IntegrationUri: http://127.0.0.1:3000}
 `
 
+// A function that takes a list of any length, given something else, says so (it used to say
+// "takes a list of -1 items").
+func TestListArgumentErrors(t *testing.T) {
+	for _, tc := range []struct{ conditions, key, want string }{
+		{"", "!FindInMap M", "Resources.R.Properties.RouteKey.Fn::FindInMap: Fn::FindInMap takes a list"},
+		{"Conditions:\n  C: !Or x\n", "!If [C, a, b]", "Conditions.C.Fn::Or: Fn::Or takes a list"},
+	} {
+		src := tc.conditions + minimal + "  R:\n    Type: AWS::ApiGatewayV2::Route\n    Properties: {ApiId: !Ref Api, RouteKey: " + tc.key + "}\n"
+		_, _, err := Import("t.yaml", []byte(src), Options{})
+		if err == nil || !strings.HasSuffix(err.Error(), tc.want) {
+			t.Errorf("%s: error %v, want it to end in %q", tc.key, err, tc.want)
+		}
+	}
+}
+
 func TestImportErrors(t *testing.T) {
 	tests := []struct {
 		name string
