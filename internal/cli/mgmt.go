@@ -34,8 +34,9 @@ type mgmtFlags struct {
 
 const mgmtFlagsHelp = `The endpoint is --endpoint, else $WSGATE_ENDPOINT, else http://{listen}/{stage} of --config, else
 http://127.0.0.1:8080/dev. Calls are signed with SigV4 (service execute-api) as the AWS SDKs sign them,
-with --access-key-id/--secret-access-key, else $AWS_ACCESS_KEY_ID/$AWS_SECRET_ACCESS_KEY (and
-$AWS_SESSION_TOKEN), else the first of --config's management.credentials; with none they go unsigned,
+with --access-key-id/--secret-access-key, else $WSGATE_ACCESS_KEY_ID/$WSGATE_SECRET_ACCESS_KEY (what
+'wsgate serve' reads), else $AWS_ACCESS_KEY_ID/$AWS_SECRET_ACCESS_KEY (and $AWS_SESSION_TOKEN), else
+the first of --config's management.credentials; with none they go unsigned,
 which a gateway without credentials accepts from loopback clients. The region is --region, else
 $AWS_REGION or $AWS_DEFAULT_REGION, else --config's region, else us-east-1.`
 
@@ -85,6 +86,8 @@ func (f *mgmtFlags) client() (*mgmtClient, error) {
 			return nil, errors.New("give both --access-key-id and --secret-access-key")
 		}
 		c.creds = &aws.Credentials{AccessKeyID: f.accessKeyID, SecretAccessKey: f.secretAccessKey}
+	case os.Getenv(envAccessKeyID) != "" && os.Getenv(envSecretAccessKey) != "":
+		c.creds = &aws.Credentials{AccessKeyID: os.Getenv(envAccessKeyID), SecretAccessKey: os.Getenv(envSecretAccessKey)}
 	case os.Getenv("AWS_ACCESS_KEY_ID") != "" && os.Getenv("AWS_SECRET_ACCESS_KEY") != "":
 		c.creds = &aws.Credentials{AccessKeyID: os.Getenv("AWS_ACCESS_KEY_ID"),
 			SecretAccessKey: os.Getenv("AWS_SECRET_ACCESS_KEY"), SessionToken: os.Getenv("AWS_SESSION_TOKEN")}

@@ -24,6 +24,7 @@ type serveFlags struct {
 	watch, watchCode                             bool
 	imp                                          *importFlags
 	createResources                              bool
+	mgmtKey                                      *mgmtKeyFlags
 }
 
 func (a *app) serveCmd() *cobra.Command {
@@ -43,13 +44,21 @@ With no --config it serves the embedded demo API (ws://127.0.0.1:8080/dev; 'wsga
 prints it). --template runs a CloudFormation/SAM template as is: wsgate runs its Lambda functions itself
 (nodejs*, python3.*, provided.*, go1.x; docs/functions.md) or reaches one at its --function URL; its AWS
 service integrations call the services on AWS or at --aws-endpoint-url (a local emulator, where the
-template's tables and queues are created), or a --standin URL (docs/templates.md).`,
+template's tables and queues are created), or a --standin URL (docs/templates.md).
+
+In every mode the management API (@connections and wsgate's extensions) verifies SigV4 signatures
+against management.credentials plus the key pair given by --access-key-id and --secret-access-key,
+each half else $WSGATE_ACCESS_KEY_ID / $WSGATE_SECRET_ACCESS_KEY; that pair replaces a config entry
+with the same key id and is the key functions run by wsgate sign with. With no key at all, loopback
+callers are served without a signature check and every other caller is refused. The start-up log
+names the mode (mode=signed, loopback or loopback+generated-key).`,
 		Example: `  wsgate serve
   wsgate serve --config wsgate.yaml --listen 0.0.0.0:8080 --log-level debug
   wsgate serve --config wsgate.yaml --watch-config      # or: kill -HUP <pid> after editing it
   wsgate serve --template template.yaml --function ConnectFunction=http://127.0.0.1:9001 \
       --parameter StageName=test --stage test
-  wsgate serve --template template.yaml --aws-endpoint-url dynamodb=http://127.0.0.1:4567`,
+  wsgate serve --template template.yaml --aws-endpoint-url dynamodb=http://127.0.0.1:4567
+  WSGATE_ACCESS_KEY_ID=AKIDLOCAL WSGATE_SECRET_ACCESS_KEY=s3cret wsgate serve --template template.yaml`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 {
 				return fmt.Errorf("serve: unexpected %q (flags only; a template goes after --template)", args[0])
@@ -70,6 +79,7 @@ template's tables and queues are created), or a --standin URL (docs/templates.md
 	fs.StringVar(&f.stateDir, "state-dir", "", "`DIR` where the local CA is kept (overrides state.dir; default $WSGATE_STATE_DIR, $XDG_STATE_HOME/wsgate or ~/.local/state/wsgate)")
 	fs.BoolVar(&f.watch, "watch-config", false, "reload when the --config or --template file changes (as on SIGHUP)")
 	fs.BoolVar(&f.watchCode, "watch", false, "reload a function wsgate runs when its code changes (default on with --template; --watch=false turns it off)")
+	f.mgmtKey = addMgmtKeyFlags(fs)
 	f.imp = newImportFlags(fs)
 	f.imp.awsEndpoints = addAWSEndpointFlag(fs)
 	fs.BoolVar(&f.createResources, "create-resources", true, "with --template: create the template's DynamoDB tables and SQS queues that are missing on a local emulator endpoint (never on AWS)")
@@ -156,6 +166,9 @@ func (f *serveFlags) load(a *app) (*config.Config, error) {
 		return nil, err
 	}
 	applyAWSEndpoints(cfg, f.imp.awsEndpoints)
+	if err := f.mgmtKey.apply(cfg); err != nil {
+		return nil, err
+	}
 	if f.logLevel != "" {
 		cfg.Log.Level = f.logLevel
 	}

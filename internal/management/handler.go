@@ -15,6 +15,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -43,11 +44,12 @@ type Options struct {
 	// r.RemoteAddr) are served and others get 403 ForbiddenException. Behind a reverse proxy on
 	// the same host every client looks local, so configure credentials there.
 	Verifier *sigv4.Verifier
-	// UnsignedLoopback, with a Verifier, still serves loopback requests that carry no signature
-	// at all (no Authorization header, no X-Amz-Signature): set when no credentials are
-	// configured and the Verifier holds only the key wsgate generated for the functions it
-	// runs, so their signed calls are verified while unsigned local tools keep working.
-	UnsignedLoopback bool
+	// TrustLoopback, with a Verifier, serves loopback callers without checking their signature
+	// (signed or not, whatever key), as when no credentials are configured, and verifies every
+	// other caller: set when no credentials are configured and the Verifier holds only the key
+	// wsgate generated for the functions it runs, which may reach the node from a non-loopback
+	// address. SetTrustLoopback changes it on a running handler.
+	TrustLoopback bool
 	// MaxBody caps the request body; larger requests get 413 PayloadTooLargeException.
 	// Default DefaultMaxBody.
 	MaxBody int64
@@ -68,6 +70,9 @@ type Options struct {
 // else. It holds no per-request state and is safe for concurrent use.
 type Handler struct {
 	o Options
+	// trustLoopback is Options.TrustLoopback, changed by SetTrustLoopback (a reload that adds
+	// or removes configured credentials).
+	trustLoopback atomic.Bool
 }
 
 // New returns the management API handler. It serves, under /{Stage}/:
@@ -100,8 +105,13 @@ func New(o Options) *Handler {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Handler{o: o}
+	h := &Handler{o: o}
+	h.trustLoopback.Store(o.TrustLoopback)
+	return h
 }
+
+// SetTrustLoopback sets Options.TrustLoopback for the requests that start after it returns.
+func (h *Handler) SetTrustLoopback(trust bool) { h.trustLoopback.Store(trust) }
 
 // IsConnectPath reports whether escapedPath (r.URL.EscapedPath()) is one a WebSocket client
 // connects to: /{Stage} or /{Stage}/{path} whose first segment after the stage is not a
@@ -214,7 +224,9 @@ func (h *Handler) readBody(r *http.Request) ([]byte, *apiError) {
 	return b, nil
 }
 
-// authenticate applies SigV4 when a Verifier is configured and the loopback rule otherwise.
+// authenticate applies SigV4 when a Verifier has credentials and the loopback rule otherwise
+// (loopback callers served without a signature check, others refused); with TrustLoopback
+// both: loopback callers are served as they are, every other caller is verified.
 // A refusal comes with a short reason for the log. SigV4 failures carry AWS's own types
 // (InvalidSignatureException, UnrecognizedClientException, MissingAuthenticationTokenException,
 // IncompleteSignatureException; see sigv4's Type constants for the sources).
@@ -225,7 +237,7 @@ func (h *Handler) authenticate(r *http.Request, body []byte) (*apiError, string)
 		}
 		return errForbidden, "not loopback (no management credentials configured)"
 	}
-	if h.o.UnsignedLoopback && r.Header.Get("Authorization") == "" && r.URL.Query().Get("X-Amz-Signature") == "" && isLoopback(r.RemoteAddr) {
+	if h.trustLoopback.Load() && isLoopback(r.RemoteAddr) {
 		return nil, ""
 	}
 	err := h.o.Verifier.Verify(r, body)

@@ -3,15 +3,17 @@ package management
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi"
 	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi/types"
@@ -289,31 +291,46 @@ func TestSignedModeRefusesUnsignedLoopback(t *testing.T) {
 	checkError(t, resp, http.StatusForbidden, "MissingAuthenticationTokenException", "Missing Authentication Token")
 }
 
-// TestUnsignedLoopbackWithGeneratedKey: with UnsignedLoopback (no configured credentials, only
-// the key wsgate generated for its functions), a signed request is verified (a wrong secret is
-// refused) while an unsigned loopback caller is still served.
-func TestUnsignedLoopbackWithGeneratedKey(t *testing.T) {
+// TestTrustLoopbackWithGeneratedKey: with TrustLoopback (no configured credentials, only the key
+// wsgate generated for its functions), loopback callers are served as when no credentials exist
+// (signed with any secret, or not signed), while a caller from another address must sign with
+// the generated key. SetTrustLoopback(false) (a reload that configures credentials) makes
+// loopback callers sign too.
+func TestTrustLoopbackWithGeneratedKey(t *testing.T) {
 	b := newMemBackend(testConn())
-	srv := httptest.NewServer(New(Options{Stage: testStage, Backend: b, UnsignedLoopback: true,
-		Verifier: sigv4.New(sigv4.Options{Credentials: map[string]string{testKeyID: testSecret}})}))
-	t.Cleanup(srv.Close)
-	ctx := context.Background()
-	in := &apigatewaymanagementapi.PostToConnectionInput{ConnectionId: aws.String(testConnID), Data: []byte("signed")}
-	if _, err := sdkClient(srv, testSecret).PostToConnection(ctx, in); err != nil {
-		t.Fatalf("right key: %v", err)
+	h := New(Options{Stage: testStage, Backend: b, TrustLoopback: true,
+		Verifier: sigv4.New(sigv4.Options{Credentials: map[string]string{testKeyID: testSecret}})})
+	post := func(remote, secret string) *http.Response {
+		t.Helper()
+		body := []byte("x")
+		req := httptest.NewRequest(http.MethodPost, "http://127.0.0.1/dev/@connections/"+testConnID, bytes.NewReader(body))
+		req.RemoteAddr = remote
+		if secret != "" {
+			sum := sha256.Sum256(body)
+			creds := aws.Credentials{AccessKeyID: testKeyID, SecretAccessKey: secret}
+			if err := v4.NewSigner().SignHTTP(context.Background(), creds, req, hex.EncodeToString(sum[:]),
+				"execute-api", testRegion, time.Now()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec.Result()
 	}
-	if _, err := sdkClient(srv, "wrong").PostToConnection(ctx, in); err == nil || !strings.Contains(err.Error(), "StatusCode: 403") {
-		t.Fatalf("wrong secret: %v, want 403", err)
+	for _, secret := range []string{testSecret, "wrong", ""} {
+		if resp := post("127.0.0.1:5000", secret); resp.StatusCode != http.StatusOK {
+			t.Errorf("loopback caller, secret %q: status %d, want 200", secret, resp.StatusCode)
+		}
 	}
-	resp, err := http.Post(srv.URL+"/dev/@connections/"+testConnID, "application/octet-stream", bytes.NewReader([]byte("unsigned")))
-	if err != nil {
-		t.Fatal(err)
+	if resp := post("192.0.2.1:5000", testSecret); resp.StatusCode != http.StatusOK {
+		t.Errorf("remote caller with the generated key: status %d, want 200", resp.StatusCode)
 	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("unsigned loopback: %d, want 200", resp.StatusCode)
+	checkError(t, post("192.0.2.1:5000", "wrong"), http.StatusForbidden, "InvalidSignatureException", "")
+	checkError(t, post("192.0.2.1:5000", ""), http.StatusForbidden, "MissingAuthenticationTokenException", "")
+	if n := len(b.messages(testConnID)); n != 4 {
+		t.Fatalf("backend got %d messages, want 4 (3 loopback, 1 signed remote)", n)
 	}
-	if got := b.messages(testConnID); len(got) != 2 {
-		t.Fatalf("backend got %q, want the signed and the unsigned message", got)
-	}
+	h.SetTrustLoopback(false)
+	checkError(t, post("127.0.0.1:5000", "wrong"), http.StatusForbidden, "InvalidSignatureException", "")
+	checkError(t, post("127.0.0.1:5000", ""), http.StatusForbidden, "MissingAuthenticationTokenException", "")
 }

@@ -55,6 +55,8 @@ func (s *Server) Reload(cfg *config.Config) (restart []string, err error) {
 	s.gw.SetRouteTable(&gateway.RouteTable{Selector: selector, Routes: routes})
 	s.gw.SetLimits(gatewayLimits(cfg.Limits))
 	s.verifier.SetCredentials(s.credentials(cfg))
+	s.mgmt.SetTrustLoopback(len(cfg.Management.Credentials) == 0)
+	s.logManagementMode(cfg)
 	s.dash.SetCredentials(pageCredentials(cfg))
 
 	old := s.auths

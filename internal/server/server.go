@@ -127,11 +127,13 @@ func NewWithOptions(ctx context.Context, cfg *config.Config, log *slog.Logger, o
 	})
 	// Always a verifier, so that a reload can add credentials; without any it lets loopback
 	// clients in unsigned (management.Options.Verifier). A key generated for the functions
-	// is verified too, while unsigned loopback callers are still served (UnsignedLoopback).
+	// is verified for other callers, while loopback callers are served as they are
+	// (TrustLoopback) until credentials are configured.
 	verifier := sigv4.New(sigv4.Options{Credentials: s.credentials(cfg)})
 	s.verifier = verifier
 	s.mgmt = management.New(management.Options{
-		Stage: cfg.Stage, Backend: s.hub, Verifier: verifier, UnsignedLoopback: s.generated, MaxBody: int64(l.MessageBytes), Logger: log,
+		Stage: cfg.Stage, Backend: s.hub, Verifier: verifier, TrustLoopback: len(cfg.Management.Credentials) == 0,
+		MaxBody: int64(l.MessageBytes), Logger: log,
 		// The handler logs each request once; here only the metric.
 		Observe: func(op string, status int, _ time.Duration) {
 			s.metrics.ManagementRequests.WithLabelValues(op, fmt.Sprint(status)).Inc()
@@ -154,10 +156,41 @@ func NewWithOptions(ctx context.Context, cfg *config.Config, log *slog.Logger, o
 		return nil, fmt.Errorf("start event loop: %w", err)
 	}
 	s.dash = s.newDashboard()
-	if !verifier.HasCredentials() || s.generated {
-		log.Warn("management API has no credentials configured: only loopback clients may call it; set management.credentials to sign requests with SigV4")
-	}
+	s.logManagementMode(cfg)
 	return s, nil
+}
+
+// Management modes, as the start-up log names them (key "mode").
+const (
+	// mgmtSigned: every caller, loopback included, signs with a configured key.
+	mgmtSigned = "signed"
+	// mgmtLoopback: no credentials; loopback callers are served without a signature check,
+	// others refused.
+	mgmtLoopback = "loopback"
+	// mgmtLoopbackGenerated: no credentials; loopback callers as in mgmtLoopback, others must
+	// sign with the key generated for the functions wsgate runs.
+	mgmtLoopbackGenerated = "loopback+generated-key"
+)
+
+// logManagementMode says at start (and after a reload) how the management API authenticates:
+// one line, at warn when loopback callers are trusted without a signature.
+func (s *Server) logManagementMode(cfg *config.Config) {
+	const howToSign = "give --access-key-id and --secret-access-key, WSGATE_ACCESS_KEY_ID and WSGATE_SECRET_ACCESS_KEY, or management.credentials to require SigV4 signatures"
+	switch {
+	case len(cfg.Management.Credentials) > 0:
+		ids := make([]string, len(cfg.Management.Credentials))
+		for i, c := range cfg.Management.Credentials {
+			ids[i] = c.AccessKeyID
+		}
+		s.log.Info("management API: every call must be signed (SigV4) with a configured key; others get InvalidSignatureException, UnrecognizedClientException or MissingAuthenticationTokenException",
+			"mode", mgmtSigned, observe.KeyAccessKeyID, strings.Join(ids, ","))
+	case s.generated:
+		s.log.Warn("management API: no credentials configured: loopback callers are served without a signature check; others must sign with the key generated for the functions; "+howToSign,
+			"mode", mgmtLoopbackGenerated, observe.KeyAccessKeyID, s.fnCreds.AccessKeyID)
+	default:
+		s.log.Warn("management API: no credentials configured: only loopback callers are served, without a signature check; "+howToSign,
+			"mode", mgmtLoopback)
+	}
 }
 
 func (s *Server) keyErr(path string, err error) error {
