@@ -2,10 +2,12 @@ package bench
 
 import (
 	"fmt"
+	"net"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/wsgate/wsgate/cmd/wsgate-bench/internal/centrifugo"
 	"github.com/wsgate/wsgate/cmd/wsgate-bench/internal/wsclient"
 	"github.com/wsgate/wsgate/internal/config"
 )
@@ -13,7 +15,9 @@ import (
 // runChurn opens and closes Count connections, Concurrency at a time, at Rate connects/s in
 // all (0: as fast as they complete). Each handshake runs the gateway's authorizer and $connect;
 // each close its $disconnect. The client sends a close frame (1000) and closes its socket, so
-// TIME_WAIT stays on the generator's side, spread over 249 source addresses.
+// TIME_WAIT stays on the generator's side, spread over 249 source addresses. Against
+// Centrifugo a cycle also sends the connect command (with the connection's token, if any) and
+// waits for its result before closing: a connection is not usable there before it.
 func runChurn(r *run, _ *config.Config, res *Result) error {
 	d := &wsclient.Dialer{Target: r.t, Header: r.o.Header, Timeout: 10 * time.Second}
 	next := pace(r.ctx, r.o.Count, r.o.Rate)
@@ -26,12 +30,19 @@ func runChurn(r *run, _ *config.Config, res *Result) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for range next {
+			for i := range next {
 				ts := time.Now()
-				nc, _, err := d.Dial(r.ctx)
+				nc, early, err := d.Dial(r.ctx, r.dialHeader(i))
 				if err != nil {
 					r.fail(fmt.Errorf("connect: %w", err))
 					continue
+				}
+				if r.cf != nil {
+					if err := centrifugoConnect(nc, early, r.tokenFor(i)); err != nil {
+						r.fail(err)
+						_ = nc.Close()
+						continue
+					}
 				}
 				r.conn.Record(time.Since(ts))
 				r.sent.Add(1)
@@ -48,4 +59,35 @@ func runChurn(r *run, _ *config.Config, res *Result) error {
 	r.sampleGateway(res, 0)
 	res.GatewayCPU = r.gatewayCPU() - cpu0
 	return nil
+}
+
+// centrifugoConnect sends the connect command on a fresh socket and reads until its result.
+func centrifugoConnect(nc net.Conn, early []byte, token string) error {
+	_ = nc.SetDeadline(time.Now().Add(10 * time.Second))
+	defer func() { _ = nc.SetDeadline(time.Time{}) }()
+	if err := wsclient.WriteText(nc, centrifugo.ConnectCommand(nil, 1, token)); err != nil {
+		return fmt.Errorf("connect command: %w", err)
+	}
+	for {
+		msg, err := wsclient.ReadText(nc, early)
+		if err != nil {
+			return fmt.Errorf("connect command: %w", err)
+		}
+		early = nil
+		var res error
+		done := false
+		if err := centrifugo.Decode(msg, func(rp centrifugo.Reply) {
+			switch rp.Kind {
+			case centrifugo.Connected:
+				done = true
+			case centrifugo.Error, centrifugo.Disconnect:
+				done, res = true, fmt.Errorf("centrifugo refused the connect: %d %s", rp.Code, rp.Message)
+			}
+		}); err != nil {
+			return err
+		}
+		if done {
+			return res
+		}
+	}
 }

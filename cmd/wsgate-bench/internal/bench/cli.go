@@ -23,12 +23,20 @@ Usage:
   wsgate-bench push      --conns N --count C [--concurrency K]         C POST /@connections/{id}, SigV4-signed
   wsgate-bench broadcast --conns N --count C [--concurrency K]         C POST /@broadcast to all N
   wsgate-bench churn     --count C [--rate R] [--concurrency K]        C connect+disconnect cycles
+                         [--target centrifugo] [--jwt]
   wsgate-bench backend     --listen 127.0.0.1:9001                     the bundled HTTP backend
   wsgate-bench bare-server --listen 127.0.0.1:9002                     a bare nbio echo server (the floor)
 
 Target: --url ws://127.0.0.1:PORT/STAGE, or --config FILE (its listen and stage); --spawn starts
 'wsgate serve --config FILE' and stops it at the end; --spawn-bare starts a bare-server on the
 URL's port; --gateway-pid PID reads RSS and CPU of a server started otherwise.
+
+Centrifugo (v6, JSON protocol): --target centrifugo with --url ws://127.0.0.1:PORT/connection/websocket
+--api-key KEY --hmac-secret SECRET, or --config centrifugo.json (read for all three; with --spawn
+run as 'centrifugo -c FILE', binary from --centrifugo or $PATH). idle, churn, push and broadcast;
+push with --batch N uses /api/batch, broadcast with --broadcast-api uses /api/broadcast.
+--jwt gives every connection its own HS256 token (Centrifugo: in the connect command; wsgate:
+'Authorization: Bearer', for a JWT authorizer). Every result line carries the load averages.
 
 Flags:
 `
@@ -105,6 +113,13 @@ func newFlags(o *Options, out io.Writer) *flag.FlagSet {
 	fs.StringVar(&o.AccessKey, "access-key", "", "management access key id (default: the config's first credential)")
 	fs.StringVar(&o.SecretKey, "secret-key", "", "management secret access key")
 	fs.StringVar(&o.Region, "region", "", "SigV4 region (default: the config's, else us-east-1)")
+	fs.StringVar(&o.Target, "target", "", "what is measured: wsgate (default), bare (the floor; implied by --spawn-bare) or centrifugo")
+	fs.BoolVar(&o.JWT, "jwt", false, "every connection presents its own HS256 token signed with --hmac-secret")
+	fs.StringVar(&o.HMACSecret, "hmac-secret", "", "HMAC secret for connect tokens (default: the Centrifugo config's, or the wsgate config's JWT authorizer's)")
+	fs.StringVar(&o.APIKey, "api-key", "", "Centrifugo server API key (default: the config's http_api.key)")
+	fs.StringVar(&o.Centrifugo, "centrifugo", "", "Centrifugo binary for --spawn --target centrifugo (default: $PATH)")
+	fs.IntVar(&o.Batch, "batch", 0, "push, Centrifugo: publications per /api/batch request (0 or 1: /api/publish)")
+	fs.BoolVar(&o.BroadcastAPI, "broadcast-api", false, "broadcast, Centrifugo: /api/broadcast over every connection's own channel instead of one publication to a shared channel")
 	fs.BoolVar(&o.JSON, "json", false, "print the result line as JSON")
 	return fs
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/wsgate/wsgate/internal/benchfloor"
 	"github.com/wsgate/wsgate/internal/config"
 	"github.com/wsgate/wsgate/internal/server"
+	"github.com/wsgate/wsgate/internal/testutil/harness"
 )
 
 func freePort(t *testing.T) string {
@@ -62,19 +63,23 @@ func startGateway(t *testing.T, file, backend string) string {
 }
 
 type result struct {
-	Connections int64    `json:"connections"`
-	Sent        int64    `json:"sent"`
-	Received    int64    `json:"received"`
-	Errors      int64    `json:"errors"`
-	ErrorSample string   `json:"error_sample"`
-	P99         *float64 `json:"p99_ms"`
-	GatewayRSS  int64    `json:"gateway_rss_kb"`
-	Rate        float64  `json:"rate"`
+	Kind        string     `json:"kind"`
+	Items       int64      `json:"items"`
+	LoadStart   [3]float64 `json:"load_start"`
+	Connections int64      `json:"connections"`
+	Sent        int64      `json:"sent"`
+	Received    int64      `json:"received"`
+	Errors      int64      `json:"errors"`
+	ErrorSample string     `json:"error_sample"`
+	P99         *float64   `json:"p99_ms"`
+	GatewayRSS  int64      `json:"gateway_rss_kb"`
+	Rate        float64    `json:"rate"`
 }
 
 func run(t *testing.T, o bench.Options) result {
 	t.Helper()
-	var out, errOut bytes.Buffer
+	var out bytes.Buffer
+	var errOut harness.Buffer // a spawned server writes to it from its own goroutine
 	o.Stdout, o.Stderr, o.JSON = &out, &errOut, true
 	if o.Duration == 0 {
 		o.Duration = 30 * time.Second
@@ -130,6 +135,21 @@ func TestScenariosAgainstGateway(t *testing.T) {
 		AccessKey: "AKIDWSGATEBENCH", SecretKey: "wrong", Stdout: &out, Stderr: io.Discard})
 	if err != nil || !strings.Contains(out.String(), "errors=4") || !strings.Contains(out.String(), "HTTP 403") {
 		t.Fatalf("bad signature: %v %s", err, out.String())
+	}
+
+	// A JWT authorizer: every connection presents its own token; without tokens, 401s.
+	jwtURL := startGateway(t, "jwt.yaml", backendAddr)
+	r = run(t, bench.Options{Scenario: "churn", URL: jwtURL, Config: "../../../../bench/configs/jwt.yaml", JWT: true, Count: 20, Concurrency: 4})
+	if r.Sent != 20 || r.Kind != "wsgate" || r.LoadStart[0] <= 0 {
+		t.Fatalf("churn with tokens: %+v", r)
+	}
+	r = run(t, bench.Options{Scenario: "idle", URL: jwtURL, Config: "../../../../bench/configs/jwt.yaml", JWT: true, Conns: 10, Hold: 1})
+	if r.Connections != 10 {
+		t.Fatalf("idle with tokens: %+v", r)
+	}
+	out.Reset()
+	if err := bench.Run(bench.Options{Scenario: "churn", URL: jwtURL, Count: 2, Concurrency: 1, Stdout: &out, Stderr: io.Discard}); err != nil || !strings.Contains(out.String(), "errors=2") || !strings.Contains(out.String(), "401") {
+		t.Fatalf("churn without tokens: %v %s", err, out.String())
 	}
 
 	churn := startGateway(t, "churn.yaml", backendAddr)

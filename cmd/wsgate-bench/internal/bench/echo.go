@@ -48,6 +48,9 @@ func sentAt(msg []byte) (time.Time, bool) {
 // runEcho sends Count messages on each of Conns connections, Rate messages/s in all (0: each
 // connection sends its next message when the previous answer arrives), and records round trips.
 func runEcho(r *run, _ *config.Config, res *Result) error {
+	if r.cf != nil {
+		return fmt.Errorf("echo: Centrifugo has no echo route (a message needs an RPC proxy to a backend); measure echo on wsgate and the bare floor")
+	}
 	filler := strings.Repeat("x", max(r.o.Payload, 0))
 	total := int64(r.o.Conns) * int64(r.o.Count)
 	var perConn []atomic.Int32 // messages each connection has sent

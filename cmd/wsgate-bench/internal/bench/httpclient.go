@@ -105,7 +105,8 @@ func dialHTTP(ctx context.Context, t *target.Target, src uint32) (*httpConn, err
 	return &httpConn{nc: nc, br: bufio.NewReaderSize(nc, 64<<10), bw: bufio.NewWriterSize(nc, 64<<10)}, nil
 }
 
-// readResponse reads one response and returns its status and body.
+// readResponse reads one response and returns its status and body (Content-Length or
+// chunked: Centrifugo answers a large /api/broadcast in chunks).
 func (h *httpConn) readResponse() (int, []byte, error) {
 	line, err := h.br.ReadSlice('\n')
 	if err != nil {
@@ -118,7 +119,7 @@ func (h *httpConn) readResponse() (int, []byte, error) {
 	if err != nil {
 		return 0, nil, fmt.Errorf("bad status line %.60q", line)
 	}
-	clen := 0
+	clen, chunked := 0, false
 	for {
 		line, err = h.br.ReadSlice('\n')
 		if err != nil {
@@ -127,18 +128,60 @@ func (h *httpConn) readResponse() (int, []byte, error) {
 		if len(line) <= 2 {
 			break
 		}
-		if len(line) > 15 && (line[0] == 'C' || line[0] == 'c') && bytes.EqualFold(line[:15], []byte("content-length:")) {
+		switch {
+		case len(line) > 15 && (line[0] == 'C' || line[0] == 'c') && bytes.EqualFold(line[:15], []byte("content-length:")):
 			clen, err = strconv.Atoi(string(bytes.TrimSpace(line[15:])))
 			if err != nil {
 				return 0, nil, fmt.Errorf("bad Content-Length %.60q", line)
 			}
+		case len(line) > 18 && (line[0] == 'T' || line[0] == 't') && bytes.EqualFold(line[:18], []byte("transfer-encoding:")):
+			chunked = bytes.Contains(bytes.ToLower(line[18:]), []byte("chunked"))
 		}
+	}
+	if chunked {
+		return h.readChunked(status)
 	}
 	body := make([]byte, clen)
 	if _, err := readFull(h.br, body); err != nil {
 		return 0, nil, err
 	}
 	return status, body, nil
+}
+
+// readChunked reads a chunked body (RFC 9112 7.1) up to its last chunk and trailers.
+func (h *httpConn) readChunked(status int) (int, []byte, error) {
+	var body []byte
+	for {
+		line, err := h.br.ReadSlice('\n')
+		if err != nil {
+			return 0, nil, err
+		}
+		size := bytes.TrimSpace(line)
+		if i := bytes.IndexByte(size, ';'); i >= 0 {
+			size = size[:i]
+		}
+		n, err := strconv.ParseInt(string(size), 16, 32)
+		if err != nil || n < 0 {
+			return 0, nil, fmt.Errorf("bad chunk size %.60q", line)
+		}
+		if n == 0 {
+			for { // trailers, then the empty line
+				line, err = h.br.ReadSlice('\n')
+				if err != nil {
+					return 0, nil, err
+				}
+				if len(line) <= 2 {
+					return status, body, nil
+				}
+			}
+		}
+		start := len(body)
+		body = append(body, make([]byte, n+2)...) // the chunk and its CRLF
+		if _, err := readFull(h.br, body[start:]); err != nil {
+			return 0, nil, err
+		}
+		body = body[:len(body)-2]
+	}
 }
 
 func readFull(br *bufio.Reader, b []byte) (int, error) {

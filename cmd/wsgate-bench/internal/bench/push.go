@@ -2,6 +2,7 @@ package bench
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -22,6 +23,12 @@ var idKey = []byte(`{"connectionId":"`)
 // POST Count messages in all to /@connections/{id}, round robin; deliveries are counted at the
 // sockets.
 func runPush(r *run, cfg *config.Config, res *Result) error {
+	if r.cf != nil {
+		return runPushCentrifugo(r, res)
+	}
+	if r.o.Batch > 1 {
+		return fmt.Errorf("--batch %d: wsgate's push sends one PostToConnection per request; --batch is for --target centrifugo", r.o.Batch)
+	}
 	var known atomic.Int64
 	onMessage := func(c *wsclient.Conn, payload []byte) {
 		if c.ID.Load() == nil && bytes.HasPrefix(payload, idKey) {
@@ -77,11 +84,14 @@ func runPush(r *run, cfg *config.Config, res *Result) error {
 	}
 	fmt.Fprintf(r.o.Stderr, "wsgate-bench: %d requests signed in %s (%.1f µs each, done before the run)\n",
 		len(reqs), time.Since(t0).Round(time.Millisecond), float64(time.Since(t0).Microseconds())/float64(len(reqs)))
-	return r.post(reqs, res)
+	return r.post(reqs, 1, checkStatus, res)
 }
 
 // runBroadcast POSTs Count broadcasts in all to /@broadcast; each reaches every connection.
 func runBroadcast(r *run, cfg *config.Config, res *Result) error {
+	if r.cf != nil {
+		return runBroadcastCentrifugo(r, res)
+	}
 	onMessage := func(c *wsclient.Conn, payload []byte) { r.recv.Add(1) }
 	if _, _, err := r.openConns(connectRate(r.o), onMessage); err != nil {
 		return err
@@ -92,13 +102,21 @@ func runBroadcast(r *run, cfg *config.Config, res *Result) error {
 	if err != nil {
 		return err
 	}
-	return r.post([]Request{req}, res)
+	return r.post([]Request{req}, 1, checkStatus, res)
+}
+
+// checkStatus is how wsgate answers: any 2xx is a success, anything else one error.
+func checkStatus(status int, body []byte) (int, string) {
+	if status/100 != 2 {
+		return 1, fmt.Sprintf("HTTP %d: %.120s", status, body)
+	}
+	return 0, ""
 }
 
 // post sends Count requests in all, round robin over reqs, from Concurrency clients each with
-// Pipeline requests in flight, at Rate requests/s in all (0: as fast as answered). Every
-// non-2xx answer is an error.
-func (r *run) post(reqs []Request, res *Result) error {
+// Pipeline requests in flight, at Rate requests/s in all (0: as fast as answered). Each request
+// carries items messages; check counts the errors an answer holds.
+func (r *run) post(reqs []Request, items int, check func(status int, body []byte) (int, string), res *Result) error {
 	r.setPhase("post")
 	total := int64(r.o.Count)
 	var next atomic.Int64
@@ -152,8 +170,9 @@ func (r *run) post(reqs []Request, res *Result) error {
 						return
 					}
 					r.hist.Record(time.Since(ts))
-					if status/100 != 2 {
-						r.fail(fmt.Errorf("HTTP %d: %.120s", status, body))
+					if n, first := check(status, body); n > 0 {
+						r.errs.Add(int64(n - 1))
+						r.fail(errors.New(first))
 					}
 				}
 			}
@@ -173,6 +192,7 @@ func (r *run) post(reqs []Request, res *Result) error {
 	el := time.Since(t0) - time.Since(lastAt) // up to the last delivery
 	res.Seconds = el.Seconds()
 	res.Rate = float64(r.sent.Load()) / postEnd.Seconds()
+	res.Items = r.sent.Load() * int64(items)
 	res.MessagesPS = float64(r.recv.Load()-recv0) / el.Seconds()
 	res.Errors += r.pool.Load().Lost()
 	r.sampleGateway(res, 0)

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
+	"strconv"
 	"strings"
 )
 
@@ -12,6 +14,7 @@ import (
 // prints as null in JSON and "-" in text.
 type Result struct {
 	Scenario    string  `json:"scenario"`
+	Kind        string  `json:"kind"` // wsgate, bare or centrifugo
 	Target      string  `json:"target"`
 	Connections int64   `json:"connections"`    // open at the end of the connect phase
 	Rate        float64 `json:"rate"`           // connects/s (idle, churn) or messages/s sent (echo, push, broadcast)
@@ -29,9 +32,14 @@ type Result struct {
 	PerConnRSS  float64 `json:"gateway_bytes_per_conn,omitempty"`
 	GatewayCPU  float64 `json:"gateway_cpu_s,omitempty"` // CPU seconds used during the run
 	ClientConnB float64 `json:"client_bytes_per_conn,omitempty"`
-	NoFile      uint64  `json:"nofile"` // the open-file limit the generator got
-	Errors      int64   `json:"errors"`
-	ErrorSample string  `json:"error_sample,omitempty"`
+	NoFile      uint64  `json:"nofile"`          // the open-file limit the generator got
+	Items       int64   `json:"items,omitempty"` // push: messages in all requests (Batch per request)
+	// LoadStart and LoadEnd are the 1, 5 and 15-minute load averages (/proc/loadavg) when the
+	// run started and ended: on a shared machine they say how much the figures can be trusted.
+	LoadStart   [3]float64 `json:"load_start"`
+	LoadEnd     [3]float64 `json:"load_end"`
+	Errors      int64      `json:"errors"`
+	ErrorSample string     `json:"error_sample,omitempty"`
 }
 
 // Write prints r as one line: JSON or key=value text.
@@ -51,15 +59,16 @@ func (r *Result) Write(w io.Writer, asJSON bool) error {
 		return err
 	}
 	var sb strings.Builder
-	fmt.Fprintf(&sb, "scenario=%s connections=%d rate=%.0f/s p50=%s p90=%s p99=%s max=%s messages/s=%.0f sent=%d received=%d seconds=%.2f",
-		r.Scenario, r.Connections, r.Rate, ms(r.P50), ms(r.P90), ms(r.P99), ms(r.Max), r.MessagesPS, r.Sent, r.Received, r.Seconds)
+	fmt.Fprintf(&sb, "scenario=%s kind=%s connections=%d rate=%.0f/s p50=%s p90=%s p99=%s max=%s messages/s=%.0f sent=%d received=%d seconds=%.2f",
+		r.Scenario, r.Kind, r.Connections, r.Rate, ms(r.P50), ms(r.P90), ms(r.P99), ms(r.Max), r.MessagesPS, r.Sent, r.Received, r.Seconds)
 	if r.GatewayPID != 0 {
 		fmt.Fprintf(&sb, " gateway_rss=%dKB base_rss=%dKB bytes/conn=%.0f gateway_cpu=%.2fs", r.GatewayRSS, r.BaseRSS, r.PerConnRSS, r.GatewayCPU)
 	}
 	if r.ClientConnB > 0 {
 		fmt.Fprintf(&sb, " client_bytes/conn=%.0f", r.ClientConnB)
 	}
-	fmt.Fprintf(&sb, " nofile=%d errors=%d", r.NoFile, r.Errors)
+	fmt.Fprintf(&sb, " load=%.2f,%.2f,%.2f..%.2f,%.2f,%.2f nofile=%d errors=%d", r.LoadStart[0], r.LoadStart[1], r.LoadStart[2],
+		r.LoadEnd[0], r.LoadEnd[1], r.LoadEnd[2], r.NoFile, r.Errors)
 	if r.ErrorSample != "" {
 		fmt.Fprintf(&sb, " error_sample=%q", r.ErrorSample)
 	}
@@ -79,4 +88,18 @@ func ms(f float64) string {
 		return "-"
 	}
 	return fmt.Sprintf("%.3fms", f)
+}
+
+// loadAvg reads the 1, 5 and 15-minute load averages from /proc/loadavg (zeros if unreadable).
+func loadAvg() [3]float64 {
+	var l [3]float64
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return l
+	}
+	f := strings.Fields(string(b))
+	for i := 0; i < 3 && i < len(f); i++ {
+		l[i], _ = strconv.ParseFloat(f[i], 64)
+	}
+	return l
 }

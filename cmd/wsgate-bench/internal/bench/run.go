@@ -12,16 +12,19 @@ import (
 	"time"
 
 	"github.com/wsgate/wsgate/cmd/wsgate-bench/internal/backend"
+	"github.com/wsgate/wsgate/cmd/wsgate-bench/internal/centrifugo"
 	"github.com/wsgate/wsgate/cmd/wsgate-bench/internal/procstat"
 	"github.com/wsgate/wsgate/cmd/wsgate-bench/internal/target"
 	"github.com/wsgate/wsgate/cmd/wsgate-bench/internal/wsclient"
+	"github.com/wsgate/wsgate/internal/config"
 )
 
 // Options describe one bounded run. Zero values take the defaults noted.
 type Options struct {
 	Scenario string
+	Target   string // TargetWsgate (default; TargetBare with SpawnBare) or TargetCentrifugo
 	URL      string // ws://127.0.0.1:PORT/STAGE; derived from Config when empty
-	Config   string // the wsgate config: --spawn runs it; push/broadcast read credentials from it
+	Config   string // the wsgate (or Centrifugo JSON) config: --spawn runs it; push/broadcast read credentials from it
 
 	Spawn      bool   // start `wsgate serve --config Config` and stop it at the end
 	SpawnBare  bool   // start this binary's bare-server on the URL's port and stop it at the end
@@ -41,6 +44,18 @@ type Options struct {
 	Header      http.Header   // handshake headers (an authorizer's identity source)
 
 	AccessKey, SecretKey, Region string // push/broadcast signing (default: the config's first credential)
+
+	// JWT: every connection presents its own HS256 token (user bench-<i>), signed with
+	// HMACSecret (default: the Centrifugo config's client.token.hmac_secret_key, or the wsgate
+	// config's JWT authorizer secret). Centrifugo's push and broadcast always use tokens: their
+	// "channels" claim subscribes each connection.
+	JWT          bool
+	HMACSecret   string
+	APIKey       string // Centrifugo's server API key (default: the config's http_api.key)
+	Centrifugo   string // Centrifugo binary for Spawn with TargetCentrifugo (default: $PATH)
+	Batch        int    // push: publications per request (Centrifugo /api/batch); 0 or 1: one per request
+	BroadcastAPI bool   // Centrifugo broadcast: /api/broadcast over every connection's own channel instead of one publication to a shared channel
+	apiPrefix    string // Centrifugo's http_api.handler_prefix, from its config
 
 	JSON   bool
 	Stdout io.Writer
@@ -73,6 +88,8 @@ type run struct {
 	errMsg string
 	phase  atomic.Pointer[string]
 	pool   atomic.Pointer[wsclient.Pool]
+	tokens []string           // connect tokens by connection index (JWT, Centrifugo)
+	cf     *centrifugoSession // Centrifugo's protocol state; nil for wsgate and the floor
 }
 
 func (r *run) fail(err error) {
@@ -109,6 +126,17 @@ func Run(o Options) error {
 	if o.Stderr == nil {
 		o.Stderr = os.Stderr
 	}
+	switch {
+	case o.Target == "" && o.SpawnBare:
+		o.Target = TargetBare
+	case o.Target == "":
+		o.Target = TargetWsgate
+	case o.Target != TargetWsgate && o.Target != TargetBare && o.Target != TargetCentrifugo:
+		return fmt.Errorf("--target %q: use wsgate, bare or centrifugo", o.Target)
+	}
+	if o.SpawnBare && o.Target != TargetBare {
+		return fmt.Errorf("--spawn-bare starts the bare floor: it does not go with --target %s", o.Target)
+	}
 	scenario, ok := scenarios[o.Scenario]
 	if !ok {
 		return fmt.Errorf("unknown scenario %q: use idle, echo, push, broadcast or churn", o.Scenario)
@@ -116,7 +144,13 @@ func Run(o Options) error {
 	if err := scenario.check(&o); err != nil {
 		return err
 	}
-	cfg, err := loadTargetConfig(&o)
+	var cfg *config.Config
+	var err error
+	if o.Target == TargetCentrifugo {
+		err = loadCentrifugoConfig(&o)
+	} else {
+		cfg, err = loadTargetConfig(&o)
+	}
 	if err != nil {
 		return err
 	}
@@ -136,6 +170,18 @@ func Run(o Options) error {
 	ctx, cancel := context.WithTimeout(context.Background(), o.Duration)
 	defer cancel()
 	r := &run{o: o, t: t, ctx: ctx, nofile: soft, pid: o.GatewayPID}
+	if o.Target == TargetCentrifugo {
+		r.cf = &centrifugoSession{r: r}
+	}
+	if o.JWT || (o.Target == TargetCentrifugo && (o.Scenario == "push" || o.Scenario == "broadcast")) {
+		n := max(o.Conns, 1)
+		if o.Scenario == "churn" {
+			n = o.Count
+		}
+		if err := r.mintTokens(n, jwtSecret(&o, cfg), r.channelsFor); err != nil {
+			return err
+		}
+	}
 	r.setPhase("start")
 
 	if o.Backend != "" {
@@ -159,7 +205,7 @@ func Run(o Options) error {
 		}
 	}
 	stopProgress := r.progress()
-	res := &Result{Scenario: o.Scenario, Target: t.WS, NoFile: soft, GatewayPID: r.pid}
+	res := &Result{Scenario: o.Scenario, Kind: o.Target, Target: t.WS, NoFile: soft, GatewayPID: r.pid, LoadStart: loadAvg()}
 	err = scenario.run(r, cfg, res)
 	stopProgress()
 	if p := r.pool.Load(); p != nil {
@@ -176,6 +222,7 @@ func Run(o Options) error {
 	res.P50, res.P90, res.P99, res.Max = h.Quantile(.50), h.Quantile(.90), h.Quantile(.99), h.Max()
 	res.Errors += r.errs.Load()
 	res.ErrorSample = r.errMsg
+	res.LoadEnd = loadAvg()
 	return res.Write(o.Stdout, o.JSON)
 }
 
@@ -262,7 +309,14 @@ var errNoConns = errors.New("no connection could be opened")
 
 // openConns opens o.Conns pooled connections at rate with o.Concurrency workers and returns
 // them (nil entries for the ones that failed) and the achieved connect rate.
+//
+// onMessage gets each message (wsgate, the floor) or each publication's data (Centrifugo, whose
+// connections count once their connect command is answered).
 func (r *run) openConns(rate float64, onMessage func(*wsclient.Conn, []byte)) ([]*wsclient.Conn, float64, error) {
+	if r.cf != nil {
+		r.cf.started = make([]atomic.Int64, r.o.Conns)
+		onMessage = r.cf.onMessage(onMessage)
+	}
 	pool, err := wsclient.NewPool(onMessage)
 	if err != nil {
 		return nil, 0, err
@@ -281,16 +335,27 @@ func (r *run) openConns(rate float64, onMessage func(*wsclient.Conn, []byte)) ([
 			defer wg.Done()
 			for i := range next {
 				ts := time.Now()
-				nc, early, err := d.Dial(r.ctx)
+				if r.cf != nil {
+					r.cf.started[i].Store(ts.UnixNano())
+				}
+				nc, early, err := d.Dial(r.ctx, r.dialHeader(i))
 				if err != nil {
 					r.fail(fmt.Errorf("connect: %w", err))
 					continue
 				}
-				r.conn.Record(time.Since(ts))
+				if r.cf == nil {
+					r.conn.Record(time.Since(ts))
+				}
 				c, err := pool.Add(nc, early, i)
 				if err != nil {
 					r.fail(err)
 					continue
+				}
+				if r.cf != nil {
+					if err := c.Write(centrifugo.ConnectCommand(nil, 1, r.tokenFor(i))); err != nil {
+						r.fail(fmt.Errorf("connect command: %w", err))
+						continue
+					}
 				}
 				conns[i] = c
 				ok.Add(1)
@@ -298,6 +363,10 @@ func (r *run) openConns(rate float64, onMessage func(*wsclient.Conn, []byte)) ([
 		}()
 	}
 	wg.Wait()
+	if r.cf != nil {
+		r.cf.waitConnected(ok.Load())
+		ok.Store(r.cf.connected.Load())
+	}
 	el := time.Since(t0).Seconds()
 	if ok.Load() == 0 {
 		return nil, 0, fmt.Errorf("%w: %s", errNoConns, r.errMsg)

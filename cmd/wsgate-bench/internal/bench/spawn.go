@@ -25,13 +25,24 @@ type child struct {
 // waits until it accepts TCP connections on the target's address.
 func spawn(o *Options, t *target.Target) (*child, error) {
 	var cmd *exec.Cmd
-	if o.SpawnBare {
+	switch {
+	case o.Target == TargetCentrifugo:
+		bin := o.Centrifugo
+		if bin == "" {
+			p, err := exec.LookPath("centrifugo")
+			if err != nil {
+				return nil, errors.New("--spawn --target centrifugo: no centrifugo in $PATH; give --centrifugo PATH (a Centrifugo v6 binary you built or downloaded)")
+			}
+			bin = p
+		}
+		cmd = exec.Command(bin, "-c", o.Config)
+	case o.SpawnBare:
 		self, err := os.Executable()
 		if err != nil {
 			return nil, err
 		}
 		cmd = exec.Command(self, "bare-server", "--listen", t.HostPort)
-	} else {
+	default:
 		bin, err := wsgateBinary(o.Wsgate)
 		if err != nil {
 			return nil, err

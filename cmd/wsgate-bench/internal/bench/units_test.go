@@ -1,7 +1,9 @@
 package bench
 
 import (
+	"bufio"
 	"math"
+	"strings"
 	"testing"
 	"time"
 )
@@ -52,5 +54,28 @@ func TestEchoMessage(t *testing.T) {
 func TestEscapeSegment(t *testing.T) {
 	if got := escapeSegment("aB3-_.~=/+"); got != "aB3-_.~%3D%2F%2B" {
 		t.Fatal(got)
+	}
+}
+
+func TestReadResponseLengthAndChunked(t *testing.T) {
+	raw := "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello" +
+		"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4;ext=1\r\n{\"a\"\r\n3\r\n:1}\r\n0\r\nX-Trailer: y\r\n\r\n" +
+		"HTTP/1.1 404 Not Found\r\ncontent-length: 2\r\n\r\nno"
+	h := &httpConn{br: bufio.NewReader(strings.NewReader(raw))}
+	for _, want := range []struct {
+		status int
+		body   string
+	}{{200, "hello"}, {200, `{"a":1}`}, {404, "no"}} {
+		status, body, err := h.readResponse()
+		if err != nil || status != want.status || string(body) != want.body {
+			t.Fatalf("got %d %q %v, want %d %q", status, body, err, want.status, want.body)
+		}
+	}
+	if _, _, err := h.readResponse(); err == nil {
+		t.Fatal("no error at the end of the stream")
+	}
+	h = &httpConn{br: bufio.NewReader(strings.NewReader("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"))}
+	if _, _, err := h.readResponse(); err == nil || !strings.Contains(err.Error(), "chunk size") {
+		t.Fatalf("bad chunk size: %v", err)
 	}
 }

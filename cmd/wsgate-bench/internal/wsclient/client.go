@@ -94,8 +94,9 @@ type Dialer struct {
 }
 
 // Dial performs the handshake and returns the net.Conn with anything the server sent after
-// its 101 (nil if nothing).
-func (d *Dialer) Dial(ctx context.Context) (net.Conn, []byte, error) {
+// its 101 (nil if nothing). header, when not nil, is sent instead of d.Header (a connection's
+// own token).
+func (d *Dialer) Dial(ctx context.Context, header http.Header) (net.Conn, []byte, error) {
 	nd := net.Dialer{Timeout: d.Timeout, LocalAddr: d.Target.SourceAddr(d.src.Add(1))}
 	wd := ws.Dialer{
 		Timeout: d.Timeout,
@@ -103,8 +104,11 @@ func (d *Dialer) Dial(ctx context.Context) (net.Conn, []byte, error) {
 			return nd.DialContext(ctx, network, addr)
 		},
 	}
-	if len(d.Header) > 0 {
-		wd.Header = ws.HandshakeHeaderHTTP(d.Header)
+	if header == nil {
+		header = d.Header
+	}
+	if len(header) > 0 {
+		wd.Header = ws.HandshakeHeaderHTTP(header)
 	}
 	conn, br, _, err := wd.Dial(ctx, d.Target.WS)
 	if err != nil {

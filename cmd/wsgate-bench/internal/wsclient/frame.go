@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 )
 
 // WebSocket opcodes the client handles.
@@ -83,4 +84,57 @@ func parseFrames(buf []byte, fn func(op byte, fin bool, payload []byte)) (int, e
 		fn(op, fin, b[hdr:hdr+int(n)])
 		used += hdr + int(n)
 	}
+}
+
+// WriteText writes payload as one masked text frame on a connection outside the pool (the
+// churn scenario's, before it closes it).
+func WriteText(w io.Writer, payload []byte) error {
+	_, err := w.Write(appendClientFrame(nil, opText, payload))
+	return err
+}
+
+// ReadText reads frames from r (after early, the bytes the handshake read past the 101) until
+// a complete text or binary message arrives, and returns its payload; a close frame is an
+// error carrying its code and reason. It is for connections outside the pool, read blocking.
+func ReadText(r io.Reader, early []byte) ([]byte, error) {
+	buf := append([]byte(nil), early...)
+	tmp := make([]byte, 4096)
+	for {
+		var msg []byte
+		var closeErr error
+		used, err := parseFrames(buf, func(op byte, fin bool, payload []byte) {
+			switch {
+			case msg != nil || closeErr != nil:
+			case op == opText || op == opBinary:
+				msg = append([]byte(nil), payload...)
+			case op == opClose:
+				closeErr = closeError(payload)
+			}
+		})
+		if err != nil {
+			return nil, err
+		}
+		if closeErr != nil {
+			return nil, closeErr
+		}
+		if msg != nil {
+			return msg, nil
+		}
+		buf = buf[used:]
+		n, err := r.Read(tmp)
+		if n > 0 {
+			buf = append(buf, tmp[:n]...)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+}
+
+// closeError describes a close frame's payload: its status code and reason.
+func closeError(payload []byte) error {
+	if len(payload) < 2 {
+		return errors.New("connection closed by the server (no status)")
+	}
+	return fmt.Errorf("connection closed by the server: %d %q", binary.BigEndian.Uint16(payload), payload[2:])
 }

@@ -3,6 +3,8 @@ package wsclient
 import (
 	"bytes"
 	"encoding/binary"
+	"io"
+	"strings"
 	"testing"
 )
 
@@ -111,4 +113,38 @@ func FuzzParseFrames(f *testing.F) {
 			}
 		}
 	})
+}
+
+// oneByte reads one byte per call, so every frame arrives split.
+type oneByte struct{ b []byte }
+
+func (o *oneByte) Read(p []byte) (int, error) {
+	if len(o.b) == 0 {
+		return 0, io.EOF
+	}
+	p[0] = o.b[0]
+	o.b = o.b[1:]
+	return 1, nil
+}
+
+func TestReadTextAndWriteText(t *testing.T) {
+	ping := serverFrame(opPing, true, []byte("p"))
+	msg := serverFrame(opText, true, []byte(`{"id":1,"connect":{}}`))
+	// Part of the first frame came with the handshake's read; the rest a byte at a time.
+	stream := append(ping, msg...)
+	got, err := ReadText(&oneByte{stream[3:]}, stream[:3])
+	if err != nil || string(got) != `{"id":1,"connect":{}}` {
+		t.Fatalf("%q %v", got, err)
+	}
+	closeFrame := serverFrame(opClose, true, append([]byte{0x0D, 0xAC}, "invalid token"...))
+	if _, err := ReadText(bytes.NewReader(closeFrame), nil); err == nil || !strings.Contains(err.Error(), `3500 "invalid token"`) {
+		t.Fatalf("close: %v", err)
+	}
+	if _, err := ReadText(bytes.NewReader(msg[:5]), nil); err != io.EOF {
+		t.Fatalf("truncated: %v", err)
+	}
+	var w bytes.Buffer
+	if err := WriteText(&w, []byte("hi")); err != nil || !bytes.Equal(w.Bytes(), []byte{0x81, 0x82, 0, 0, 0, 0, 'h', 'i'}) {
+		t.Fatalf("% x %v", w.Bytes(), err)
+	}
 }
