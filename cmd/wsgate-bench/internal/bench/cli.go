@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -120,6 +121,15 @@ func newFlags(o *Options, out io.Writer) *flag.FlagSet {
 	fs.StringVar(&o.Centrifugo, "centrifugo", "", "Centrifugo binary for --spawn --target centrifugo (default: $PATH)")
 	fs.IntVar(&o.Batch, "batch", 0, "push, Centrifugo: publications per /api/batch request (0 or 1: /api/publish)")
 	fs.BoolVar(&o.BroadcastAPI, "broadcast-api", false, "broadcast, Centrifugo: /api/broadcast over every connection's own channel instead of one publication to a shared channel")
+	fs.StringVar(&o.MgmtURL, "mgmt-url", "", "push, broadcast: send the requests to this node's http://HOST:PORT/STAGE (a push crossing nodes)")
+	fs.Func("start-at", "push, broadcast: start posting at this Unix time in seconds (generators in step)", func(v string) error {
+		sec, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			return fmt.Errorf("%q: give Unix seconds, e.g. $(($(date +%%s)+20))", v)
+		}
+		o.StartAt = time.Unix(0, int64(sec*1e9))
+		return nil
+	})
 	fs.BoolVar(&o.JSON, "json", false, "print the result line as JSON")
 	return fs
 }

@@ -125,6 +125,13 @@ func TestScenariosAgainstGateway(t *testing.T) {
 	if r.Sent != 200 || r.Received != 200 {
 		t.Fatalf("push: %+v", r)
 	}
+	// Requests sent to a management URL given apart from the sockets' (here the same node),
+	// starting at a set time.
+	mgmt := "http://" + strings.TrimPrefix(push, "ws://")
+	r = run(t, bench.Options{Scenario: "push", URL: push, Config: cfg, Conns: 5, Count: 20, Concurrency: 1, MgmtURL: mgmt, StartAt: time.Now().Add(500 * time.Millisecond)})
+	if r.Sent != 20 || r.Received != 20 {
+		t.Fatalf("push with --mgmt-url and --start-at: %+v", r)
+	}
 	r = run(t, bench.Options{Scenario: "broadcast", URL: push, Config: cfg, Conns: 20, Count: 10, Concurrency: 2})
 	if r.Sent != 10 || r.Received != 200 {
 		t.Fatalf("broadcast: %+v", r)

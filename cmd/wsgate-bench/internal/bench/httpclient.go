@@ -98,7 +98,7 @@ type httpConn struct {
 
 func dialHTTP(ctx context.Context, t *target.Target, src uint32) (*httpConn, error) {
 	d := net.Dialer{Timeout: 5 * time.Second, LocalAddr: t.SourceAddr(src)}
-	nc, err := d.DialContext(ctx, "tcp", t.HostPort)
+	nc, err := d.DialContext(ctx, "tcp", t.MgmtHost)
 	if err != nil {
 		return nil, err
 	}

@@ -68,7 +68,7 @@ func runPush(r *run, cfg *config.Config, res *Result) error {
 	}
 	res.Connections = r.pool.Load().Open()
 	r.setPhase("sign")
-	signer := NewSigner(r.o.AccessKey, r.o.SecretKey, r.o.Region, r.t.HostPort)
+	signer := NewSigner(r.o.AccessKey, r.o.SecretKey, r.o.Region, r.t.MgmtHost)
 	body := []byte(`{"push":"` + strings.Repeat("x", max(r.o.Payload, 0)) + `"}`)
 	var reqs []Request
 	t0 := time.Now()
@@ -97,7 +97,7 @@ func runBroadcast(r *run, cfg *config.Config, res *Result) error {
 		return err
 	}
 	res.Connections = r.pool.Load().Open()
-	signer := NewSigner(r.o.AccessKey, r.o.SecretKey, r.o.Region, r.t.HostPort)
+	signer := NewSigner(r.o.AccessKey, r.o.SecretKey, r.o.Region, r.t.MgmtHost)
 	req, err := signer.Build(r.ctx, r.t.Mgmt+"/@broadcast", []byte(`{"broadcast":"`+strings.Repeat("x", max(r.o.Payload, 0))+`"}`))
 	if err != nil {
 		return err
@@ -117,6 +117,14 @@ func checkStatus(status int, body []byte) (int, string) {
 // Pipeline requests in flight, at Rate requests/s in all (0: as fast as answered). Each request
 // carries items messages; check counts the errors an answer holds.
 func (r *run) post(reqs []Request, items int, check func(status int, body []byte) (int, string), res *Result) error {
+	if !r.o.StartAt.IsZero() {
+		r.setPhase("wait")
+		select {
+		case <-time.After(time.Until(r.o.StartAt)):
+		case <-r.ctx.Done():
+			return fmt.Errorf("--start-at %s: the run's --duration ended first", r.o.StartAt.Format(time.RFC3339))
+		}
+	}
 	r.setPhase("post")
 	total := int64(r.o.Count)
 	var next atomic.Int64

@@ -19,7 +19,7 @@ func runPushCentrifugo(r *run, res *Result) error {
 		return err
 	}
 	res.Connections = r.pool.Load().Open()
-	api := centrifugo.API{Host: r.t.HostPort, Prefix: r.o.apiPrefix, Key: r.o.APIKey}
+	api := centrifugo.API{Host: r.t.MgmtHost, Prefix: r.o.apiPrefix, Key: r.o.APIKey}
 	data := []byte(`{"push":"` + strings.Repeat("x", max(r.o.Payload, 0)) + `"}`)
 	batch := max(r.o.Batch, 1)
 	var live []int
@@ -61,7 +61,7 @@ func runBroadcastCentrifugo(r *run, res *Result) error {
 		return err
 	}
 	res.Connections = r.pool.Load().Open()
-	api := centrifugo.API{Host: r.t.HostPort, Prefix: r.o.apiPrefix, Key: r.o.APIKey}
+	api := centrifugo.API{Host: r.t.MgmtHost, Prefix: r.o.apiPrefix, Key: r.o.APIKey}
 	data := []byte(`{"broadcast":"` + strings.Repeat("x", max(r.o.Payload, 0)) + `"}`)
 	var req []byte
 	if r.o.BroadcastAPI {

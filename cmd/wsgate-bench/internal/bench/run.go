@@ -57,6 +57,9 @@ type Options struct {
 	BroadcastAPI bool   // Centrifugo broadcast: /api/broadcast over every connection's own channel instead of one publication to a shared channel
 	apiPrefix    string // Centrifugo's http_api.handler_prefix, from its config
 
+	MgmtURL string    // push/broadcast: send the requests to this node (http://HOST:PORT/STAGE) instead of the one holding the sockets
+	StartAt time.Time // push/broadcast: start posting at this time (several generators in step); zero: at once
+
 	JSON   bool
 	Stdout io.Writer
 	Stderr io.Writer
@@ -157,6 +160,11 @@ func Run(o Options) error {
 	t, err := target.Parse(o.URL)
 	if err != nil {
 		return err
+	}
+	if o.MgmtURL != "" {
+		if err := t.SetMgmt(o.MgmtURL); err != nil {
+			return err
+		}
 	}
 	soft, hard, err := procstat.RaiseNoFile()
 	fmt.Fprintf(o.Stderr, "wsgate-bench: open-file limit %d (hard %d)\n", soft, hard)
