@@ -20,6 +20,9 @@ import (
 // maxTokenBytes refuses absurd tokens before any parsing.
 const maxTokenBytes = 16 * 1024
 
+// errNoExp is the logged cause of refusing a token without exp.
+var errNoExp = errors.New("token has no exp claim (expiry); API Gateway's JWT authorizer refuses such tokens, and so does wsgate unless the authorizer sets allowMissingExp: true (--jwt-allow-missing-exp)")
+
 var (
 	hmacAlgs = []string{"HS256", "HS384", "HS512"}
 	jwksAlgs = []string{"RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256", "PS384", "PS512"}
@@ -28,9 +31,10 @@ var (
 // jwtAuth verifies a JWT from the identity source in process.
 //
 // Token checks: signature (HS* with the secret, others with a JWKS key whose type fits the alg),
-// alg among the allowed ones ("none" never is), exp required and with nbf and iat checked with
-// the leeway, iss and aud when configured. Any failure is 401 "Unauthorized"; the cause is logged
-// at debug level (warn when the JWKS cannot be fetched).
+// alg among the allowed ones ("none" never is), exp required (as API Gateway's JWT authorizer
+// requires it; allowMissingExp admits tokens without one) and with nbf and iat checked with the
+// leeway, iss and aud when configured. Any failure is 401 "Unauthorized"; the cause is logged at
+// debug level (warn when the JWKS cannot be fetched).
 type jwtAuth struct {
 	name      string
 	sources   []string
@@ -41,6 +45,7 @@ type jwtAuth struct {
 	userClaim string
 	// userClaimRequired: a configured userIdClaim must be present; the default "sub" may not be.
 	userClaimRequired bool
+	allowMissingExp   bool // config.Authorizer.AllowMissingExp
 	ttl               time.Duration
 	cache             *cache
 }
@@ -90,9 +95,10 @@ func newJWT(name string, cfg config.Authorizer, sources []string, o Options) (*j
 		jwt.WithLeeway(leeway),
 		jwt.WithTimeFunc(o.Now),
 		jwt.WithIssuedAt(),
-		jwt.WithExpirationRequired(),
 		jwt.WithJSONNumber(),
 	}
+	// exp, when present, is checked by the parser; its absence is refused in verify, with a
+	// reason that names allowMissingExp.
 	if cfg.Issuer != "" {
 		popts = append(popts, jwt.WithIssuer(cfg.Issuer))
 	}
@@ -106,6 +112,7 @@ func newJWT(name string, cfg config.Authorizer, sources []string, o Options) (*j
 		parser:            jwt.NewParser(popts...),
 		userClaim:         cfg.UserIDClaim,
 		userClaimRequired: cfg.UserIDClaim != "",
+		allowMissingExp:   cfg.AllowMissingExp,
 		ttl:               cfg.ResultTTL.D(),
 		cache:             newCache(DefaultCacheEntries, o.Now),
 	}
@@ -143,7 +150,10 @@ func (a *jwtAuth) Authorize(ctx context.Context, ev *event.Event) (*Result, erro
 		return nil, a.refuse(err)
 	}
 	if a.ttl > 0 {
-		ttl := min(a.ttl, exp.Sub(a.o.Now()))
+		ttl := a.ttl
+		if !exp.IsZero() {
+			ttl = min(ttl, exp.Sub(a.o.Now()))
+		}
 		a.cache.put(key, outcome{res: res}, ttl)
 	}
 	return res, nil
@@ -172,8 +182,14 @@ func (a *jwtAuth) verify(ctx context.Context, token string) (*Result, time.Time,
 		return nil, time.Time{}, unauthorized(err)
 	}
 	exp, err := claims.GetExpirationTime()
-	if err != nil || exp == nil {
-		return nil, time.Time{}, unauthorized(errors.New("exp missing"))
+	if err != nil {
+		return nil, time.Time{}, unauthorized(err)
+	}
+	var expires time.Time // zero: the token does not expire (allowMissingExp)
+	if exp != nil {
+		expires = exp.Time
+	} else if !a.allowMissingExp {
+		return nil, time.Time{}, unauthorized(errNoExp)
 	}
 	uid, ok := claimString(claims[a.userClaim])
 	if !ok && a.userClaimRequired {
@@ -190,7 +206,7 @@ func (a *jwtAuth) verify(ctx context.Context, token string) (*Result, time.Time,
 		}
 	}
 	ctxMap["principalId"] = principal
-	return &Result{PrincipalID: principal, Context: ctxMap, UserID: uid}, exp.Time, nil
+	return &Result{PrincipalID: principal, Context: ctxMap, UserID: uid}, expires, nil
 }
 
 // keyFor picks the verification key for t. HS* only ever verifies with the secret and the

@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -435,3 +436,54 @@ func TestNewErrors(t *testing.T) {
 		})
 	}
 }
+
+// A token without exp is refused by default (as API Gateway's JWT authorizer refuses it), with
+// a logged reason that names the way out; allowMissingExp admits it (an app whose tokens never
+// expire runs as is), while an exp that is present is still checked.
+func TestJWTWithoutExp(t *testing.T) {
+	clk := newClock()
+	var logs strings.Builder
+	var mu sync.Mutex
+	log := slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return logs.Write(p)
+	}), &slog.HandlerOptions{Level: slog.LevelDebug}))
+	noExp := validClaims(clk)
+	delete(noExp, "exp")
+	tok := sign(t, jwt.SigningMethodHS256, []byte(testSecret), "", noExp)
+	ev := connectEvent(map[string]string{"Authorization": tok}, nil)
+
+	a := mustNew(t, hsConfig(), Options{Now: clk.Now, Logger: log})
+	res, err := a.Authorize(bg, ev)
+	wantStatus(t, res, err, 401)
+	mu.Lock()
+	got := logs.String()
+	mu.Unlock()
+	if !strings.Contains(got, "token has no exp claim") || !strings.Contains(got, "allowMissingExp: true") {
+		t.Errorf("refusal log does not say why and what to set:\n%s", got)
+	}
+
+	cfg := hsConfig()
+	cfg.AllowMissingExp = true
+	cfg.ResultTTL = config.Duration(time.Minute)
+	a = mustNew(t, cfg, Options{Now: clk.Now})
+	res, err = a.Authorize(bg, ev)
+	wantStatus(t, res, err, 0)
+	if res.UserID != "1234" {
+		t.Fatalf("UserID %q, want 1234", res.UserID)
+	}
+	// Cached for resultTtl (no exp to cut it short), then checked again.
+	clk.Add(30 * time.Second)
+	res, err = a.Authorize(bg, ev)
+	wantStatus(t, res, err, 0)
+
+	expired := validClaims(clk)
+	expired["exp"] = clk.Now().Add(-time.Hour).Unix()
+	res, err = a.Authorize(bg, connectEvent(map[string]string{"Authorization": sign(t, jwt.SigningMethodHS256, []byte(testSecret), "", expired)}, nil))
+	wantStatus(t, res, err, 401)
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }

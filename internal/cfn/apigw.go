@@ -180,6 +180,9 @@ func (m *mapper) authorizer(r *resource) error {
 	if typ != config.Request {
 		return t.errAt(propNode(r, "AuthorizerType"), propPath(r, "AuthorizerType"), strconvQuote(typ)+": WebSocket APIs take REQUEST authorizers")
 	}
+	if ok, err := m.jwtReplacement(r); ok || err != nil {
+		return err
+	}
 	uri, err := t.requireString(r, "AuthorizerUri")
 	if err != nil {
 		return err
@@ -212,6 +215,47 @@ func (m *mapper) authorizer(r *resource) error {
 	}
 	m.cfg.Authorizers[r.id] = a
 	return nil
+}
+
+// jwtReplacement puts Options.JWTAuthorizers' entry for authorizer r, if any, in the config in
+// its place: ok reports that it did.
+func (m *mapper) jwtReplacement(r *resource) (ok bool, err error) {
+	t := m.t
+	name, _, err := t.propString(r, "Name")
+	if err != nil {
+		return false, err
+	}
+	key := r.id
+	jwt, found := t.o.JWTAuthorizers[key]
+	if !found && name != "" {
+		key = name
+		jwt, found = t.o.JWTAuthorizers[key]
+	}
+	if !found {
+		return false, nil
+	}
+	m.usedJWT[key] = true
+	jwt.Type = config.JWT
+	if len(jwt.IdentitySource) == 0 {
+		ids, err := t.propStringList(r, "IdentitySource")
+		if err != nil {
+			return false, err
+		}
+		jwt.IdentitySource = config.StringList(ids)
+	}
+	if jwt.ResultTTL == 0 {
+		if ttl, set, err := t.propInt(r, "AuthorizerResultTtlInSeconds"); err != nil {
+			return false, err
+		} else if set && ttl >= 0 && ttl <= 3600 {
+			jwt.ResultTTL = config.Duration(time.Duration(ttl) * time.Second)
+		}
+	}
+	t.warn(r.id, "", "replaced by wsgate's JWT authorizer (--jwt-authorizer "+key+"); the function AuthorizerUri names is not called")
+	if m.cfg.Authorizers == nil {
+		m.cfg.Authorizers = map[string]config.Authorizer{}
+	}
+	m.cfg.Authorizers[r.id] = jwt
+	return true, nil
 }
 
 func (m *mapper) route(r *resource) error {

@@ -17,6 +17,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/wsgate/wsgate/internal/config"
 )
 
 // Pseudo-parameter defaults.
@@ -42,6 +44,13 @@ type Options struct {
 	// aws.endpoints (a service such as sqs, or "default"): queue URLs (Ref of an
 	// AWS::SQS::Queue) use the SQS one, as an emulator's own queue URLs do.
 	AWSEndpoints map[string]string
+	// JWTAuthorizers replace authorizers of the template, keyed by logical id or Name, with
+	// wsgate's built-in JWT authorizer with the given settings (--jwt-authorizer and the
+	// --jwt-* flags): for an authorizer function that cannot run here. The template's
+	// IdentitySource and AuthorizerResultTtlInSeconds are kept unless the value sets its own;
+	// the function AuthorizerUri names is then neither called nor required. A key that names
+	// no authorizer is an error.
+	JWTAuthorizers map[string]config.Authorizer
 	// Pseudo parameters AWS::Region, AWS::AccountId, AWS::StackName; empty means the Default*.
 	Region, AccountID, StackName string
 	// Stage picks a stage (by StageName or logical id) when the template has several; with no

@@ -1,6 +1,7 @@
 package cfn
 
 import (
+	"errors"
 	"regexp"
 	"strings"
 
@@ -85,6 +86,10 @@ func (m *mapper) resolveLambda(r *resource, key, uri string) (lambdaTarget, erro
 		// A function of the template with its code here: wsgate runs it.
 		fn, ok, err := m.localFunction(fr)
 		if err != nil {
+			var e *Error
+			if key == "AuthorizerUri" && errors.As(err, &e) {
+				e.Msg += "; or, if it checks JWTs, give --jwt-authorizer " + r.id + " with --jwt-secret or --jwt-jwks-url to check them in wsgate instead"
+			}
 			return lambdaTarget{}, err
 		}
 		if ok {
@@ -151,7 +156,7 @@ func serviceAction(uri string) string {
 	return sm[1] + ":" + rest
 }
 
-// checkOptions rejects --function and --standin entries that name nothing.
+// checkOptions rejects --function, --jwt-authorizer and --standin entries that name nothing.
 func (m *mapper) checkOptions() error {
 	t := m.t
 	for _, k := range sortedKeys(t.o.Functions) {
@@ -162,6 +167,15 @@ func (m *mapper) checkOptions() error {
 			continue // a function of the template that no route calls; harmless
 		}
 		return &Error{File: t.file, Path: "Resources", Msg: "--function " + k + ": no function in the template has that logical id or FunctionName, and no integration calls it (functions: " + strings.Join(sortedKeys(m.fnByName), ", ") + ")"}
+	}
+	for _, k := range sortedKeys(t.o.JWTAuthorizers) {
+		if !m.usedJWT[k] {
+			have := "the API has no authorizers"
+			if len(m.cfg.Authorizers) > 0 {
+				have = "authorizers: " + strings.Join(sortedKeys(m.cfg.Authorizers), ", ")
+			}
+			return &Error{File: t.file, Path: "Resources", Msg: "--jwt-authorizer " + k + ": no authorizer of the served API has that logical id or Name (" + have + ")"}
+		}
 	}
 	for _, k := range sortedKeys(t.o.Standins) {
 		in, ok := m.cfg.Integrations[k]

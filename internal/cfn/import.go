@@ -66,6 +66,7 @@ func Import(name string, data []byte, o Options) (*config.Config, []Warning, err
 		routeKeys: map[string]string{},
 		fnByName:  map[string]*resource{},
 		usedFn:    map[string]bool{},
+		usedJWT:   map[string]bool{},
 		noted:     map[string]bool{},
 	}
 	if err := m.run(); err != nil {
@@ -84,6 +85,7 @@ type mapper struct {
 	routeKeys map[string]string    // route logical id -> route key
 	fnByName  map[string]*resource // function name and logical id -> function
 	usedFn    map[string]bool      // --function keys that matched
+	usedJWT   map[string]bool      // --jwt-authorizer keys that matched
 	noted     map[string]bool      // functions already reported as real-AWS calls
 }
 

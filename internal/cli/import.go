@@ -22,6 +22,8 @@ type importFlags struct {
 	stage, region, accountID, stackName string
 	// awsEndpoints are the --aws-endpoint-url flags of the command (queue URLs follow them).
 	awsEndpoints endpointFlag
+	jwt          *jwtFlags
+	fs           *pflag.FlagSet // the command's flags, to tell which were given
 }
 
 func newImportFlags(fs *pflag.FlagSet) *importFlags {
@@ -33,15 +35,20 @@ func newImportFlags(fs *pflag.FlagSet) *importFlags {
 	fs.StringVar(&f.region, "region", "", "AWS::Region `NAME` (default "+cfn.DefaultRegion+")")
 	fs.StringVar(&f.accountID, "account-id", "", "AWS::AccountId `ID` (default "+cfn.DefaultAccountID+")")
 	fs.StringVar(&f.stackName, "stack-name", "", "AWS::StackName `NAME` (default "+cfn.DefaultStackName+")")
+	f.jwt, f.fs = addJWTFlags(fs), fs
 	return f
 }
 
-func (f *importFlags) options() cfn.Options {
+func (f *importFlags) options() (cfn.Options, error) {
+	jwt, err := f.jwt.authorizers(f.fs)
+	if err != nil {
+		return cfn.Options{}, err
+	}
 	return cfn.Options{
 		Parameters: f.parameters, Functions: f.functions, Standins: f.standins,
 		Stage: f.stage, Region: f.region, AccountID: f.accountID, StackName: f.stackName,
-		AWSEndpoints: sqsEndpoint(f.awsEndpoints),
-	}
+		AWSEndpoints: sqsEndpoint(f.awsEndpoints), JWTAuthorizers: jwt,
+	}, nil
 }
 
 // read imports the template at path and prints its warnings to stderr, each once, as
@@ -52,7 +59,11 @@ func (f *importFlags) read(path string, stderr io.Writer, printBlocking bool) (*
 	if err != nil {
 		return nil, nil, fmt.Errorf("cannot read template: %w", err)
 	}
-	cfg, warns, err := cfn.Import(path, data, f.options())
+	o, err := f.options()
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg, warns, err := cfn.Import(path, data, o)
 	for _, w := range warns {
 		if printBlocking || !w.Blocking {
 			fmt.Fprintln(stderr, "warning:", w.String())
@@ -168,7 +179,7 @@ func importTemplate(imp *importFlags, args []string, stdout, stderr io.Writer) e
 
 // given reports whether any template flag was set on fs.
 func (f *importFlags) given(fs *pflag.FlagSet) bool {
-	for _, name := range []string{"function", "parameter", "standin", "stage", "region", "account-id", "stack-name"} {
+	for _, name := range append([]string{"function", "parameter", "standin", "stage", "region", "account-id", "stack-name"}, jwtFlagNames...) {
 		if fs.Changed(name) {
 			return true
 		}

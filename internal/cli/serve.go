@@ -58,6 +58,7 @@ names the mode (mode=signed, loopback or loopback+generated-key).`,
   wsgate serve --template template.yaml --function ConnectFunction=http://127.0.0.1:9001 \
       --parameter StageName=test --stage test
   wsgate serve --template template.yaml --aws-endpoint-url dynamodb=http://127.0.0.1:4567
+  wsgate serve --template template.yaml --jwt-authorizer Authorizer --jwt-jwks-url https://issuer.example/jwks.json
   WSGATE_ACCESS_KEY_ID=AKIDLOCAL WSGATE_SECRET_ACCESS_KEY=s3cret wsgate serve --template template.yaml`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 {
@@ -99,7 +100,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer, started func(ad
 
 func (a *app) serve(ctx context.Context, cmd *cobra.Command, f *serveFlags) error {
 	if f.template == "" && f.imp.given(cmd.Flags()) {
-		return errors.New("--function, --parameter, --standin, --stage, --region, --account-id and --stack-name go with --template")
+		return errors.New("--function, --parameter, --standin, --stage, --region, --account-id, --stack-name and the --jwt-* flags go with --template")
 	}
 	if f.config != "" && f.template != "" {
 		return errors.New("give --config or --template, not both")
@@ -124,7 +125,8 @@ func (a *app) serve(ctx context.Context, cmd *cobra.Command, f *serveFlags) erro
 		log.Info("no --config given: serving the embedded demo API; 'wsgate config example' prints it")
 	}
 	if f.template != "" && f.createResources {
-		createTemplateResources(ctx, f.template, f.imp.options(), cfg, log, a.stderr)
+		o, _ := f.imp.options() // load checked them
+		createTemplateResources(ctx, f.template, o, cfg, log, a.stderr)
 	}
 	watchCode := f.watchCode
 	if !cmd.Flags().Changed("watch") {

@@ -509,7 +509,7 @@ integrations:
   neither: {type: JWT}
   algs: {type: JWT, secret: a, algorithms: [none, HS265, RS256], leeway: -1s, resultTtl: 1m, uri: http://x/}
   keys: {type: JWT, jwksUrl: "ftp://x/jwks", algorithms: [HS256]}
-  req: {type: REQUEST, secret: a, integrationType: AWS, timeout: 1m, resultTtl: 2h}
+  req: {type: REQUEST, secret: a, integrationType: AWS, timeout: 1m, resultTtl: 2h, allowMissingExp: true}
   req2: {type: REQUEST, integrationType: HTTP, endpoint: "http://x/"}
   req3: {type: REQUEST, uri: "not a lambda"}
 `, []string{
@@ -527,6 +527,7 @@ integrations:
 		"t.yaml:6: authorizers.algs.uri: not used by JWT authorizers; remove it",
 		"t.yaml:7: authorizers.keys.algorithms[0]: HS256 verifies with a shared secret; set secret, or remove HS256",
 		"t.yaml:7: authorizers.keys.jwksUrl: \"ftp://x/jwks\" is not an http:// or https:// URL; write e.g. https://issuer.example.com/.well-known/jwks.json",
+		"t.yaml:8: authorizers.req.allowMissingExp: not used by REQUEST authorizers; remove it",
 		"t.yaml:8: authorizers.req.integrationType: \"AWS\" is not supported; write AWS_PROXY (a Lambda function) or HTTP (a URL)",
 		"t.yaml:8: authorizers.req.resultTtl: 2h0m0s is out of range; write 0 (no caching, as AWS) up to 1h",
 		"t.yaml:8: authorizers.req.secret: not used by REQUEST authorizers; remove it",

@@ -231,6 +231,10 @@ type Authorizer struct {
 	Algorithms  StringList `yaml:"algorithms,omitempty"`
 	Leeway      Duration   `yaml:"leeway,omitempty"`
 	UserIDClaim string     `yaml:"userIdClaim,omitempty"`
+	// AllowMissingExp admits JWTs without an exp claim (tokens that never expire, as some apps
+	// issue). Off by default: like API Gateway's JWT authorizer, a token without exp is refused.
+	// An exp that is present is always checked.
+	AllowMissingExp bool `yaml:"allowMissingExp,omitempty"`
 
 	// REQUEST: the authorizer function, called like an integration: Type AWS_PROXY (Lambda
 	// Invoke API at Endpoint, or real AWS Lambda) or HTTP (POST of the authorizer event to URI).

@@ -374,7 +374,7 @@ func (v *validator) authorizer(p string, a Authorizer) {
 		}
 	case Request:
 		for field, set := range map[string]bool{"secret": a.Secret != "", "jwksUrl": a.JWKSURL != "", "issuer": a.Issuer != "",
-			"audience": len(a.Audience) > 0, "algorithms": len(a.Algorithms) > 0, "leeway": a.Leeway != 0} {
+			"audience": len(a.Audience) > 0, "algorithms": len(a.Algorithms) > 0, "leeway": a.Leeway != 0, "allowMissingExp": a.AllowMissingExp} {
 			if set {
 				notFor(field)
 			}
