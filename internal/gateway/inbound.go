@@ -135,7 +135,7 @@ func headerLen(b1 byte) int {
 func (f *framer) checkStart() *closeReason {
 	b0, b1 := f.hdr[0], f.hdr[1]
 	fin, op := b0&0x80 != 0, b0&0x0F
-	var r closeReason
+	var r closeReason // set only for a bad header; see fault
 	switch {
 	case b0&0x70 != 0:
 		r = protocolError("Reserved bits set with no extension negotiated")
@@ -156,8 +156,13 @@ func (f *framer) checkStart() *closeReason {
 	default:
 		return nil
 	}
-	return &r
+	return fault(r)
 }
+
+// fault returns r on the heap. The checks keep their reason in a local value and call it only
+// for a bad frame: returning &r from them would move r to the heap on every header, good ones
+// included (one allocation per frame on the route path).
+func fault(r closeReason) *closeReason { return &r }
 
 // checkLength checks the whole header's payload length against AWS's frame and message limits
 // and sets up the payload to skip.
@@ -194,7 +199,7 @@ func (f *framer) checkLength(l *Limits) *closeReason {
 		f.remain = n
 		return nil
 	}
-	return &r
+	return fault(r)
 }
 
 // onData receives what the poller read from a socket (nbio's engine OnData) and passes it on to
@@ -207,16 +212,25 @@ func (g *Gateway) onData(nc *nbio.Conn, data []byte) {
 		}
 		return
 	}
-	var sc scanned
-	c := g.sessionOrEarly(ws, func(e *earlyEvents) { sc = e.f.scan(data, &g.o.Limits) })
+	if c := g.session(ws); c != nil {
+		c.onData(nc, data)
+		return
+	}
+	sc := new(scanned) // rare: before attach, read under the closure below
+	c := g.sessionOrEarly(ws, func(e *earlyEvents) { *sc = e.f.scan(data, &g.o.Limits) })
 	if c == nil {
-		parse(nc, sc.pre[:sc.npre])
-		parse(nc, data[:sc.n])
+		sc.parse(nc, data)
 		if sc.fail != nil {
 			g.closeEarly(ws, *sc.fail)
 		}
 		return
 	}
+	c.onData(nc, data)
+}
+
+// onData is Gateway.onData for an attached connection.
+func (c *Conn) onData(nc *nbio.Conn, data []byte) {
+	g := c.g
 	in := &c.in
 	in.mu.Lock()
 	defer in.mu.Unlock()
@@ -236,11 +250,20 @@ func (g *Gateway) onData(nc *nbio.Conn, data []byte) {
 // feed scans data and parses what may be parsed. Caller holds c.in.mu.
 func (c *Conn) feed(nc *nbio.Conn, data []byte) {
 	sc := c.in.f.scan(data, &c.g.o.Limits)
-	parse(nc, sc.pre[:sc.npre])
-	parse(nc, data[:sc.n])
+	sc.parse(nc, data)
 	if sc.fail != nil {
 		c.close(*sc.fail)
 	}
+}
+
+// parse hands what s allows of data (the read it scanned) to the parser. The held header
+// bytes are copied out first: passing a slice of s.pre to the parser (a function value) would
+// move every scanned to the heap, one allocation per read.
+func (s *scanned) parse(nc *nbio.Conn, data []byte) {
+	if s.npre > 0 {
+		parse(nc, append([]byte(nil), s.pre[:s.npre]...))
+	}
+	parse(nc, data[:s.n])
 }
 
 // parse hands data to the socket's WebSocket parser (the handler nbio's upgrader installed).

@@ -5,7 +5,6 @@
 package management
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -13,12 +12,11 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
-
-	"github.com/google/uuid"
 
 	"github.com/wsgate/wsgate/internal/observe"
 	"github.com/wsgate/wsgate/internal/sigv4"
@@ -69,7 +67,8 @@ type Options struct {
 // IsConnectPath): the management API under /{Stage}/@..., and AWS's JSON errors for anything
 // else. It holds no per-request state and is safe for concurrent use.
 type Handler struct {
-	o Options
+	o   Options
+	ids *requestIDs
 	// trustLoopback is Options.TrustLoopback, changed by SetTrustLoopback (a reload that adds
 	// or removes configured credentials).
 	trustLoopback atomic.Bool
@@ -105,7 +104,7 @@ func New(o Options) *Handler {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	h := &Handler{o: o}
+	h := &Handler{o: o, ids: newRequestIDs()}
 	h.trustLoopback.Store(o.TrustLoopback)
 	return h
 }
@@ -128,10 +127,10 @@ func (h *Handler) IsConnectPath(escapedPath string) bool {
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	reqID := uuid.NewString()
+	reqID := h.ids.next()
 	w.Header()["X-Amzn-Requestid"] = []string{reqID}
 
-	rt, routeErr := parseRoute(r.Method, r.URL.EscapedPath(), h.o.Stage)
+	rt, routeErr := parseRoute(r.Method, EscapedPath(r.URL), h.o.Stage)
 	if rt.op == opListOnline && hasParam(r.URL.RawQuery, "ids") {
 		rt.op = opGetUsers
 	}
@@ -150,7 +149,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		attrs := []slog.Attr{
 			slog.String(observe.KeyOperation, rt.op.String()), slog.String(observe.KeyRequestID, reqID),
 			slog.Int(observe.KeyStatus, status), slog.String(observe.KeySourceIP, hostOf(r.RemoteAddr)),
-			slog.String(observe.KeyAccessKeyID, sigv4.AccessKeyID(r)), slog.String(observe.KeyPath, r.URL.EscapedPath()),
+			slog.String(observe.KeyAccessKeyID, sigv4.AccessKeyID(r)), slog.String(observe.KeyPath, EscapedPath(r.URL)),
 			slog.Float64(observe.KeyResponseLatency, observe.Millis(time.Since(start))),
 		}
 		if refused != "" {
@@ -182,21 +181,29 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rt route, routeE
 		return writeError(w, ae), reason, ae
 	}
 	if routeErr != nil {
-		if !errors.As(routeErr, &ae) {
-			ae = errForbidden
-		}
-		return writeError(w, ae), "", routeErr
+		return writeError(w, asAPIError(routeErr, errForbidden)), "", routeErr
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), h.o.Timeout)
-	defer cancel()
+	ctx := newOpContext(r.Context(), h.o.Timeout)
+	defer ctx.release()
 	status, err = h.dispatch(ctx, w, r, rt, body)
 	if err != nil {
+		var ae *apiError
 		if !errors.As(err, &ae) {
 			ae = backendError(err, what(rt))
 		}
 		return writeError(w, ae), "", err
 	}
 	return status, "", nil
+}
+
+// asAPIError is err's *apiError, or otherwise. (Apart from serve so that its errors.As target
+// is allocated only for an error.)
+func asAPIError(err error, otherwise *apiError) *apiError {
+	var ae *apiError
+	if errors.As(err, &ae) {
+		return ae
+	}
+	return otherwise
 }
 
 // readBody reads the whole body, refusing more than MaxBody bytes with 413.
@@ -251,6 +258,22 @@ func (h *Handler) authenticate(r *http.Request, body []byte) (*apiError, string)
 	return errForbidden, "signature not verified"
 }
 
+// EscapedPath is u.EscapedPath() without its check of RawPath: a server fills RawPath from the
+// request line only when it differs from the default encoding of Path, so it is the path as
+// sent; the check (a PathUnescape) was an allocation per request.
+func EscapedPath(u *url.URL) string {
+	if u.RawPath != "" {
+		return u.RawPath
+	}
+	return u.EscapedPath()
+}
+
+// Header values the answers share. net/http only reads them.
+var (
+	jsonContentType = []string{"application/json"}
+	zeroLength      = []string{"0"}
+)
+
 // hostOf is the IP of a RemoteAddr ("203.0.113.7:5000" -> "203.0.113.7").
 func hostOf(remoteAddr string) string {
 	if host, _, err := net.SplitHostPort(remoteAddr); err == nil {
@@ -290,7 +313,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) (int, error) {
 		return 0, err
 	}
 	hdr := w.Header()
-	hdr["Content-Type"] = []string{"application/json"}
+	hdr["Content-Type"] = jsonContentType
 	hdr["Content-Length"] = []string{strconv.Itoa(len(b))}
 	w.WriteHeader(status)
 	_, _ = w.Write(b) // a client gone mid-answer is not our failure
@@ -302,8 +325,8 @@ func writeJSON(w http.ResponseWriter, status int, v any) (int, error) {
 func writeEmpty(w http.ResponseWriter, status int) (int, error) {
 	if status != http.StatusNoContent {
 		hdr := w.Header()
-		hdr["Content-Type"] = []string{"application/json"}
-		hdr["Content-Length"] = []string{"0"}
+		hdr["Content-Type"] = jsonContentType
+		hdr["Content-Length"] = zeroLength
 	}
 	w.WriteHeader(status)
 	return status, nil
@@ -313,7 +336,7 @@ func writeEmpty(w http.ResponseWriter, status int) (int, error) {
 func writeError(w http.ResponseWriter, ae *apiError) int {
 	b, _ := json.Marshal(errorJSON{Message: ae.Message}) // a struct of one string cannot fail
 	hdr := w.Header()
-	hdr["Content-Type"] = []string{"application/json"}
+	hdr["Content-Type"] = jsonContentType
 	hdr["Content-Length"] = []string{strconv.Itoa(len(b))}
 	hdr["X-Amzn-Errortype"] = []string{ae.Type}
 	w.WriteHeader(ae.Status)

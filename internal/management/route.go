@@ -102,20 +102,24 @@ func parseRoute(method, escapedPath, stage string) (route, error) {
 		return route{}, errNoRoute
 	}
 	p = tail
-	// rest holds the remaining raw segments: nil for "/@users", one for "/@users/x", ...
+	// rest holds the remaining decoded segments: none for "/@users", one for "/@users/x", ...
+	// (an array, not strings.Split: no allocation per request).
+	var segs [3]string
 	var rest []string
 	if more {
-		rest = strings.Split(p, "/")
-		if len(rest) > 3 {
-			return route{}, errNoRoute
-		}
-		for i, s := range rest {
+		n := 0
+		for s := range strings.SplitSeq(p, "/") {
+			if n == len(segs) {
+				return route{}, errNoRoute
+			}
 			d, err := url.PathUnescape(s)
 			if err != nil || d == "" {
 				return route{}, errNoRoute
 			}
-			rest[i] = d
+			segs[n] = d
+			n++
 		}
+		rest = segs[:n]
 	}
 
 	var r route

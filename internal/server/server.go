@@ -19,6 +19,7 @@ import (
 	"os"
 	"path"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -136,7 +137,7 @@ func NewWithOptions(ctx context.Context, cfg *config.Config, log *slog.Logger, o
 		MaxBody: int64(l.MessageBytes), Logger: log,
 		// The handler logs each request once; here only the metric.
 		Observe: func(op string, status int, _ time.Duration) {
-			s.metrics.ManagementRequests.WithLabelValues(op, fmt.Sprint(status)).Inc()
+			s.metrics.ManagementRequests.WithLabelValues(op, statusLabel(status)).Inc()
 			if status >= 200 && status <= 299 && isPush(op) {
 				s.metrics.Pushes.WithLabelValues(op).Inc()
 			}
@@ -358,9 +359,13 @@ func (s *Server) Handler() http.Handler {
 		// would clean the path and answer 307, and "/dev//@connections/abc=" (what the JS SDK v3
 		// sends when its endpoint ends in "/") would be redirected to a path with "=" escaped
 		// twice. The API answers every path itself, as AWS does.
-		if _, pattern := mux.Handler(r); pattern != "" && isClean(r.URL.EscapedPath()) {
-			mux.ServeHTTP(w, r)
-			return
+		// Every API path has an "@" (or "%40") or is an upgrade; the node's own paths have
+		// neither, so the API skips the mux lookup (six allocations per push).
+		if p := management.EscapedPath(r.URL); !isAPIPath(p) {
+			if _, pattern := mux.Handler(r); pattern != "" && isClean(p) {
+				mux.ServeHTTP(w, r)
+				return
+			}
 		}
 		s.api(w, r)
 	})
@@ -370,11 +375,36 @@ func (s *Server) Handler() http.Handler {
 // gateway; every other request to management, which serves /{stage}/@... (the push path:
 // management -> hub -> the socket) and answers anything else with AWS's JSON errors.
 func (s *Server) api(w http.ResponseWriter, r *http.Request) {
-	if gateway.IsUpgrade(r) && s.mgmt.IsConnectPath(r.URL.EscapedPath()) {
+	if gateway.IsUpgrade(r) && s.mgmt.IsConnectPath(management.EscapedPath(r.URL)) {
 		s.gw.ServeHTTP(w, r)
 		return
 	}
 	s.mgmt.ServeHTTP(w, r)
+}
+
+// isAPIPath reports whether escapedPath can only be the API's: it names a management resource
+// ("@" raw or as "%40"), which none of adminRoutes' fixed paths does, and is not under the
+// dashboard's prefix (whose own paths may carry ids with "@").
+func isAPIPath(escapedPath string) bool {
+	return (strings.IndexByte(escapedPath, '@') >= 0 || strings.Contains(escapedPath, "%40")) &&
+		!strings.HasPrefix(escapedPath, dashboard.Prefix)
+}
+
+// statusLabels are the metric label of each HTTP status, made once (fmt.Sprint per request was
+// an allocation on every push).
+var statusLabels = func() (l [600]string) {
+	for i := range l {
+		l[i] = strconv.Itoa(i)
+	}
+	return l
+}()
+
+// statusLabel is status as a metric label.
+func statusLabel(status int) string {
+	if status >= 0 && status < len(statusLabels) {
+		return statusLabels[status]
+	}
+	return strconv.Itoa(status)
 }
 
 // isClean reports whether p is as http.ServeMux would leave it: no empty, "." or ".." segment.

@@ -1,0 +1,31 @@
+package gateway
+
+import "testing"
+
+// TestFramerScanAllocs pins the inbound frame check every client read passes at zero
+// allocations for good frames, whole or cut across reads (the check's close reasons once
+// moved to the heap on every header: one allocation per message on the route path).
+func TestFramerScanAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts are not meaningful under -race")
+	}
+	msg := []byte(`{"action":"ping","data":{"room":"lobby","seq":1}}`)
+	frame := append([]byte{0x81, 0x80 | byte(len(msg)), 0, 0, 0, 0}, msg...)
+	l := &Limits{MessageBytes: 128 << 10, FrameBytes: 32 << 10}
+	var f framer
+	n := testing.AllocsPerRun(200, func() {
+		if s := f.scan(frame, l); s.fail != nil || s.n != len(frame) {
+			t.Fatalf("scan: %+v", s)
+		}
+		// the same frame cut inside its header
+		if s := f.scan(frame[:1], l); s.fail != nil || s.n != 0 {
+			t.Fatalf("scan of a header's first byte: %+v", s)
+		}
+		if s := f.scan(frame[1:], l); s.fail != nil || s.npre != 1 || s.n != len(frame)-1 {
+			t.Fatalf("scan of the rest: %+v", s)
+		}
+	})
+	if n > 0 {
+		t.Errorf("framer.scan allocates %v times per frame, want 0", n)
+	}
+}
