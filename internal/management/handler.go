@@ -49,8 +49,10 @@ type Options struct {
 	// address. SetTrustLoopback changes it on a running handler.
 	TrustLoopback bool
 	// MaxBody caps the request body; larger requests get 413 PayloadTooLargeException.
-	// Default DefaultMaxBody.
+	// Default DefaultMaxBody. It is also the limit of each message in a batch.
 	MaxBody int64
+	// MaxBatchBody caps the body of POST /@batch (413 past it). Default DefaultMaxBatchBody.
+	MaxBatchBody int64
 	// Timeout bounds each Backend call. Default DefaultTimeout.
 	Timeout time.Duration
 	// Logger receives server errors (Error) and, when enabled, one Debug line per request.
@@ -97,6 +99,9 @@ func New(o Options) *Handler {
 	}
 	if o.MaxBody <= 0 {
 		o.MaxBody = DefaultMaxBody
+	}
+	if o.MaxBatchBody <= 0 {
+		o.MaxBatchBody = DefaultMaxBatchBody
 	}
 	if o.Timeout <= 0 {
 		o.Timeout = DefaultTimeout
@@ -173,7 +178,11 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rt route, routeE
 	if routeErr == errNotManagement {
 		return writeError(w, errForbidden), "", routeErr
 	}
-	body, ae := h.readBody(r)
+	limit := h.o.MaxBody
+	if rt.op == opPostBatch {
+		limit = h.o.MaxBatchBody
+	}
+	body, ae := readBody(r, limit)
 	if ae != nil {
 		return writeError(w, ae), "", ae
 	}
@@ -206,12 +215,12 @@ func asAPIError(err error, otherwise *apiError) *apiError {
 	return otherwise
 }
 
-// readBody reads the whole body, refusing more than MaxBody bytes with 413.
-func (h *Handler) readBody(r *http.Request) ([]byte, *apiError) {
+// readBody reads the whole body, refusing more than limit bytes with 413.
+func readBody(r *http.Request, limit int64) ([]byte, *apiError) {
 	n := r.ContentLength
 	switch {
-	case n > h.o.MaxBody:
-		return nil, tooLarge(h.o.MaxBody)
+	case n > limit:
+		return nil, tooLarge(limit)
 	case n == 0 || r.Body == nil || r.Body == http.NoBody:
 		return nil, nil
 	case n > 0: // the server stops the body at Content-Length
@@ -221,12 +230,12 @@ func (h *Handler) readBody(r *http.Request) ([]byte, *apiError) {
 		}
 		return b, nil
 	}
-	b, err := io.ReadAll(io.LimitReader(r.Body, h.o.MaxBody+1))
+	b, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
 	if err != nil {
 		return nil, badRequest("reading the request body: %v", err)
 	}
-	if int64(len(b)) > h.o.MaxBody {
-		return nil, tooLarge(h.o.MaxBody)
+	if int64(len(b)) > limit {
+		return nil, tooLarge(limit)
 	}
 	return b, nil
 }
@@ -300,7 +309,7 @@ func what(rt route) string {
 		return "user " + strconv.Quote(rt.id)
 	case opPostToGroup, opGetGroup:
 		return "group " + strconv.Quote(rt.group)
-	case opBroadcast, opGetUsers, opListOnline, opListNodes:
+	case opBroadcast, opGetUsers, opListOnline, opListNodes, opPostBatch:
 		return "the gateway"
 	}
 	return "connection " + strconv.Quote(rt.id)

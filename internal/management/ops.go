@@ -129,6 +129,9 @@ func (h *Handler) dispatch(ctx context.Context, w http.ResponseWriter, r *http.R
 		}
 		return writeJSON(w, http.StatusOK, toNodesJSON(nodes))
 
+	case opPostBatch:
+		return h.postBatch(ctx, w, body)
+
 	case opBroadcast:
 		n, err := b.Broadcast(ctx, body)
 		if err != nil {

@@ -29,6 +29,7 @@ const (
 	opGetGroup
 	opBroadcast
 	opListNodes // GET /@nodes
+	opPostBatch // POST /@batch
 )
 
 var opNames = [...]string{
@@ -47,6 +48,7 @@ var opNames = [...]string{
 	opGetGroup:         "GetGroup",
 	opBroadcast:        "Broadcast",
 	opListNodes:        "ListNodes",
+	opPostBatch:        "PostBatch",
 }
 
 func (o op) String() string { return opNames[o] }
@@ -154,6 +156,10 @@ func parseRoute(method, escapedPath, stage string) (route, error) {
 		if len(rest) == 0 {
 			r.op = pick(method, opUnknown, opListNodes, opUnknown, opUnknown)
 		}
+	case "batch":
+		if len(rest) == 0 {
+			r.op = pick(method, opPostBatch, opUnknown, opUnknown, opUnknown)
+		}
 	}
 	if r.op == opUnknown {
 		return route{}, errNoRoute
@@ -202,7 +208,7 @@ func resourceName(seg string) (string, bool) {
 		return "", false
 	}
 	switch seg {
-	case "connections", "users", "groups", "broadcast", "nodes":
+	case "connections", "users", "groups", "broadcast", "nodes", "batch":
 		return seg, true
 	}
 	return "", false

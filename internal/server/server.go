@@ -262,7 +262,7 @@ func (s *Server) build() (*routing.Expr, map[string]*gateway.Route, error) {
 // isPush reports whether a management operation sends a message to sockets.
 func isPush(op string) bool {
 	switch op {
-	case "PostToConnection", "PostToUser", "PostToGroup", "Broadcast":
+	case "PostToConnection", "PostToUser", "PostToGroup", "Broadcast", "PostBatch":
 		return true
 	}
 	return false

@@ -49,7 +49,8 @@ integrations:
 // RunDeliveryContract checks the management API's delivery contract on the nodes start returns
 // (host:port of each, all serving ContractAPI and sharing one store): PostToConnection,
 // GetConnection and DeleteConnection (through the AWS SDK), 410 for unknown ids, users, groups,
-// broadcast, the order of pushes made through different nodes, and DeleteUser. Sockets and
+// broadcast, a batch (POST @batch: entries to connections, users and groups with a result per
+// entry), the order of pushes made through different nodes, and DeleteUser. Sockets and
 // calls are spread so that, with two nodes or more, calls are made on a node that does not hold
 // the socket. One node (the memory store) must behave exactly as many.
 func RunDeliveryContract(t *testing.T, start func(t *testing.T) []string) {
@@ -163,6 +164,60 @@ func RunDeliveryContract(t *testing.T, start func(t *testing.T) []string) {
 			for i := range n {
 				c.expect(t, fmt.Sprint(i))
 			}
+		}},
+		{"batch", func(t *testing.T) {
+			a, b := first.connect(t, "ba"), last.connect(t, "bb")
+			room := mid.connect(t, "bc")
+			mid.callJSON(t, "PUT", "/@connections/"+esc(room.id)+"/groups/broom", "")
+			batch, _ := json.Marshal(map[string]any{"entries": []map[string]any{
+				{"id": "a1", "connectionId": a.id, "data": "to a"},
+				{"id": "user", "userId": "bb", "data": map[string]int{"k": 1}},
+				{"id": "room", "group": "broom", "data": "to the room"},
+				{"id": "gone", "connectionId": "AAAAAAAAAAAAAAA=", "data": "x"},
+				{"id": "offline", "userId": "nobody", "data": "x"},
+				{"id": "bad-name", "userId": "has space", "data": "x"},
+				{"id": "two", "connectionId": a.id, "userId": "bb", "data": "x"},
+				{"id": "a2", "connectionId": a.id, "data": "second to a"},
+			}})
+			var out struct {
+				Successful []struct {
+					ID        string
+					Delivered int
+				}
+				Failed []struct {
+					ID, Code, Message string
+					SenderFault       bool
+				}
+			}
+			st, body := last.call(t, "POST", "/@batch", string(batch))
+			if st != 200 || json.Unmarshal([]byte(body), &out) != nil {
+				t.Fatalf("POST @batch = %d %s", st, body)
+			}
+			var ok, failed []string
+			for _, s := range out.Successful {
+				ok = append(ok, fmt.Sprintf("%s:%d", s.ID, s.Delivered))
+			}
+			for _, f := range out.Failed {
+				failed = append(failed, fmt.Sprintf("%s:%s:%v", f.ID, f.Code, f.SenderFault))
+				if f.Message == "" {
+					t.Errorf("failed entry %s has no message", f.ID)
+				}
+			}
+			if got, want := strings.Join(ok, " "), "a1:1 user:1 room:1 a2:1"; got != want {
+				t.Errorf("successful %s, want %s (body %s)", got, want, body)
+			}
+			if got, want := strings.Join(failed, " "), "gone:GoneException:true offline:GoneException:true "+
+				"bad-name:BadRequestException:true two:BadRequestException:true"; got != want {
+				t.Errorf("failed %s, want %s (body %s)", got, want, body)
+			}
+			a.expect(t, "to a")
+			a.expect(t, "second to a")
+			b.expect(t, `{"k":1}`)
+			room.expect(t, "to the room")
+			if st, body := first.call(t, "POST", "/@batch", `{"entries":[{"id":"x","connectionId":"`+a.id+`","data":"1"},{"id":"x","connectionId":"`+a.id+`","data":"2"}]}`); st != 400 || !strings.Contains(body, "distinct") {
+				t.Errorf("POST @batch with a repeated id = %d %s, want 400 naming distinct ids", st, body)
+			}
+			a.expectNothing(t)
 		}},
 		{"delete user", func(t *testing.T) {
 			cs := []*contractClient{first.connect(t, "dan"), last.connect(t, "dan")}
