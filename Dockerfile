@@ -7,9 +7,12 @@
 #   docker run -p 8080:8080 -v $PWD/wsgate.yaml:/etc/wsgate/wsgate.yaml:ro wsgate \
 #       serve --config /etc/wsgate/wsgate.yaml --listen 0.0.0.0:8080
 
-FROM golang:1.26-bookworm AS build
+FROM docker.io/library/golang:1.26-bookworm AS build
 WORKDIR /src
+# go.mod replaces nbio with the patched copy in third_party/nbio (third_party/nbio/PATCH.md):
+# it must be in the context before `go mod download` reads the module graph.
 COPY go.mod go.sum ./
+COPY third_party/ third_party/
 RUN go mod download
 COPY . .
 ARG VERSION=dev
