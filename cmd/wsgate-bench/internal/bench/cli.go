@@ -119,7 +119,7 @@ func newFlags(o *Options, out io.Writer) *flag.FlagSet {
 	fs.StringVar(&o.HMACSecret, "hmac-secret", "", "HMAC secret for connect tokens (default: the Centrifugo config's, or the wsgate config's JWT authorizer's)")
 	fs.StringVar(&o.APIKey, "api-key", "", "Centrifugo server API key (default: the config's http_api.key)")
 	fs.StringVar(&o.Centrifugo, "centrifugo", "", "Centrifugo binary for --spawn --target centrifugo (default: $PATH)")
-	fs.IntVar(&o.Batch, "batch", 0, "push, Centrifugo: publications per /api/batch request (0 or 1: /api/publish)")
+	fs.IntVar(&o.Batch, "batch", 0, "push: messages per request (0 or 1: one per request); wsgate: entries per POST @batch, Centrifugo: publications per /api/batch")
 	fs.BoolVar(&o.BroadcastAPI, "broadcast-api", false, "broadcast, Centrifugo: /api/broadcast over every connection's own channel instead of one publication to a shared channel")
 	fs.StringVar(&o.MgmtURL, "mgmt-url", "", "push, broadcast: send the requests to this node's http://HOST:PORT/STAGE (a push crossing nodes)")
 	fs.Func("start-at", "push, broadcast: start posting at this Unix time in seconds (generators in step)", func(v string) error {

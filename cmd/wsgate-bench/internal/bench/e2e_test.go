@@ -125,6 +125,11 @@ func TestScenariosAgainstGateway(t *testing.T) {
 	if r.Sent != 200 || r.Received != 200 {
 		t.Fatalf("push: %+v", r)
 	}
+	// --batch: POST @batch requests of 5 entries each, 40 requests = 200 deliveries.
+	r = run(t, bench.Options{Scenario: "push", URL: push, Config: cfg, Conns: 20, Count: 40, Concurrency: 2, Pipeline: 4, Batch: 5})
+	if r.Sent != 40 || r.Received != 200 || r.Errors != 0 {
+		t.Fatalf("push --batch 5: %+v", r)
+	}
 	// Requests sent to a management URL given apart from the sockets' (here the same node),
 	// starting at a set time.
 	mgmt := "http://" + strings.TrimPrefix(push, "ws://")

@@ -26,9 +26,6 @@ func runPush(r *run, cfg *config.Config, res *Result) error {
 	if r.cf != nil {
 		return runPushCentrifugo(r, res)
 	}
-	if r.o.Batch > 1 {
-		return fmt.Errorf("--batch %d: wsgate's push sends one PostToConnection per request; --batch is for --target centrifugo", r.o.Batch)
-	}
 	var known atomic.Int64
 	onMessage := func(c *wsclient.Conn, payload []byte) {
 		if c.ID.Load() == nil && bytes.HasPrefix(payload, idKey) {
@@ -70,6 +67,13 @@ func runPush(r *run, cfg *config.Config, res *Result) error {
 	r.setPhase("sign")
 	signer := NewSigner(r.o.AccessKey, r.o.SecretKey, r.o.Region, r.t.MgmtHost)
 	body := []byte(`{"push":"` + strings.Repeat("x", max(r.o.Payload, 0)) + `"}`)
+	if r.o.Batch > 1 { // POST @batch of Batch entries (push_batch.go)
+		reqs, err := batchRequests(r, signer, conns, body, r.o.Batch)
+		if err != nil {
+			return err
+		}
+		return r.post(reqs, r.o.Batch, checkBatch(r.o.Batch), res)
+	}
 	var reqs []Request
 	t0 := time.Now()
 	for _, c := range conns {
