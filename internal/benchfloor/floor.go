@@ -4,6 +4,13 @@
 // nothing else: no routing, no registry, no integration. It is what the gateway would cost if
 // it did nothing.
 //
+// With Options.Push the floor also takes the pushes the gateway's management API takes, with
+// nothing around them (no SigV4, no registry beyond one map, no error shapes): a text message
+// {"action":"whoami"} is answered with {"connectionId":"ID"}, POST /{stage}/@connections/{ID}
+// writes the body to that socket (410 if it is gone), POST /{stage}/@broadcast writes it to every
+// socket, fanned out over GOMAXPROCS goroutines as the gateway's hub does. Without Push it holds
+// no per-connection state at all, which is the floor for memory.
+//
 // It is the one floor of the project: `wsgate-bench bare-server` (and `--spawn-bare`) serves it
 // for the load generator, and the Go benchmarks in internal/server run that same command as a
 // child process. It lives under internal/ at the module root, not under cmd/wsgate-bench, so
@@ -11,9 +18,16 @@
 package benchfloor
 
 import (
+	"bytes"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/lesismal/nbio/logging"
@@ -26,11 +40,21 @@ type Server struct {
 	engine *nbhttp.Engine
 	srv    *http.Server
 	ln     net.Listener
+	push   *pushes
+}
+
+// Options change what the floor does.
+type Options struct {
+	// Push: answer whoami, POST /{stage}/@connections/{id} and POST /{stage}/@broadcast.
+	Push bool
 }
 
 // Start listens on addr, which must be a loopback address ("127.0.0.1:0" picks a port), and
 // upgrades every request but GET /healthz (200 "ok") to a WebSocket that echoes each message.
-func Start(addr string) (*Server, error) {
+func Start(addr string) (*Server, error) { return StartWith(addr, Options{}) }
+
+// StartWith is Start with options.
+func StartWith(addr string, o Options) (*Server, error) {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
 		return nil, fmt.Errorf("bare-server --listen %q: %w", addr, err)
@@ -43,30 +67,117 @@ func Start(addr string) (*Server, error) {
 	if err := engine.Start(); err != nil {
 		return nil, fmt.Errorf("bare-server: %w", err)
 	}
+	s := &Server{engine: engine}
 	u := websocket.NewUpgrader()
 	u.Engine = engine
 	u.KeepaliveTime = 0
 	u.CheckOrigin = func(*http.Request) bool { return true }
-	u.OnMessage(func(c *websocket.Conn, mt websocket.MessageType, data []byte) {
-		_ = c.WriteMessage(mt, data)
-	})
+	if o.Push {
+		s.push = &pushes{}
+		u.OnOpen(func(c *websocket.Conn) { s.push.id(c) })
+		u.OnClose(s.push.forget)
+		u.OnMessage(func(c *websocket.Conn, mt websocket.MessageType, data []byte) {
+			if bytes.Equal(data, whoami) {
+				_ = c.WriteMessage(websocket.TextMessage, []byte(`{"connectionId":"`+s.push.id(c)+`"}`))
+				return
+			}
+			_ = c.WriteMessage(mt, data)
+		})
+	} else {
+		u.OnMessage(func(c *websocket.Conn, mt websocket.MessageType, data []byte) {
+			_ = c.WriteMessage(mt, data)
+		})
+	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		engine.Stop()
 		return nil, fmt.Errorf("bare-server: %w", err)
 	}
-	srv := &http.Server{
+	s.ln = ln
+	s.srv = &http.Server{
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.URL.Path == "/healthz" {
+			switch {
+			case r.URL.Path == "/healthz":
 				_, _ = w.Write([]byte("ok\n"))
-				return
+			case s.push != nil && r.Method == http.MethodPost:
+				s.push.serveHTTP(w, r)
+			default:
+				_, _ = u.UpgradeAndTransferConnToPoller(w, r, nil)
 			}
-			_, _ = u.UpgradeAndTransferConnToPoller(w, r, nil)
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
-	go func() { _ = srv.Serve(ln) }()
-	return &Server{engine: engine, srv: srv, ln: ln}, nil
+	go func() { _ = s.srv.Serve(ln) }()
+	return s, nil
+}
+
+var whoami = []byte(`{"action":"whoami"}`)
+
+// pushes is the push floor's one map of sockets by id.
+type pushes struct {
+	next   atomic.Uint64
+	byID   sync.Map // id -> *websocket.Conn
+	byConn sync.Map // *websocket.Conn -> id
+}
+
+// id is c's id, given on first use.
+func (p *pushes) id(c *websocket.Conn) string {
+	if v, ok := p.byConn.Load(c); ok {
+		return v.(string)
+	}
+	id := strconv.FormatUint(p.next.Add(1), 10)
+	if v, loaded := p.byConn.LoadOrStore(c, id); loaded {
+		return v.(string)
+	}
+	p.byID.Store(id, c)
+	return id
+}
+
+func (p *pushes) forget(c *websocket.Conn, _ error) {
+	if v, ok := p.byConn.LoadAndDelete(c); ok {
+		p.byID.Delete(v)
+	}
+}
+
+// serveHTTP takes POST /{stage}/@connections/{id} and POST /{stage}/@broadcast.
+func (p *pushes) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, 128<<10))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	path := r.URL.Path
+	if i := strings.Index(path, "/@connections/"); i >= 0 {
+		v, ok := p.byID.Load(path[i+len("/@connections/"):])
+		if !ok || v.(*websocket.Conn).WriteMessage(websocket.TextMessage, body) != nil {
+			w.WriteHeader(http.StatusGone)
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	if !strings.HasSuffix(path, "/@broadcast") {
+		http.NotFound(w, r)
+		return
+	}
+	var conns []*websocket.Conn
+	p.byID.Range(func(_, v any) bool {
+		conns = append(conns, v.(*websocket.Conn))
+		return true
+	})
+	workers := min(runtime.GOMAXPROCS(0), max(len(conns), 1))
+	var wg sync.WaitGroup
+	for k := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := k; i < len(conns); i += workers {
+				_ = conns[i].WriteMessage(websocket.TextMessage, body)
+			}
+		}()
+	}
+	wg.Wait()
+	w.WriteHeader(http.StatusOK)
 }
 
 // Addr is the address the server listens on (host:port).

@@ -2,7 +2,9 @@ package benchfloor_test
 
 import (
 	"context"
+	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -56,5 +58,66 @@ func TestFloorRefusesNonLoopback(t *testing.T) {
 			s.Stop()
 			t.Errorf("%s accepted", addr)
 		}
+	}
+}
+
+func TestPushFloor(t *testing.T) {
+	s, err := benchfloor.StartWith("127.0.0.1:0", benchfloor.Options{Push: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Stop()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var conns []net.Conn
+	var ids []string
+	for range 3 {
+		c, _, _, err := ws.Dial(ctx, "ws://"+s.Addr()+"/bench")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+		if err := wsutil.WriteClientText(c, []byte(`{"action":"whoami"}`)); err != nil {
+			t.Fatal(err)
+		}
+		got, _, err := wsutil.ReadServerData(c)
+		var v struct{ ConnectionID string }
+		if err != nil || json.Unmarshal(got, &v) != nil || v.ConnectionID == "" {
+			t.Fatalf("whoami: %s %v", got, err)
+		}
+		conns, ids = append(conns, c), append(ids, v.ConnectionID)
+	}
+	post := func(path, body string) int {
+		resp, err := http.Post("http://"+s.Addr()+path, "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if st := post("/bench/@connections/"+ids[1], `{"to":1}`); st != 200 {
+		t.Fatalf("push: %d", st)
+	}
+	if got, _, err := wsutil.ReadServerData(conns[1]); err != nil || string(got) != `{"to":1}` {
+		t.Fatalf("push delivery: %s %v", got, err)
+	}
+	if st := post("/bench/@connections/nope", `x`); st != http.StatusGone {
+		t.Fatalf("push to a missing id: %d", st)
+	}
+	if st := post("/bench/@broadcast", `{"all":1}`); st != 200 {
+		t.Fatalf("broadcast: %d", st)
+	}
+	for i, c := range conns {
+		if got, _, err := wsutil.ReadServerData(c); err != nil || string(got) != `{"all":1}` {
+			t.Fatalf("broadcast delivery %d: %s %v", i, got, err)
+		}
+	}
+	// Other messages are still echoed.
+	if err := wsutil.WriteClientText(conns[0], []byte("hi")); err != nil {
+		t.Fatal(err)
+	}
+	if got, _, err := wsutil.ReadServerData(conns[0]); err != nil || string(got) != "hi" {
+		t.Fatalf("echo: %s %v", got, err)
 	}
 }

@@ -26,7 +26,7 @@ Usage:
   wsgate-bench churn     --count C [--rate R] [--concurrency K]        C connect+disconnect cycles
                          [--target centrifugo] [--jwt]
   wsgate-bench backend     --listen 127.0.0.1:9001                     the bundled HTTP backend
-  wsgate-bench bare-server --listen 127.0.0.1:9002                     a bare nbio echo server (the floor)
+  wsgate-bench bare-server --listen 127.0.0.1:9002 [--push]            a bare nbio echo server (the floor)
 
 Target: --url ws://127.0.0.1:PORT/STAGE, or --config FILE (its listen and stage); --spawn starts
 'wsgate serve --config FILE' and stops it at the end; --spawn-bare starts a bare-server on the
@@ -142,6 +142,7 @@ func serveCmd(name string, args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	listen := fs.String("listen", "127.0.0.1:9001", "loopback address to serve on (port 0: any free port)")
 	d := fs.Duration("duration", time.Hour, "stop by itself after this long")
+	push := fs.Bool("push", false, "bare-server: also answer whoami, POST /{stage}/@connections/{id} and /@broadcast (the push floor)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -154,7 +155,7 @@ func serveCmd(name string, args []string, stdout, stderr io.Writer) error {
 		}
 		stop = s
 	} else {
-		b, err := benchfloor.Start(*listen)
+		b, err := benchfloor.StartWith(*listen, benchfloor.Options{Push: *push})
 		if err != nil {
 			return err
 		}

@@ -190,6 +190,25 @@ func TestBareServerEcho(t *testing.T) {
 	}
 }
 
+// TestPushFloor runs push and broadcast against the push floor (bare-server --push).
+func TestPushFloor(t *testing.T) {
+	b, err := benchfloor.StartWith(freePort(t), benchfloor.Options{Push: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Stop()
+	url := "ws://" + b.Addr() + "/bench"
+	r := run(t, bench.Options{Scenario: "push", Target: bench.TargetBare, URL: url, Conns: 20, Count: 100, Concurrency: 2, Pipeline: 4,
+		AccessKey: "AKIDWSGATEBENCH", SecretKey: "any"})
+	if r.Sent != 100 || r.Received != 100 || r.Kind != "bare" {
+		t.Fatalf("push: %+v", r)
+	}
+	r = run(t, bench.Options{Scenario: "broadcast", Target: bench.TargetBare, URL: url, Conns: 20, Count: 5, Concurrency: 1})
+	if r.Sent != 5 || r.Received != 100 {
+		t.Fatalf("broadcast: %+v", r)
+	}
+}
+
 func TestRefusesNonLoopback(t *testing.T) {
 	err := bench.Run(bench.Options{Scenario: "idle", URL: "ws://203.0.113.7:8080/dev", Conns: 1, Stdout: io.Discard, Stderr: io.Discard})
 	if err == nil || !strings.Contains(err.Error(), "not a loopback address") {

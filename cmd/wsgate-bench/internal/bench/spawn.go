@@ -41,7 +41,11 @@ func spawn(o *Options, t *target.Target) (*child, error) {
 		if err != nil {
 			return nil, err
 		}
-		cmd = exec.Command(self, "bare-server", "--listen", t.HostPort)
+		args := []string{"bare-server", "--listen", t.HostPort}
+		if o.Scenario == "push" || o.Scenario == "broadcast" {
+			args = append(args, "--push") // whoami and the two POSTs; the other scenarios keep the floor stateless
+		}
+		cmd = exec.Command(self, args...)
 	default:
 		bin, err := wsgateBinary(o.Wsgate)
 		if err != nil {
