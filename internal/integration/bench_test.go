@@ -11,29 +11,36 @@ import (
 )
 
 // BenchmarkHTTPProxyInvoke measures what one MESSAGE costs through HTTP_PROXY against a local
-// backend over a kept-alive connection: the gateway's side of a round trip.
+// backend over a kept-alive connection: the gateway's side of a round trip, through the Pool
+// (what the server uses for plain http://) and through net/http's client (https://, proxies).
 func BenchmarkHTTPProxyInvoke(b *testing.B) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.Copy(io.Discard, r.Body)
 		w.Write([]byte(`{"ok":true}`))
 	}))
 	defer srv.Close()
-	in, err := New("bench", config.Integration{
-		Type: config.HTTPProxy, URI: srv.URL + "/ws",
-		RequestParameters: map[string]string{"integration.request.header.connectionId": "context.connectionId"},
-	}, Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	ev := messageEvent(`{"action":"send","text":"hello, world"}`)
-	ctx := context.Background()
-	b.ReportAllocs()
-	b.ResetTimer()
-	for b.Loop() {
-		r, err := in.Invoke(ctx, ev)
-		if err != nil || r.StatusCode != 200 {
-			b.Fatal(r, err)
-		}
+	for _, bc := range []struct {
+		name string
+		o    Options
+	}{{"pool", Options{}}, {"client", Options{HTTPClient: DefaultHTTPClient()}}} {
+		b.Run(bc.name, func(b *testing.B) {
+			in, err := New("bench", config.Integration{
+				Type: config.HTTPProxy, URI: srv.URL + "/ws",
+				RequestParameters: map[string]string{"integration.request.header.connectionId": "context.connectionId"},
+			}, bc.o)
+			if err != nil {
+				b.Fatal(err)
+			}
+			ev := messageEvent(`{"action":"send","text":"hello, world"}`)
+			ctx := context.Background()
+			b.ReportAllocs()
+			for b.Loop() {
+				r, err := in.Invoke(ctx, ev)
+				if err != nil || r.StatusCode != 200 {
+					b.Fatal(r, err)
+				}
+			}
+		})
 	}
 }
 

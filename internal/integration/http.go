@@ -6,9 +6,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/wsgate/wsgate/internal/config"
@@ -38,12 +40,14 @@ type httpTarget struct {
 	method  string
 	url     *url.URL
 	client  *http.Client
+	pool    *Pool  // carries the calls when set (plain http://, no proxy): see Pool
+	addr    string // url's host:port, for pool
 	params  params
 	forward bool // forward the client's handshake headers on CONNECT (HTTP, HTTP_PROXY)
 	extra   http.Header
 }
 
-func newHTTPTarget(method, rawURI string, stageVars map[string]string, reqParams map[string]string, client *http.Client) (*httpTarget, error) {
+func newHTTPTarget(method, rawURI string, stageVars map[string]string, reqParams map[string]string, o Options) (*httpTarget, error) {
 	if method == "" {
 		method = http.MethodPost
 	}
@@ -56,7 +60,17 @@ func newHTTPTarget(method, rawURI string, stageVars map[string]string, reqParams
 	if err != nil {
 		return nil, err
 	}
-	return &httpTarget{method: method, url: u, client: client, params: ps, forward: true}, nil
+	t := &httpTarget{method: method, url: u, client: o.HTTPClient, params: ps, forward: true}
+	if o.Pool != nil && u.Scheme == "http" && u.User == nil {
+		if proxy, err := http.ProxyFromEnvironment(&http.Request{URL: u}); err == nil && proxy == nil {
+			port := u.Port()
+			if port == "" {
+				port = "80"
+			}
+			t.pool, t.addr = o.Pool, net.JoinHostPort(u.Hostname(), port)
+		}
+	}
+	return t, nil
 }
 
 // parseHTTPURI resolves ${stageVariables.x} and checks the result is an http(s) URL.
@@ -108,12 +122,29 @@ func expandStageVars(s string, vars map[string]string) (string, error) {
 // (the frame itself for HTTP_PROXY, a rendered template otherwise). Any status is an answer;
 // only transport failures are errors.
 func (t *httpTarget) send(ctx context.Context, ev *event.Event, frame, body []byte) (*Response, error) {
-	u := t.url
 	var ctxVars map[string]string
 	if t.params.needsContext() {
 		ctxVars = ev.RequestContext.ContextVars()
 	}
-	// Query-string parameters need a per-request URL; headers are set below.
+	u := t.requestURL(ev, ctxVars, frame)
+	var buf [12]field
+	h := t.header(ctx, buf[:0], ev, ctxVars, frame, body)
+	var resp *Response
+	var err error
+	if t.pool != nil {
+		resp, err = t.pool.do(ctx, &call{method: t.method, addr: t.addr, host: u.Host, requestURI: u.RequestURI(), header: h, body: body})
+	} else {
+		resp, err = t.sendClient(ctx, u, h, body)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", t.method, t.url.Redacted(), err)
+	}
+	return resp, nil
+}
+
+// requestURL is the target URL with the query-string parameters that have a value for ev.
+func (t *httpTarget) requestURL(ev *event.Event, ctxVars map[string]string, frame []byte) *url.URL {
+	u := t.url
 	var query url.Values
 	for i := range t.params {
 		p := &t.params[i]
@@ -132,14 +163,76 @@ func (t *httpTarget) send(ctx context.Context, ev *event.Event, frame, body []by
 		cp.RawQuery = query.Encode()
 		u = &cp
 	}
+	return u
+}
 
+// header appends to h the request's header lines: on CONNECT the client's handshake headers,
+// then X-Forwarded-For, X-Amzn-Apigateway-Api-Id, X-Amzn-Trace-Id, User-Agent, Ws-Uri,
+// Content-Type, the target's extra headers, and the mapped header parameters last (they
+// override forwarded ones: the Sec-WebSocket-Version '0' trick).
+func (t *httpTarget) header(ctx context.Context, h fields, ev *event.Event, ctxVars map[string]string, frame, body []byte) fields {
+	rc := &ev.RequestContext
+	if t.forward && rc.EventType == event.Connect {
+		h = forwardHandshake(h, ev)
+	}
+	sourceIP := rc.Identity.SourceIP
+	if xff := h.get("X-Forwarded-For"); xff == "" {
+		if sourceIP != "" {
+			h.set("X-Forwarded-For", sourceIP)
+		}
+	} else if sourceIP != "" && !lastHopIs(xff, sourceIP) {
+		h.set("X-Forwarded-For", xff+", "+sourceIP)
+	}
+	h.set("X-Amzn-Apigateway-Api-Id", rc.APIID)
+	if tr := event.TraceID(ctx); tr != "" && h.get(event.TraceHeader) == "" {
+		h.set(event.TraceHeader, tr) // API Gateway sends one with every integration request
+	}
+	h.set("User-Agent", userAgent(rc.APIID))
+	h.set("Ws-Uri", pathOf(ev))
+	if len(body) > 0 {
+		h.set("Content-Type", contentType(body))
+	}
+	for k, vs := range t.extra {
+		h.del(k)
+		for _, v := range vs {
+			h.add(k, v)
+		}
+	}
+	for i := range t.params {
+		p := &t.params[i]
+		if p.target != targetHeader {
+			continue
+		}
+		if v, ok := p.resolve(ev, ctxVars, frame); ok {
+			h.set(p.name, v)
+		}
+	}
+	return h
+}
+
+// userAgent is "AmazonAPIGateway_" + the API id, built once for the last id seen.
+func userAgent(apiID string) string {
+	if p := lastUA.Load(); p != nil && p.apiID == apiID {
+		return p.ua
+	}
+	p := &uaEntry{apiID: apiID, ua: "AmazonAPIGateway_" + apiID}
+	lastUA.Store(p)
+	return p.ua
+}
+
+type uaEntry struct{ apiID, ua string }
+
+var lastUA atomic.Pointer[uaEntry]
+
+// sendClient makes the call through the http.Client (https://, a proxy, or a caller's client).
+func (t *httpTarget) sendClient(ctx context.Context, u *url.URL, h fields, body []byte) (*Response, error) {
 	req := &http.Request{
 		Method:     t.method,
 		URL:        u,
 		Proto:      "HTTP/1.1",
 		ProtoMajor: 1,
 		ProtoMinor: 1,
-		Header:     make(http.Header, 8),
+		Header:     h.header(),
 		Host:       u.Host,
 	}
 	if len(body) > 0 {
@@ -150,58 +243,21 @@ func (t *httpTarget) send(ctx context.Context, ev *event.Event, frame, body []by
 		req.Body = http.NoBody
 		req.GetBody = func() (io.ReadCloser, error) { return http.NoBody, nil }
 	}
-	req = req.WithContext(ctx)
-	h := req.Header
-	rc := &ev.RequestContext
-	if t.forward && rc.EventType == event.Connect {
-		forwardHandshake(h, ev)
-	}
-	sourceIP := rc.Identity.SourceIP
-	if xff := h.Get("X-Forwarded-For"); xff == "" {
-		if sourceIP != "" {
-			h.Set("X-Forwarded-For", sourceIP)
-		}
-	} else if sourceIP != "" && !lastHopIs(xff, sourceIP) {
-		h.Set("X-Forwarded-For", xff+", "+sourceIP)
-	}
-	h.Set("X-Amzn-Apigateway-Api-Id", rc.APIID)
-	if tr := event.TraceID(ctx); tr != "" && h.Get(event.TraceHeader) == "" {
-		h.Set(event.TraceHeader, tr) // API Gateway sends one with every integration request
-	}
-	h.Set("User-Agent", "AmazonAPIGateway_"+rc.APIID)
-	h.Set("Ws-Uri", pathOf(ev))
-	if len(body) > 0 {
-		h.Set("Content-Type", contentType(body))
-	}
-	for k, v := range t.extra {
-		h[k] = v
-	}
-	// Mapped headers last: they override forwarded ones (the Sec-WebSocket-Version '0' trick).
-	for i := range t.params {
-		p := &t.params[i]
-		if p.target != targetHeader {
-			continue
-		}
-		if v, ok := p.resolve(ev, ctxVars, frame); ok {
-			h.Set(p.name, v)
-		}
-	}
-
-	resp, err := t.client.Do(req)
+	resp, err := t.client.Do(req.WithContext(ctx))
 	if err != nil {
-		return nil, fmt.Errorf("%s %s: %w", t.method, t.url.Redacted(), err)
+		return nil, err
 	}
 	defer resp.Body.Close()
 	b, err := readBody(resp.Body)
 	if err != nil {
-		return nil, fmt.Errorf("%s %s: %w", t.method, t.url.Redacted(), err)
+		return nil, err
 	}
 	return &Response{StatusCode: resp.StatusCode, Header: resp.Header, Body: b}, nil
 }
 
-// forwardHandshake copies the client's handshake headers, as API Gateway forwards
+// forwardHandshake appends the client's handshake headers to h, as API Gateway forwards
 // Sec-WebSocket-*, X-Forwarded-* and the rest on $connect.
-func forwardHandshake(h http.Header, ev *event.Event) {
+func forwardHandshake(h fields, ev *event.Event) fields {
 	if len(ev.MultiValueHeaders) > 0 {
 		for k, vs := range ev.MultiValueHeaders {
 			ck := http.CanonicalHeaderKey(k)
@@ -209,17 +265,18 @@ func forwardHandshake(h http.Header, ev *event.Event) {
 				continue
 			}
 			for _, v := range vs {
-				h.Add(ck, v)
+				h.add(ck, v)
 			}
 		}
-		return
+		return h
 	}
 	for k, v := range ev.Headers {
 		ck := http.CanonicalHeaderKey(k)
 		if !hopByHop[ck] {
-			h.Add(ck, v)
+			h.add(ck, v)
 		}
 	}
+	return h
 }
 
 func lastHopIs(xff, ip string) bool {

@@ -16,7 +16,7 @@ type httpMapped struct {
 }
 
 func newHTTP(name string, cfg config.Integration, o Options) (*httpMapped, error) {
-	t, err := newHTTPTarget(cfg.Method, cfg.URI, o.StageVariables, cfg.RequestParameters, o.HTTPClient)
+	t, err := newHTTPTarget(cfg.Method, cfg.URI, o.StageVariables, cfg.RequestParameters, o)
 	if err != nil {
 		return nil, err
 	}

@@ -18,7 +18,7 @@ func newHTTPProxy(name string, cfg config.Integration, o Options) (*httpProxy, e
 	if len(cfg.RequestTemplates) > 0 || len(cfg.Responses) > 0 {
 		return nil, fmt.Errorf("HTTP_PROXY takes no requestTemplates or responses (the body passes through): use type: HTTP to transform it")
 	}
-	t, err := newHTTPTarget(cfg.Method, cfg.URI, o.StageVariables, cfg.RequestParameters, o.HTTPClient)
+	t, err := newHTTPTarget(cfg.Method, cfg.URI, o.StageVariables, cfg.RequestParameters, o)
 	if err != nil {
 		return nil, err
 	}

@@ -62,6 +62,12 @@ type Options struct {
 	// HTTPClient carries backend calls and Lambda Invoke API calls to a local endpoint. Share one
 	// for all integrations so keep-alive connections are reused. nil: DefaultHTTPClient().
 	HTTPClient *http.Client
+	// Pool, when set, carries the HTTP, HTTP_PROXY and AWS stand-in calls to plain http://
+	// backends that no proxy from the environment applies to, instead of HTTPClient (see Pool:
+	// the same answers, without net/http's per-call goroutine hand-offs). Share one. nil: a
+	// pool of the integration's own when HTTPClient is nil too; none when the caller gave an
+	// HTTPClient (it then carries every call).
+	Pool *Pool
 	// StageVariables resolve ${stageVariables.x} in URIs, stageVariables.x request parameters and
 	// $stageVariables in templates.
 	StageVariables map[string]string
@@ -88,6 +94,9 @@ var ErrUnsupportedMediaType = errors.New("Unsupported Media Type: no request tem
 func New(name string, cfg config.Integration, o Options) (Integration, error) {
 	if o.HTTPClient == nil {
 		o.HTTPClient = DefaultHTTPClient()
+		if o.Pool == nil {
+			o.Pool = NewPool()
+		}
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)

@@ -85,7 +85,7 @@ func newAWSService(name string, cfg config.Integration, o Options) (Integration,
 }
 
 func newAWSStandin(cfg config.Integration, o Options) (*awsStandin, error) {
-	t, err := newHTTPTarget(cfg.Method, cfg.Standin, o.StageVariables, cfg.RequestParameters, o.HTTPClient)
+	t, err := newHTTPTarget(cfg.Method, cfg.Standin, o.StageVariables, cfg.RequestParameters, o)
 	if err != nil {
 		return nil, fmt.Errorf("standin: %w", err)
 	}

@@ -212,7 +212,7 @@ func (s *Server) build() (*routing.Expr, map[string]*gateway.Route, error) {
 	if err != nil {
 		errs = append(errs, s.keyErr("routeSelectionExpression", err))
 	}
-	client := integration.DefaultHTTPClient()
+	client, pool := integration.DefaultHTTPClient(), integration.NewPool()
 	awsClient, err := s.awsClient()
 	if err != nil {
 		errs = append(errs, err)
@@ -220,7 +220,7 @@ func (s *Server) build() (*routing.Expr, map[string]*gateway.Route, error) {
 	integs := map[string]integration.Integration{}
 	for _, name := range slices.Sorted(maps.Keys(cfg.Integrations)) {
 		in, err := integration.New(name, cfg.Integrations[name], integration.Options{
-			HTTPClient: client, StageVariables: cfg.StageVariables, Region: cfg.Region, Logger: s.log,
+			HTTPClient: client, Pool: pool, StageVariables: cfg.StageVariables, Region: cfg.Region, Logger: s.log,
 			AWS: awsClient, Function: s.localFunction,
 		})
 		if err != nil {
