@@ -95,10 +95,11 @@ for rep in $(seq "$reps"); do
         centrifugo-api) one broadcast centrifugo-api broadcast $C --broadcast-api --conns 10000 --count 60 --concurrency 2 ;;
       esac; done ;;
     push)
-      for t in $(rot wsgate bare centrifugo centrifugo-batch); do case $t in
+      for t in $(rot wsgate bare centrifugo wsgate-batch centrifugo-batch); do case $t in
         wsgate) one push wsgate push --config bench/configs/push.yaml $W --conns 10000 --count 150000 --concurrency 4 --pipeline 32 ;;
         bare) one push bare push $F $KEYS --conns 10000 --count 150000 --concurrency 4 --pipeline 32 ;;
         centrifugo) one push centrifugo push $C --conns 10000 --count 150000 --concurrency 4 --pipeline 32 ;;
+        wsgate-batch) one push wsgate-batch push --config bench/configs/push.yaml $W --conns 10000 --count 1500 --batch 100 --concurrency 4 --pipeline 4 ;;
         centrifugo-batch) one push centrifugo-batch push $C --conns 10000 --count 1500 --batch 100 --concurrency 4 --pipeline 4 ;;
       esac; done ;;
     sdk)  # one request in flight per keep-alive connection, as the AWS SDKs send

@@ -94,6 +94,10 @@ def main():
             o = meds.get(other)
             row.append(f"{w / o:.2f}×" if o else "—")
         ratios.append(row)
+        wb, cb = meds.get("wsgate-batch"), meds.get("centrifugo-batch")
+        if wb and cb:
+            ratios.append([title.split(",")[0] + ", batches of 100: wsgate @batch ÷ Centrifugo /api/batch", "—",
+                           f"{wb / cb:.2f}×", "—", "—"])
     print()
     print("| scenario | wsgate ÷ floor | wsgate ÷ Centrifugo | ÷ Centrifugo /api/broadcast | ÷ Centrifugo /api/batch |")
     print("|---|---:|---:|---:|---:|")
