@@ -2,8 +2,10 @@ package handshake
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -65,22 +67,26 @@ func FuzzParse(f *testing.F) {
 	})
 }
 
-// A real net/http server behind the listener sees each first request's head as sent, in reads
-// of any size; a second request on the same connection falls back; a head over the bound is
-// ErrTooLarge; Unwrap hands the hijacker the connection underneath.
-func TestListenerRecordsFirstHead(t *testing.T) {
+// A real net/http server behind the listener sees the WebSocket upgrade request's head as sent,
+// in reads of any size, also after other requests on the same keep-alive connection (bodies of
+// fixed length and chunked, in separate writes or pipelined in one), and never takes a head
+// written inside a body for the real one. Recording stops at the upgrade request (a second one
+// on the connection falls back); a head over the bound is ErrTooLarge; Unwrap hands the
+// hijacker the connection underneath.
+func TestListenerRecordsUpgradeHead(t *testing.T) {
 	type seen struct {
+		path     string
 		head     Head
 		ok       bool
 		err      error
 		hijacked net.Conn
 	}
-	got := make(chan seen, 4)
+	got := make(chan seen, 16)
 	srv := &http.Server{
 		ConnContext: ConnContext,
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			h, ok, err := Of(r)
-			s := seen{head: h, ok: ok, err: err}
+			s := seen{path: r.URL.Path, head: h, ok: ok, err: err}
 			if r.URL.Path == "/hijack" {
 				c, _, herr := Unwrap(w).(http.Hijacker).Hijack()
 				if herr == nil {
@@ -99,59 +105,140 @@ func TestListenerRecordsFirstHead(t *testing.T) {
 	go func() { _ = srv.Serve(NewListener(ln, 300)) }()
 	t.Cleanup(func() { _ = srv.Close() })
 
-	send := func(c net.Conn, parts ...string) *http.Response {
+	// send writes parts (each its own write, so the server reads them apart) and reads n answers.
+	send := func(c net.Conn, br *bufio.Reader, n int, parts ...string) *http.Response {
 		t.Helper()
 		for _, p := range parts {
 			if _, err := c.Write([]byte(p)); err != nil {
 				t.Fatal(err)
 			}
-			time.Sleep(time.Millisecond) // separate reads on the server
+			time.Sleep(time.Millisecond)
 		}
-		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
-		if err != nil {
-			t.Fatal(err)
+		var resp *http.Response
+		for range n {
+			var err error
+			if resp, err = http.ReadResponse(br, nil); err != nil {
+				t.Fatal(err)
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
 		}
-		_, _ = io.Copy(io.Discard, resp.Body)
 		return resp
 	}
-	dial := func() net.Conn {
+	dial := func() (net.Conn, *bufio.Reader) {
 		c, err := net.Dial("tcp", ln.Addr().String())
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { _ = c.Close() })
 		_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-		return c
+		return c, bufio.NewReader(c)
 	}
+	const upgrade = "Connection: Upgrade\r\nUpgrade: websocket\r\n"
+	wantUpgrade := func(what string, want []Field) {
+		t.Helper()
+		for s := range got {
+			if s.path != "/ws" {
+				if s.ok || s.err != nil {
+					t.Fatalf("%s: request %s got a head: %+v", what, s.path, s)
+				}
+				continue
+			}
+			if !s.ok || s.err != nil || s.head.Target != "/ws?x=1" || !reflect.DeepEqual(s.head.Fields, want) {
+				t.Fatalf("%s: upgrade request: %+v, want fields %v", what, s, want)
+			}
+			return
+		}
+	}
+	// A fake upgrade head, same request line as the real one, inside each body.
+	fake := "GET /ws?x=1 HTTP/1.1\r\nHost: h\r\n" + upgrade + "X-Injected: 1\r\n\r\n"
+	chunked := "POST /c HTTP/1.1\r\nHost: h\r\ntransfer-encoding: chunked\r\n\r\n" +
+		"5;ext=1\r\nhello\r\n" + fmt.Sprintf("%x", len(fake)) + "\r\n" + fake + "\r\n0\r\nX-Trailer: t\r\n\r\n"
+	fixed := "POST /f HTTP/1.1\r\nHost: h\r\nContent-Length: " + fmt.Sprint(len(fake)) + "\r\n\r\n" + fake
+	real := "GET /ws?x=1 HTTP/1.1\r\nHost: h\r\nX-M"
+	realRest := []string{"ulti: a\r\nx-multi: b\r", "\n" + upgrade + "\r\n"}
+	want := []Field{{"Host", "h"}, {"X-Multi", "a"}, {"x-multi", "b"}, {"Connection", "Upgrade"}, {"Upgrade", "websocket"}}
 
-	c := dial()
-	send(c, "GET /a?x=1 HTTP/1.1\r\nHost: h\r\nX-M", "ulti: a\r\nx-multi: b\r", "\n\r\n")
-	s := <-got
-	want := []Field{{"Host", "h"}, {"X-Multi", "a"}, {"x-multi", "b"}}
-	if !s.ok || s.err != nil || s.head.Target != "/a?x=1" || !reflect.DeepEqual(s.head.Fields, want) {
-		t.Fatalf("first request: %+v", s)
-	}
-	send(c, "GET /a?x=1 HTTP/1.1\r\nHost: h\r\n\r\n")
+	c, br := dial()
+	send(c, br, 1, "GET /plain HTTP/1.1\r\nHost: h\r\n\r\n")
+	send(c, br, 1, fixed[:40], fixed[40:])
+	send(c, br, 1, chunked[:60], chunked[60:90], chunked[90:])
+	send(c, br, 1, append([]string{real}, realRest...)...)
+	wantUpgrade("after three requests in separate writes", want)
+	send(c, br, 1, real+strings.Join(realRest, ""))
 	if s := <-got; s.ok || s.err != nil {
-		t.Fatalf("second request on the connection: ok=%v err=%v, want a fallback", s.ok, s.err)
+		t.Fatalf("second upgrade request on the connection: ok=%v err=%v, want a fallback", s.ok, s.err)
 	}
 
-	c = dial()
-	if resp := send(c, "GET /big HTTP/1.1\r\nHost: h\r\nX-Big: "+strings.Repeat("a", 400)+"\r\n\r\n"); resp.StatusCode != 200 {
+	c, br = dial()
+	send(c, br, 4, "GET /plain HTTP/1.1\r\nHost: h\r\n\r\n"+fixed+chunked+real+strings.Join(realRest, ""))
+	wantUpgrade("pipelined in one write", want)
+
+	c, br = dial()
+	if resp := send(c, br, 1, "GET /big HTTP/1.1\r\nHost: h\r\nX-Big: "+strings.Repeat("a", 400)+"\r\n\r\n"); resp.StatusCode != 200 {
 		t.Fatalf("status %d", resp.StatusCode)
 	}
 	if s := <-got; !errors.Is(s.err, ErrTooLarge) {
 		t.Fatalf("head over the bound: err=%v, want ErrTooLarge", s.err)
 	}
 
-	c = dial()
-	if resp := send(c, "GET /hijack HTTP/1.1\r\nHost: h\r\n\r\n"); resp.StatusCode != 204 {
+	c, br = dial()
+	if resp := send(c, br, 1, "GET /hijack HTTP/1.1\r\nHost: h\r\n"+upgrade+"\r\n"); resp.StatusCode != 204 {
 		t.Fatalf("hijack status %d", resp.StatusCode)
 	}
-	s = <-got
+	s := <-got
 	if _, ok := s.hijacked.(*net.TCPConn); !ok {
 		t.Fatalf("Unwrap's Hijack returned %T, want *net.TCPConn", s.hijacked)
 	}
+}
+
+// A head that does not say what net/http parsed is not handed out.
+func TestSameHeader(t *testing.T) {
+	fields := []Field{{"Host", "h"}, {"x-a", "1"}, {"X-A", "2"}, {"B", "3"}}
+	if !sameHeader(fields, http.Header{"X-A": {"1", "2"}, "B": {"3"}}) {
+		t.Error("same lines: false")
+	}
+	for _, h := range []http.Header{
+		{"X-A": {"2", "1"}, "B": {"3"}},
+		{"X-A": {"1", "2"}, "B": {"3"}, "C": {"4"}},
+		{"X-A": {"1"}, "B": {"3"}},
+		{"X-A": {"1", "2"}, "B": {"x"}},
+	} {
+		if sameHeader(fields, h) {
+			t.Errorf("%v: true, want false", h)
+		}
+	}
+}
+
+// The recorder ends in the same state whatever the sizes of the reads it sees: fed a stream at
+// once and split at any point, it hands out the same head (or none) and the same over flag.
+func FuzzRecorderSplits(f *testing.F) {
+	up := "GET /ws HTTP/1.1\r\nConnection: upgrade\r\nUpgrade: websocket\r\nX: 1\r\n\r\n"
+	f.Add([]byte("GET / HTTP/1.1\r\n\r\n"+up), uint16(5))
+	f.Add([]byte("POST / HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc"+up), uint16(40))
+	f.Add([]byte("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\nT: 1\r\n\r\n"+up), uint16(57))
+	f.Add([]byte("POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\nContent-Length: 2\r\n\r\nab"+up), uint16(3))
+	f.Fuzz(func(t *testing.T, stream []byte, at uint16) {
+		whole := &Conn{max: 512}
+		whole.record(stream)
+		split := &Conn{max: 512}
+		k := int(at) % (len(stream) + 1)
+		split.record(stream[:k])
+		if !split.done.Load() {
+			split.record(stream[k:])
+		}
+		if !bytes.Equal(whole.head, split.head) || whole.over != split.over || whole.done.Load() != split.done.Load() {
+			t.Fatalf("split at %d: head %q over %v done %v; at once: head %q over %v done %v",
+				k, split.head, split.over, split.done.Load(), whole.head, whole.over, whole.done.Load())
+		}
+		if whole.head != nil {
+			if _, err := Parse(whole.head); err != nil {
+				// Not every recorded head parses (Of then falls back), but it is a whole head.
+				if end, _ := endOfHead(whole.head, 0); end != len(whole.head) {
+					t.Fatalf("recorded head %q does not end with its empty line", whole.head)
+				}
+			}
+		}
+	})
 }
 
 func TestFromContextWithoutRecorder(t *testing.T) {

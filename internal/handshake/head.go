@@ -1,5 +1,5 @@
-// Package handshake keeps the head of a connection's first HTTP request exactly as the client
-// sent it: header names in the client's spelling, in order, repeats kept. Go's net/http hands
+// Package handshake keeps the head of a connection's WebSocket upgrade request exactly as the
+// client sent it, whether or not other requests came before it on the connection: header names in the client's spelling, in order, repeats kept. Go's net/http hands
 // handlers an http.Header, which canonicalises names ("x-api-key" becomes "X-Api-Key") and
 // merges repeats, while API Gateway passes the client's own spelling and every repeated line to
 // the $connect event and the REQUEST authorizer (captures in aws-lambda-go's events/testdata and

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"crypto/tls"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"reflect"
@@ -206,5 +207,67 @@ func TestHandshakeHeaderCaps(t *testing.T) {
 	status, _ := rawUpgrade(t, n.addr, "/dev?room=1", upgradeLines(n.addr, append([]string{"X-Token: allow"}, many(100-6)...)...))
 	if status != http.StatusSwitchingProtocols {
 		t.Fatalf("100 header lines: status %d, want 101", status)
+	}
+}
+
+// The CONNECT event has the header lines as sent also when the upgrade is not the first request
+// on its TCP connection: after a management call whose body holds a fake upgrade head and a
+// plain GET, kept alive, the event has the upgrade's own lines (not Go's spelling, not the
+// body's lines).
+func TestEventHeadersAfterKeepAliveRequests(t *testing.T) {
+	fn := newLambda(t, func(ev events.APIGatewayWebsocketProxyRequest) (int, string) { return 200, "" })
+	authz := newAuthLambda(t, func(in events.APIGatewayCustomAuthorizerRequestTypeRequest) (any, string) {
+		return policy("u1", "Allow", in.MethodArn, nil), ""
+	})
+	n := startNode(t, fmt.Sprintf(requestAPI, fn.srv.URL, authz.srv.URL))
+	conn, err := net.DialTimeout("tcp", n.addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	_ = conn.SetDeadline(time.Now().Add(20 * time.Second))
+	br := bufio.NewReader(conn)
+	roundTrip := func(req string) int {
+		t.Helper()
+		if _, err := conn.Write([]byte(req)); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("read answer: %v", err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		_ = resp.Body.Close()
+		if resp.Close {
+			t.Fatalf("%d answer closes the connection; the test needs it kept alive", resp.StatusCode)
+		}
+		return resp.StatusCode
+	}
+	fake := "GET /dev?room=1 HTTP/1.1\r\n" + strings.Join(upgradeLines(n.addr, "X-Multi: fake", "X-Token: t"), "\r\n") + "\r\n\r\n"
+	if got := roundTrip("POST /dev/@connections/nobody HTTP/1.1\r\nHost: " + n.addr + "\r\nContent-Length: " +
+		fmt.Sprint(len(fake)) + "\r\n\r\n" + fake); got != http.StatusGone {
+		t.Fatalf("management call: %d, want 410", got)
+	}
+	if got := roundTrip("GET /metrics HTTP/1.1\r\nHost: " + n.addr + "\r\n\r\n"); got >= 500 {
+		t.Fatalf("plain GET: %d", got)
+	}
+	up := "GET /dev?room=1 HTTP/1.1\r\n" + strings.Join(upgradeLines(n.addr,
+		"X-Multi: a", "X-Multi: b", "x-api-key: k1", "X-Token: tok"), "\r\n") + "\r\n\r\n"
+	if _, err := conn.Write([]byte(up)); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("upgrade after two requests: %v %v", resp, err)
+	}
+	ev := fn.eventOf(t, "$connect")
+	if got := ev.MultiValueHeaders["X-Multi"]; !slices.Equal(got, []string{"a", "b"}) {
+		t.Errorf("CONNECT multiValueHeaders[X-Multi] = %q, want the upgrade's own [a b]", got)
+	}
+	if ev.Headers["x-api-key"] != "k1" || ev.Headers["X-Api-Key"] != "" {
+		t.Errorf("CONNECT headers not in the client's spelling: %v", keys(ev.Headers))
+	}
+	if a := authz.lastInput(t); a.Headers["upgrade"] != "websocket" {
+		t.Errorf("authorizer headers: %v, want the client's upgrade line", keys(a.Headers))
 	}
 }

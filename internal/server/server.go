@@ -474,8 +474,9 @@ func (s *Server) Start(ctx context.Context) error {
 		// net/http answers 431 itself past MaxHeaderBytes (+4 KB it allows); the gateway
 		// checks the exact bound and the line count on upgrades (limits.handshakeHeader*).
 		MaxHeaderBytes: headerBytes,
-		// Each connection records the head of its first request as sent, so that the CONNECT
-		// event keeps the client's header spelling, order and repeats.
+		// Each connection records the head of its upgrade request as sent (after any requests
+		// before it on the connection), so that the CONNECT event keeps the client's header
+		// spelling, order and repeats.
 		ConnContext: handshake.ConnContext,
 	}
 	// The recorder keeps what net/http reads at most: the head bound, its 4 KB slack, and a

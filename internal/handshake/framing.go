@@ -1,0 +1,149 @@
+package handshake
+
+import (
+	"bytes"
+)
+
+// framing is what a request head says about the bytes that follow it on the connection.
+type framing struct {
+	length  int64 // Content-Length body size; 0 for none
+	chunked bool  // Transfer-Encoding: chunked (Content-Length is then ignored, as net/http does)
+	upgrade bool  // a WebSocket upgrade: Connection has the token upgrade, Upgrade websocket
+}
+
+// framingOf reads a complete head (through its empty line) the way net/http frames a request
+// (RFC 9112 §6): chunked when Transfer-Encoding is exactly "chunked" on HTTP/1.1, else the
+// Content-Length body, else no body. ok is false for what net/http refuses and then closes the
+// connection on: another transfer coding, several Transfer-Encoding lines, Content-Length values
+// that differ or are not decimal numbers. It allocates nothing.
+func framingOf(raw []byte) (f framing, ok bool) {
+	line, rest, found := cutLine(raw)
+	if !found {
+		return f, false
+	}
+	http10 := bytes.HasSuffix(line, []byte(" HTTP/1.0"))
+	var te []byte
+	tes, lengths := 0, 0
+	var conn, upg bool
+	for {
+		line, rest, found = cutLine(rest)
+		if !found || len(line) == 0 {
+			break
+		}
+		name, value, colon := bytes.Cut(line, []byte(":"))
+		if !colon {
+			return f, false
+		}
+		value = bytes.Trim(value, " \t")
+		switch {
+		case equalFold(name, "content-length"):
+			n, valid := decimal(value)
+			if !valid || (lengths > 0 && n != f.length) {
+				return f, false
+			}
+			f.length, lengths = n, lengths+1
+		case equalFold(name, "transfer-encoding"):
+			te, tes = value, tes+1
+		case equalFold(name, "connection"):
+			conn = conn || hasToken(value, "upgrade")
+		case equalFold(name, "upgrade"):
+			upg = upg || hasToken(value, "websocket")
+		}
+	}
+	if tes > 0 && !http10 {
+		if tes > 1 || !equalFold(te, "chunked") {
+			return f, false
+		}
+		f.chunked, f.length = true, 0
+	}
+	f.upgrade = conn && upg
+	return f, true
+}
+
+// cutLine returns the line at the start of b without its "\n" or "\r\n", and what follows.
+func cutLine(b []byte) (line, rest []byte, ok bool) {
+	i := bytes.IndexByte(b, '\n')
+	if i < 0 {
+		return nil, nil, false
+	}
+	line = b[:i]
+	if n := len(line); n > 0 && line[n-1] == '\r' {
+		line = line[:n-1]
+	}
+	return line, b[i+1:], true
+}
+
+// chunkSize parses a chunk-size line without its "\n" ("1a", "1a;name=value", "1a\r") as
+// net/http's chunked reader does: extensions dropped, white space trimmed, at most 16 hex
+// digits.
+func chunkSize(line []byte) (int64, bool) {
+	if i := bytes.IndexByte(line, ';'); i >= 0 {
+		line = line[:i]
+	}
+	line = bytes.Trim(line, " \t\r")
+	if len(line) == 0 || len(line) > 16 {
+		return 0, false
+	}
+	var n uint64
+	for _, b := range line {
+		switch {
+		case '0' <= b && b <= '9':
+			b -= '0'
+		case 'a' <= b && b <= 'f':
+			b -= 'a' - 10
+		case 'A' <= b && b <= 'F':
+			b -= 'A' - 10
+		default:
+			return 0, false
+		}
+		n = n<<4 | uint64(b)
+	}
+	if n > 1<<62 {
+		return 0, false
+	}
+	return int64(n), true
+}
+
+// decimal parses a Content-Length value: decimal digits only, below 2^63.
+func decimal(b []byte) (int64, bool) {
+	if len(b) == 0 || len(b) > 18 {
+		return 0, false
+	}
+	var n int64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n, true
+}
+
+// hasToken reports whether the comma-separated list v has token (ASCII case-insensitive).
+func hasToken(v []byte, token string) bool {
+	for len(v) > 0 {
+		part, rest, _ := bytes.Cut(v, []byte(","))
+		if equalFold(bytes.Trim(part, " \t"), token) {
+			return true
+		}
+		v = rest
+	}
+	return false
+}
+
+// equalFold is ASCII-only strings.EqualFold between bytes and a lower-case literal.
+func equalFold(b []byte, lower string) bool {
+	if len(b) != len(lower) {
+		return false
+	}
+	for i := range b {
+		c := b[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != lower[i] {
+			return false
+		}
+	}
+	return true
+}
