@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"reflect"
 	"regexp"
 	"slices"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/coder/websocket"
 )
 
 // rawUpgrade sends an upgrade request whose header section is exactly lines (after the request
@@ -269,5 +271,44 @@ func TestEventHeadersAfterKeepAliveRequests(t *testing.T) {
 	}
 	if a := authz.lastInput(t); a.Headers["upgrade"] != "websocket" {
 		t.Errorf("authorizer headers: %v, want the client's upgrade line", keys(a.Headers))
+	}
+}
+
+// X-Amzn-Trace-Id reaches the integration called for $connect and no other: AWS traces only
+// REST APIs with X-Ray, MESSAGE events have no headers and DISCONNECT events a fixed set
+// (docs/aws-compatibility.md), so nothing carries a trace id into them.
+func TestTraceIDOnlyOnConnect(t *testing.T) {
+	type call struct{ path, trace string }
+	calls := make(chan call, 8)
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls <- call{r.URL.Path, r.Header.Get("X-Amzn-Trace-Id")}
+		_, _ = w.Write([]byte("ok"))
+	}))
+	t.Cleanup(backend.Close)
+	n := startNode(t, fmt.Sprintf(`
+routes:
+  $connect: { integration: connect }
+  $default: { integration: message, routeResponse: true }
+  $disconnect: { integration: disconnect }
+integrations:
+  connect: { type: HTTP_PROXY, uri: "%[1]s/connect" }
+  message: { type: HTTP_PROXY, uri: "%[1]s/message" }
+  disconnect: { type: HTTP_PROXY, uri: "%[1]s/disconnect" }
+`, backend.URL))
+	c := dial(t, n.url("/dev"))
+	send(t, c, "hi")
+	if got := read(t, c); got != "ok" {
+		t.Fatalf("route response %q", got)
+	}
+	_ = c.Close(websocket.StatusNormalClosure, "")
+	for range 3 {
+		select {
+		case got := <-calls:
+			if want := got.path == "/connect"; traceIDFormat.MatchString(got.trace) != want {
+				t.Errorf("%s call: X-Amzn-Trace-Id %q, want one only on /connect", got.path, got.trace)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("timed out waiting for the integration calls")
+		}
 	}
 }
