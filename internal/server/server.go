@@ -35,6 +35,7 @@ import (
 	"github.com/wsgate/wsgate/internal/handshake"
 	"github.com/wsgate/wsgate/internal/hub"
 	"github.com/wsgate/wsgate/internal/integration"
+	"github.com/wsgate/wsgate/internal/keepalive"
 	"github.com/wsgate/wsgate/internal/localca"
 	"github.com/wsgate/wsgate/internal/management"
 	"github.com/wsgate/wsgate/internal/observe"
@@ -75,6 +76,7 @@ type Server struct {
 	trust         localca.Trust      // what clients verify tlsConfig's certificate with
 	ca            *localca.Authority // the local CA, when it issued the certificate
 	srv, adminSrv *http.Server
+	keep          keepalive.Server // management keep-alive connections taken from srv
 	cancel        context.CancelFunc
 }
 
@@ -379,6 +381,9 @@ func (s *Server) api(w http.ResponseWriter, r *http.Request) {
 		s.gw.ServeHTTP(w, r)
 		return
 	}
+	if s.keep.Take(w, r) { // the connection's later requests are served by keepalive
+		return
+	}
 	s.mgmt.ServeHTTP(w, r)
 }
 
@@ -468,6 +473,12 @@ func (s *Server) Start(ctx context.Context) error {
 		handler = http.HandlerFunc(s.api)
 	}
 	headerBytes := int(s.cfg.Limits.HandshakeHeaderBytes)
+	// A keep-alive connection whose first request is a management call is served from then on
+	// by keepalive, which flushes the answers of pipelined requests together.
+	s.keep.Handler = handler
+	s.keep.MaxBody = max(int64(s.cfg.Limits.MessageBytes), management.DefaultMaxBatchBody)
+	s.keep.MaxHeaderBytes = headerBytes + 4096 // what net/http allows past MaxHeaderBytes
+	s.keep.ReadHeaderTimeout = 10 * time.Second
 	s.srv = &http.Server{
 		Handler: handler, ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
@@ -530,6 +541,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		sctx, cancel := context.WithTimeout(ctx, time.Second)
 		_ = s.srv.Shutdown(sctx)
 		cancel()
+		s.keep.Close()
 	}
 	if s.adminSrv != nil {
 		_ = s.adminSrv.Close()

@@ -1,0 +1,379 @@
+// Package keepalive serves the rest of a keep-alive HTTP/1.1 connection itself once net/http has
+// parsed its first management request, so that responses to pipelined requests are flushed
+// together: one write(2) for every request that arrived in one read, where net/http writes
+// (and starts a background read for) each response on its own. Requests are parsed with
+// http.ReadRequest and answered by the same handler, in order, with the same semantics
+// (Content-Length or close-delimited bodies, Date, Expect: 100-continue, HEAD, Connection:
+// close, Hijack for a WebSocket upgrade that arrives on the connection).
+//
+// A response is flushed when the connection has no further request buffered: before any read
+// that needs more bytes from the socket (so a pipelining client gets every answer of a batch
+// in one segment, and a client with one request in flight gets its answer at once), before a
+// handler that streams (Flush) or hijacks, and before the connection closes.
+package keepalive
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Server takes connections over from net/http (Take) and serves them with Handler until the
+// client closes them or Close is called.
+type Server struct {
+	// Handler answers every request of a taken connection (the listener's root handler, so a
+	// taken connection is served as net/http would have served it).
+	Handler http.Handler
+	// MaxBody is the largest first-request body Take reads before it takes the connection; a
+	// larger or chunked first request is left to net/http. Default 1 MiB.
+	MaxBody int64
+	// MaxHeaderBytes bounds a request head (request line and headers); more gets 431 and the
+	// connection is closed. Default http.DefaultMaxHeaderBytes.
+	MaxHeaderBytes int
+	// ReadHeaderTimeout bounds reading a request's head once its first byte has arrived (an
+	// idle connection waits without a deadline, as net/http's server does with no
+	// IdleTimeout). Default 10 s.
+	ReadHeaderTimeout time.Duration
+
+	mu     sync.Mutex
+	conns  map[*conn]struct{}
+	closed bool
+}
+
+// ErrClosed is what Take's connections end with after Close.
+var ErrClosed = errors.New("keepalive: server closed")
+
+// maxDrain is how much of a request body the handler left unread is read and dropped to keep
+// the connection; past it the connection is closed (net/http's bound is the same).
+const maxDrain = 256 << 10
+
+// Take answers r on w's connection and then serves that connection's next requests itself,
+// returning when the connection ends. It returns false at once, having written nothing, when
+// it does not take the connection (not HTTP/1.1, Connection: close, a chunked or larger than
+// MaxBody first body, a ResponseWriter that cannot hijack, or a closed Server): the caller
+// then serves r as usual.
+func (s *Server) Take(w http.ResponseWriter, r *http.Request) bool {
+	maxBody := s.MaxBody
+	if maxBody <= 0 {
+		maxBody = 1 << 20
+	}
+	if _, taken := w.(*response); taken {
+		return false // already ours: the loop serves it
+	}
+	hj, ok := w.(http.Hijacker)
+	if !ok || r.ProtoMajor != 1 || r.ProtoMinor != 1 || r.Close || r.ContentLength < 0 || r.ContentLength > maxBody {
+		return false
+	}
+	s.mu.Lock()
+	closed := s.closed
+	s.mu.Unlock()
+	if closed {
+		return false
+	}
+	// The first body is read before the hijack, through net/http (which answers an Expect:
+	// 100-continue for it).
+	var body []byte
+	if r.ContentLength > 0 {
+		body = make([]byte, r.ContentLength)
+		if _, err := io.ReadFull(r.Body, body); err != nil {
+			// The client went away mid-body: nothing to answer.
+			return true
+		}
+	}
+	nc, brw, err := hj.Hijack()
+	if err != nil {
+		return false
+	}
+	c := &conn{s: s, nc: nc, remote: r.RemoteAddr, tls: r.TLS, base: r.Context()}
+	if n := brw.Reader.Buffered(); n > 0 {
+		c.in.left, _ = brw.Reader.Peek(n)
+		c.in.left = bytes.Clone(c.in.left)
+	}
+	c.in.c = c
+	c.br = bufio.NewReaderSize(&c.in, s.maxHeaderBytes()+4096)
+	c.bw = bufio.NewWriterSize(nc, 16<<10)
+	c.w.c = c
+	c.w.h = http.Header{}
+	if !s.add(c) {
+		_ = nc.Close()
+		return true
+	}
+	defer s.remove(c)
+	if body != nil {
+		r.Body = io.NopCloser(bytes.NewReader(body))
+	} else {
+		r.Body = http.NoBody
+	}
+	c.serve(r)
+	return true
+}
+
+// Close stops taking connections, closes the idle ones at once and the others after the
+// response they are working on.
+func (s *Server) Close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	for c := range s.conns {
+		if c.idle.Load() {
+			_ = c.nc.Close()
+		}
+	}
+}
+
+func (s *Server) add(c *conn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	if s.conns == nil {
+		s.conns = map[*conn]struct{}{}
+	}
+	s.conns[c] = struct{}{}
+	return true
+}
+
+func (s *Server) remove(c *conn) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+}
+
+func (s *Server) isClosed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closed
+}
+
+func (s *Server) maxHeaderBytes() int {
+	if s.MaxHeaderBytes > 0 {
+		return s.MaxHeaderBytes
+	}
+	return http.DefaultMaxHeaderBytes
+}
+
+// conn is one taken connection.
+type conn struct {
+	s      *Server
+	nc     net.Conn
+	remote string
+	tls    *tls.ConnectionState
+	base   context.Context // the first request's: what the listener's ConnContext put there
+	in     input
+	br     *bufio.Reader
+	bw     *bufio.Writer
+	w      response
+	idle   atomic.Bool // waiting for a request: Close may close it at once
+	broken bool        // hijacked or close-delimited: no further request on it
+}
+
+// input is what br reads: the bytes net/http had buffered, then the socket. It flushes the
+// pending answers before each read from the socket, that is, as soon as no further request is
+// buffered.
+type input struct {
+	c    *conn
+	left []byte
+}
+
+func (in *input) Read(p []byte) (int, error) {
+	if len(in.left) > 0 {
+		n := copy(p, in.left)
+		in.left = in.left[n:]
+		return n, nil
+	}
+	if in.c.bw.Buffered() > 0 {
+		if err := in.c.bw.Flush(); err != nil {
+			return 0, err
+		}
+	}
+	return in.c.nc.Read(p)
+}
+
+// serve answers r, then every request after it, until the connection ends.
+func (c *conn) serve(r *http.Request) {
+	defer func() {
+		if !c.w.hijacked { // a hijacker owns the connection now
+			c.close()
+		}
+	}()
+	for {
+		if !c.answer(r) || c.s.isClosed() {
+			return
+		}
+		var err error
+		if r, err = c.next(); err != nil {
+			return
+		}
+	}
+}
+
+// next reads the next request. A head over MaxHeaderBytes gets 431, a malformed one 400; both
+// end the connection, as with net/http.
+func (c *conn) next() (*http.Request, error) {
+	c.idle.Store(true)
+	_, err := c.br.Peek(1) // waits for the request's first byte with no deadline
+	c.idle.Store(false)
+	if err != nil {
+		return nil, err
+	}
+	if c.s.isClosed() {
+		return nil, ErrClosed
+	}
+	if !c.headBuffered() {
+		// The head is not all here yet: bound the time and the size of the rest.
+		_ = c.nc.SetReadDeadline(time.Now().Add(c.readHeaderTimeout()))
+		for !c.headBuffered() {
+			if c.br.Buffered() >= c.s.maxHeaderBytes() {
+				c.fail(http.StatusRequestHeaderFieldsTooLarge)
+				return nil, errors.New("request head too large")
+			}
+			if _, err := c.br.Peek(c.br.Buffered() + 1); err != nil {
+				return nil, err
+			}
+		}
+		_ = c.nc.SetReadDeadline(time.Time{})
+	}
+	r, err := http.ReadRequest(c.br)
+	if err != nil {
+		c.fail(http.StatusBadRequest)
+		return nil, err
+	}
+	r.RemoteAddr, r.TLS = c.remote, c.tls
+	return r, nil
+}
+
+// close flushes what is queued and closes the connection. Our side is shut down first and
+// what the client still sends is read and dropped for a moment (as net/http's server does): a
+// close with unread input makes the kernel reset the connection, and the client could lose
+// the answers just sent.
+func (c *conn) close() {
+	_ = c.bw.Flush()
+	nc := c.nc
+	for {
+		u, ok := nc.(interface{ NetConn() net.Conn })
+		if !ok {
+			break
+		}
+		nc = u.NetConn()
+	}
+	if cw, ok := nc.(interface{ CloseWrite() error }); ok && cw.CloseWrite() == nil {
+		_ = c.nc.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+		_, _ = io.CopyN(io.Discard, c.nc, maxDrain)
+	}
+	_ = c.nc.Close()
+}
+
+func (c *conn) readHeaderTimeout() time.Duration {
+	if c.s.ReadHeaderTimeout > 0 {
+		return c.s.ReadHeaderTimeout
+	}
+	return 10 * time.Second
+}
+
+// headBuffered reports whether a whole request head (up to its blank line) is in br, within
+// MaxHeaderBytes.
+func (c *conn) headBuffered() bool {
+	b, _ := c.br.Peek(min(c.br.Buffered(), c.s.maxHeaderBytes()))
+	return bytes.Contains(b, []byte("\r\n\r\n")) || bytes.Contains(b, []byte("\n\n"))
+}
+
+// fail answers a request that could not be read, and the connection closes.
+func (c *conn) fail(status int) {
+	text := strconv.Itoa(status) + " " + http.StatusText(status)
+	_, _ = c.bw.WriteString("HTTP/1.1 " + text + "\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n" + text)
+}
+
+// answer runs the handler for r and queues its response. It reports whether the connection
+// may carry another request.
+func (c *conn) answer(r *http.Request) bool {
+	if isUpgrade(r) {
+		// The gateway's upgrade finds the connection's recording through the context.
+		r = r.WithContext(c.base)
+	}
+	if r.ContentLength > 0 && headerHas(r.Header, "Expect", "100-continue") {
+		_, _ = c.bw.WriteString("HTTP/1.1 100 Continue\r\n\r\n")
+		if err := c.bw.Flush(); err != nil {
+			return false
+		}
+	}
+	w := &c.w
+	w.reset(r)
+	c.s.Handler.ServeHTTP(w, r)
+	if w.hijacked {
+		c.broken = true
+		return false
+	}
+	w.finish()
+	if w.streamed || r.Close || w.closeAfter {
+		c.broken = true
+		return false
+	}
+	// Whatever the handler left of the body is read and dropped, up to maxDrain.
+	if r.Body != nil && r.Body != http.NoBody {
+		n, err := io.CopyN(io.Discard, r.Body, maxDrain+1)
+		if n > maxDrain || err != nil && err != io.EOF {
+			c.broken = true
+			return false
+		}
+	}
+	return true
+}
+
+// isUpgrade reports whether r asks for a protocol upgrade (a WebSocket handshake).
+func isUpgrade(r *http.Request) bool {
+	return headerHas(r.Header, "Connection", "upgrade")
+}
+
+// headerHas reports whether a comma-separated header has token (ASCII case-insensitive).
+func headerHas(h http.Header, key, token string) bool {
+	for _, v := range h[key] {
+		for len(v) > 0 {
+			var t string
+			if i := strings.IndexByte(v, ','); i >= 0 {
+				t, v = v[:i], v[i+1:]
+			} else {
+				t, v = v, ""
+			}
+			if equalFoldTrim(t, token) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func equalFoldTrim(s, token string) bool {
+	for len(s) > 0 && (s[0] == ' ' || s[0] == '\t') {
+		s = s[1:]
+	}
+	for len(s) > 0 && (s[len(s)-1] == ' ' || s[len(s)-1] == '\t') {
+		s = s[:len(s)-1]
+	}
+	if len(s) != len(token) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		a, b := s[i], token[i]
+		if 'A' <= a && a <= 'Z' {
+			a += 'a' - 'A'
+		}
+		if 'A' <= b && b <= 'Z' {
+			b += 'a' - 'A'
+		}
+		if a != b {
+			return false
+		}
+	}
+	return true
+}
