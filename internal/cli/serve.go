@@ -141,7 +141,7 @@ func (a *app) serve(ctx context.Context, cmd *cobra.Command, f *serveFlags) erro
 	}
 	cfg = a.serveUntilDone(ctx, log, srv, f, cfg, hup)
 	grace := cfg.Shutdown.GracePeriod.D()
-	log.Info("shutting down: closing connections with 1001 and running their $disconnect", "grace", grace)
+	log.Info("shutting down: closing connections with 1001 and running their $disconnect", "gracePeriod", grace.String())
 	sctx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {

@@ -101,7 +101,12 @@ func yamlError(file string, data []byte, err error) Error {
 	}
 	line, _ := strconv.Atoi(m[1])
 	what := m[2]
-	if !truncationError(what) {
+	switch {
+	case strings.Contains(what, "did not find expected ',' or '}'"):
+		line = unclosedFrom(data, line, '{', '}')
+	case strings.Contains(what, "did not find expected ',' or ']'"):
+		line = unclosedFrom(data, line, '[', ']')
+	case !truncationError(what):
 		if l := firstFailingLine(data, line); l > 0 {
 			line = l
 		}
@@ -144,6 +149,38 @@ func firstFailingLine(data []byte, from int) int {
 	return lo
 }
 
+// unclosedFrom returns the first line n >= from (yaml.v3 reports an unclosed flow collection at
+// or before its line) on which open outnumbers closing outside quotes, or from if none does.
+func unclosedFrom(data []byte, from int, open, closing byte) int {
+	lines := strings.Split(string(data), "\n")
+	for n := max(from, 1); n <= len(lines); n++ {
+		depth := 0
+		var quote byte
+		line := lines[n-1]
+	scan:
+		for i := 0; i < len(line); i++ {
+			switch c := line[i]; {
+			case quote != 0:
+				if c == quote {
+					quote = 0
+				}
+			case c == '"' || c == '\'':
+				quote = c
+			case c == '#' && (i == 0 || line[i-1] == ' ' || line[i-1] == '\t'):
+				break scan // a comment
+			case c == open:
+				depth++
+			case c == closing:
+				depth--
+			}
+		}
+		if depth > 0 {
+			return n
+		}
+	}
+	return from
+}
+
 func lineOf(data []byte, n int) string {
 	lines := strings.Split(string(data), "\n")
 	if n < 1 || n > len(lines) {
@@ -163,6 +200,10 @@ func yamlHint(msg, line string) string {
 		return "this line is indented under a key that already has a value, or an unquoted value contains ': '; fix the indentation or quote the value"
 	case strings.Contains(msg, "could not find expected ':'"):
 		return "write this line as key: value"
+	case strings.Contains(msg, "did not find expected ',' or '}'"):
+		return "a { opened on this line is not closed: end the mapping with } on this line, separate its entries with commas, or write it in block style (key: value on lines of their own)"
+	case strings.Contains(msg, "did not find expected ',' or ']'"):
+		return "a [ opened on this line is not closed: end the list with ] on this line, separate its items with commas, or write it in block style (- item on lines of their own)"
 	case strings.Contains(msg, "end of stream"):
 		return "a quote or bracket opened here is not closed"
 	case strings.Contains(msg, "found character that cannot start any token"):

@@ -326,6 +326,31 @@ limits:
 `, []string{
 		"t.yaml:11: YAML syntax: did not find expected key; check this line's indentation: a key lines up with the keys of its mapping (the same number of spaces), one level deeper than its parent",
 	}},
+	// yaml.v3 reports an unclosed flow mapping at the line before it (8); the { is on line 9.
+	{"unclosed flow mapping", `stage: dev
+routes:
+  $default:
+    integration: h
+integrations:
+  h:
+    type: HTTP_PROXY
+    uri: http://x/
+  k: {type: MOCK  # a comment with a { in it
+    uri: 3
+limits:
+  idleTimeout: 1m
+`, []string{
+		"t.yaml:9: YAML syntax: did not find expected ',' or '}'; a { opened on this line is not closed: end the mapping with } on this line, separate its entries with commas, or write it in block style (key: value on lines of their own)",
+	}},
+	{"unclosed flow list", `routes:
+  $default: { integration: h }
+integrations:
+  h: { type: HTTP_PROXY, uri: "http://x/{a}" }
+authorizers:
+  a: { type: JWT, identitySource: [route.request.header.A, secret: s }
+`, []string{
+		"t.yaml:6: YAML syntax: did not find expected ',' or ']'; a [ opened on this line is not closed: end the list with ] on this line, separate its items with commas, or write it in block style (- item on lines of their own)",
+	}},
 	{"what serve builds", `routeSelectionExpression: $request.body.
 routes:
   $connect: { integration: app }

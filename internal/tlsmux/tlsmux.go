@@ -186,7 +186,7 @@ func (l *Listener) classify(raw net.Conn) {
 	if err != nil {
 		// Load balancers' TCP checks and port scanners connect and leave: not worth more than debug.
 		if errors.Is(err, os.ErrDeadlineExceeded) {
-			l.log.Debug("closed a connection that sent nothing", "remote", remote, "timeout", l.o.Timeout)
+			l.log.Debug("closed a connection that sent nothing", "remote", remote, "timeout", l.o.Timeout.String())
 		} else {
 			l.log.Debug("connection closed before its first byte", "remote", remote, "err", err)
 		}
@@ -277,7 +277,7 @@ func (l *Listener) handshakeFailed(err error, remote string, certSent bool) {
 		// that arrives as "bad record MAC". Either way it came right after the certificate.
 		l.untrusted("TLS handshake failed: the client hung up on wsgate's certificate (most likely it does not trust it)", remote, "err", err.Error())
 	case errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, context.DeadlineExceeded):
-		l.log.Debug("TLS handshake timed out", "remote", remote, "timeout", l.o.Timeout)
+		l.log.Debug("TLS handshake timed out", "remote", remote, "timeout", l.o.Timeout.String())
 	case isClosed(err):
 		l.log.Debug("client closed during the TLS handshake", "remote", remote, "err", err)
 	default:
