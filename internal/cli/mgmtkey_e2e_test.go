@@ -169,3 +169,59 @@ func TestServeManagementKeyHalf(t *testing.T) {
 		t.Errorf("serve with only %s: exit %d: %s", envSecretAccessKey, code, errs)
 	}
 }
+
+// A reload that configures credentials where there were none makes every caller sign,
+// loopback included, at once (and the log says so); one that removes them goes back. The config
+// has a function wsgate runs, so it starts with a generated key (mode loopback+generated-key),
+// which used to keep unsigned loopback callers served after such a reload.
+func TestReloadSwitchesManagementMode(t *testing.T) {
+	needBin(t, "node")
+	t.Setenv(envAccessKeyID, "")
+	t.Setenv(envSecretAccessKey, "")
+	file := filepath.Join(t.TempDir(), "wsgate.yaml")
+	const fn = `functions:
+  idle: { runtime: nodejs20.x, handler: index.handler, inlineCode: "exports.handler = async () => ({statusCode: 200})" }
+`
+	writeConfig(t, file, reloadConfig("m", fn))
+	s := startServe(t, "--config", file, "--watch-config")
+	c := dialWS(t, "ws://"+s.addr+"/dev", nil)
+	sendWS(t, c, "who")
+	id := strings.Split(readWS(t, c), "|")[1]
+	endpoint := "http://" + s.addr + "/dev"
+	if err := postAs(t, endpoint, id, "", ""); err != nil {
+		t.Fatalf("unsigned loopback call without credentials: %v", err)
+	}
+	readWS(t, c)
+	waitReload := func(n int) {
+		t.Helper()
+		deadline := time.Now().Add(20 * time.Second)
+		for strings.Count(s.stderr.String(), "config reloaded") < n {
+			if time.Now().After(deadline) {
+				t.Fatalf("no reload within 20s of the change:\n%s", s.stderr)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	if !strings.Contains(s.stderr.String(), `"mode":"loopback+generated-key"`) {
+		t.Fatalf("start-up log does not name the generated-key mode:\n%s", s.stderr)
+	}
+	writeConfig(t, file, reloadConfig("m", fn+`management:
+  credentials: [ { accessKeyId: AKIDNEW, secretAccessKey: newsecret } ]
+`))
+	waitReload(1)
+	wantAPIError(t, "unsigned after the reload", postAs(t, endpoint, id, "", ""),
+		"MissingAuthenticationTokenException", "Missing Authentication Token")
+	wantAPIError(t, "wrong secret after the reload", postAs(t, endpoint, id, "AKIDNEW", "wrong"),
+		"InvalidSignatureException", "The request signature we calculated")
+	if err := postAs(t, endpoint, id, "AKIDNEW", "newsecret"); err != nil {
+		t.Errorf("the new key: %v", err)
+	}
+	if !strings.Contains(s.stderr.String(), `"mode":"signed"`) {
+		t.Errorf("the reload did not log the new mode:\n%s", s.stderr)
+	}
+	writeConfig(t, file, reloadConfig("m", fn))
+	waitReload(2)
+	if err := postAs(t, endpoint, id, "", ""); err != nil {
+		t.Errorf("unsigned loopback call once the credentials are gone: %v", err)
+	}
+}
