@@ -17,16 +17,15 @@ import (
 // Pool carries HTTP/1.1 calls to plain http:// backends over kept-alive connections, each call
 // made start to end on the caller's goroutine: the request is written and the answer read on
 // the same goroutine, where net/http's Transport hands every request to a write goroutine and
-// takes the answer from a read goroutine (three hand-offs per call, most of a message's
-// latency at a few thousand messages per second on a busy machine; docs/benchmarks.md).
+// takes the answer from a read goroutine (three hand-offs per call: with them, over half of
+// the gateway's CPU per message in the echo benchmark; docs/benchmarks.md).
 //
 // The answer is parsed by net/http's own http.ReadResponse, so status lines, chunked and
 // close-delimited bodies, 1xx interim answers and "Connection: close" mean what they mean to
-// net/http. What differs from an http.Client: no redirects are followed (API Gateway's HTTP
-// integrations pass a 3xx back, and the gateway only ever reads the answer), no
-// Accept-Encoding: gzip is added (so no body arrives compressed), and no proxy: a target that
-// http.ProxyFromEnvironment sends through a proxy, and every https:// target, keeps using the
-// http.Client.
+// net/http. What differs from an http.Client: no redirects are followed (a 3xx is the answer,
+// as any status is), no Accept-Encoding: gzip is added (so no body arrives compressed), and
+// no proxy: a target that http.ProxyFromEnvironment sends through a proxy, and every https://
+// target, keeps using the http.Client.
 //
 // Connections: at most MaxIdlePerHost kept idle per host (the rest are closed after their
 // call), none reused after IdleTimeout idle, and each checked before reuse with a peek that

@@ -318,6 +318,22 @@ func TestPoolReadsInterimChunkedAndCloseDelimitedAnswers(t *testing.T) {
 	}
 }
 
+// TestPoolRedirectIsTheAnswer: a 3xx comes back as the answer, Location and body included; the
+// pool follows no redirect.
+func TestPoolRedirectIsTheAnswer(t *testing.T) {
+	be := startBackend(t, http.StatusFound, "moved")
+	be.header.Set("Location", "/elsewhere")
+	in := mustNew(t, config.Integration{Type: config.HTTPProxy, URI: be.URL}, Options{})
+	r := mustInvoke(t, in, messageEvent("x"))
+	if r.StatusCode != http.StatusFound || r.Header.Get("Location") != "/elsewhere" || string(r.Body) != "moved" {
+		t.Fatalf("answer %d %v %q, want the 302 itself", r.StatusCode, r.Header, r.Body)
+	}
+	be.next(t)
+	if len(be.got) != 0 {
+		t.Fatal("the redirect was followed")
+	}
+}
+
 func TestPoolRefusesHeaderValuesNetHTTPRefuses(t *testing.T) {
 	be := startBackend(t, 200, "")
 	cfg := config.Integration{Type: config.HTTPProxy, URI: be.URL, RequestParameters: map[string]string{
