@@ -22,6 +22,7 @@ import (
 
 	"github.com/wsgate/wsgate/internal/awsservice"
 	"github.com/wsgate/wsgate/internal/cfn"
+	"github.com/wsgate/wsgate/internal/testutil/harness"
 )
 
 // exampleDir is examples/dynamodb-connections, whose package.json pins dynalite.
@@ -46,7 +47,7 @@ func startDynalite(t *testing.T) string {
 	port := ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
 	cmd := exec.Command(node, cli, "--host", "127.0.0.1", "--port", strconv.Itoa(port))
-	out := &syncBuffer{}
+	out := &harness.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -288,7 +289,7 @@ Conditions:
 	if len(res.Tables) != 2 || res.Tables[0].Name != "shop-orders" || res.Tables[1].Name != "shop-Sessions-IYCIERPA9HAC1" {
 		t.Fatalf("tables %+v", res.Tables)
 	}
-	var logs syncBuffer
+	var logs harness.Buffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))
 	c, err := awsservice.New(context.Background(), awsservice.Options{Endpoints: map[string]string{"dynamodb": endpoint}, Region: "us-east-1", Logger: log})
 	if err != nil {
@@ -323,7 +324,7 @@ Conditions:
 	}
 
 	// Pointed at AWS: nothing is created, and one line says so.
-	var awsLogs syncBuffer
+	var awsLogs harness.Buffer
 	onAWS, err := awsservice.New(context.Background(), awsservice.Options{Region: "us-east-1", Logger: slog.New(slog.NewTextHandler(&awsLogs, nil))})
 	if err != nil {
 		t.Fatal(err)

@@ -16,9 +16,6 @@ import (
 	"github.com/wsgate/wsgate/internal/testutil/harness"
 )
 
-// syncBuffer is a buffer the server's logger and the test may use at once.
-type syncBuffer = harness.Buffer
-
 // served is `wsgate serve` running in-process on a free loopback port.
 type served struct {
 	addr   string

@@ -26,6 +26,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/wsgate/wsgate/internal/testutil/harness"
 )
 
 // readmeBlocks returns the bodies of the README's ```sh test blocks, in order.
@@ -95,7 +97,7 @@ func TestREADMEBlocks(t *testing.T) {
 	// 2. The gateway the tour talks to, and a client holding a connection.
 	srv := exec.Command(filepath.Join(root, "wsgate"), "serve", "--listen", addr)
 	srv.Dir = root
-	logs := &syncBuffer{}
+	logs := &harness.Buffer{}
 	srv.Stderr = logs
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)

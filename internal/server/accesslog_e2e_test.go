@@ -6,6 +6,9 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/coder/websocket"
+
+	"github.com/wsgate/wsgate/internal/server/servertest"
+	"github.com/wsgate/wsgate/internal/testutil/harness"
 )
 
 // checkAccessLine asserts the keys every access-log line carries.
@@ -31,13 +34,13 @@ func checkAccessLine(t *testing.T, rec map[string]any, routeKey string, status f
 // One access-log line per connect, message and disconnect, each with requestId, connectionId,
 // routeKey, status and integration latency.
 func TestAccessLog(t *testing.T) {
-	fn := newLambda(t, func(ev events.APIGatewayWebsocketProxyRequest) (int, string) {
+	fn := harness.NewProxyLambda(t, func(ev events.APIGatewayWebsocketProxyRequest) (int, string) {
 		if ev.QueryStringParameters["deny"] != "" {
 			return 403, ""
 		}
 		return 200, "ok"
 	})
-	n, logs := startNodeLogged(t, fmt.Sprintf(`
+	n, logs := servertest.StartLogged(t, fmt.Sprintf(`
 routes:
   $connect: { integration: fn }
   $disconnect: { integration: fn }
@@ -45,24 +48,24 @@ routes:
   noop: {}
 integrations:
   fn: { type: AWS_PROXY, uri: app, endpoint: "%s" }
-`, fn.srv.URL))
-	c := dial(t, n.url("/dev"))
-	id := fn.nthConnID(t, 1)
+`, fn.URL()))
+	c := dial(t, n.WS("/dev"))
+	id := fn.NthConnectionID(t, 1)
 	send(t, c, `{"action":"x"}`)
 	read(t, c)
 	send(t, c, `{"action":"noop"}`)
 	// A message still queued when its connection closes is dropped (issue 11): close only once
 	// the noop route has run.
-	waitFor(t, "the noop message line", func() bool { return len(logs.records("message")) == 2 })
+	harness.Eventually(t, "the noop message line", func() bool { return len(logs.Records("message")) == 2 })
 	_ = c.Close(websocket.StatusNormalClosure, "")
-	fn.discEvent(t, id)
-	if _, _, err := tryDial(n.url("/dev?deny=1")); err == nil {
+	fn.WaitEvent(t, "$disconnect", id)
+	if _, _, err := tryDial(n.WS("/dev?deny=1")); err == nil {
 		t.Fatal("denied connect succeeded")
 	}
-	waitFor(t, "the disconnect line", func() bool { return len(logs.records("disconnect")) == 1 })
-	waitFor(t, "the refused connect line", func() bool { return len(logs.records("connect")) == 2 })
+	harness.Eventually(t, "the disconnect line", func() bool { return len(logs.Records("disconnect")) == 1 })
+	harness.Eventually(t, "the refused connect line", func() bool { return len(logs.Records("connect")) == 2 })
 
-	conns, msgs, discs := logs.records("connect"), logs.records("message"), logs.records("disconnect")
+	conns, msgs, discs := logs.Records("connect"), logs.Records("message"), logs.Records("disconnect")
 	if len(msgs) != 2 {
 		t.Fatalf("message lines = %d, want 2: %v", len(msgs), msgs)
 	}
@@ -84,15 +87,15 @@ integrations:
 
 // With no $disconnect integration the disconnect line still carries a status and latency.
 func TestAccessLogDisconnectWithoutIntegration(t *testing.T) {
-	n, logs := startNodeLogged(t, `
+	n, logs := servertest.StartLogged(t, `
 routes:
   $default: { integration: m, routeResponse: true }
 integrations:
   m: { type: MOCK, requestTemplates: { $default: '{"statusCode": 200}' }, responses: { $default: { templates: { $default: 'hi' } } } }
 `)
-	c := dial(t, n.url("/dev"))
+	c := dial(t, n.WS("/dev"))
 	_ = c.Close(4000, "bye")
-	waitFor(t, "the disconnect line", func() bool { return len(logs.records("disconnect")) == 1 })
-	checkAccessLine(t, logs.records("disconnect")[0], "$disconnect", 200, false)
-	checkAccessLine(t, logs.records("connect")[0], "$connect", 101, false)
+	harness.Eventually(t, "the disconnect line", func() bool { return len(logs.Records("disconnect")) == 1 })
+	checkAccessLine(t, logs.Records("disconnect")[0], "$disconnect", 200, false)
+	checkAccessLine(t, logs.Records("connect")[0], "$connect", 101, false)
 }

@@ -12,6 +12,9 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/coder/websocket"
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/wsgate/wsgate/internal/server/servertest"
+	"github.com/wsgate/wsgate/internal/testutil/harness"
 )
 
 // jwtAPI: a JWT authorizer reading ?Authorization=<jwt> (the issue's pattern) in front of a
@@ -30,22 +33,22 @@ authorizers:
 // A token from the query string admits user 1234; its user id and claims reach
 // requestContext.authorizer of $connect, every message and $disconnect.
 func TestJWTQueryStringAdmitsUser(t *testing.T) {
-	fn := newLambda(t, func(ev events.APIGatewayWebsocketProxyRequest) (int, string) { return 200, "ok" })
-	n := startNode(t, fmt.Sprintf(jwtAPI, fn.srv.URL, testJWTSecret))
-	c := dial(t, n.url("/dev?Authorization="+hs256(t, testJWTSecret, userClaims("1234"))))
+	fn := harness.NewProxyLambda(t, func(ev events.APIGatewayWebsocketProxyRequest) (int, string) { return 200, "ok" })
+	n := servertest.Start(t, fmt.Sprintf(jwtAPI, fn.URL(), testJWTSecret))
+	c := dial(t, n.WS("/dev?Authorization="+hs256(t, testJWTSecret, userClaims("1234"))))
 	send(t, c, "hello")
 	if got := read(t, c); got != "ok" {
 		t.Fatalf("answer = %q", got)
 	}
 	_ = c.Close(websocket.StatusNormalClosure, "")
-	fn.eventOf(t, "$disconnect")
+	fn.WaitEvent(t, "$disconnect", "")
 
-	evs := fn.all()
+	evs := fn.ProxyEvents()
 	if len(evs) != 3 {
 		t.Fatalf("got %d events, want $connect, $default, $disconnect", len(evs))
 	}
 	for i, ev := range evs {
-		rc := fn.rawAt(i)["requestContext"].(map[string]any)
+		rc := fn.RawEvent(i)["requestContext"].(map[string]any)
 		auth, ok := rc["authorizer"].(map[string]any)
 		if !ok {
 			t.Fatalf("%s: no requestContext.authorizer: %v", ev.RequestContext.RouteKey, rc)
@@ -67,8 +70,8 @@ func TestJWTQueryStringAdmitsUser(t *testing.T) {
 // Forged, expired, alg:none, unsigned-claims and missing tokens are refused with 401 before
 // any $connect integration call.
 func TestJWTRefusedBeforeConnect(t *testing.T) {
-	fn := newLambda(t, nil)
-	n := startNode(t, fmt.Sprintf(jwtAPI, fn.srv.URL, testJWTSecret))
+	fn := harness.NewProxyLambda(t, nil)
+	n := servertest.Start(t, fmt.Sprintf(jwtAPI, fn.URL(), testJWTSecret))
 
 	expired := userClaims("1234")
 	expired["exp"] = time.Now().Add(-10 * time.Minute).Unix()
@@ -94,9 +97,9 @@ func TestJWTRefusedBeforeConnect(t *testing.T) {
 		"no query (identity absent)": "-",
 	}
 	for name, tok := range cases {
-		url := n.url("/dev?Authorization=" + tok)
+		url := n.WS("/dev?Authorization=" + tok)
 		if tok == "-" {
-			url = n.url("/dev")
+			url = n.WS("/dev")
 		}
 		_, resp, err := tryDial(url)
 		if err == nil || resp == nil || resp.StatusCode != http.StatusUnauthorized {
@@ -107,19 +110,19 @@ func TestJWTRefusedBeforeConnect(t *testing.T) {
 			t.Errorf("%s: err=%v status=%d, want HTTP 401", name, err, status)
 		}
 	}
-	if got := len(fn.all()); got != 0 {
+	if got := len(fn.ProxyEvents()); got != 0 {
 		t.Fatalf("the $connect integration was called %d times for refused tokens", got)
 	}
 	// The same node still admits a good token, so the refusals above were the tokens' fault.
-	dial(t, n.url("/dev?Authorization="+good))
-	fn.eventOf(t, "$connect")
+	dial(t, n.WS("/dev?Authorization="+good))
+	fn.WaitEvent(t, "$connect", "")
 }
 
 // A JWKS-backed RS256 token from the Authorization header (with "Bearer ") works; an HS256 token
 // signed with the public key (algorithm confusion) and an unknown kid are refused.
 func TestJWKSRS256(t *testing.T) {
 	keys := newJWKS(t)
-	n := startNode(t, fmt.Sprintf(`
+	n := servertest.Start(t, fmt.Sprintf(`
 routes:
   $connect: { authorizer: rs }
   %s
@@ -132,7 +135,7 @@ authorizers:
 	bearer := func(tok string) func(*websocket.DialOptions) {
 		return func(o *websocket.DialOptions) { o.HTTPHeader = http.Header{"Authorization": {"Bearer " + tok}} }
 	}
-	c := dial(t, n.url("/dev"), bearer(keys.sign(t, claims)))
+	c := dial(t, n.WS("/dev"), bearer(keys.sign(t, claims)))
 	if _, uid := whoami(t, c); uid != "1234" {
 		t.Fatalf("userId = %q, want 1234", uid)
 	}
@@ -161,7 +164,7 @@ authorizers:
 		"wrong issuer":              keys.sign(t, wrongIss),
 		"unknown kid":               otherKidTok,
 	} {
-		if _, resp, err := tryDial(n.url("/dev"), bearer(tok)); err == nil || resp == nil || resp.StatusCode != 401 {
+		if _, resp, err := tryDial(n.WS("/dev"), bearer(tok)); err == nil || resp == nil || resp.StatusCode != 401 {
 			t.Errorf("%s: err=%v resp=%v, want HTTP 401", name, err, resp)
 		}
 	}
@@ -208,9 +211,9 @@ func decideByToken(in events.APIGatewayCustomAuthorizerRequestTypeRequest) (any,
 // function's "Unauthorized" 401, a crash or an invalid answer 500, a missing identity source
 // 401 without calling the function; none of them reaches $connect.
 func TestRequestAuthorizerOutcomes(t *testing.T) {
-	fn := newLambda(t, func(ev events.APIGatewayWebsocketProxyRequest) (int, string) { return 200, "ok" })
+	fn := harness.NewProxyLambda(t, func(ev events.APIGatewayWebsocketProxyRequest) (int, string) { return 200, "ok" })
 	authz := newAuthLambda(t, decideByToken)
-	n := startNode(t, fmt.Sprintf(requestAPI, fn.srv.URL, authz.srv.URL))
+	n := servertest.Start(t, fmt.Sprintf(requestAPI, fn.URL(), authz.URL()))
 	withToken := func(tok string) func(*websocket.DialOptions) {
 		return func(o *websocket.DialOptions) { o.HTTPHeader = http.Header{"X-Token": {tok}} }
 	}
@@ -230,25 +233,25 @@ func TestRequestAuthorizerOutcomes(t *testing.T) {
 		{"allow", "?other=1", 401, false}, // another parameter
 	}
 	for _, tc := range cases {
-		before := authz.calls.Load()
+		before := authz.Calls()
 		var opts []func(*websocket.DialOptions)
 		if tc.token != "" {
 			opts = append(opts, withToken(tc.token))
 		}
-		_, resp, err := tryDial(n.url("/dev"+tc.query), opts...)
+		_, resp, err := tryDial(n.WS("/dev"+tc.query), opts...)
 		if err == nil || resp == nil || resp.StatusCode != tc.want {
 			t.Errorf("token %q query %q: err=%v resp=%v, want HTTP %d", tc.token, tc.query, err, resp, tc.want)
 		}
-		if called := authz.calls.Load() > before; called != tc.called {
+		if called := authz.Calls() > before; called != tc.called {
 			t.Errorf("token %q query %q: authorizer called = %v, want %v", tc.token, tc.query, called, tc.called)
 		}
 	}
-	if got := len(fn.all()); got != 0 {
+	if got := len(fn.ProxyEvents()); got != 0 {
 		t.Fatalf("$connect integration called %d times for refused connections", got)
 	}
 
 	// The function gets AWS's REQUEST input event.
-	in := authz.lastInput(t)
+	in := lastAuthorizerInput(t, authz)
 	if in.Type != "REQUEST" || !strings.HasPrefix(in.MethodArn, "arn:aws:execute-api:us-east-1:") ||
 		!strings.HasSuffix(in.MethodArn, "/dev/$connect") {
 		t.Errorf("input type %q methodArn %q", in.Type, in.MethodArn)
@@ -259,7 +262,7 @@ func TestRequestAuthorizerOutcomes(t *testing.T) {
 	}
 
 	// A resource wildcard covering the stage admits.
-	c := dial(t, n.url("/dev?room=1"), withToken("allow-wildcard"))
+	c := dial(t, n.WS("/dev?room=1"), withToken("allow-wildcard"))
 	send(t, c, "x")
 	if got := read(t, c); got != "ok" {
 		t.Fatalf("answer = %q", got)
@@ -269,17 +272,17 @@ func TestRequestAuthorizerOutcomes(t *testing.T) {
 // Allow with context: principalId and the context reach requestContext.authorizer of every
 // event, $disconnect included, and principalId becomes the user id.
 func TestRequestAuthorizerContextInDisconnect(t *testing.T) {
-	fn := newLambda(t, func(ev events.APIGatewayWebsocketProxyRequest) (int, string) { return 200, "ok" })
+	fn := harness.NewProxyLambda(t, func(ev events.APIGatewayWebsocketProxyRequest) (int, string) { return 200, "ok" })
 	authz := newAuthLambda(t, decideByToken)
-	n := startNode(t, fmt.Sprintf(requestAPI, fn.srv.URL, authz.srv.URL))
-	c := dial(t, n.url("/dev?room=7"), func(o *websocket.DialOptions) { o.HTTPHeader = http.Header{"X-Token": {"allow"}} })
+	n := servertest.Start(t, fmt.Sprintf(requestAPI, fn.URL(), authz.URL()))
+	c := dial(t, n.WS("/dev?room=7"), func(o *websocket.DialOptions) { o.HTTPHeader = http.Header{"X-Token": {"allow"}} })
 	send(t, c, "hi")
 	read(t, c)
 	_ = c.Close(websocket.StatusGoingAway, "")
-	disc := fn.eventOf(t, "$disconnect")
+	disc := fn.WaitEvent(t, "$disconnect", "")
 
 	want := map[string]any{"principalId": "user-77", "tenant": "acme", "level": float64(3), "vip": true}
-	for i, ev := range fn.all() {
+	for i, ev := range fn.ProxyEvents() {
 		auth, _ := ev.RequestContext.Authorizer.(map[string]any)
 		if len(auth) != len(want) {
 			t.Errorf("%s: authorizer = %v, want %v", ev.RequestContext.RouteKey, auth, want)
@@ -290,15 +293,15 @@ func TestRequestAuthorizerContextInDisconnect(t *testing.T) {
 				t.Errorf("%s: authorizer[%q] = %#v, want %#v", ev.RequestContext.RouteKey, k, auth[k], v)
 			}
 		}
-		if uid := fn.rawAt(i)["requestContext"].(map[string]any)["userId"]; uid != "user-77" {
+		if uid := fn.RawEvent(i)["requestContext"].(map[string]any)["userId"]; uid != "user-77" {
 			t.Errorf("%s: userId = %v, want the principalId", ev.RequestContext.RouteKey, uid)
 		}
 	}
 	if disc.RequestContext.EventType != "DISCONNECT" {
 		t.Fatalf("last event %+v", disc.RequestContext)
 	}
-	if authz.calls.Load() != 1 {
-		t.Fatalf("authorizer calls = %d, want 1 (only $connect is authorized)", authz.calls.Load())
+	if authz.Calls() != 1 {
+		t.Fatalf("authorizer calls = %d, want 1 (only $connect is authorized)", authz.Calls())
 	}
 }
 
@@ -306,28 +309,28 @@ func TestRequestAuthorizerContextInDisconnect(t *testing.T) {
 // different identity calls the function again, and a cached Deny stays a 403.
 func TestRequestAuthorizerCache(t *testing.T) {
 	authz := newAuthLambda(t, decideByToken)
-	n := startNode(t, fmt.Sprintf(`
+	n := servertest.Start(t, fmt.Sprintf(`
 routes:
   $connect: { authorizer: fnauth }
 authorizers:
   fnauth: { type: REQUEST, uri: my-authorizer, endpoint: "%s", identitySource: route.request.header.X-Token, resultTtl: 1m }
-`, authz.srv.URL))
+`, authz.URL()))
 	withToken := func(tok string) func(*websocket.DialOptions) {
 		return func(o *websocket.DialOptions) { o.HTTPHeader = http.Header{"X-Token": {tok}} }
 	}
 	for range 3 {
-		c := dial(t, n.url("/dev"), withToken("allow"))
+		c := dial(t, n.WS("/dev"), withToken("allow"))
 		_ = c.Close(websocket.StatusNormalClosure, "")
 	}
-	if got := authz.calls.Load(); got != 1 {
+	if got := authz.Calls(); got != 1 {
 		t.Fatalf("authorizer calls after 3 connects with one identity = %d, want 1", got)
 	}
 	for range 2 {
-		if _, resp, err := tryDial(n.url("/dev"), withToken("deny")); err == nil || resp == nil || resp.StatusCode != 403 {
+		if _, resp, err := tryDial(n.WS("/dev"), withToken("deny")); err == nil || resp == nil || resp.StatusCode != 403 {
 			t.Fatalf("deny: err=%v resp=%v, want 403", err, resp)
 		}
 	}
-	if got := authz.calls.Load(); got != 2 {
+	if got := authz.Calls(); got != 2 {
 		t.Fatalf("authorizer calls = %d, want 2 (the Deny is cached too)", got)
 	}
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/wsgate/wsgate/internal/server/servertest"
 	"github.com/wsgate/wsgate/internal/testutil/harness"
 )
 
@@ -97,33 +98,22 @@ func (j *jwksServer) sign(t *testing.T, claims jwt.MapClaims) string {
 	return s
 }
 
-// authLambda is the fake Lambda (harness.Lambda) of a REQUEST authorizer: it records every input
-// event; answer decides the output (a JSON document) or, with a non-empty fnErr, a function
-// error with that message.
-type authLambda struct {
-	*harness.Lambda
-	srv   *httptest.Server
-	calls callCount
-}
-
-// callCount reads a fake Lambda's invocation count.
-type callCount struct{ l *harness.Lambda }
-
-func (c callCount) Load() int64 { return c.l.Calls() }
-
-func newAuthLambda(t testing.TB, answer func(events.APIGatewayCustomAuthorizerRequestTypeRequest) (any, string)) *authLambda {
+// newAuthLambda starts the fake Lambda (harness.Lambda) of a REQUEST authorizer: it records
+// every input event; answer decides the output (a JSON document) or, with a non-empty fnErr, a
+// function error with that message.
+func newAuthLambda(t testing.TB, answer func(events.APIGatewayCustomAuthorizerRequestTypeRequest) (any, string)) *harness.Lambda {
 	t.Helper()
-	l := harness.NewLambda(t, func(raw []byte) (any, string) {
+	return harness.NewLambda(t, func(raw []byte) (any, string) {
 		var in events.APIGatewayCustomAuthorizerRequestTypeRequest
 		if err := json.Unmarshal(raw, &in); err != nil {
 			return nil, "not a REQUEST authorizer event: " + err.Error()
 		}
 		return answer(in)
 	})
-	return &authLambda{Lambda: l, srv: l.Server(), calls: callCount{l}}
 }
 
-func (a *authLambda) lastInput(t *testing.T) events.APIGatewayCustomAuthorizerRequestTypeRequest {
+// lastAuthorizerInput is the last event a REQUEST authorizer's fake Lambda was sent.
+func lastAuthorizerInput(t *testing.T, a *harness.Lambda) events.APIGatewayCustomAuthorizerRequestTypeRequest {
 	t.Helper()
 	evs := a.Events()
 	if len(evs) == 0 {
@@ -164,7 +154,7 @@ func (r mgmtResp) json(t *testing.T, v any) {
 
 // mgmt sends a management request to n, signed for execute-api with the test credentials by
 // the AWS SDK's own SigV4 signer. pathAndQuery starts after the stage ("/@users/1234").
-func mgmt(t *testing.T, n *node, method, pathAndQuery, body string) mgmtResp {
+func mgmt(t *testing.T, n *servertest.Node, method, pathAndQuery, body string) mgmtResp {
 	t.Helper()
 	return mgmtSigned(t, n, method, pathAndQuery, body, true)
 }
@@ -175,11 +165,11 @@ func withWirePath(p string) func(*http.Request) {
 	return func(r *http.Request) { r.URL.Path, r.URL.RawPath = p, "" }
 }
 
-func mgmtSigned(t *testing.T, n *node, method, pathAndQuery, body string, sign bool, after ...func(*http.Request)) mgmtResp {
+func mgmtSigned(t *testing.T, n *servertest.Node, method, pathAndQuery, body string, sign bool, after ...func(*http.Request)) mgmtResp {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	url := "http://" + n.addr + "/" + n.cfg.Stage + pathAndQuery
+	url := "http://" + n.Addr + "/" + n.Config.Stage + pathAndQuery
 	req, err := http.NewRequestWithContext(ctx, method, url, bytes.NewReader([]byte(body)))
 	if err != nil {
 		t.Fatal(err)

@@ -7,6 +7,8 @@ import (
 	"net/http/httptest"
 	"testing"
 	"time"
+
+	"github.com/wsgate/wsgate/internal/server/servertest"
 )
 
 // limits.concurrencyPerConnection > 1 lets a slow message not hold up the next one: the backend
@@ -30,12 +32,12 @@ func TestConcurrencyPerConnection(t *testing.T) {
 		}
 	}))
 	defer backend.Close()
-	n := startNode(t, fmt.Sprintf(`
+	n := servertest.Start(t, fmt.Sprintf(`
 limits: { concurrencyPerConnection: 2 }
 routes: { $default: { integration: app, routeResponse: true } }
 integrations: { app: { type: HTTP_PROXY, uri: %s } }
 `, backend.URL))
-	c := dial(t, n.url("/dev"))
+	c := dial(t, n.WS("/dev"))
 	send(t, c, "first")
 	send(t, c, "second")
 	// Once the second arrives both answer at once, in either order; serialised, neither would.

@@ -32,7 +32,7 @@ routes:
   $connect: { authorizer: fnauth }
 authorizers:
   fnauth: { type: REQUEST, uri: bench-authorizer, endpoint: "%s", identitySource: route.request.header.X-Token, resultTtl: 10m }
-`, authz.srv.URL)))
+`, authz.URL())))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -83,7 +83,7 @@ authorizers:
 	})
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "connects/s")
-	if calls := authz.calls.Load(); calls != 1 {
+	if calls := authz.Calls(); calls != 1 {
 		b.Fatalf("authorizer called %d times, want 1 (every connect after the first is a cache hit)", calls)
 	}
 	// Let the last $disconnects finish before Shutdown.

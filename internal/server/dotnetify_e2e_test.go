@@ -16,6 +16,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+
+	"github.com/wsgate/wsgate/internal/server/servertest"
+	"github.com/wsgate/wsgate/internal/testutil/harness"
 )
 
 // dotNetifyAPI is the routes and HTTP integrations of dotNetify's CloudFormation template
@@ -135,12 +138,12 @@ func TestDotNetifyHTTPIntegration(t *testing.T) {
 	app := &fakeDotNetify{}
 	backend := httptest.NewServer(app)
 	defer backend.Close()
-	n := startNode(t, fmt.Sprintf(dotNetifyAPI, backend.URL, mgmtKeyID, mgmtSecretKey))
+	n := servertest.Start(t, fmt.Sprintf(dotNetifyAPI, backend.URL, mgmtKeyID, mgmtSecretKey))
 	app.mu.Lock()
-	app.gateway = "http://" + n.addr + "/dev/@connections/"
+	app.gateway = "http://" + n.Addr + "/dev/@connections/"
 	app.mu.Unlock()
 
-	c := dial(t, n.url("/dev"))
+	c := dial(t, n.WS("/dev"))
 	reqs, _, _ := app.snapshot()
 	if len(reqs) != 1 {
 		t.Fatalf("backend requests after connect: %q", reqs)
@@ -164,9 +167,9 @@ func TestDotNetifyHTTPIntegration(t *testing.T) {
 		t.Fatalf("update_vm round trip = %s", got)
 	}
 	_ = c.Close(1000, "")
-	waitFor(t, "the disconnect POST", func() bool { r, _, _ := app.snapshot(); return len(r) == 4 })
+	harness.Eventually(t, "the disconnect POST", func() bool { r, _, _ := app.snapshot(); return len(r) == 4 })
 	// After the close, dotNetify's next push gets 410.
-	if st := app.post(context.Background(), "http://"+n.addr+"/dev/@connections/"+id, []byte(`{}`)); st != http.StatusGone {
+	if st := app.post(context.Background(), "http://"+n.Addr+"/dev/@connections/"+id, []byte(`{}`)); st != http.StatusGone {
 		t.Errorf("push after close = %d, want 410", st)
 	}
 

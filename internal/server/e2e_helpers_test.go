@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"strconv"
@@ -17,33 +16,8 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/gobwas/ws"
 
-	"github.com/wsgate/wsgate/internal/config"
 	"github.com/wsgate/wsgate/internal/server/servertest"
-	"github.com/wsgate/wsgate/internal/testutil/harness"
 )
-
-// accessLogSink captures a node's slog output as JSON records, for assertions on the access log.
-type accessLogSink struct{ *harness.Buffer }
-
-// records returns every record logged so far with the given msg.
-func (s *accessLogSink) records(msg string) []map[string]any { return s.Records(msg) }
-
-// all returns everything logged so far.
-func (s *accessLogSink) all() string { return s.String() }
-
-// startNodeLogged is startNode with the node's log captured as JSON in the returned sink.
-func startNodeLogged(t *testing.T, yaml string) (*node, *accessLogSink) {
-	t.Helper()
-	n, buf := servertest.StartLogged(t, yaml)
-	return wrapNode(n), &accessLogSink{buf}
-}
-
-// startServer starts a node with the given logger; the caller owns shutdown only when it wants
-// to observe it (a second Shutdown at cleanup is a no-op).
-func startServer(t *testing.T, cfg *config.Config, log *slog.Logger) *node {
-	t.Helper()
-	return wrapNode(servertest.StartConfig(t, cfg, log))
-}
 
 // frameConn is a client-side WebSocket at the frame level: it writes exactly the frames a test
 // asks for, answers nothing on its own (no pongs, no close echo) and reads only when asked.
@@ -115,50 +89,6 @@ func (c *frameConn) readClose() (code int, reason string, ok bool) {
 	}
 }
 
-// discEvent waits for the $disconnect event of connection id and returns it.
-func (l *eventLog) discEvent(t *testing.T, id string) events.APIGatewayWebsocketProxyRequest {
-	t.Helper()
-	ev, _ := l.WaitEvent(t, "$disconnect", id)
-	return ev
-}
-
-// count returns how many events of routeKey were recorded.
-func (l *eventLog) count(routeKey string) int {
-	n := 0
-	for _, ev := range l.all() {
-		if ev.RequestContext.RouteKey == routeKey {
-			n++
-		}
-	}
-	return n
-}
-
-// connIDs lists the connection ids of recorded $connect events, in order.
-func (l *eventLog) connIDs() []string {
-	var ids []string
-	for _, ev := range l.all() {
-		if ev.RequestContext.RouteKey == "$connect" {
-			ids = append(ids, ev.RequestContext.ConnectionID)
-		}
-	}
-	return ids
-}
-
-// lastConnID waits for the n-th (1-based) $connect and returns its connection id.
-func (l *eventLog) nthConnID(t *testing.T, n int) string {
-	t.Helper()
-	var id string
-	waitFor(t, "$connect #"+strconv.Itoa(n), func() bool {
-		ids := l.connIDs()
-		if len(ids) >= n {
-			id = ids[n-1]
-			return true
-		}
-		return false
-	})
-	return id
-}
-
 func reasonOf(ev events.APIGatewayWebsocketProxyRequest) string {
 	if ev.RequestContext.DisconnectReason == nil {
 		return "<nil>"
@@ -168,9 +98,9 @@ func reasonOf(ev events.APIGatewayWebsocketProxyRequest) string {
 
 // metric scrapes the node's /metrics and returns the sum of the samples of name whose label
 // set contains every label in want ("reason=\"slow_consumer\"").
-func scrapeMetric(t *testing.T, n *node, name string, want ...string) float64 {
+func scrapeMetric(t *testing.T, n *servertest.Node, name string, want ...string) float64 {
 	t.Helper()
-	resp, err := http.Get("http://" + n.addr + "/metrics")
+	resp, err := http.Get(n.HTTP("/metrics"))
 	if err != nil {
 		t.Fatalf("metrics: %v", err)
 	}

@@ -11,6 +11,9 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/gobwas/ws"
+
+	"github.com/wsgate/wsgate/internal/server/servertest"
+	"github.com/wsgate/wsgate/internal/testutil/harness"
 )
 
 // floodHeapBound is what one flooding socket may add to the node's heap: the inbound queue
@@ -31,13 +34,13 @@ func TestInboundFloodIsBoundedAndClosed(t *testing.T) {
 		{"Lambda", `{ integration: fn, routeResponse: true }`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			slow := newLambda(t, func(ev events.APIGatewayWebsocketProxyRequest) (int, string) {
+			slow := harness.NewProxyLambda(t, func(ev events.APIGatewayWebsocketProxyRequest) (int, string) {
 				if ev.RequestContext.RouteKey == "$default" {
 					time.Sleep(time.Millisecond) // a backend slower than the flood
 				}
 				return 200, "ok"
 			})
-			n := startNode(t, fmt.Sprintf(`
+			n := servertest.Start(t, fmt.Sprintf(`
 routes:
   $connect: { integration: fn }
   $disconnect: { integration: fn }
@@ -45,8 +48,8 @@ routes:
 integrations:
   fn: { type: AWS_PROXY, uri: app, endpoint: %q }
   m: { type: MOCK, requestTemplates: { $default: '{"statusCode": 200}' }, responses: { $default: { templates: { $default: 'hi' } } } }
-`, tc.def, slow.srv.URL))
-			c := dialFrames(t, n.url("/dev"))
+`, tc.def, slow.URL()))
+			c := dialFrames(t, n.WS("/dev"))
 			closed := make(chan [2]any, 1)
 			go func() { // a client that reads everything, so only the inbound side is flooded
 				code, reason, ok := c.readClose()
@@ -92,8 +95,8 @@ integrations:
 			if grew > floodHeapBound {
 				t.Errorf("heap grew %d MB during the flood, want under %d MB", grew>>20, floodHeapBound>>20)
 			}
-			id := slow.nthConnID(t, 1)
-			ev := slow.discEvent(t, id)
+			id := slow.NthConnectionID(t, 1)
+			ev := slow.WaitEvent(t, "$disconnect", id)
 			if code := ev.RequestContext.DisconnectStatusCode; code != 1008 || reasonOf(ev) != got[1] {
 				t.Errorf("$disconnect reports %d %q, want what was sent: 1008 %q", code, reasonOf(ev), got[1])
 			}
@@ -101,7 +104,7 @@ integrations:
 				t.Errorf("wsgate_inbound_paused_total not counted")
 			}
 			// The $disconnect ran after the call in flight returned; nothing may follow it.
-			all := slow.all()
+			all := slow.ProxyEvents()
 			seen := false
 			for _, e := range all {
 				switch {
@@ -124,9 +127,9 @@ integrations:
 // limits.controlFramesPerSecond, and $disconnect says so.
 func TestPingFloodIsClosed(t *testing.T) {
 	fn := echoLambda(t)
-	n := startNode(t, fmt.Sprintf(lifecycleAPI, fn.srv.URL))
-	c := dialFrames(t, n.url("/dev"))
-	id := fn.nthConnID(t, 1)
+	n := servertest.Start(t, fmt.Sprintf(lifecycleAPI, fn.URL()))
+	c := dialFrames(t, n.WS("/dev"))
+	id := fn.NthConnectionID(t, 1)
 	go func() {
 		for range 1000 {
 			c.tryFrame(ws.OpPing, true, []byte("ping"))
@@ -137,7 +140,7 @@ func TestPingFloodIsClosed(t *testing.T) {
 	if !ok || code != 1008 {
 		t.Fatalf("ping flood closed with %d %q (frame received: %v), want 1008", code, reason, ok)
 	}
-	if ev := fn.discEvent(t, id); ev.RequestContext.DisconnectStatusCode != 1008 || reasonOf(ev) != reason {
+	if ev := fn.WaitEvent(t, "$disconnect", id); ev.RequestContext.DisconnectStatusCode != 1008 || reasonOf(ev) != reason {
 		t.Errorf("$disconnect reports %d %q, want 1008 %q", ev.RequestContext.DisconnectStatusCode, reasonOf(ev), reason)
 	}
 }

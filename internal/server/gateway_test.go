@@ -17,12 +17,14 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/wsgate/wsgate/internal/config"
+	"github.com/wsgate/wsgate/internal/server/servertest"
+	"github.com/wsgate/wsgate/internal/testutil/harness"
 )
 
 // The embedded demo answers in-process: a newcomer's first connection works with no backend.
 func TestDemoConfigEchoesAndPongs(t *testing.T) {
-	n := startConfig(t, withFreePort(config.Default()))
-	c := dial(t, n.url("/dev"))
+	n := servertest.StartConfig(t, withFreePort(config.Default()), nil)
+	c := dial(t, n.WS("/dev"))
 	send(t, c, `{"action":"ping"}`)
 	if got := read(t, c); !strings.Contains(got, `"pong"`) {
 		t.Fatalf("ping answer = %s, want a pong", got)
@@ -55,11 +57,11 @@ integrations:
 
 // The Lambda proxy event is AWS's, field for field: decoded into aws-lambda-go's own type.
 func TestLambdaProxyEventShape(t *testing.T) {
-	fn := newLambda(t, func(ev events.APIGatewayWebsocketProxyRequest) (int, string) {
+	fn := harness.NewProxyLambda(t, func(ev events.APIGatewayWebsocketProxyRequest) (int, string) {
 		return 200, "re:" + ev.Body
 	})
-	n := startNode(t, "stage: prod\n"+fmt.Sprintf(lambdaAPI, fn.srv.URL))
-	c := dial(t, n.url("/prod/rooms/42?token=abc&token=def&x=1"), func(o *websocket.DialOptions) {
+	n := servertest.Start(t, "stage: prod\n"+fmt.Sprintf(lambdaAPI, fn.URL()))
+	c := dial(t, n.WS("/prod/rooms/42?token=abc&token=def&x=1"), func(o *websocket.DialOptions) {
 		o.HTTPHeader = http.Header{"User-Agent": {"wsgate-test/1"}, "X-Custom": {"v"}}
 	})
 	send(t, c, `{"action":"join","room":"42"}`)
@@ -71,8 +73,8 @@ func TestLambdaProxyEventShape(t *testing.T) {
 		t.Fatalf("$default response = %q", got)
 	}
 	_ = c.Close(websocket.StatusNormalClosure, "bye")
-	disc := fn.eventOf(t, "$disconnect")
-	evs := fn.all()
+	disc := fn.WaitEvent(t, "$disconnect", "")
+	evs := fn.ProxyEvents()
 	conn, join, def := evs[0], evs[1], evs[2]
 
 	idFormat := regexp.MustCompile(`^[A-Za-z0-9_-]{15}=$`)
@@ -112,18 +114,18 @@ func TestLambdaProxyEventShape(t *testing.T) {
 		disc.Headers["Host"] == "" {
 		t.Errorf("DISCONNECT event: %+v", disc)
 	}
-	raw := fn.rawAt(len(evs) - 1)
+	raw := fn.RawEvent(len(evs) - 1)
 	rc := raw["requestContext"].(map[string]any)
 	if rc["disconnectStatusCode"] != float64(1000) || rc["disconnectReason"] != "bye" {
 		t.Errorf("disconnect code/reason = %v/%v, want the client's 1000/bye", rc["disconnectStatusCode"], rc["disconnectReason"])
 	}
 	// wsgate's extension: the path after the stage, on every event.
 	for i := range evs {
-		if p := fn.rawAt(i)["path"]; p != "/rooms/42" {
+		if p := fn.RawEvent(i)["path"]; p != "/rooms/42" {
 			t.Errorf("event %d path = %v, want /rooms/42", i, p)
 		}
 	}
-	if _, ok := fn.rawAt(0)["requestContext"].(map[string]any)["messageId"]; ok {
+	if _, ok := fn.RawEvent(0)["requestContext"].(map[string]any)["messageId"]; ok {
 		t.Errorf("CONNECT event carries messageId; AWS's current events do not")
 	}
 }
@@ -143,7 +145,7 @@ func TestHTTPProxyIntegration(t *testing.T) {
 		_, _ = w.Write([]byte(`{"ok":true}`))
 	}))
 	defer backend.Close()
-	n := startNode(t, fmt.Sprintf(`
+	n := servertest.Start(t, fmt.Sprintf(`
 routes:
   $default: { integration: app, routeResponse: true }
   oneway: { integration: app }
@@ -154,7 +156,7 @@ integrations:
     requestParameters:
       integration.request.header.connectionId: context.connectionId
 `, backend.URL))
-	c := dial(t, n.url("/dev/chat/lobby"))
+	c := dial(t, n.WS("/dev/chat/lobby"))
 	send(t, c, `{"action":"oneway"}`)
 	send(t, c, `{"action":"other","n":1}`)
 	if got := read(t, c); got != `{"ok":true}` {
@@ -176,17 +178,17 @@ integrations:
 // Route selection: nested paths, literals, fallbacks; with no route and no $default, AWS's
 // Forbidden frame, and the socket stays open.
 func TestRouteSelection(t *testing.T) {
-	fn := newLambda(t, func(ev events.APIGatewayWebsocketProxyRequest) (int, string) {
+	fn := harness.NewProxyLambda(t, func(ev events.APIGatewayWebsocketProxyRequest) (int, string) {
 		return 200, ev.RequestContext.RouteKey
 	})
-	n := startNode(t, fmt.Sprintf(`
+	n := servertest.Start(t, fmt.Sprintf(`
 routeSelectionExpression: $request.body.meta.type
 routes:
   chat: { integration: fn, routeResponse: true }
 integrations:
   fn: { type: AWS_PROXY, uri: f, endpoint: "%s" }
-`, fn.srv.URL))
-	c := dial(t, n.url("/dev"))
+`, fn.URL()))
+	c := dial(t, n.WS("/dev"))
 	send(t, c, `{"meta":{"type":"chat"}}`)
 	if got := read(t, c); got != "chat" {
 		t.Fatalf("nested route = %q", got)
@@ -219,16 +221,16 @@ func TestMessagesInOrder(t *testing.T) {
 		mu.Unlock()
 	}))
 	defer backend.Close()
-	n := startNode(t, fmt.Sprintf(`
+	n := servertest.Start(t, fmt.Sprintf(`
 routes: { $default: { integration: app } }
 integrations: { app: { type: HTTP_PROXY, uri: %s } }
 `, backend.URL))
-	c := dial(t, n.url("/dev"))
+	c := dial(t, n.WS("/dev"))
 	const count = 60
 	for i := range count {
 		send(t, c, fmt.Sprintf("m%d", i))
 	}
-	waitFor(t, "all messages", func() bool { mu.Lock(); defer mu.Unlock(); return len(got) == count })
+	harness.Eventually(t, "all messages", func() bool { mu.Lock(); defer mu.Unlock(); return len(got) == count })
 	mu.Lock()
 	defer mu.Unlock()
 	for i, m := range got {
@@ -249,8 +251,8 @@ func TestIntegrationFailureFrame(t *testing.T) {
 	}))
 	defer slow.Close()
 	defer close(block) // runs first: release the handler so Close does not wait for it
-	fn := newLambda(t, func(ev events.APIGatewayWebsocketProxyRequest) (int, string) { return -1, "" })
-	n := startNode(t, fmt.Sprintf(`
+	fn := harness.NewProxyLambda(t, func(ev events.APIGatewayWebsocketProxyRequest) (int, string) { return -1, "" })
+	n := servertest.Start(t, fmt.Sprintf(`
 routes:
   slow: { integration: slow, routeResponse: true }
   boom: { integration: boom, routeResponse: true }
@@ -259,8 +261,8 @@ integrations:
   slow: { type: HTTP_PROXY, uri: %s, timeout: 50ms }
   boom: { type: AWS_PROXY, uri: f, endpoint: "%s" }
   ok:   { type: MOCK, requestTemplates: { $default: '{"statusCode": 200}' }, responses: { $default: { templates: { $default: 'still here' } } } }
-`, slow.URL, fn.srv.URL))
-	c := dial(t, n.url("/dev"))
+`, slow.URL, fn.URL()))
+	c := dial(t, n.WS("/dev"))
 	frame := regexp.MustCompile(`^\{"message": "Internal server error", "connectionId":"[A-Za-z0-9_-]{15}=", "requestId":"[A-Za-z0-9_-]{15}="\}$`)
 	for _, action := range []string{"slow", "boom"} {
 		send(t, c, `{"action":"`+action+`"}`)
@@ -286,7 +288,7 @@ func TestConnectOutcomes(t *testing.T) {
 		}
 	}))
 	defer backend.Close()
-	n := startNode(t, fmt.Sprintf(`
+	n := servertest.Start(t, fmt.Sprintf(`
 routes:
   $connect: { integration: gate }
 integrations:
@@ -296,30 +298,30 @@ integrations:
     requestParameters:
       integration.request.querystring.case: route.request.querystring.case
 `, backend.URL))
-	if _, resp, err := tryDial(n.url("/dev?case=deny")); err == nil || resp == nil || resp.StatusCode != 401 {
+	if _, resp, err := tryDial(n.WS("/dev?case=deny")); err == nil || resp == nil || resp.StatusCode != 401 {
 		t.Fatalf("denied connect: err=%v resp=%v, want HTTP 401", err, resp)
 	}
-	c := dial(t, n.url("/dev?case=proto"), func(o *websocket.DialOptions) { o.Subprotocols = []string{"chat.v2"} })
+	c := dial(t, n.WS("/dev?case=proto"), func(o *websocket.DialOptions) { o.Subprotocols = []string{"chat.v2"} })
 	if c.Subprotocol() != "chat.v2" {
 		t.Fatalf("subprotocol = %q, want chat.v2 echoed from the integration", c.Subprotocol())
 	}
-	c2 := dial(t, n.url("/dev?case=plain"))
+	c2 := dial(t, n.WS("/dev?case=plain"))
 	if c2.Subprotocol() != "" {
 		t.Fatalf("subprotocol = %q without the integration returning one", c2.Subprotocol())
 	}
 	backend.Close()
-	if _, resp, err := tryDial(n.url("/dev?case=plain")); err == nil || resp == nil || resp.StatusCode != 502 {
+	if _, resp, err := tryDial(n.WS("/dev?case=plain")); err == nil || resp == nil || resp.StatusCode != 502 {
 		t.Fatalf("connect with unreachable integration: err=%v resp=%v, want HTTP 502", err, resp)
 	}
 }
 
 // Wrong stage and plain HTTP requests are refused clearly.
 func TestStageAndUpgradeChecks(t *testing.T) {
-	n := startConfig(t, withFreePort(config.Default()))
-	if _, resp, err := tryDial(n.url("/other")); err == nil || resp.StatusCode != 403 {
+	n := servertest.StartConfig(t, withFreePort(config.Default()), nil)
+	if _, resp, err := tryDial(n.WS("/other")); err == nil || resp.StatusCode != 403 {
 		t.Fatalf("wrong stage: %v %v", err, resp)
 	}
-	resp, err := http.Get("http://" + n.addr + "/dev")
+	resp, err := http.Get("http://" + n.Addr + "/dev")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -328,7 +330,7 @@ func TestStageAndUpgradeChecks(t *testing.T) {
 		t.Fatalf("plain GET = %d, want 403", resp.StatusCode)
 	}
 	for _, p := range []string{"/healthz", "/readyz", "/metrics"} {
-		resp, err := http.Get("http://" + n.addr + p)
+		resp, err := http.Get("http://" + n.Addr + p)
 		if err != nil {
 			t.Fatal(err)
 		}

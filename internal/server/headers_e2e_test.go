@@ -17,6 +17,9 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/coder/websocket"
+
+	"github.com/wsgate/wsgate/internal/server/servertest"
+	"github.com/wsgate/wsgate/internal/testutil/harness"
 )
 
 // rawUpgrade sends an upgrade request whose header section is exactly lines (after the request
@@ -87,18 +90,18 @@ func TestEventHeadersAsSent(t *testing.T) {
 }
 
 func checkEventHeadersAsSent(t *testing.T, overTLS bool) {
-	fn := newLambda(t, func(ev events.APIGatewayWebsocketProxyRequest) (int, string) { return 200, "" })
+	fn := harness.NewProxyLambda(t, func(ev events.APIGatewayWebsocketProxyRequest) (int, string) { return 200, "" })
 	authz := newAuthLambda(t, func(in events.APIGatewayCustomAuthorizerRequestTypeRequest) (any, string) {
 		return policy("u1", "Allow", in.MethodArn, nil), ""
 	})
-	n := startNode(t, fmt.Sprintf(requestAPI, fn.srv.URL, authz.srv.URL))
-	status, _ := rawUpgradeOver(t, overTLS, n.addr, "/dev?room=1&room=2&solo=x", upgradeLines(n.addr,
+	n := servertest.Start(t, fmt.Sprintf(requestAPI, fn.URL(), authz.URL()))
+	status, _ := rawUpgradeOver(t, overTLS, n.Addr, "/dev?room=1&room=2&solo=x", upgradeLines(n.Addr,
 		"X-Multi: a", "X-Multi: b", "x-api-key: k1", "authorization: Bearer t", "X-Token: tok"))
 	if status != http.StatusSwitchingProtocols {
 		t.Fatalf("handshake status %d, want 101", status)
 	}
-	conn := fn.eventOf(t, "$connect")
-	auth := authz.lastInput(t)
+	conn := fn.WaitEvent(t, "$connect", "")
+	auth := lastAuthorizerInput(t, authz)
 
 	type maps struct {
 		single map[string]string
@@ -175,11 +178,11 @@ func keys[V any](m map[string]V) []string {
 // is over the count (a valid token among 20,000 small headers, or 101 lines within the bytes)
 // or over the bytes.
 func TestHandshakeHeaderCaps(t *testing.T) {
-	fn := newLambda(t, func(ev events.APIGatewayWebsocketProxyRequest) (int, string) { return 200, "" })
+	fn := harness.NewProxyLambda(t, func(ev events.APIGatewayWebsocketProxyRequest) (int, string) { return 200, "" })
 	authz := newAuthLambda(t, func(in events.APIGatewayCustomAuthorizerRequestTypeRequest) (any, string) {
 		return policy("u1", "Allow", in.MethodArn, nil), ""
 	})
-	n := startNode(t, fmt.Sprintf(requestAPI, fn.srv.URL, authz.srv.URL))
+	n := servertest.Start(t, fmt.Sprintf(requestAPI, fn.URL(), authz.URL()))
 	many := func(k int) []string {
 		out := make([]string, k)
 		for i := range out {
@@ -193,20 +196,20 @@ func TestHandshakeHeaderCaps(t *testing.T) {
 		"17 KB one value": {"X-Big: " + strings.Repeat("a", 17*1024)},
 	}
 	for name, extra := range cases {
-		lines := upgradeLines(n.addr, append([]string{"X-Token: allow"}, extra...)...)
-		status, _ := rawUpgrade(t, n.addr, "/dev?room=1", lines)
+		lines := upgradeLines(n.Addr, append([]string{"X-Token: allow"}, extra...)...)
+		status, _ := rawUpgrade(t, n.Addr, "/dev?room=1", lines)
 		if status != http.StatusRequestHeaderFieldsTooLarge {
 			t.Errorf("%s: status %d, want 431", name, status)
 		}
 	}
-	if c := authz.calls.Load(); c != 0 {
+	if c := authz.Calls(); c != 0 {
 		t.Errorf("the authorizer ran %d times for refused handshakes", c)
 	}
-	if evs := fn.all(); len(evs) != 0 {
+	if evs := fn.ProxyEvents(); len(evs) != 0 {
 		t.Errorf("%d events reached the integration, want none (first: %s)", len(evs), evs[0].RequestContext.RouteKey)
 	}
 	// Within both caps: accepted.
-	status, _ := rawUpgrade(t, n.addr, "/dev?room=1", upgradeLines(n.addr, append([]string{"X-Token: allow"}, many(100-6)...)...))
+	status, _ := rawUpgrade(t, n.Addr, "/dev?room=1", upgradeLines(n.Addr, append([]string{"X-Token: allow"}, many(100-6)...)...))
 	if status != http.StatusSwitchingProtocols {
 		t.Fatalf("100 header lines: status %d, want 101", status)
 	}
@@ -217,12 +220,12 @@ func TestHandshakeHeaderCaps(t *testing.T) {
 // plain GET, kept alive, the event has the upgrade's own lines (not Go's spelling, not the
 // body's lines).
 func TestEventHeadersAfterKeepAliveRequests(t *testing.T) {
-	fn := newLambda(t, func(ev events.APIGatewayWebsocketProxyRequest) (int, string) { return 200, "" })
+	fn := harness.NewProxyLambda(t, func(ev events.APIGatewayWebsocketProxyRequest) (int, string) { return 200, "" })
 	authz := newAuthLambda(t, func(in events.APIGatewayCustomAuthorizerRequestTypeRequest) (any, string) {
 		return policy("u1", "Allow", in.MethodArn, nil), ""
 	})
-	n := startNode(t, fmt.Sprintf(requestAPI, fn.srv.URL, authz.srv.URL))
-	conn, err := net.DialTimeout("tcp", n.addr, 5*time.Second)
+	n := servertest.Start(t, fmt.Sprintf(requestAPI, fn.URL(), authz.URL()))
+	conn, err := net.DialTimeout("tcp", n.Addr, 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -245,15 +248,15 @@ func TestEventHeadersAfterKeepAliveRequests(t *testing.T) {
 		}
 		return resp.StatusCode
 	}
-	fake := "GET /dev?room=1 HTTP/1.1\r\n" + strings.Join(upgradeLines(n.addr, "X-Multi: fake", "X-Token: t"), "\r\n") + "\r\n\r\n"
-	if got := roundTrip("POST /dev/@connections/nobody HTTP/1.1\r\nHost: " + n.addr + "\r\nContent-Length: " +
+	fake := "GET /dev?room=1 HTTP/1.1\r\n" + strings.Join(upgradeLines(n.Addr, "X-Multi: fake", "X-Token: t"), "\r\n") + "\r\n\r\n"
+	if got := roundTrip("POST /dev/@connections/nobody HTTP/1.1\r\nHost: " + n.Addr + "\r\nContent-Length: " +
 		fmt.Sprint(len(fake)) + "\r\n\r\n" + fake); got != http.StatusGone {
 		t.Fatalf("management call: %d, want 410", got)
 	}
-	if got := roundTrip("GET /metrics HTTP/1.1\r\nHost: " + n.addr + "\r\n\r\n"); got >= 500 {
+	if got := roundTrip("GET /metrics HTTP/1.1\r\nHost: " + n.Addr + "\r\n\r\n"); got >= 500 {
 		t.Fatalf("plain GET: %d", got)
 	}
-	up := "GET /dev?room=1 HTTP/1.1\r\n" + strings.Join(upgradeLines(n.addr,
+	up := "GET /dev?room=1 HTTP/1.1\r\n" + strings.Join(upgradeLines(n.Addr,
 		"X-Multi: a", "X-Multi: b", "x-api-key: k1", "X-Token: tok"), "\r\n") + "\r\n\r\n"
 	if _, err := conn.Write([]byte(up)); err != nil {
 		t.Fatal(err)
@@ -262,14 +265,14 @@ func TestEventHeadersAfterKeepAliveRequests(t *testing.T) {
 	if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
 		t.Fatalf("upgrade after two requests: %v %v", resp, err)
 	}
-	ev := fn.eventOf(t, "$connect")
+	ev := fn.WaitEvent(t, "$connect", "")
 	if got := ev.MultiValueHeaders["X-Multi"]; !slices.Equal(got, []string{"a", "b"}) {
 		t.Errorf("CONNECT multiValueHeaders[X-Multi] = %q, want the upgrade's own [a b]", got)
 	}
 	if ev.Headers["x-api-key"] != "k1" || ev.Headers["X-Api-Key"] != "" {
 		t.Errorf("CONNECT headers not in the client's spelling: %v", keys(ev.Headers))
 	}
-	if a := authz.lastInput(t); a.Headers["upgrade"] != "websocket" {
+	if a := lastAuthorizerInput(t, authz); a.Headers["upgrade"] != "websocket" {
 		t.Errorf("authorizer headers: %v, want the client's upgrade line", keys(a.Headers))
 	}
 }
@@ -285,7 +288,7 @@ func TestTraceIDOnlyOnConnect(t *testing.T) {
 		_, _ = w.Write([]byte("ok"))
 	}))
 	t.Cleanup(backend.Close)
-	n := startNode(t, fmt.Sprintf(`
+	n := servertest.Start(t, fmt.Sprintf(`
 routes:
   $connect: { integration: connect }
   $default: { integration: message, routeResponse: true }
@@ -295,7 +298,7 @@ integrations:
   message: { type: HTTP_PROXY, uri: "%[1]s/message" }
   disconnect: { type: HTTP_PROXY, uri: "%[1]s/disconnect" }
 `, backend.URL))
-	c := dial(t, n.url("/dev"))
+	c := dial(t, n.WS("/dev"))
 	send(t, c, "hi")
 	if got := read(t, c); got != "ok" {
 		t.Fatalf("route response %q", got)

@@ -2,45 +2,19 @@ package server_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi"
 	"github.com/coder/websocket"
 
-	"github.com/wsgate/wsgate/internal/config"
-	"github.com/wsgate/wsgate/internal/server"
 	"github.com/wsgate/wsgate/internal/server/servertest"
-	"github.com/wsgate/wsgate/internal/testutil/harness"
 )
-
-// node is a gateway started in-process on a free loopback port.
-type node struct {
-	srv  *server.Server
-	addr string
-	cfg  *config.Config
-}
-
-// startNode parses yaml (listen is forced to 127.0.0.1:0), starts a node and stops it at cleanup
-// (servertest.Start).
-func startNode(t *testing.T, yaml string) *node { return wrapNode(servertest.Start(t, yaml)) }
-
-// startConfig starts a node from cfg (servertest.StartConfig).
-func startConfig(t *testing.T, cfg *config.Config) *node {
-	return wrapNode(servertest.StartConfig(t, cfg, nil))
-}
-
-func wrapNode(h *servertest.Node) *node { return &node{srv: h.Server, addr: h.Addr, cfg: h.Config} }
-
-func (n *node) url(path string) string { return "ws://" + n.addr + path }
 
 // dial connects a real WebSocket client and closes it at cleanup.
 func dial(t *testing.T, url string, opts ...func(*websocket.DialOptions)) *websocket.Conn {
@@ -106,43 +80,10 @@ func readClose(t *testing.T, c *websocket.Conn) (websocket.StatusCode, string) {
 	}
 }
 
-// eventLog is the fake Lambda (harness.Lambda) of the WebSocket routes: it records every event
-// and answers with reply.
-type eventLog struct {
-	*harness.Lambda
-	srv *httptest.Server
-}
-
-// newLambda starts a fake Lambda for any function name; reply returns the proxy result's status
-// and body (negative status: a function error), nil answers 200.
-func newLambda(t *testing.T, reply func(ev events.APIGatewayWebsocketProxyRequest) (int, string)) *eventLog {
-	t.Helper()
-	l := harness.NewProxyLambda(t, reply)
-	return &eventLog{Lambda: l, srv: l.Server()}
-}
-
-func (l *eventLog) all() []events.APIGatewayWebsocketProxyRequest { return l.ProxyEvents() }
-
-func (l *eventLog) rawAt(i int) map[string]any {
-	var raw map[string]any
-	_ = json.Unmarshal(l.Events()[i], &raw)
-	return raw
-}
-
-// waitFor polls cond until it holds or wait.Deadline (20 s) passes.
-var waitFor = harness.Eventually
-
-// eventOf waits for the first event of the given route key.
-func (l *eventLog) eventOf(t *testing.T, routeKey string) events.APIGatewayWebsocketProxyRequest {
-	t.Helper()
-	ev, _ := l.WaitEvent(t, routeKey, "")
-	return ev
-}
-
 // mgmtClient is the unmodified AWS SDK management API client pointed at a node.
-func mgmtClient(n *node, akid, secret string) *apigatewaymanagementapi.Client {
+func mgmtClient(n *servertest.Node, akid, secret string) *apigatewaymanagementapi.Client {
 	return apigatewaymanagementapi.New(apigatewaymanagementapi.Options{
-		BaseEndpoint:     aws.String(fmt.Sprintf("http://%s/%s", n.addr, n.cfg.Stage)),
+		BaseEndpoint:     aws.String(fmt.Sprintf("http://%s/%s", n.Addr, n.Config.Stage)),
 		Region:           "us-east-1",
 		Credentials:      credentials.NewStaticCredentialsProvider(akid, secret, ""),
 		RetryMaxAttempts: 1,

@@ -13,6 +13,9 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/coder/websocket"
 	"github.com/gobwas/ws"
+
+	"github.com/wsgate/wsgate/internal/server/servertest"
+	"github.com/wsgate/wsgate/internal/testutil/harness"
 )
 
 // lifecycleAPI routes everything to one recording Lambda; %s is its endpoint, and the limits
@@ -26,8 +29,8 @@ integrations:
   fn: { type: AWS_PROXY, uri: app, endpoint: "%s" }
 `
 
-func echoLambda(t *testing.T) *eventLog {
-	return newLambda(t, func(ev events.APIGatewayWebsocketProxyRequest) (int, string) {
+func echoLambda(t *testing.T) *harness.Lambda {
+	return harness.NewProxyLambda(t, func(ev events.APIGatewayWebsocketProxyRequest) (int, string) {
 		return 200, "re:" + ev.Body
 	})
 }
@@ -36,18 +39,18 @@ func echoLambda(t *testing.T) *eventLog {
 // a code is reported as 1005 with AWS's wording.
 func TestDisconnectOnClientClose(t *testing.T) {
 	fn := echoLambda(t)
-	n := startNode(t, fmt.Sprintf(lifecycleAPI, fn.srv.URL))
+	n := servertest.Start(t, fmt.Sprintf(lifecycleAPI, fn.URL()))
 
-	c := dial(t, n.url("/dev"))
-	id := fn.nthConnID(t, 1)
+	c := dial(t, n.WS("/dev"))
+	id := fn.NthConnectionID(t, 1)
 	_ = c.Close(4001, "user left")
-	ev := fn.discEvent(t, id)
+	ev := fn.WaitEvent(t, "$disconnect", id)
 	if ev.RequestContext.DisconnectStatusCode != 4001 || reasonOf(ev) != "user left" {
 		t.Errorf("$disconnect = %d %q, want the client's 4001 \"user left\"", ev.RequestContext.DisconnectStatusCode, reasonOf(ev))
 	}
 
-	raw := dialFrames(t, n.url("/dev"))
-	id2 := fn.nthConnID(t, 2)
+	raw := dialFrames(t, n.WS("/dev"))
+	id2 := fn.NthConnectionID(t, 2)
 	raw.frame(ws.OpClose, true, nil)
 	if code, _, ok := raw.readClose(); !ok {
 		t.Errorf("no close frame echoed to a close without status")
@@ -55,7 +58,7 @@ func TestDisconnectOnClientClose(t *testing.T) {
 		// An empty close payload is echoed empty (the parser reports 0); 1005 must never be sent on the wire.
 		t.Errorf("server answered an empty close with code %d", code)
 	}
-	ev = fn.discEvent(t, id2)
+	ev = fn.WaitEvent(t, "$disconnect", id2)
 	if ev.RequestContext.DisconnectStatusCode != 1005 || reasonOf(ev) != "Client-side close frame status not set" {
 		t.Errorf("$disconnect = %d %q, want 1005 \"Client-side close frame status not set\"", ev.RequestContext.DisconnectStatusCode, reasonOf(ev))
 	}
@@ -64,11 +67,11 @@ func TestDisconnectOnClientClose(t *testing.T) {
 // A TCP drop without a close frame is 1006.
 func TestDisconnectOnTCPDrop(t *testing.T) {
 	fn := echoLambda(t)
-	n := startNode(t, fmt.Sprintf(lifecycleAPI, fn.srv.URL))
-	raw := dialFrames(t, n.url("/dev"))
-	id := fn.nthConnID(t, 1)
+	n := servertest.Start(t, fmt.Sprintf(lifecycleAPI, fn.URL()))
+	raw := dialFrames(t, n.WS("/dev"))
+	id := fn.NthConnectionID(t, 1)
 	_ = raw.conn.Close()
-	ev := fn.discEvent(t, id)
+	ev := fn.WaitEvent(t, "$disconnect", id)
 	if ev.RequestContext.DisconnectStatusCode != 1006 {
 		t.Errorf("$disconnect after a TCP drop = %d %q, want 1006", ev.RequestContext.DisconnectStatusCode, reasonOf(ev))
 	}
@@ -77,14 +80,14 @@ func TestDisconnectOnTCPDrop(t *testing.T) {
 // The idle timeout counts data only, closes with 1001 and says so in $disconnect.
 func TestDisconnectOnIdleTimeout(t *testing.T) {
 	fn := echoLambda(t)
-	n := startNode(t, fmt.Sprintf(lifecycleAPI, fn.srv.URL)+"limits: { idleTimeout: 300ms }\n")
-	c := dial(t, n.url("/dev"))
-	id := fn.nthConnID(t, 1)
+	n := servertest.Start(t, fmt.Sprintf(lifecycleAPI, fn.URL())+"limits: { idleTimeout: 300ms }\n")
+	c := dial(t, n.WS("/dev"))
+	id := fn.NthConnectionID(t, 1)
 	code, reason := readClose(t, c)
 	if code != websocket.StatusGoingAway {
 		t.Errorf("client close = %d %q, want 1001", code, reason)
 	}
-	ev := fn.discEvent(t, id)
+	ev := fn.WaitEvent(t, "$disconnect", id)
 	if ev.RequestContext.DisconnectStatusCode != 1001 || !strings.Contains(reasonOf(ev), "idle") {
 		t.Errorf("$disconnect = %d %q, want 1001 and an idle-timeout reason", ev.RequestContext.DisconnectStatusCode, reasonOf(ev))
 	}
@@ -93,9 +96,9 @@ func TestDisconnectOnIdleTimeout(t *testing.T) {
 // The maximum connection duration ends even a busy connection.
 func TestDisconnectOnMaxDuration(t *testing.T) {
 	fn := echoLambda(t)
-	n := startNode(t, fmt.Sprintf(lifecycleAPI, fn.srv.URL)+"limits: { maxConnectionDuration: 400ms }\n")
-	c := dial(t, n.url("/dev"))
-	id := fn.nthConnID(t, 1)
+	n := servertest.Start(t, fmt.Sprintf(lifecycleAPI, fn.URL())+"limits: { maxConnectionDuration: 400ms }\n")
+	c := dial(t, n.WS("/dev"))
+	id := fn.NthConnectionID(t, 1)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	var closeErr error
@@ -108,7 +111,7 @@ func TestDisconnectOnMaxDuration(t *testing.T) {
 	if st := websocket.CloseStatus(closeErr); st != websocket.StatusGoingAway {
 		t.Errorf("client saw %v, want close 1001", closeErr)
 	}
-	ev := fn.discEvent(t, id)
+	ev := fn.WaitEvent(t, "$disconnect", id)
 	if ev.RequestContext.DisconnectStatusCode != 1001 || !strings.Contains(reasonOf(ev), "duration") {
 		t.Errorf("$disconnect = %d %q, want 1001 and a duration reason", ev.RequestContext.DisconnectStatusCode, reasonOf(ev))
 	}
@@ -117,11 +120,11 @@ func TestDisconnectOnMaxDuration(t *testing.T) {
 // Shutdown closes every connection with 1001 and runs every $disconnect before it returns.
 func TestShutdownClosesEveryone(t *testing.T) {
 	fn := echoLambda(t)
-	n := startNode(t, fmt.Sprintf(lifecycleAPI, fn.srv.URL))
+	n := servertest.Start(t, fmt.Sprintf(lifecycleAPI, fn.URL()))
 	const count = 20
 	clients := make([]*websocket.Conn, count)
 	for i := range clients {
-		clients[i] = dial(t, n.url("/dev"))
+		clients[i] = dial(t, n.WS("/dev"))
 	}
 	// Every client has a Read pending, as browsers do, so each answers the close at once.
 	closes := make([]error, count)
@@ -137,14 +140,14 @@ func TestShutdownClosesEveryone(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := n.srv.Shutdown(ctx); err != nil {
+	if err := n.Server.Shutdown(ctx); err != nil {
 		t.Fatalf("Shutdown: %v", err)
 	}
 	// No polling: Shutdown's contract is that the $disconnect calls have finished.
-	if got := fn.count("$disconnect"); got != count {
+	if got := fn.Count("$disconnect"); got != count {
 		t.Fatalf("$disconnect calls when Shutdown returned = %d, want %d", got, count)
 	}
-	for _, ev := range fn.all() {
+	for _, ev := range fn.ProxyEvents() {
 		if ev.RequestContext.RouteKey == "$disconnect" && ev.RequestContext.DisconnectStatusCode != 1001 {
 			t.Errorf("$disconnect code = %d %q, want 1001", ev.RequestContext.DisconnectStatusCode, reasonOf(ev))
 		}
@@ -155,7 +158,7 @@ func TestShutdownClosesEveryone(t *testing.T) {
 			t.Errorf("client %d: %v, want close 1001", i, err)
 		}
 	}
-	if _, _, err := tryDial(n.url("/dev")); err == nil {
+	if _, _, err := tryDial(n.WS("/dev")); err == nil {
 		t.Errorf("a new connection was accepted after Shutdown")
 	}
 }
@@ -164,16 +167,16 @@ func TestShutdownClosesEveryone(t *testing.T) {
 // the close is reported, counted and logged.
 func TestSlowConsumerIsClosed(t *testing.T) {
 	fn := echoLambda(t)
-	n, logs := startNodeLogged(t, fmt.Sprintf(lifecycleAPI, fn.srv.URL)+"limits: { messageBytes: 64KB, sendQueueBytes: 64KB }\n")
-	slow := dialFrames(t, n.url("/dev"))
-	slowID := fn.nthConnID(t, 1)
-	fast := dial(t, n.url("/dev"))
+	n, logs := servertest.StartLogged(t, fmt.Sprintf(lifecycleAPI, fn.URL())+"limits: { messageBytes: 64KB, sendQueueBytes: 64KB }\n")
+	slow := dialFrames(t, n.WS("/dev"))
+	slowID := fn.NthConnectionID(t, 1)
+	fast := dial(t, n.WS("/dev"))
 	before := scrapeMetric(t, n, "wsgate_slow_consumers_total")
 
 	chunk := strings.Repeat("x", 60<<10)
 	pushed, status := 0, 200
 	for status == 200 && pushed < 2000 { // ~120 MB at most: far beyond any loopback socket buffer
-		resp, err := http.Post("http://"+n.addr+"/dev/@connections/"+slowID, "text/plain", strings.NewReader(chunk))
+		resp, err := http.Post("http://"+n.Addr+"/dev/@connections/"+slowID, "text/plain", strings.NewReader(chunk))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -187,14 +190,14 @@ func TestSlowConsumerIsClosed(t *testing.T) {
 	if status != http.StatusGone && status != http.StatusTooManyRequests {
 		t.Errorf("push to a full queue = %d, want 429 or 410", status)
 	}
-	ev := fn.discEvent(t, slowID)
+	ev := fn.WaitEvent(t, "$disconnect", slowID)
 	if !strings.Contains(strings.ToLower(reasonOf(ev)), "slow consumer") {
 		t.Errorf("$disconnect reason = %q (code %d), want it to say slow consumer", reasonOf(ev), ev.RequestContext.DisconnectStatusCode)
 	}
 	if after := scrapeMetric(t, n, "wsgate_slow_consumers_total"); after != before+1 {
 		t.Errorf("wsgate_slow_consumers_total %v -> %v, want +1", before, after)
 	}
-	if len(logs.records("slow consumer closed")) != 1 {
+	if len(logs.Records("slow consumer closed")) != 1 {
 		t.Errorf("want one 'slow consumer closed' log line")
 	}
 	send(t, fast, "still fine")
@@ -207,10 +210,10 @@ func TestSlowConsumerIsClosed(t *testing.T) {
 // A peer that completed the handshake but answers no pings is closed as dead.
 func TestDeadPeerIsClosed(t *testing.T) {
 	fn := echoLambda(t)
-	n := startNode(t, fmt.Sprintf(lifecycleAPI, fn.srv.URL)+"limits: { pingInterval: 100ms }\n")
-	raw := dialFrames(t, n.url("/dev")) // never reads, so never answers a ping
-	id := fn.nthConnID(t, 1)
-	ev := fn.discEvent(t, id)
+	n := servertest.Start(t, fmt.Sprintf(lifecycleAPI, fn.URL())+"limits: { pingInterval: 100ms }\n")
+	raw := dialFrames(t, n.WS("/dev")) // never reads, so never answers a ping
+	id := fn.NthConnectionID(t, 1)
+	ev := fn.WaitEvent(t, "$disconnect", id)
 	if ev.RequestContext.DisconnectStatusCode != 1006 || !strings.Contains(reasonOf(ev), "ping") {
 		t.Errorf("$disconnect = %d %q, want 1006 and the dead-peer reason", ev.RequestContext.DisconnectStatusCode, reasonOf(ev))
 	}
@@ -237,14 +240,14 @@ func TestDeadPeerIsClosed(t *testing.T) {
 // answers them while a Read is pending. The idle timeout still applies to data.
 func TestPingsKeepHealthyClientAlive(t *testing.T) {
 	fn := echoLambda(t)
-	n := startNode(t, fmt.Sprintf(lifecycleAPI, fn.srv.URL)+"limits: { pingInterval: 100ms, idleTimeout: 1s }\n")
+	n := servertest.Start(t, fmt.Sprintf(lifecycleAPI, fn.URL())+"limits: { pingInterval: 100ms, idleTimeout: 1s }\n")
 	start := time.Now()
-	c := dial(t, n.url("/dev"))
+	c := dial(t, n.WS("/dev"))
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	_, _, err := c.Read(ctx) // a Read is pending the whole time: the client answers pings
 	lived := time.Since(start)
-	ev := fn.discEvent(t, fn.nthConnID(t, 1))
+	ev := fn.WaitEvent(t, "$disconnect", fn.NthConnectionID(t, 1))
 	if !strings.Contains(reasonOf(ev), "idle") || websocket.CloseStatus(err) != websocket.StatusGoingAway {
 		t.Fatalf("closed with %v ($disconnect %d %q) after %v; want the idle timeout's 1001, not a dead-peer close",
 			err, ev.RequestContext.DisconnectStatusCode, reasonOf(ev), lived)
@@ -277,7 +280,7 @@ func TestHangingDisconnectBlocksNobody(t *testing.T) {
 	}))
 	defer backend.Close()
 	defer unblock()
-	n := startNode(t, fmt.Sprintf(`
+	n := servertest.Start(t, fmt.Sprintf(`
 routes:
   $disconnect: { integration: disc }
   $default: { integration: app, routeResponse: true }
@@ -285,12 +288,12 @@ integrations:
   disc: { type: HTTP_PROXY, uri: %s/disconnect }
   app: { type: HTTP_PROXY, uri: %s/msg }
 `, backend.URL, backend.URL))
-	other := dial(t, n.url("/dev"))
+	other := dial(t, n.WS("/dev"))
 	for range 3 {
-		c := dial(t, n.url("/dev"))
+		c := dial(t, n.WS("/dev"))
 		_ = c.Close(websocket.StatusNormalClosure, "")
 	}
-	waitFor(t, "three hanging $disconnect calls", func() bool { mu.Lock(); defer mu.Unlock(); return hanging == 3 })
+	harness.Eventually(t, "three hanging $disconnect calls", func() bool { mu.Lock(); defer mu.Unlock(); return hanging == 3 })
 	for i := range 5 {
 		send(t, other, fmt.Sprint(i))
 		if got := read(t, other); got != "ok" {
@@ -298,7 +301,7 @@ integrations:
 		}
 	}
 	// New connections are not held up either.
-	c := dial(t, n.url("/dev"))
+	c := dial(t, n.WS("/dev"))
 	send(t, c, "new")
 	if got := read(t, c); got != "ok" {
 		t.Fatalf("new connection while $disconnect hangs: %q", got)
@@ -312,8 +315,8 @@ integrations:
 func TestCloseFrameSurvivesInboundTraffic(t *testing.T) {
 	fn := echoLambda(t)
 	// A ping a millisecond, above the default rate limit for control frames.
-	n := startNode(t, fmt.Sprintf(lifecycleAPI, fn.srv.URL)+"limits: { idleTimeout: 200ms, controlFramesPerSecond: 100000 }\n")
-	c := dialFrames(t, n.url("/dev"))
+	n := servertest.Start(t, fmt.Sprintf(lifecycleAPI, fn.URL())+"limits: { idleTimeout: 200ms, controlFramesPerSecond: 100000 }\n")
+	c := dialFrames(t, n.WS("/dev"))
 	stop := make(chan struct{})
 	var pinging sync.WaitGroup
 	pinging.Add(1)
@@ -341,13 +344,13 @@ func TestCloseFrameSurvivesInboundTraffic(t *testing.T) {
 // does not throw away what the send queue still holds.
 func TestDeleteAfterPushesDeliversEverything(t *testing.T) {
 	fn := echoLambda(t)
-	n := startNode(t, fmt.Sprintf(lifecycleAPI, fn.srv.URL)+"limits: { sendQueueBytes: 32MB }\n")
-	c := dial(t, n.url("/dev"))
-	id := fn.nthConnID(t, 1)
+	n := servertest.Start(t, fmt.Sprintf(lifecycleAPI, fn.URL())+"limits: { sendQueueBytes: 32MB }\n")
+	c := dial(t, n.WS("/dev"))
+	id := fn.NthConnectionID(t, 1)
 	const pushes = 100
 	chunk := strings.Repeat("p", 120<<10)
 	for i := range pushes {
-		resp, err := http.Post("http://"+n.addr+"/dev/@connections/"+id, "text/plain", strings.NewReader(fmt.Sprint(i)+chunk))
+		resp, err := http.Post("http://"+n.Addr+"/dev/@connections/"+id, "text/plain", strings.NewReader(fmt.Sprint(i)+chunk))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -356,7 +359,7 @@ func TestDeleteAfterPushesDeliversEverything(t *testing.T) {
 			t.Fatalf("push %d = %d", i, resp.StatusCode)
 		}
 	}
-	req, _ := http.NewRequest(http.MethodDelete, "http://"+n.addr+"/dev/@connections/"+id, nil)
+	req, _ := http.NewRequest(http.MethodDelete, "http://"+n.Addr+"/dev/@connections/"+id, nil)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -382,7 +385,7 @@ func TestDeleteAfterPushesDeliversEverything(t *testing.T) {
 // too, and Shutdown finishes within its grace period.
 func TestShutdownDuringHandshakes(t *testing.T) {
 	fn := echoLambda(t)
-	n := startNode(t, fmt.Sprintf(lifecycleAPI, fn.srv.URL))
+	n := servertest.Start(t, fmt.Sprintf(lifecycleAPI, fn.URL()))
 	var (
 		mu       sync.Mutex
 		accepted int
@@ -400,7 +403,7 @@ func TestShutdownDuringHandshakes(t *testing.T) {
 					return
 				default:
 				}
-				c, _, err := tryDial(n.url("/dev"))
+				c, _, err := tryDial(n.WS("/dev"))
 				if err != nil {
 					continue // refused or reset: the node is going away
 				}
@@ -416,10 +419,10 @@ func TestShutdownDuringHandshakes(t *testing.T) {
 			}
 		}()
 	}
-	waitFor(t, "some connections", func() bool { mu.Lock(); defer mu.Unlock(); return accepted >= 8 })
+	harness.Eventually(t, "some connections", func() bool { mu.Lock(); defer mu.Unlock(); return accepted >= 8 })
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	err := n.srv.Shutdown(ctx)
+	err := n.Server.Shutdown(ctx)
 	close(stop)
 	dialers.Wait()
 	if err != nil {
@@ -427,7 +430,7 @@ func TestShutdownDuringHandshakes(t *testing.T) {
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if got := fn.count("$disconnect"); got != accepted {
+	if got := fn.Count("$disconnect"); got != accepted {
 		t.Errorf("$disconnect calls = %d for %d accepted connections", got, accepted)
 	}
 	for i, err := range closes {

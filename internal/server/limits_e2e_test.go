@@ -10,18 +10,21 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/gobwas/ws"
+
+	"github.com/wsgate/wsgate/internal/server/servertest"
+	"github.com/wsgate/wsgate/internal/testutil/harness"
 )
 
 // mirrorLambda answers every message with its body unchanged.
-func mirrorLambda(t *testing.T) *eventLog {
-	return newLambda(t, func(ev events.APIGatewayWebsocketProxyRequest) (int, string) { return 200, ev.Body })
+func mirrorLambda(t *testing.T) *harness.Lambda {
+	return harness.NewProxyLambda(t, func(ev events.APIGatewayWebsocketProxyRequest) (int, string) { return 200, ev.Body })
 }
 
 // Oversized messages and frames close with 1009, binary frames with 1003, each reported in
 // $disconnect; the limits are AWS's defaults (128 KB message, 32 KB frame).
 func TestSizeAndBinaryLimitsClose(t *testing.T) {
 	fn := mirrorLambda(t)
-	n := startNode(t, fmt.Sprintf(lifecycleAPI, fn.srv.URL))
+	n := servertest.Start(t, fmt.Sprintf(lifecycleAPI, fn.URL()))
 	cases := []struct {
 		name string
 		send func(c *frameConn)
@@ -55,20 +58,20 @@ func TestSizeAndBinaryLimitsClose(t *testing.T) {
 	}
 	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			c := dialFrames(t, n.url("/dev"))
-			id := fn.nthConnID(t, i+1)
+			c := dialFrames(t, n.WS("/dev"))
+			id := fn.NthConnectionID(t, i+1)
 			tc.send(c)
 			code, reason, ok := c.readClose()
 			if !ok || code != tc.code {
 				t.Errorf("client close = %d %q (frame received: %v), want %d", code, reason, ok, tc.code)
 			}
-			ev := fn.discEvent(t, id)
+			ev := fn.WaitEvent(t, "$disconnect", id)
 			if ev.RequestContext.DisconnectStatusCode != int64(tc.code) {
 				t.Errorf("$disconnect code = %d %q, want %d", ev.RequestContext.DisconnectStatusCode, reasonOf(ev), tc.code)
 			}
 		})
 	}
-	if got := fn.count("$default"); got != 0 {
+	if got := fn.Count("$default"); got != 0 {
 		t.Errorf("%d oversized or binary messages reached the integration", got)
 	}
 }
@@ -77,9 +80,9 @@ func TestSizeAndBinaryLimitsClose(t *testing.T) {
 // 128 KB arrive intact.
 func TestMessagesAtTheLimitPass(t *testing.T) {
 	fn := mirrorLambda(t)
-	n := startNode(t, fmt.Sprintf(lifecycleAPI, fn.srv.URL))
-	c := dialFrames(t, n.url("/dev"))
-	id := fn.nthConnID(t, 1)
+	n := servertest.Start(t, fmt.Sprintf(lifecycleAPI, fn.URL()))
+	c := dialFrames(t, n.WS("/dev"))
+	id := fn.NthConnectionID(t, 1)
 
 	msg := make([]byte, 128<<10)
 	for i := range msg {
@@ -90,12 +93,12 @@ func TestMessagesAtTheLimitPass(t *testing.T) {
 	if err != nil || op != ws.OpText || !bytes.Equal(got, msg) {
 		t.Fatalf("route response: op %v, %d bytes, err %v; want the 128 KB message back intact", op, len(got), err)
 	}
-	if ev := fn.eventOf(t, "$default"); len(ev.Body) != len(msg) {
+	if ev := fn.WaitEvent(t, "$default", ""); len(ev.Body) != len(msg) {
 		t.Fatalf("integration got %d bytes, want %d", len(ev.Body), len(msg))
 	}
 
 	push := bytes.ToUpper(msg)
-	resp, err := http.Post("http://"+n.addr+"/dev/@connections/"+id, "application/octet-stream", bytes.NewReader(push))
+	resp, err := http.Post("http://"+n.Addr+"/dev/@connections/"+id, "application/octet-stream", bytes.NewReader(push))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,18 +114,18 @@ func TestMessagesAtTheLimitPass(t *testing.T) {
 
 // With limits.allowBinary a binary message reaches the integration base64-encoded.
 func TestAllowBinaryBase64(t *testing.T) {
-	fn := newLambda(t, func(ev events.APIGatewayWebsocketProxyRequest) (int, string) {
+	fn := harness.NewProxyLambda(t, func(ev events.APIGatewayWebsocketProxyRequest) (int, string) {
 		return 200, fmt.Sprintf("b64=%v", ev.IsBase64Encoded)
 	})
-	n := startNode(t, fmt.Sprintf(lifecycleAPI, fn.srv.URL)+"limits: { allowBinary: true }\n")
-	c := dialFrames(t, n.url("/dev"))
+	n := servertest.Start(t, fmt.Sprintf(lifecycleAPI, fn.URL())+"limits: { allowBinary: true }\n")
+	c := dialFrames(t, n.WS("/dev"))
 	data := []byte{0, 0xff, 0x10, 'h', 'i', 0x80}
 	c.frame(ws.OpBinary, true, data)
 	_, got, err := c.readMessage()
 	if err != nil || string(got) != "b64=true" {
 		t.Fatalf("answer %q, err %v", got, err)
 	}
-	ev := fn.eventOf(t, "$default")
+	ev := fn.WaitEvent(t, "$default", "")
 	if dec, err := base64.StdEncoding.DecodeString(ev.Body); err != nil || !bytes.Equal(dec, data) || !ev.IsBase64Encoded {
 		t.Fatalf("event body %q (isBase64Encoded %v), want base64 of %v", ev.Body, ev.IsBase64Encoded, data)
 	}
@@ -131,7 +134,7 @@ func TestAllowBinaryBase64(t *testing.T) {
 	if _, got, err := c.readMessage(); err != nil || string(got) != "b64=false" {
 		t.Fatalf("text answer %q, err %v", got, err)
 	}
-	if !strings.Contains(fn.all()[2].Body, `"x"`) {
-		t.Fatalf("text body = %q", fn.all()[2].Body)
+	if !strings.Contains(fn.ProxyEvents()[2].Body, `"x"`) {
+		t.Fatalf("text body = %q", fn.ProxyEvents()[2].Body)
 	}
 }

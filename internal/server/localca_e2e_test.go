@@ -26,6 +26,8 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/wsgate/wsgate/internal/localca"
+	"github.com/wsgate/wsgate/internal/server/servertest"
+	"github.com/wsgate/wsgate/internal/testutil/harness"
 )
 
 // caPool reads a PEM CA file into a pool, as a client given `--ca FILE` does.
@@ -49,11 +51,11 @@ func trustingClient(t *testing.T, pool *x509.CertPool) *http.Client {
 }
 
 // connectWhere waits for a $connect event that pred accepts.
-func connectWhere(t *testing.T, fn *eventLog, what string, pred func(events.APIGatewayWebsocketProxyRequest) bool) events.APIGatewayWebsocketProxyRequest {
+func connectWhere(t *testing.T, fn *harness.Lambda, what string, pred func(events.APIGatewayWebsocketProxyRequest) bool) events.APIGatewayWebsocketProxyRequest {
 	t.Helper()
 	var found events.APIGatewayWebsocketProxyRequest
-	waitFor(t, "a $connect event "+what, func() bool {
-		for _, ev := range fn.all() {
+	harness.Eventually(t, "a $connect event "+what, func() bool {
+		for _, ev := range fn.ProxyEvents() {
 			if ev.RequestContext.RouteKey == "$connect" && pred(ev) {
 				found = ev
 				return true
@@ -77,16 +79,16 @@ func inClear(ev events.APIGatewayWebsocketProxyRequest) bool {
 // to https://{domainName}/{stage}, the endpoint AWS's tutorials build from the event.
 func TestLocalCAServesBothOnOnePort(t *testing.T) {
 	dir := t.TempDir()
-	fn := newLambda(t, func(ev events.APIGatewayWebsocketProxyRequest) (int, string) {
+	fn := harness.NewProxyLambda(t, func(ev events.APIGatewayWebsocketProxyRequest) (int, string) {
 		return 200, "echo:" + ev.Body
 	})
 	// With credentials, every management call below is SigV4-verified: the signature covers
 	// the Host the SDK derived from https://{domainName}/{stage}, port included.
-	n := startNode(t, fmt.Sprintf("state: { dir: %q }\nmanagement: { credentials: [ { accessKeyId: %s, secretAccessKey: %q } ] }\n",
-		dir, mgmtKeyID, mgmtSecretKey)+fmt.Sprintf(lifecycleAPI, fn.srv.URL))
-	trust := n.srv.Trust()
-	if trust.CAFile != filepath.Join(dir, "ca.pem") || n.srv.CABundle() != filepath.Join(dir, "ca-bundle.pem") {
-		t.Fatalf("Trust() = %+v, CABundle() = %q; want ca.pem and ca-bundle.pem in %s", trust, n.srv.CABundle(), dir)
+	n := servertest.Start(t, fmt.Sprintf("state: { dir: %q }\nmanagement: { credentials: [ { accessKeyId: %s, secretAccessKey: %q } ] }\n",
+		dir, mgmtKeyID, mgmtSecretKey)+fmt.Sprintf(lifecycleAPI, fn.URL()))
+	trust := n.Server.Trust()
+	if trust.CAFile != filepath.Join(dir, "ca.pem") || n.Server.CABundle() != filepath.Join(dir, "ca-bundle.pem") {
+		t.Fatalf("Trust() = %+v, CABundle() = %q; want ca.pem and ca-bundle.pem in %s", trust, n.Server.CABundle(), dir)
 	}
 	for name, mode := range map[string]os.FileMode{"ca-key.pem": 0o600, "server-key.pem": 0o600, "ca.pem": 0o644} {
 		fi, err := os.Stat(filepath.Join(dir, name))
@@ -96,8 +98,8 @@ func TestLocalCAServesBothOnOnePort(t *testing.T) {
 	}
 	httpc := trustingClient(t, caPool(t, trust.CAFile))
 
-	secure := dial(t, "wss://"+n.addr+"/dev", func(o *websocket.DialOptions) { o.HTTPClient = httpc })
-	plain := dial(t, "ws://"+n.addr+"/dev")
+	secure := dial(t, "wss://"+n.Addr+"/dev", func(o *websocket.DialOptions) { o.HTTPClient = httpc })
+	plain := dial(t, "ws://"+n.Addr+"/dev")
 	send(t, secure, "over tls")
 	send(t, plain, "in clear")
 	if got := read(t, secure); got != "echo:over tls" {
@@ -112,8 +114,8 @@ func TestLocalCAServesBothOnOnePort(t *testing.T) {
 	// requestContext.domainName is the host and port the client dialled: the callback URL
 	// the tutorials build from it reaches this port, and the certificate names it.
 	domain := secureEv.RequestContext.DomainName
-	if domain != n.addr {
-		t.Fatalf("requestContext.domainName = %q, want the dialled %q", domain, n.addr)
+	if domain != n.Addr {
+		t.Fatalf("requestContext.domainName = %q, want the dialled %q", domain, n.Addr)
 	}
 	mc := apigatewaymanagementapi.New(apigatewaymanagementapi.Options{
 		BaseEndpoint: aws.String("https://" + domain + "/" + secureEv.RequestContext.Stage),
@@ -144,7 +146,7 @@ func TestLocalCAServesBothOnOnePort(t *testing.T) {
 	if got := read(t, plain); got != "via http" {
 		t.Fatalf("push over http = %q", got)
 	}
-	for _, u := range []string{"http://" + n.addr + "/healthz", "https://" + n.addr + "/healthz", "https://localhost:" + port(n.addr) + "/healthz"} {
+	for _, u := range []string{"http://" + n.Addr + "/healthz", "https://" + n.Addr + "/healthz", "https://localhost:" + port(n.Addr) + "/healthz"} {
 		resp, err := httpc.Get(u)
 		if err != nil {
 			t.Fatalf("GET %s: %v", u, err)
@@ -161,7 +163,7 @@ func TestLocalCAServesBothOnOnePort(t *testing.T) {
 	// The bundle holds the system's roots and the CA, so a client whose roots it replaces
 	// (SSL_CERT_FILE, AWS_CA_BUNDLE) still verifies wsgate.
 	bundle := caPool(t, trust.Bundle)
-	if _, err := trustingClient(t, bundle).Get("https://" + n.addr + "/healthz"); err != nil {
+	if _, err := trustingClient(t, bundle).Get("https://" + n.Addr + "/healthz"); err != nil {
 		t.Fatalf("GET with the bundle as roots: %v", err)
 	}
 }
@@ -180,10 +182,10 @@ func TestLocalCANodeCallback(t *testing.T) {
 		t.Skip("node not installed")
 	}
 	fn := echoLambda(t)
-	n, logs := startNodeLogged(t, fmt.Sprintf("state: { dir: %q }\nmanagement: { credentials: [ { accessKeyId: %s, secretAccessKey: %q } ] }\n",
-		t.TempDir(), mgmtKeyID, mgmtSecretKey)+fmt.Sprintf(lifecycleAPI, fn.srv.URL))
-	c := dial(t, n.url("/dev"))
-	ev := fn.eventOf(t, "$connect")
+	n, logs := servertest.StartLogged(t, fmt.Sprintf("state: { dir: %q }\nmanagement: { credentials: [ { accessKeyId: %s, secretAccessKey: %q } ] }\n",
+		t.TempDir(), mgmtKeyID, mgmtSecretKey)+fmt.Sprintf(lifecycleAPI, fn.URL()))
+	c := dial(t, n.WS("/dev"))
+	ev := fn.WaitEvent(t, "$connect", "")
 	// SigV4 by hand with node's crypto (no npm): what the SDK's ApiGatewayManagementApi client
 	// sends, with the credentials from the environment as Lambda gives them.
 	script := `
@@ -215,7 +217,7 @@ req.end(body);
 `
 	creds := []string{"AWS_ACCESS_KEY_ID=" + mgmtKeyID, "AWS_SECRET_ACCESS_KEY=" + mgmtSecretKey, "AWS_REGION=us-east-1"}
 	cmd := exec.Command(nodeBin, "-e", script, ev.RequestContext.DomainName, ev.RequestContext.Stage, ev.RequestContext.ConnectionID)
-	cmd.Env = append(append(os.Environ(), creds...), n.srv.Trust().Env()...)
+	cmd.Env = append(append(os.Environ(), creds...), n.Server.Trust().Env()...)
 	out, err := cmd.CombinedOutput()
 	if err != nil || strings.TrimSpace(string(out)) != "status 200" {
 		t.Fatalf("node https POST: %v\n%s", err, out)
@@ -232,7 +234,7 @@ req.end(body);
 	}
 	// Node hangs up without a TLS alert; the log still says what to do, and with which file.
 	rec := waitLog(t, logs, "hung up on wsgate's certificate")
-	if rec["caFile"] != n.srv.Trust().CAFile || !strings.HasPrefix(fmt.Sprint(rec["remote"]), "127.0.0.1:") {
+	if rec["caFile"] != n.Server.Trust().CAFile || !strings.HasPrefix(fmt.Sprint(rec["remote"]), "127.0.0.1:") {
 		t.Errorf("log line = %v; want the CA file and the client's address", rec)
 	}
 }
@@ -241,38 +243,38 @@ req.end(body);
 func TestLocalCASurvivesRestart(t *testing.T) {
 	dir := t.TempDir()
 	fn := echoLambda(t)
-	yaml := fmt.Sprintf("state: { dir: %q }\n", dir) + fmt.Sprintf(lifecycleAPI, fn.srv.URL)
-	first := startNode(t, yaml)
-	ca1, err := os.ReadFile(first.srv.Trust().CAFile)
+	yaml := fmt.Sprintf("state: { dir: %q }\n", dir) + fmt.Sprintf(lifecycleAPI, fn.URL())
+	first := servertest.Start(t, yaml)
+	ca1, err := os.ReadFile(first.Server.Trust().CAFile)
 	if err != nil {
 		t.Fatal(err)
 	}
 	leaf1, _ := os.ReadFile(filepath.Join(dir, "server.pem"))
-	pool := caPool(t, first.srv.Trust().CAFile)
+	pool := caPool(t, first.Server.Trust().CAFile)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := first.srv.Shutdown(ctx); err != nil {
+	if err := first.Server.Shutdown(ctx); err != nil {
 		t.Fatal(err)
 	}
 
-	second := startNode(t, yaml)
-	ca2, err := os.ReadFile(second.srv.Trust().CAFile)
+	second := servertest.Start(t, yaml)
+	ca2, err := os.ReadFile(second.Server.Trust().CAFile)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if second.srv.Trust().CAFile != first.srv.Trust().CAFile || string(ca1) != string(ca2) {
+	if second.Server.Trust().CAFile != first.Server.Trust().CAFile || string(ca1) != string(ca2) {
 		t.Fatalf("the CA changed across a restart")
 	}
 	if leaf2, _ := os.ReadFile(filepath.Join(dir, "server.pem")); string(leaf1) != string(leaf2) {
 		t.Errorf("the server certificate was made again for the same listen address")
 	}
 	// A client that trusted the first run's CA connects to the second run.
-	c := dial(t, "wss://"+second.addr+"/dev", func(o *websocket.DialOptions) { o.HTTPClient = trustingClient(t, pool) })
+	c := dial(t, "wss://"+second.Addr+"/dev", func(o *websocket.DialOptions) { o.HTTPClient = trustingClient(t, pool) })
 	send(t, c, "again")
 	if got := read(t, c); got != "re:again" {
 		t.Fatalf("wss:// after restart = %q", got)
 	}
-	st := secureState(t, second.addr, pool)
+	st := secureState(t, second.Addr, pool)
 	if got, want := localca.Fingerprint(st.PeerCertificates[len(st.PeerCertificates)-1]), fingerprintOf(t, ca1); got != want {
 		t.Fatalf("served chain ends in CA %s, want %s", got, want)
 	}
@@ -306,17 +308,17 @@ func secureState(t *testing.T, addr string, pool *x509.CertPool) tls.ConnectionS
 // over TLS and in clear.
 func TestSilentClientsDoNotBlockAccept(t *testing.T) {
 	fn := echoLambda(t)
-	n := startNode(t, fmt.Sprintf("state: { dir: %q }\n", t.TempDir())+fmt.Sprintf(lifecycleAPI, fn.srv.URL))
+	n := servertest.Start(t, fmt.Sprintf("state: { dir: %q }\n", t.TempDir())+fmt.Sprintf(lifecycleAPI, fn.URL()))
 	for range 20 {
-		s, err := net.Dial("tcp", n.addr)
+		s, err := net.Dial("tcp", n.Addr)
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { s.Close() })
 	}
-	httpc := trustingClient(t, caPool(t, n.srv.Trust().CAFile))
-	secure := dial(t, "wss://"+n.addr+"/dev", func(o *websocket.DialOptions) { o.HTTPClient = httpc })
-	plain := dial(t, "ws://"+n.addr+"/dev")
+	httpc := trustingClient(t, caPool(t, n.Server.Trust().CAFile))
+	secure := dial(t, "wss://"+n.Addr+"/dev", func(o *websocket.DialOptions) { o.HTTPClient = httpc })
+	plain := dial(t, "ws://"+n.Addr+"/dev")
 	send(t, secure, "a")
 	send(t, plain, "b")
 	if read(t, secure) != "re:a" || read(t, plain) != "re:b" {
@@ -330,11 +332,11 @@ func TestSilentClientsDoNotBlockAccept(t *testing.T) {
 func TestWrongProtocolIsLogged(t *testing.T) {
 	fn := echoLambda(t)
 	t.Run("tls on plain-only port", func(t *testing.T) {
-		n, logs := startNodeLogged(t, "tls: { mode: off }\n"+fmt.Sprintf(lifecycleAPI, fn.srv.URL))
-		if n.srv.Trust() != (localca.Trust{}) {
-			t.Errorf("tls.mode off: Trust() = %+v, want none", n.srv.Trust())
+		n, logs := servertest.StartLogged(t, "tls: { mode: off }\n"+fmt.Sprintf(lifecycleAPI, fn.URL()))
+		if n.Server.Trust() != (localca.Trust{}) {
+			t.Errorf("tls.mode off: Trust() = %+v, want none", n.Server.Trust())
 		}
-		_, err := tls.DialWithDialer(&net.Dialer{Timeout: 10 * time.Second}, "tcp", n.addr, &tls.Config{InsecureSkipVerify: true})
+		_, err := tls.DialWithDialer(&net.Dialer{Timeout: 10 * time.Second}, "tcp", n.Addr, &tls.Config{InsecureSkipVerify: true})
 		if err == nil || !strings.Contains(err.Error(), "handshake failure") {
 			t.Errorf("TLS dial to a plain-only port: %v, want a handshake failure alert", err)
 		}
@@ -342,15 +344,15 @@ func TestWrongProtocolIsLogged(t *testing.T) {
 		if !strings.Contains(rec["msg"].(string), "tls.mode: off") || !strings.HasPrefix(fmt.Sprint(rec["remote"]), "127.0.0.1:") {
 			t.Errorf("log line = %v; want it to name tls.mode: off and the client's address", rec)
 		}
-		c := dial(t, n.url("/dev")) // plain text still works
+		c := dial(t, n.WS("/dev")) // plain text still works
 		send(t, c, "x")
 		if read(t, c) != "re:x" {
 			t.Fatal("ws:// on a plain-only port")
 		}
 	})
 	t.Run("plain on tls-only port", func(t *testing.T) {
-		n, logs := startNodeLogged(t, fmt.Sprintf("state: { dir: %q }\ntls: { requireTLS: true }\n", t.TempDir())+fmt.Sprintf(lifecycleAPI, fn.srv.URL))
-		resp, err := http.Get("http://" + n.addr + "/healthz")
+		n, logs := servertest.StartLogged(t, fmt.Sprintf("state: { dir: %q }\ntls: { requireTLS: true }\n", t.TempDir())+fmt.Sprintf(lifecycleAPI, fn.URL()))
+		resp, err := http.Get("http://" + n.Addr + "/healthz")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -363,31 +365,31 @@ func TestWrongProtocolIsLogged(t *testing.T) {
 		if rec["request"] != "GET /healthz HTTP/1.1" || !strings.HasPrefix(fmt.Sprint(rec["remote"]), "127.0.0.1:") {
 			t.Errorf("log line = %v; want the request line and the client's address", rec)
 		}
-		if _, _, err := tryDial(n.url("/dev")); err == nil {
+		if _, _, err := tryDial(n.WS("/dev")); err == nil {
 			t.Error("ws:// on a TLS-only port succeeded")
 		}
-		if _, err := trustingClient(t, caPool(t, n.srv.Trust().CAFile)).Get("https://" + n.addr + "/healthz"); err != nil {
+		if _, err := trustingClient(t, caPool(t, n.Server.Trust().CAFile)).Get("https://" + n.Addr + "/healthz"); err != nil {
 			t.Errorf("https on a TLS-only port: %v", err)
 		}
 	})
 	t.Run("client does not trust the CA", func(t *testing.T) {
-		n, logs := startNodeLogged(t, fmt.Sprintf("state: { dir: %q }\nmanagement: { credentials: [ { accessKeyId: %s, secretAccessKey: %q } ] }\n",
-			t.TempDir(), mgmtKeyID, mgmtSecretKey)+fmt.Sprintf(lifecycleAPI, fn.srv.URL))
-		if _, err := http.Get("https://" + n.addr + "/healthz"); err == nil {
+		n, logs := servertest.StartLogged(t, fmt.Sprintf("state: { dir: %q }\nmanagement: { credentials: [ { accessKeyId: %s, secretAccessKey: %q } ] }\n",
+			t.TempDir(), mgmtKeyID, mgmtSecretKey)+fmt.Sprintf(lifecycleAPI, fn.URL()))
+		if _, err := http.Get("https://" + n.Addr + "/healthz"); err == nil {
 			t.Fatal("an untrusting client was served")
 		}
 		rec := waitLog(t, logs, "rejected wsgate's certificate")
-		if rec["caFile"] != n.srv.Trust().CAFile || !strings.Contains(fmt.Sprint(rec["alert"]), "certificate") {
+		if rec["caFile"] != n.Server.Trust().CAFile || !strings.Contains(fmt.Sprint(rec["alert"]), "certificate") {
 			t.Errorf("log line = %v; want the CA file to trust and the client's alert", rec)
 		}
 	})
 }
 
 // waitLog waits for a JSON log record whose msg contains substr.
-func waitLog(t *testing.T, logs *accessLogSink, substr string) map[string]any {
+func waitLog(t *testing.T, logs *harness.Buffer, substr string) map[string]any {
 	t.Helper()
 	var found map[string]any
-	waitFor(t, "a log line with "+substr, func() bool {
+	harness.Eventually(t, "a log line with "+substr, func() bool {
 		text := logs.String()
 		sc := bufio.NewScanner(strings.NewReader(text))
 		for sc.Scan() {
@@ -406,7 +408,7 @@ func waitLog(t *testing.T, logs *accessLogSink, substr string) map[string]any {
 // the first byte is peeked, not read, so the gateway gets the *net.TCPConn nbio takes. A
 // wrapper in that path would leave each socket on a goroutine of its own, as wss:// ones are.
 func TestPlainSocketsStayOnTheEventLoop(t *testing.T) {
-	n := startNode(t, fmt.Sprintf("state: { dir: %q }\n", t.TempDir())+`
+	n := servertest.Start(t, fmt.Sprintf("state: { dir: %q }\n", t.TempDir())+`
 routes:
   $default: { integration: m, routeResponse: true }
 integrations:
@@ -414,14 +416,14 @@ integrations:
 `)
 	const conns = 60
 	// Warm up, so that pools and workers the first connections start are not counted.
-	warm := dialFrames(t, n.url("/dev"))
+	warm := dialFrames(t, n.WS("/dev"))
 	warm.conn.Close()
-	waitFor(t, "the warm-up socket to go", func() bool { return n.srv.Hub().Len() == 0 })
+	harness.Eventually(t, "the warm-up socket to go", func() bool { return n.Server.Hub().Len() == 0 })
 	before := runtime.NumGoroutine()
 	for range conns {
-		dialFrames(t, n.url("/dev")) // a raw client: no goroutine of its own
+		dialFrames(t, n.WS("/dev")) // a raw client: no goroutine of its own
 	}
-	waitFor(t, "the sockets to register", func() bool { return n.srv.Hub().Len() == conns })
+	harness.Eventually(t, "the sockets to register", func() bool { return n.Server.Hub().Len() == conns })
 	if grew := runtime.NumGoroutine() - before; grew >= conns/2 {
 		t.Fatalf("%d plain ws:// sockets added %d goroutines: they are not on nbio's event loop", conns, grew)
 	}
@@ -438,8 +440,8 @@ func TestLocalCAWithoutAStateDirectory(t *testing.T) {
 	t.Setenv("STATE_DIRECTORY", "")
 	t.Setenv("XDG_STATE_HOME", notADir) // $XDG_STATE_HOME/wsgate cannot be made
 	fn := echoLambda(t)
-	n, logs := startNodeLogged(t, fmt.Sprintf(lifecycleAPI, fn.srv.URL))
-	caFile := n.srv.Trust().CAFile
+	n, logs := servertest.StartLogged(t, fmt.Sprintf(lifecycleAPI, fn.URL()))
+	caFile := n.Server.Trust().CAFile
 	t.Cleanup(func() { os.RemoveAll(filepath.Dir(caFile)) })
 	if strings.HasPrefix(caFile, notADir) || caFile == "" {
 		t.Fatalf("CA file %q", caFile)
@@ -448,7 +450,7 @@ func TestLocalCAWithoutAStateDirectory(t *testing.T) {
 	if !strings.Contains(fmt.Sprint(rec["msg"]), "set state.dir") {
 		t.Errorf("warning = %v; want it to say how to keep the CA", rec)
 	}
-	c := dial(t, "wss://"+n.addr+"/dev", func(o *websocket.DialOptions) { o.HTTPClient = trustingClient(t, caPool(t, caFile)) })
+	c := dial(t, "wss://"+n.Addr+"/dev", func(o *websocket.DialOptions) { o.HTTPClient = trustingClient(t, caPool(t, caFile)) })
 	send(t, c, "tmp")
 	if got := read(t, c); got != "re:tmp" {
 		t.Fatalf("wss:// with a temporary CA = %q", got)

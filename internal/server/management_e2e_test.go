@@ -17,6 +17,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi/types"
 	"github.com/aws/smithy-go"
 	"github.com/coder/websocket"
+
+	"github.com/wsgate/wsgate/internal/server/servertest"
+	"github.com/wsgate/wsgate/internal/testutil/harness"
 )
 
 const (
@@ -44,17 +47,17 @@ func sdkContext(t *testing.T) context.Context {
 // The unmodified AWS SDK client drives all three @connections operations against a node with
 // SigV4 credentials, and decodes every error into its typed exception.
 func TestManagementAPIWithSDK(t *testing.T) {
-	fn := newLambda(t, func(ev events.APIGatewayWebsocketProxyRequest) (int, string) { return 200, "ack" })
-	n := startNode(t, fmt.Sprintf(signedLambdaAPI, fn.srv.URL))
+	fn := harness.NewProxyLambda(t, func(ev events.APIGatewayWebsocketProxyRequest) (int, string) { return 200, "ack" })
+	n := servertest.Start(t, fmt.Sprintf(signedLambdaAPI, fn.URL()))
 	mc := mgmtClient(n, mgmtKeyID, mgmtSecretKey)
 	ctx := sdkContext(t)
 
 	before := time.Now()
-	c := dial(t, n.url("/dev"), func(o *websocket.DialOptions) {
+	c := dial(t, n.WS("/dev"), func(o *websocket.DialOptions) {
 		o.HTTPHeader = http.Header{"User-Agent": {"mgmt-e2e/1.0"}}
 	})
 	after := time.Now()
-	id := fn.nthConnID(t, 1)
+	id := fn.NthConnectionID(t, 1)
 	if !strings.HasSuffix(id, "=") {
 		t.Fatalf("connection id %q: want AWS's format ending in '=' so the SDK's path escaping is exercised", id)
 	}
@@ -86,7 +89,7 @@ func TestManagementAPIWithSDK(t *testing.T) {
 		t.Fatalf("lastActiveAt = %v, want at or after connectedAt %v", g1.LastActiveAt, g1.ConnectedAt)
 	}
 	// Traffic moves lastActiveAt (a push does not: it is the client's activity).
-	waitFor(t, "the clock to pass lastActiveAt", func() bool { return time.Since(*g1.LastActiveAt) > 2*time.Millisecond })
+	harness.Eventually(t, "the clock to pass lastActiveAt", func() bool { return time.Since(*g1.LastActiveAt) > 2*time.Millisecond })
 	send(t, c, `{"action":"anything"}`)
 	if got := read(t, c); got != "ack" {
 		t.Fatalf("route response = %q", got)
@@ -130,11 +133,11 @@ func TestManagementAPIWithSDK(t *testing.T) {
 	if code != websocket.StatusNormalClosure {
 		t.Errorf("client close after DeleteConnection = %d %q, want 1000", code, reason)
 	}
-	disc := fn.discEvent(t, id)
+	disc := fn.WaitEvent(t, "$disconnect", id)
 	if disc.RequestContext.DisconnectStatusCode != 1000 || reasonOf(disc) != "Connection deleted" {
 		t.Errorf("$disconnect = %d %q, want 1000 \"Connection deleted\"", disc.RequestContext.DisconnectStatusCode, reasonOf(disc))
 	}
-	if n := fn.count("$default"); n != 1 {
+	if n := fn.Count("$default"); n != 1 {
 		t.Errorf("$default calls = %d, want 1 (the forbidden push must not have been routed or delivered)", n)
 	}
 
@@ -156,17 +159,17 @@ func TestManagementAPIWithSDK(t *testing.T) {
 
 // With no credentials configured, loopback callers are served without a signature.
 func TestManagementLoopbackUnsigned(t *testing.T) {
-	n := startNode(t, `
+	n := servertest.Start(t, `
 routes:
   $default: { integration: echo, routeResponse: true }
 integrations:
   echo: { type: MOCK, requestTemplates: { $default: '{"statusCode": 200}' }, responses: { $default: { templates: { $default: '$context.connectionId' } } } }
 `)
-	c := dial(t, n.url("/dev"))
+	c := dial(t, n.WS("/dev"))
 	send(t, c, "who am i")
 	id := read(t, c)
 	mc := apigatewaymanagementapi.New(apigatewaymanagementapi.Options{
-		BaseEndpoint: aws.String("http://" + n.addr + "/dev"), Region: "us-east-1",
+		BaseEndpoint: aws.String("http://" + n.Addr + "/dev"), Region: "us-east-1",
 		Credentials: aws.AnonymousCredentials{}, RetryMaxAttempts: 1,
 	})
 	ctx := sdkContext(t)
@@ -177,7 +180,7 @@ integrations:
 		t.Fatalf("frame = %q", got)
 	}
 	// A plain curl-style POST with no Authorization header at all.
-	resp, err := http.Post("http://"+n.addr+"/dev/@connections/"+id, "text/plain", strings.NewReader("via curl"))
+	resp, err := http.Post("http://"+n.Addr+"/dev/@connections/"+id, "text/plain", strings.NewReader("via curl"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -200,7 +203,7 @@ func TestPostDuringConnectIsGone(t *testing.T) {
 		mu      sync.Mutex
 		results []error
 		getErr  error
-		nodeP   *node
+		nodeP   *servertest.Node
 		started = make(chan struct{})
 	)
 	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -220,7 +223,7 @@ func TestPostDuringConnectIsGone(t *testing.T) {
 		mu.Unlock()
 	}))
 	defer backend.Close()
-	nodeP = startNode(t, fmt.Sprintf(`
+	nodeP = servertest.Start(t, fmt.Sprintf(`
 management:
   credentials: [ { accessKeyId: %s, secretAccessKey: "%s" } ]
 routes:
@@ -232,7 +235,7 @@ integrations:
     requestParameters: { integration.request.header.connectionId: context.connectionId }
 `, mgmtKeyID, mgmtSecretKey, backend.URL))
 	close(started)
-	c := dial(t, nodeP.url("/dev"))
+	c := dial(t, nodeP.WS("/dev"))
 	mu.Lock()
 	defer mu.Unlock()
 	if len(results) != 1 {

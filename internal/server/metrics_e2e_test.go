@@ -10,6 +10,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi"
 	"github.com/coder/websocket"
+
+	"github.com/wsgate/wsgate/internal/server/servertest"
+	"github.com/wsgate/wsgate/internal/testutil/harness"
 )
 
 // The CloudWatch-named metrics count what API Gateway counts: a backend answering 500 is an
@@ -17,7 +20,7 @@ import (
 // route a ClientError; MessageCount counts both directions, pushes included; only pushes count
 // as pushes.
 func TestCloudWatchMetrics(t *testing.T) {
-	fn := newLambda(t, func(ev events.APIGatewayWebsocketProxyRequest) (int, string) {
+	fn := harness.NewProxyLambda(t, func(ev events.APIGatewayWebsocketProxyRequest) (int, string) {
 		switch {
 		case strings.Contains(ev.Body, "fail500"):
 			return 500, "backend broke"
@@ -26,7 +29,7 @@ func TestCloudWatchMetrics(t *testing.T) {
 		}
 		return 200, "ok"
 	})
-	n := startNode(t, fmt.Sprintf(`stage: prod
+	n := servertest.Start(t, fmt.Sprintf(`stage: prod
 management:
   credentials: [ { accessKeyId: %s, secretAccessKey: "%s" } ]
 routes:
@@ -36,9 +39,9 @@ routes:
   crash: { integration: fn }
 integrations:
   fn: { type: AWS_PROXY, uri: app, endpoint: "%s" }
-`, mgmtKeyID, mgmtSecretKey, fn.srv.URL))
-	c := dial(t, n.url("/prod"))
-	id := fn.nthConnID(t, 1)
+`, mgmtKeyID, mgmtSecretKey, fn.URL()))
+	c := dial(t, n.WS("/prod"))
+	id := fn.NthConnectionID(t, 1)
 	send(t, c, `{"action":"fail500"}`)
 	if got := read(t, c); got != "backend broke" {
 		t.Fatalf("route response %q", got)
@@ -56,7 +59,7 @@ integrations:
 		t.Fatal(err)
 	}
 	_ = c.Close(websocket.StatusNormalClosure, "")
-	fn.discEvent(t, id)
+	fn.WaitEvent(t, "$disconnect", id)
 
 	for _, m := range []struct {
 		name   string
@@ -76,7 +79,7 @@ integrations:
 		{"wsgate_management_requests_total", nil, 2},
 	} {
 		var got float64
-		waitFor(t, m.name, func() bool { got = scrapeMetric(t, n, m.name, m.labels...); return got == m.want })
+		harness.Eventually(t, m.name, func() bool { got = scrapeMetric(t, n, m.name, m.labels...); return got == m.want })
 		if got != m.want {
 			t.Errorf("%s%v = %v, want %v", m.name, m.labels, got, m.want)
 		}

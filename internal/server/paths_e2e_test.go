@@ -8,6 +8,8 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/wsgate/wsgate/internal/server/servertest"
 )
 
 // pathsAPI answers {"action":"whoami"} in process and signs management with the test keys.
@@ -21,8 +23,8 @@ integrations:
 // neither a WebSocket upgrade nor a management call gets AWS's JSON answer with a request id,
 // never 426 or a redirect; "/dev//@connections/{id}" is served (issue 13 §2).
 func TestRequestsThatAreNotUpgrades(t *testing.T) {
-	n := startNode(t, pathsAPI)
-	c := dial(t, n.url("/dev"))
+	n := servertest.Start(t, pathsAPI)
+	c := dial(t, n.WS("/dev"))
 	id, _ := whoami(t, c)
 	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 
@@ -38,7 +40,7 @@ func TestRequestsThatAreNotUpgrades(t *testing.T) {
 		{"GET", "/", "ForbiddenException", `{"message":"Forbidden"}`, 403},
 		{"GET", "//healthz", "ForbiddenException", `{"message":"Forbidden"}`, 403},
 	} {
-		req, _ := http.NewRequest(tc.method, "http://"+n.addr+tc.path, strings.NewReader("x"))
+		req, _ := http.NewRequest(tc.method, "http://"+n.Addr+tc.path, strings.NewReader("x"))
 		resp, err := noRedirect.Do(req)
 		if err != nil {
 			t.Fatal(err)
@@ -62,14 +64,14 @@ func TestRequestsThatAreNotUpgrades(t *testing.T) {
 	}
 
 	// A WebSocket upgrade to another stage is refused with the same answer.
-	if _, resp, err := tryDial(n.url("/other")); err == nil || resp == nil || resp.StatusCode != 403 ||
+	if _, resp, err := tryDial(n.WS("/other")); err == nil || resp == nil || resp.StatusCode != 403 ||
 		resp.Header.Get("x-amzn-RequestId") == "" {
 		t.Errorf("upgrade to another stage: %v %v, want 403 with a request id", err, resp)
 	}
 
 	// The node's own paths still answer, and only clean.
 	for _, p := range []string{"/healthz", "/readyz", "/metrics"} {
-		resp, err := noRedirect.Get("http://" + n.addr + p)
+		resp, err := noRedirect.Get("http://" + n.Addr + p)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -99,8 +101,8 @@ func TestBotocoreDoubleSlash(t *testing.T) {
 	if err := exec.Command("python3", "-c", "import botocore").Run(); err != nil {
 		t.Skip("botocore not installed for python3 (pip install botocore)")
 	}
-	n := startNode(t, pathsAPI)
-	c := dial(t, n.url("/dev"))
+	n := servertest.Start(t, pathsAPI)
+	c := dial(t, n.WS("/dev"))
 	id, _ := whoami(t, c)
 	script := `
 import json, sys, urllib.request
@@ -117,7 +119,7 @@ try:
 except urllib.error.HTTPError as e:
     print(e.code, e.read().decode())
 `
-	in, _ := json.Marshal(map[string]string{"url": "http://" + n.addr + "/dev//@connections/" + id,
+	in, _ := json.Marshal(map[string]string{"url": "http://" + n.Addr + "/dev//@connections/" + id,
 		"body": "from botocore", "akid": testAKID, "secret": testSecretKey})
 	cmd := exec.Command("python3", "-c", script)
 	cmd.Stdin = bytes.NewReader(in)

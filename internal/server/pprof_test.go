@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/wsgate/wsgate/internal/server/servertest"
 )
 
 // pprofFreeAddr returns a loopback address nobody listens on at the moment.
@@ -34,18 +36,18 @@ func pprofGet(t *testing.T, url string) (int, string) {
 // admin.pprof serves the profiler on the admin listener only, never on the client-facing one.
 func TestPprofOnAdminListenerOnly(t *testing.T) {
 	admin := pprofFreeAddr(t)
-	n := startNode(t, "stage: dev\nadmin: {listen: \""+admin+"\", pprof: true}\n")
+	n := servertest.Start(t, "stage: dev\nadmin: {listen: \""+admin+"\", pprof: true}\n")
 	if code, body := pprofGet(t, "http://"+admin+"/debug/pprof/heap?debug=1"); code != 200 || !strings.Contains(body, "heap profile") {
 		t.Fatalf("admin /debug/pprof/heap: %d %.80q", code, body)
 	}
-	if code, _ := pprofGet(t, "http://"+n.addr+"/debug/pprof/heap?debug=1"); code == 200 {
+	if code, _ := pprofGet(t, "http://"+n.Addr+"/debug/pprof/heap?debug=1"); code == 200 {
 		t.Fatalf("main listener serves pprof")
 	}
 }
 
 func TestNoPprofByDefault(t *testing.T) {
 	admin := pprofFreeAddr(t)
-	startNode(t, "stage: dev\nadmin: {listen: \""+admin+"\"}\n")
+	servertest.Start(t, "stage: dev\nadmin: {listen: \""+admin+"\"}\n")
 	if code, _ := pprofGet(t, "http://"+admin+"/debug/pprof/heap?debug=1"); code == 200 {
 		t.Fatalf("pprof served without admin.pprof")
 	}

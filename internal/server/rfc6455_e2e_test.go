@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/wsgate/wsgate/internal/server/servertest"
 )
 
 // rawFrame is one client frame built by hand: b0 is FIN, RSV and opcode; masked sets the MASK
@@ -57,7 +59,7 @@ func closePayload(code uint16, reason string) []byte {
 // integration (a message before it may, if its call started before the close).
 func TestProtocolErrorsAreClosedWithTheirCode(t *testing.T) {
 	fn := echoLambda(t)
-	n := startNode(t, fmt.Sprintf(lifecycleAPI, fn.srv.URL))
+	n := servertest.Start(t, fmt.Sprintf(lifecycleAPI, fn.URL()))
 	cases := []struct {
 		name   string
 		frames [][]byte
@@ -85,8 +87,8 @@ func TestProtocolErrorsAreClosedWithTheirCode(t *testing.T) {
 	}
 	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			c := dialFrames(t, n.url("/dev"))
-			id := fn.nthConnID(t, i+1)
+			c := dialFrames(t, n.WS("/dev"))
+			id := fn.NthConnectionID(t, i+1)
 			// A good message first: it is routed; the bad frame after it closes the connection.
 			good := rawFrame(fin|opText, true, []byte("before "+tc.name))
 			_ = c.conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
@@ -101,12 +103,12 @@ func TestProtocolErrorsAreClosedWithTheirCode(t *testing.T) {
 			if code != tc.code || !strings.Contains(reason, tc.reason) {
 				t.Errorf("close frame %d %q, want %d with %q", code, reason, tc.code, tc.reason)
 			}
-			ev := fn.discEvent(t, id)
+			ev := fn.WaitEvent(t, "$disconnect", id)
 			if got := int(ev.RequestContext.DisconnectStatusCode); got != code || reasonOf(ev) != reason {
 				t.Errorf("$disconnect reports %d %q, want what was sent: %d %q", got, reasonOf(ev), code, reason)
 			}
 			var bodies []string
-			for _, e := range fn.all() {
+			for _, e := range fn.ProxyEvents() {
 				if e.RequestContext.ConnectionID == id && e.RequestContext.RouteKey == "$default" {
 					bodies = append(bodies, e.Body)
 				}
@@ -121,15 +123,15 @@ func TestProtocolErrorsAreClosedWithTheirCode(t *testing.T) {
 // A close frame with a code no endpoint may send is answered 1002 and reported as such.
 func TestInvalidCloseCodeIsProtocolError(t *testing.T) {
 	fn := echoLambda(t)
-	n := startNode(t, fmt.Sprintf(lifecycleAPI, fn.srv.URL))
-	c := dialFrames(t, n.url("/dev"))
-	id := fn.nthConnID(t, 1)
+	n := servertest.Start(t, fmt.Sprintf(lifecycleAPI, fn.URL()))
+	c := dialFrames(t, n.WS("/dev"))
+	id := fn.NthConnectionID(t, 1)
 	_, _ = c.conn.Write(rawFrame(fin|opClose, true, closePayload(1005, "")))
 	code, _, ok := c.readClose()
 	if !ok || code != 1002 {
 		t.Fatalf("close frame %d (received %v), want 1002", code, ok)
 	}
-	if ev := fn.discEvent(t, id); ev.RequestContext.DisconnectStatusCode != 1002 {
+	if ev := fn.WaitEvent(t, "$disconnect", id); ev.RequestContext.DisconnectStatusCode != 1002 {
 		t.Errorf("$disconnect reports %d %q, want 1002", ev.RequestContext.DisconnectStatusCode, reasonOf(ev))
 	}
 }

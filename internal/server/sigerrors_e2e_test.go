@@ -12,13 +12,16 @@ import (
 	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/middleware"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/wsgate/wsgate/internal/server/servertest"
+	"github.com/wsgate/wsgate/internal/testutil/harness"
 )
 
 // Every way a management call can fail authentication reaches the unmodified Go SDK as AWS's
 // own error code, and each refusal is logged once at warn with the caller's IP, access key id
 // and reason, never the secret.
 func TestSignatureFailuresHaveAWSTypes(t *testing.T) {
-	n, logs := startNodeLogged(t, sigAPI)
+	n, logs := servertest.StartLogged(t, sigAPI)
 	// setAuthorization replaces (or with "" removes) the Authorization header the SDK signed.
 	setAuthorization := func(v string) func(*apigatewaymanagementapi.Options) {
 		return func(o *apigatewaymanagementapi.Options) {
@@ -76,8 +79,8 @@ func TestSignatureFailuresHaveAWSTypes(t *testing.T) {
 			t.Errorf("%s: %v, want HTTP 403", c.name, err)
 		}
 		var recs []map[string]any
-		waitFor(t, c.name+" warn line", func() bool {
-			recs = logs.records("management request refused")
+		harness.Eventually(t, c.name+" warn line", func() bool {
+			recs = logs.Records("management request refused")
 			return len(recs) == i+1
 		})
 		rec := recs[i]
@@ -86,10 +89,10 @@ func TestSignatureFailuresHaveAWSTypes(t *testing.T) {
 			t.Errorf("%s: log line %v, want WARN with sourceIp, accessKeyId %q, reason %q", c.name, rec, c.key, c.reason)
 		}
 	}
-	if all := logs.all(); strings.Contains(all, mgmtSecretKey) {
+	if all := logs.String(); strings.Contains(all, mgmtSecretKey) {
 		t.Errorf("the secret access key appears in the log")
 	}
-	if n := len(logs.records("management request")); n != 0 {
+	if n := len(logs.Records("management request")); n != 0 {
 		t.Errorf("%d extra info/debug lines for refused calls; want each logged once", n)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/gobwas/ws"
 
 	"github.com/wsgate/wsgate/internal/hub"
+	"github.com/wsgate/wsgate/internal/server/servertest"
 )
 
 // Clients that stop reading are closed after about limits.sendQueueBytes, not after the
@@ -27,7 +28,7 @@ func TestStalledReadersAreClosedAfterSendQueueBytes(t *testing.T) {
 		clientBuf = 4 << 10 // the clients' own receive buffer, kept small to measure the node's side
 		readers   = 20
 	)
-	n := startNode(t, fmt.Sprintf(lifecycleAPI, fn.srv.URL)+
+	n := servertest.Start(t, fmt.Sprintf(lifecycleAPI, fn.URL())+
 		fmt.Sprintf("limits: { sendQueueBytes: %d, socketSendBufferBytes: %d }\n", sendQueue, sockBuf))
 	d := ws.Dialer{NetDial: func(ctx context.Context, network, addr string) (net.Conn, error) {
 		nd := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
@@ -41,23 +42,23 @@ func TestStalledReadersAreClosedAfterSendQueueBytes(t *testing.T) {
 	}}
 	for i := range readers {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		conn, _, _, err := d.Dial(ctx, n.url("/dev"))
+		conn, _, _, err := d.Dial(ctx, n.WS("/dev"))
 		cancel()
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { _ = conn.Close() })
-		fn.nthConnID(t, i+1)
+		fn.NthConnectionID(t, i+1)
 	}
 	// The kernel doubles SO_SNDBUF and SO_RCVBUF for its bookkeeping; a frame in flight and
 	// loopback's own queue add a little.
 	bound := sendQueue + 2*sockBuf + 2*clientBuf + 64<<10
 	msg := []byte(strings.Repeat("x", 1024))
 	ctx := context.Background()
-	for i, id := range fn.connIDs() {
+	for i, id := range fn.ConnectionIDs() {
 		accepted := 0
 		for {
-			err := n.srv.Hub().PostToConnection(ctx, id, msg)
+			err := n.Server.Hub().PostToConnection(ctx, id, msg)
 			if err != nil {
 				if !errors.Is(err, hub.ErrSlowConsumer) && !errors.Is(err, hub.ErrGone) {
 					t.Fatalf("reader %d: push: %v", i, err)
@@ -76,7 +77,7 @@ func TestStalledReadersAreClosedAfterSendQueueBytes(t *testing.T) {
 		if i == 0 {
 			t.Logf("a stalled reader was closed after %d KB (sendQueueBytes %d KB, SO_SNDBUF %d KB)", accepted>>10, sendQueue>>10, sockBuf>>10)
 		}
-		ev := fn.discEvent(t, id)
+		ev := fn.WaitEvent(t, "$disconnect", id)
 		if ev.RequestContext.DisconnectStatusCode != 1008 {
 			t.Errorf("reader %d: $disconnect %d %q, want 1008 slow consumer", i, ev.RequestContext.DisconnectStatusCode, reasonOf(ev))
 		}

@@ -25,6 +25,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi"
 	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi/types"
 	"github.com/coder/websocket"
+
+	"github.com/wsgate/wsgate/internal/server/servertest"
+	"github.com/wsgate/wsgate/internal/testutil/harness"
 )
 
 // selfSigned writes a certificate for 127.0.0.1 and its key to dir and returns their paths and
@@ -71,25 +74,25 @@ func selfSigned(t *testing.T, dir string) (certFile, keyFile string, pool *x509.
 // wss:// end to end, and the management API over https with the SDK trusting the certificate.
 func TestTLSEndToEnd(t *testing.T) {
 	certFile, keyFile, pool := selfSigned(t, t.TempDir())
-	fn := newLambda(t, func(ev events.APIGatewayWebsocketProxyRequest) (int, string) {
+	fn := harness.NewProxyLambda(t, func(ev events.APIGatewayWebsocketProxyRequest) (int, string) {
 		return 200, "secure:" + ev.Body
 	})
-	n := startNode(t, fmt.Sprintf(`
+	n := servertest.Start(t, fmt.Sprintf(`
 tls: { certFile: %q, keyFile: %q }
 management:
   credentials: [ { accessKeyId: %s, secretAccessKey: "%s" } ]
-`, certFile, keyFile, mgmtKeyID, mgmtSecretKey)+fmt.Sprintf(lifecycleAPI, fn.srv.URL))
+`, certFile, keyFile, mgmtKeyID, mgmtSecretKey)+fmt.Sprintf(lifecycleAPI, fn.URL()))
 	httpc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
 	defer httpc.CloseIdleConnections()
 
 	// The same port serves plain ws:// too (the first byte tells them apart).
-	plain := dial(t, "ws://"+n.addr+"/dev")
+	plain := dial(t, "ws://"+n.Addr+"/dev")
 	send(t, plain, "in clear")
 	if got := read(t, plain); got != "secure:in clear" {
 		t.Fatalf("route response over ws:// on the TLS port = %q", got)
 	}
 	plain.Close(websocket.StatusNormalClosure, "")
-	c := dial(t, "wss://"+n.addr+"/dev/secure/room", func(o *websocket.DialOptions) { o.HTTPClient = httpc })
+	c := dial(t, "wss://"+n.Addr+"/dev/secure/room", func(o *websocket.DialOptions) { o.HTTPClient = httpc })
 	send(t, c, "hello")
 	if got := read(t, c); got != "secure:hello" {
 		t.Fatalf("route response over wss = %q", got)
@@ -101,7 +104,7 @@ management:
 	id := conn.RequestContext.ConnectionID
 
 	mc := apigatewaymanagementapi.New(apigatewaymanagementapi.Options{
-		BaseEndpoint: aws.String("https://" + n.addr + "/dev"), Region: "us-east-1",
+		BaseEndpoint: aws.String("https://" + n.Addr + "/dev"), Region: "us-east-1",
 		Credentials: credentials.NewStaticCredentialsProvider(mgmtKeyID, mgmtSecretKey, ""),
 		HTTPClient:  httpc, RetryMaxAttempts: 1,
 	})
@@ -124,7 +127,7 @@ management:
 	if code, _ := readClose(t, c); code != websocket.StatusNormalClosure {
 		t.Fatalf("close after DeleteConnection over wss = %d", code)
 	}
-	if ev := fn.discEvent(t, id); ev.RequestContext.DisconnectStatusCode != 1000 {
+	if ev := fn.WaitEvent(t, "$disconnect", id); ev.RequestContext.DisconnectStatusCode != 1000 {
 		t.Fatalf("$disconnect over wss = %d", ev.RequestContext.DisconnectStatusCode)
 	}
 	_, err = mc.GetConnection(ctx, &apigatewaymanagementapi.GetConnectionInput{ConnectionId: aws.String(id)})
@@ -133,7 +136,7 @@ management:
 		t.Fatalf("GetConnection after delete over https: %v, want GoneException", err)
 	}
 	// An untrusting client is refused at the TLS layer, not served in clear text.
-	if _, err := http.Get("https://" + n.addr + "/healthz"); err == nil || !strings.Contains(err.Error(), "certificate") {
+	if _, err := http.Get("https://" + n.Addr + "/healthz"); err == nil || !strings.Contains(err.Error(), "certificate") {
 		t.Errorf("untrusted https GET: %v, want a certificate error", err)
 	}
 }
@@ -143,17 +146,17 @@ management:
 func TestTLSSlowConsumerIsBounded(t *testing.T) {
 	certFile, keyFile, pool := selfSigned(t, t.TempDir())
 	fn := echoLambda(t)
-	n := startNode(t, fmt.Sprintf("tls: { certFile: %q, keyFile: %q }\n", certFile, keyFile)+
-		fmt.Sprintf(lifecycleAPI, fn.srv.URL)+"limits: { messageBytes: 64KB, sendQueueBytes: 64KB }\n")
+	n := servertest.Start(t, fmt.Sprintf("tls: { certFile: %q, keyFile: %q }\n", certFile, keyFile)+
+		fmt.Sprintf(lifecycleAPI, fn.URL())+"limits: { messageBytes: 64KB, sendQueueBytes: 64KB }\n")
 	httpc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
 	defer httpc.CloseIdleConnections()
-	c := dial(t, "wss://"+n.addr+"/dev", func(o *websocket.DialOptions) { o.HTTPClient = httpc })
+	c := dial(t, "wss://"+n.Addr+"/dev", func(o *websocket.DialOptions) { o.HTTPClient = httpc })
 	_ = c // never read
-	id := fn.nthConnID(t, 1)
+	id := fn.NthConnectionID(t, 1)
 	chunk := strings.Repeat("x", 60<<10)
 	pushed, status := 0, 200
 	for status == 200 && pushed < 2000 { // ~120 MB: far beyond any socket buffer
-		resp, err := httpc.Post("https://"+n.addr+"/dev/@connections/"+id, "text/plain", strings.NewReader(chunk))
+		resp, err := httpc.Post("https://"+n.Addr+"/dev/@connections/"+id, "text/plain", strings.NewReader(chunk))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -164,7 +167,7 @@ func TestTLSSlowConsumerIsBounded(t *testing.T) {
 	if status == 200 {
 		t.Fatalf("%d pushes of 60 KB to a wss client that never reads were all accepted: the send queue is unbounded", pushed)
 	}
-	ev := fn.discEvent(t, id)
+	ev := fn.WaitEvent(t, "$disconnect", id)
 	if !strings.Contains(strings.ToLower(reasonOf(ev)), "slow consumer") {
 		t.Errorf("$disconnect reason = %q (code %d), want it to say slow consumer", reasonOf(ev), ev.RequestContext.DisconnectStatusCode)
 	}

@@ -11,6 +11,9 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/coder/websocket"
+
+	"github.com/wsgate/wsgate/internal/server/servertest"
+	"github.com/wsgate/wsgate/internal/testutil/harness"
 )
 
 // usersAPI: JWT users (?Authorization=), a recorded Lambda for $disconnect, the whoami route,
@@ -28,17 +31,17 @@ authorizers:
   jwt: { type: JWT, identitySource: route.request.querystring.Authorization, secret: "%s", userIdClaim: userId }
 ` + mgmtCredentials
 
-func startUsersNode(t *testing.T) (*node, *eventLog) {
+func startUsersNode(t *testing.T) (*servertest.Node, *harness.Lambda) {
 	t.Helper()
-	fn := newLambda(t, func(events.APIGatewayWebsocketProxyRequest) (int, string) { return 200, "" })
-	return startNode(t, fmt.Sprintf(usersAPI, fn.srv.URL, testJWTSecret)), fn
+	fn := harness.NewProxyLambda(t, func(events.APIGatewayWebsocketProxyRequest) (int, string) { return 200, "" })
+	return servertest.Start(t, fmt.Sprintf(usersAPI, fn.URL(), testJWTSecret)), fn
 }
 
 // dialUser opens a connection as uid and waits until the gateway serves it (whoami answered),
 // so that it is registered before the test pushes to it.
-func dialUser(t *testing.T, n *node, uid string) (*websocket.Conn, string) {
+func dialUser(t *testing.T, n *servertest.Node, uid string) (*websocket.Conn, string) {
 	t.Helper()
-	c := dial(t, n.url("/dev?Authorization="+hs256(t, testJWTSecret, userClaims(uid))))
+	c := dial(t, n.WS("/dev?Authorization="+hs256(t, testJWTSecret, userClaims(uid))))
 	id, got := whoami(t, c)
 	if got != uid {
 		t.Fatalf("connection of %s has userId %q", uid, got)
@@ -46,7 +49,7 @@ func dialUser(t *testing.T, n *node, uid string) (*websocket.Conn, string) {
 	return c, id
 }
 
-func getPresence(t *testing.T, n *node, query string) usersPage {
+func getPresence(t *testing.T, n *servertest.Node, query string) usersPage {
 	t.Helper()
 	r := mgmt(t, n, "GET", "/@users"+query, "")
 	if r.status != 200 {
@@ -57,9 +60,9 @@ func getPresence(t *testing.T, n *node, query string) usersPage {
 	return p
 }
 
-func disconnects(fn *eventLog) int {
+func disconnects(fn *harness.Lambda) int {
 	k := 0
-	for _, ev := range fn.all() {
+	for _, ev := range fn.ProxyEvents() {
 		if ev.RequestContext.RouteKey == "$disconnect" {
 			k++
 		}
@@ -129,10 +132,10 @@ func TestUserFanoutPresenceAndLogoutEverywhere(t *testing.T) {
 			t.Errorf("connection %d closed with %d %q, want 1000 \"User disconnected\"", i, code, reason)
 		}
 	}
-	waitFor(t, "three $disconnect events", func() bool { return disconnects(fn)-before == 3 })
+	harness.Eventually(t, "three $disconnect events", func() bool { return disconnects(fn)-before == 3 })
 
 	var off presence
-	waitFor(t, "user 1234 offline", func() bool {
+	harness.Eventually(t, "user 1234 offline", func() bool {
 		off = getPresence(t, n, "?ids=1234").Users[0]
 		return !off.Online
 	})
@@ -165,7 +168,7 @@ func TestPresenceAfterLastSocketCloses(t *testing.T) {
 		t.Fatalf("ann = %+v, want online with 2", p)
 	}
 	_ = a.Close(websocket.StatusNormalClosure, "")
-	waitFor(t, "ann down to one connection", func() bool {
+	harness.Eventually(t, "ann down to one connection", func() bool {
 		return getPresence(t, n, "?ids=ann").Users[0].Connections == 1
 	})
 	if p := getPresence(t, n, "?ids=ann").Users[0]; !p.Online {
@@ -173,7 +176,7 @@ func TestPresenceAfterLastSocketCloses(t *testing.T) {
 	}
 	_ = b.Close(websocket.StatusNormalClosure, "")
 	var p presence
-	waitFor(t, "ann offline", func() bool {
+	harness.Eventually(t, "ann offline", func() bool {
 		p = getPresence(t, n, "?ids=ann").Users[0]
 		return !p.Online
 	})
@@ -322,7 +325,7 @@ func TestGroupsAndBroadcast(t *testing.T) {
 		t.Fatalf("join room2 = %d", r.status)
 	}
 	_ = a.Close(websocket.StatusNormalClosure, "")
-	waitFor(t, "ann's connection to leave room1", func() bool { _, in := members()[idA]; return !in })
+	harness.Eventually(t, "ann's connection to leave room1", func() bool { _, in := members()[idA]; return !in })
 	if m := members(); len(m) != 1 || m[idB] != "bob" {
 		t.Fatalf("members after ann closed = %v", m)
 	}

@@ -17,6 +17,7 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/coder/websocket"
 
+	"github.com/wsgate/wsgate/internal/testutil/harness"
 	"github.com/wsgate/wsgate/internal/testutil/testredis"
 )
 
@@ -57,9 +58,9 @@ func BenchmarkScaleOut(b *testing.B) {
 		if r == nil {
 			r = testredis.Start(b)
 		}
-		var nodes []*gw
+		var nodes []*harness.Process
 		for i := range tp.nodes {
-			nodes = append(nodes, startGW(b, fmt.Sprintf("%s-%d", tp.name, i), configYAML(tp.store(r, i), "info", be.URL())))
+			nodes = append(nodes, harness.StartProcess(b, wsgateBin, fmt.Sprintf("%s-%d", tp.name, i), configYAML(tp.store(r, i), "info", be.URL())))
 		}
 		bs := newBenchSockets(b, nodes)
 		reqs := presign(b, nodes, bs.ids)
@@ -79,7 +80,7 @@ type benchSockets struct {
 	wg       sync.WaitGroup
 }
 
-func newBenchSockets(b *testing.B, nodes []*gw) *benchSockets {
+func newBenchSockets(b *testing.B, nodes []*harness.Process) *benchSockets {
 	bs := &benchSockets{}
 	for i := range benchConns {
 		g := nodes[i%len(nodes)]
@@ -118,7 +119,7 @@ var benchBody = []byte(`{"push":"0123456789abcdef0123456789abcdef0123456789abcde
 
 // presign signs one POST per (connection, node); request i goes to connection i%conns via
 // node (i/conns)%nodes, so every node posts to every connection.
-func presign(b *testing.B, nodes []*gw, ids []string) [][]signedReq {
+func presign(b *testing.B, nodes []*harness.Process, ids []string) [][]signedReq {
 	sum := sha256.Sum256(benchBody)
 	creds := aws.Credentials{AccessKeyID: accessKey, SecretAccessKey: secretKey}
 	out := make([][]signedReq, len(ids))

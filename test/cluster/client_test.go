@@ -129,7 +129,7 @@ func token(t testing.TB, user string) string {
 }
 
 // connect opens a socket on g as user and learns its connection id.
-func connect(t testing.TB, g *gw, user string) *client {
+func connect(t testing.TB, g *harness.Process, user string) *client {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -188,7 +188,7 @@ func (c *client) closed() websocket.StatusCode {
 }
 
 // sdk is the unmodified AWS SDK management client pointed at g.
-func sdk(g *gw) *apigatewaymanagementapi.Client {
+func sdk(g *harness.Process) *apigatewaymanagementapi.Client {
 	return apigatewaymanagementapi.New(apigatewaymanagementapi.Options{
 		BaseEndpoint:     aws.String(base(g)),
 		Region:           "us-east-1",
@@ -198,7 +198,7 @@ func sdk(g *gw) *apigatewaymanagementapi.Client {
 }
 
 // call sends a SigV4-signed extension request to g and returns status and body.
-func call(t testing.TB, g *gw, method, path string, body []byte) (int, string) {
+func call(t testing.TB, g *harness.Process, method, path string, body []byte) (int, string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
@@ -221,7 +221,7 @@ func call(t testing.TB, g *gw, method, path string, body []byte) (int, string) {
 }
 
 // callJSON is call with a 2xx check and the body decoded into a map.
-func callJSON(t testing.TB, g *gw, method, path string, body []byte) map[string]any {
+func callJSON(t testing.TB, g *harness.Process, method, path string, body []byte) map[string]any {
 	t.Helper()
 	status, out := call(t, g, method, path, body)
 	if status/100 != 2 {

@@ -31,9 +31,9 @@ func newCluster(t *testing.T) *cluster {
 		prefix: "wsg" + strings.NewReplacer("/", "-", "_", "-").Replace(t.Name())}
 }
 
-func (c *cluster) node(name string) *gw {
+func (c *cluster) node(name string) *harness.Process {
 	c.t.Helper()
-	return startGW(c.t, name, nodeConfig(c.redis.URL(), c.prefix, name, c.be.URL()))
+	return harness.StartProcess(c.t, wsgateBin, name, nodeConfig(c.redis.URL(), c.prefix, name, c.be.URL()))
 }
 
 func (c *cluster) rdb() *redis.Client {
@@ -60,7 +60,7 @@ func TestDeliveryContract(t *testing.T) {
 		for _, name := range []string{"node-a", "node-b", "node-c"} {
 			cfg := fmt.Sprintf("listen: 127.0.0.1:0\nlog: { level: debug, format: json }\n"+
 				"store: { type: redis, url: %q, prefix: contract, nodeLeaseTtl: 2s, nodeId: %q }\n", r.URL(), name)
-			addrs = append(addrs, startGW(t, name, cfg+harness.ContractAPI).Addr)
+			addrs = append(addrs, harness.StartProcess(t, wsgateBin, name, cfg+harness.ContractAPI).Addr)
 		}
 		return addrs
 	})
@@ -96,7 +96,7 @@ func TestKilledNodeIsReaped(t *testing.T) {
 	if n := cl.be.disconnects(); n != len(lost) {
 		t.Errorf("%d $disconnect events, want %d (one per lost connection, once)", n, len(lost))
 	}
-	for _, g := range []*gw{a, b} {
+	for _, g := range []*harness.Process{a, b} {
 		p := callJSON(t, g, "GET", "/@users?ids=ann,bob,carol", nil)
 		users := p["users"].([]any)
 		want := []float64{1, 0, 0}
@@ -132,7 +132,7 @@ func TestRedisRestartKeepsSockets(t *testing.T) {
 	callJSON(t, b, "PUT", "/@connections/"+esc(x.id)+"/groups/g", nil)
 
 	cl.redis.Stop()
-	for _, g := range []*gw{a, b} {
+	for _, g := range []*harness.Process{a, b} {
 		harness.Eventually(t, g.Name+" /readyz 503 while Redis is down", func() bool { return status("http://"+g.Addr+"/readyz") == 503 })
 		if status("http://"+g.Addr+"/healthz") != 200 {
 			t.Fatalf("%s /healthz failed during the outage: the process must stay up", g.Name)
@@ -155,7 +155,7 @@ func TestRedisRestartKeepsSockets(t *testing.T) {
 	}
 
 	cl.redis.Restart() // same port, no data
-	for _, g := range []*gw{a, b} {
+	for _, g := range []*harness.Process{a, b} {
 		harness.Eventually(t, g.Name+" /readyz 200 after Redis is back", func() bool { return status("http://"+g.Addr+"/readyz") == 200 })
 	}
 	harness.Eventually(t, "x registered again (seen from b)", func() bool {

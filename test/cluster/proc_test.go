@@ -2,21 +2,13 @@ package clustertest
 
 import (
 	"fmt"
-	"testing"
 
 	"github.com/wsgate/wsgate/internal/testutil/harness"
 )
 
-// gw is one wsgate process of a cluster test.
-type gw = harness.Process
-
-// startGW starts wsgate serve on cfg as node (harness.StartProcess).
-func startGW(t testing.TB, node, cfg string) *gw {
-	return harness.StartProcess(t, wsgateBin, node, cfg)
-}
-
-func wsURL(g *gw, q string) string { return "ws://" + g.Addr + "/dev" + q }
-func base(g *gw) string            { return "http://" + g.Addr + "/dev" }
+// wsURL and base are the WebSocket URL (with query q) and the management base URL of g's stage.
+func wsURL(g *harness.Process, q string) string { return "ws://" + g.Addr + "/dev" + q }
+func base(g *harness.Process) string            { return "http://" + g.Addr + "/dev" }
 
 // nodeConfig is one node's config: a shared Redis (prefix isolates the test), a short lease,
 // SigV4 management credentials, a JWT authorizer giving each connection a user, and a Lambda

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -124,28 +125,67 @@ func (l *Lambda) ProxyEvents() []events.APIGatewayWebsocketProxyRequest {
 	return out
 }
 
+// RawEvent is the i-th recorded event decoded as JSON, for fields the typed event lacks.
+func (l *Lambda) RawEvent(i int) map[string]any {
+	var raw map[string]any
+	_ = json.Unmarshal(l.Events()[i], &raw)
+	return raw
+}
+
+// Count is how many WebSocket proxy events of routeKey were recorded.
+func (l *Lambda) Count(routeKey string) int {
+	n := 0
+	for _, ev := range l.ProxyEvents() {
+		if ev.RequestContext.RouteKey == routeKey {
+			n++
+		}
+	}
+	return n
+}
+
+// ConnectionIDs lists the connection ids of the recorded $connect events, in arrival order.
+func (l *Lambda) ConnectionIDs() []string {
+	var ids []string
+	for _, ev := range l.ProxyEvents() {
+		if ev.RequestContext.RouteKey == "$connect" {
+			ids = append(ids, ev.RequestContext.ConnectionID)
+		}
+	}
+	return ids
+}
+
+// NthConnectionID waits (Eventually) for the n-th (1-based) $connect event and returns its
+// connection id.
+func (l *Lambda) NthConnectionID(t testing.TB, n int) string {
+	t.Helper()
+	var id string
+	Eventually(t, "$connect #"+strconv.Itoa(n), func() bool {
+		if ids := l.ConnectionIDs(); len(ids) >= n {
+			id = ids[n-1]
+			return true
+		}
+		return false
+	})
+	return id
+}
+
 // WaitEvent waits (Eventually) for a WebSocket proxy event of routeKey (and of connection id,
-// unless id is "") and returns the first, decoded and raw.
-func (l *Lambda) WaitEvent(t testing.TB, routeKey, id string) (events.APIGatewayWebsocketProxyRequest, map[string]any) {
+// unless id is "") and returns the first.
+func (l *Lambda) WaitEvent(t testing.TB, routeKey, id string) events.APIGatewayWebsocketProxyRequest {
 	t.Helper()
 	var ev events.APIGatewayWebsocketProxyRequest
-	var raw map[string]any
 	what := "a " + routeKey + " event"
 	if id != "" {
 		what += " of " + id
 	}
 	Eventually(t, what, func() bool {
-		for _, b := range l.Events() {
-			var e events.APIGatewayWebsocketProxyRequest
-			if json.Unmarshal(b, &e) != nil || e.RequestContext.RouteKey != routeKey ||
-				id != "" && e.RequestContext.ConnectionID != id {
-				continue
+		for _, e := range l.ProxyEvents() {
+			if e.RequestContext.RouteKey == routeKey && (id == "" || e.RequestContext.ConnectionID == id) {
+				ev = e
+				return true
 			}
-			ev = e
-			_ = json.Unmarshal(b, &raw)
-			return true
 		}
 		return false
 	})
-	return ev, raw
+	return ev
 }
