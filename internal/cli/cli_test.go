@@ -57,6 +57,7 @@ func TestUsageErrorsExit2WithOneLineHint(t *testing.T) {
 		{[]string{"serve", "--confg", "x.yaml"}, "wsgate: unknown flag --confg; did you mean --config? (see 'wsgate serve --help')\n"},
 		{[]string{"validate", "-config", "x.yaml"}, "wsgate: unknown flag -config: long flags take two dashes: --config (see 'wsgate validate --help')\n"},
 		{[]string{"validate", "--config"}, "wsgate: flag needs an argument: --config (see 'wsgate validate --help')\n"},
+		{[]string{"validate", "a.yaml", "b.yaml"}, "wsgate: validate takes one config file: wsgate validate [--config] FILE (see 'wsgate validate --help')\n"},
 		{[]string{"config", "example", "--x"}, "wsgate: unknown flag: --x (see 'wsgate config example --help')\n"},
 		{[]string{"serv"}, "wsgate: unknown command \"serv\"; did you mean \"serve\"? (see 'wsgate --help')\n"},
 	} {

@@ -97,7 +97,7 @@ integrations:
 		empty: {`: the file is empty`},
 	}
 	for file, want := range wants {
-		for _, cmd := range [][]string{{"validate", "--config", file}, {"serve", "--config", file, "--listen", "127.0.0.1:0"}} {
+		for _, cmd := range [][]string{{"validate", "--config", file}, {"validate", file}, {"serve", "--config", file, "--listen", "127.0.0.1:0"}} {
 			code, _, stderr := runCLI(cmd...)
 			if code != 1 {
 				t.Errorf("%v: exit %d, want 1; stderr:\n%s", cmd, code, stderr)

@@ -13,14 +13,23 @@ import (
 func (a *app) validateCmd() *cobra.Command {
 	var file string
 	cmd := &cobra.Command{
-		Use:   "validate --config FILE",
+		Use:   "validate [--config] FILE",
 		Short: "Check a config file and report every error at once, each as file:line: key: what to write",
 		Example: `  wsgate validate --config wsgate.yaml
+  wsgate validate wsgate.yaml
   wsgate config example > wsgate.yaml && wsgate validate --config wsgate.yaml`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 1 || (len(args) == 1 && file != "") {
+				return &usageError{cmd, errors.New("validate takes one config file: wsgate validate [--config] FILE")}
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 1 {
+				file = args[0]
+			}
 			if file == "" {
-				return errors.New("usage: wsgate validate --config FILE")
+				return errors.New("usage: wsgate validate [--config] FILE")
 			}
 			cfg, err := config.Load(file)
 			if err != nil {
