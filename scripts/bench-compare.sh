@@ -68,45 +68,45 @@ for rep in $(seq "$reps"); do
     idle)
       for n in 5000 19000; do
         for t in $(rot wsgate bare centrifugo); do case $t in
-          wsgate) one idle-$n wsgate idle --config bench/configs/idle.yaml $W --conns $n --rate 5000 --hold 8s ;;
-          bare) one idle-$n bare idle $F --conns $n --rate 5000 --hold 8s ;;
-          centrifugo) one idle-$n centrifugo idle $C --conns $n --rate 5000 --hold 8s ;;
+          wsgate) one idle-$n wsgate idle --config bench/configs/idle.yaml $W --conns $n --rate 5000 --hold 5s ;;
+          bare) one idle-$n bare idle $F --conns $n --rate 5000 --hold 5s ;;
+          centrifugo) one idle-$n centrifugo idle $C --conns $n --rate 5000 --hold 5s ;;
         esac; done
       done
       for t in $(rot wsgate centrifugo); do case $t in
-        wsgate) one idle-jwt-19000 wsgate idle --config bench/configs/jwt.yaml $W --jwt --conns 19000 --rate 5000 --hold 8s ;;
-        centrifugo) one idle-jwt-19000 centrifugo idle $C --jwt --conns 19000 --rate 5000 --hold 8s ;;
+        wsgate) one idle-jwt-19000 wsgate idle --config bench/configs/jwt.yaml $W --jwt --conns 19000 --rate 5000 --hold 5s ;;
+        centrifugo) one idle-jwt-19000 centrifugo idle $C --jwt --conns 19000 --rate 5000 --hold 5s ;;
       esac; done ;;
     churn)
       for t in $(rot wsgate bare centrifugo); do case $t in
-        wsgate) one churn wsgate churn --config bench/configs/idle.yaml $W --count 20000 --concurrency 64 ;;
-        bare) one churn bare churn $F --count 20000 --concurrency 64 ;;
-        centrifugo) one churn centrifugo churn $C --count 20000 --concurrency 64 ;;
+        wsgate) one churn wsgate churn --config bench/configs/idle.yaml $W --count 10000 --concurrency 64 ;;
+        bare) one churn bare churn $F --count 10000 --concurrency 64 ;;
+        centrifugo) one churn centrifugo churn $C --count 10000 --concurrency 64 ;;
       esac; done
       for t in $(rot wsgate centrifugo); do case $t in
-        wsgate) one churn-jwt wsgate churn --config bench/configs/jwt.yaml $W --jwt --count 20000 --concurrency 64 ;;
-        centrifugo) one churn-jwt centrifugo churn $C --jwt --count 20000 --concurrency 64 ;;
+        wsgate) one churn-jwt wsgate churn --config bench/configs/jwt.yaml $W --jwt --count 10000 --concurrency 64 ;;
+        centrifugo) one churn-jwt centrifugo churn $C --jwt --count 10000 --concurrency 64 ;;
       esac; done ;;
     broadcast)
       for t in $(rot wsgate bare centrifugo centrifugo-api); do case $t in
-        wsgate) one broadcast wsgate broadcast --config bench/configs/push.yaml $W --conns 10000 --count 60 --concurrency 2 ;;
-        bare) one broadcast bare broadcast $F --conns 10000 --count 60 --concurrency 2 ;;
-        centrifugo) one broadcast centrifugo broadcast $C --conns 10000 --count 60 --concurrency 2 ;;
-        centrifugo-api) one broadcast centrifugo-api broadcast $C --broadcast-api --conns 10000 --count 60 --concurrency 2 ;;
+        wsgate) one broadcast wsgate broadcast --config bench/configs/push.yaml $W --conns 10000 --count 30 --concurrency 2 ;;
+        bare) one broadcast bare broadcast $F --conns 10000 --count 30 --concurrency 2 ;;
+        centrifugo) one broadcast centrifugo broadcast $C --conns 10000 --count 30 --concurrency 2 ;;
+        centrifugo-api) one broadcast centrifugo-api broadcast $C --broadcast-api --conns 10000 --count 30 --concurrency 2 ;;
       esac; done ;;
     push)
       for t in $(rot wsgate bare centrifugo wsgate-batch centrifugo-batch); do case $t in
-        wsgate) one push wsgate push --config bench/configs/push.yaml $W --conns 10000 --count 150000 --concurrency 4 --pipeline 32 ;;
-        bare) one push bare push $F $KEYS --conns 10000 --count 150000 --concurrency 4 --pipeline 32 ;;
-        centrifugo) one push centrifugo push $C --conns 10000 --count 150000 --concurrency 4 --pipeline 32 ;;
-        wsgate-batch) one push wsgate-batch push --config bench/configs/push.yaml $W --conns 10000 --count 1500 --batch 100 --concurrency 4 --pipeline 4 ;;
-        centrifugo-batch) one push centrifugo-batch push $C --conns 10000 --count 1500 --batch 100 --concurrency 4 --pipeline 4 ;;
+        wsgate) one push wsgate push --config bench/configs/push.yaml $W --conns 10000 --count 100000 --concurrency 4 --pipeline 32 ;;
+        bare) one push bare push $F $KEYS --conns 10000 --count 100000 --concurrency 4 --pipeline 32 ;;
+        centrifugo) one push centrifugo push $C --conns 10000 --count 100000 --concurrency 4 --pipeline 32 ;;
+        wsgate-batch) one push wsgate-batch push --config bench/configs/push.yaml $W --conns 10000 --count 1000 --batch 100 --concurrency 4 --pipeline 4 ;;
+        centrifugo-batch) one push centrifugo-batch push $C --conns 10000 --count 1000 --batch 100 --concurrency 4 --pipeline 4 ;;
       esac; done ;;
     sdk)  # one request in flight per keep-alive connection, as the AWS SDKs send
       for t in $(rot wsgate bare centrifugo); do case $t in
-        wsgate) one push-sdk wsgate push --config bench/configs/push.yaml $W --conns 10000 --count 40000 --concurrency 16 --pipeline 1 ;;
-        bare) one push-sdk bare push $F $KEYS --conns 10000 --count 40000 --concurrency 16 --pipeline 1 ;;
-        centrifugo) one push-sdk centrifugo push $C --conns 10000 --count 40000 --concurrency 16 --pipeline 1 ;;
+        wsgate) one push-sdk wsgate push --config bench/configs/push.yaml $W --conns 10000 --count 20000 --concurrency 16 --pipeline 1 ;;
+        bare) one push-sdk bare push $F $KEYS --conns 10000 --count 20000 --concurrency 16 --pipeline 1 ;;
+        centrifugo) one push-sdk centrifugo push $C --conns 10000 --count 20000 --concurrency 16 --pipeline 1 ;;
       esac; done ;;
     echo)  # 1,000 connections, 3,000 msgs/s offered; wsgate's $default is HTTP_PROXY to the bundled backend
       for t in $(rot wsgate bare); do case $t in

@@ -64,6 +64,7 @@ def main():
     print("| scenario | target | median | runs | server CPU per op (median) | errors | load (1 min) at start |")
     print("|---|---|---:|---|---:|---:|---|")
     ratios = []
+    cpus = {}
     for name, (title, key, unit, higher, per) in SCENARIOS.items():
         if name not in runs:
             continue
@@ -79,6 +80,8 @@ def main():
             if per:
                 us = [r["gateway_cpu_s"] / r["_ops"][per] * 1e6 for r in rs if r.get("gateway_cpu_s") and r["_ops"][per]]
                 cpu = f"{med(us):.1f} µs/{per}" if us else ""
+                if us:
+                    cpus[(name, tgt)] = med(us)
             loads = [r["load_start"][0] for r in rs]
             errs = sum(r["errors"] for r in rs)
             extra = ""
@@ -92,12 +95,24 @@ def main():
         row = [title]
         for other in ("bare", "centrifugo", "centrifugo-api", "centrifugo-batch"):
             o = meds.get(other)
-            row.append(f"{w / o:.2f}×" if o else "—")
+            if name == "echo-3000":
+                row.append(f"p50 +{w - o:.2f} ms" if o else "—")
+                continue
+            cell = f"{w / o:.2f}×" if o else "—"
+            wc, oc = cpus.get((name, "wsgate")), cpus.get((name, other))
+            if wc and oc:
+                cell += f" (CPU/op {wc / oc:.2f}×)"
+            row.append(cell)
         ratios.append(row)
         wb, cb = meds.get("wsgate-batch"), meds.get("centrifugo-batch")
         if wb and cb:
-            ratios.append([title.split(",")[0] + ", batches of 100: wsgate @batch ÷ Centrifugo /api/batch", "—",
-                           f"{wb / cb:.2f}×", "—", "—"])
+            wc, cc = cpus.get((name, "wsgate-batch")), cpus.get((name, "centrifugo-batch"))
+            cell = f"{wb / cb:.2f}×" + (f" (CPU/op {wc / cc:.2f}×)" if wc and cc else "")
+            ratios.append([title.split(",")[0] + ", batches of 100: wsgate @batch ÷ Centrifugo /api/batch", "—", "—", "—", cell])
+    print()
+    print("Throughput ratios: wsgate's figure over the other's (above 1: wsgate does more); memory ratios:")
+    print("wsgate's bytes over the other's (below 1: wsgate holds less); CPU/op: wsgate's server CPU per")
+    print("operation over the other's (below 1: wsgate spends less).")
     print()
     print("| scenario | wsgate ÷ floor | wsgate ÷ Centrifugo | ÷ Centrifugo /api/broadcast | ÷ Centrifugo /api/batch |")
     print("|---|---:|---:|---:|---:|")
