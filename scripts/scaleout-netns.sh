@@ -60,6 +60,8 @@ cleanup() {
   for cg in "${cgs[@]}"; do rmdir "$cg" 2>/dev/null; done
   for ns in "${nss[@]}"; do ip netns del "$ns" 2>/dev/null; done
   rm -rf "$work/bin"
+  # the logs go with the run unless a generator failed or the results live among them
+  if [ "${keep:-0}" = 0 ] && [ "$out" != "$work/results" ]; then rm -rf "$work"; else echo "logs in $work" >&2; fi
 }
 trap cleanup EXIT INT TERM
 
@@ -159,7 +161,7 @@ measure() { # k
   done
   local failed=0
   for pid in "${gen_pids[@]}"; do wait "$pid" || failed=1; done
-  [ $failed = 0 ] || { echo "scaleout-netns: a generator failed; see $work/gen-$k-*.log" >&2; tail -n 3 "$work"/gen-"$k"-*.log >&2; }
+  [ $failed = 0 ] || { keep=1; echo "scaleout-netns: a generator failed; see $work/gen-$k-*.log" >&2; tail -n 3 "$work"/gen-"$k"-*.log >&2; }
   for pid in "${node_pids[@]}"; do kill -TERM "$pid" 2>/dev/null; done
   for pid in "${node_pids[@]}"; do
     for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
