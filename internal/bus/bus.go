@@ -45,8 +45,9 @@ type Message struct {
 
 // Bus is safe for concurrent use.
 type Bus interface {
-	// Publish sends m to node's subscriber, or returns ErrNoSubscriber. It takes ownership of
-	// m.Data: the caller must not modify it afterwards.
+	// Publish sends m to node's subscriber, or returns ErrNoSubscriber. It does not keep m.Data
+	// after it returns (the caller may reuse the buffer: the management API delivers from its
+	// request buffers).
 	Publish(ctx context.Context, node string, m Message) error
 	// Subscribe registers h for messages addressed to node. h runs on one goroutine per
 	// subscription, in publish order; it must not block for long. ctx bounds the setup only:

@@ -1,6 +1,7 @@
 package bus
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"sync"
@@ -43,6 +44,7 @@ func (l *Local) Publish(ctx context.Context, node string, m Message) error {
 	if s == nil {
 		return fmt.Errorf("publish to node %q: %w", node, ErrNoSubscriber)
 	}
+	m.Data = bytes.Clone(m.Data) // queued past the return: see Bus.Publish
 	select {
 	case s.ch <- m:
 		return nil

@@ -104,3 +104,26 @@ func TestLocalCloseStopsGoroutines(t *testing.T) {
 		t.Fatalf("second Close: %v", err)
 	}
 }
+
+// TestLocalKeepsNoCallerBuffer: Publish does not keep m.Data (Bus.Publish's contract; the
+// management API reuses its request buffers), so a buffer overwritten after Publish returns
+// does not change what the subscriber gets.
+func TestLocalKeepsNoCallerBuffer(t *testing.T) {
+	ctx := context.Background()
+	b := bus.NewLocal()
+	defer b.Close()
+	release := make(chan struct{})
+	got := make(chan string, 1)
+	if err := b.Subscribe(ctx, "node-1", func(m bus.Message) { <-release; got <- string(m.Data) }); err != nil {
+		t.Fatal(err)
+	}
+	buf := []byte("original")
+	if err := b.Publish(ctx, "node-1", bus.Message{Kind: bus.Send, ConnID: "c", Data: buf}); err != nil {
+		t.Fatal(err)
+	}
+	copy(buf, "XXXXXXXX")
+	close(release)
+	if s := <-got; s != "original" {
+		t.Fatalf("subscriber got %q, want the data as published", s)
+	}
+}

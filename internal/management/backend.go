@@ -10,7 +10,8 @@ import (
 // connection type; the server passes its hub as the Backend). Every
 // method works for connections on any node and fails with the hub's errors (hub.ErrGone,
 // hub.ErrSlowConsumer, hub.ErrPayloadTooLarge), which backendError maps to AWS's, or with
-// another error, answered 500.
+// another error, answered 500. No method keeps data after it returns: the handler reuses the
+// buffer (the hub copies what it queues: a held frame, a message on the in-process bus).
 type Backend interface {
 	PostToConnection(ctx context.Context, id string, data []byte) error
 	GetConnection(ctx context.Context, id string) (registry.Conn, error)

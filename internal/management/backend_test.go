@@ -1,6 +1,7 @@
 package management
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"slices"
@@ -62,7 +63,7 @@ func (b *memBackend) PostToConnection(_ context.Context, id string, data []byte)
 	if _, ok := b.conns[id]; !ok {
 		return hub.ErrGone
 	}
-	b.sent[id] = append(b.sent[id], data)
+	b.sent[id] = append(b.sent[id], bytes.Clone(data)) // the handler reuses its buffers
 	return nil
 }
 
@@ -111,7 +112,7 @@ func (b *memBackend) PostToUser(_ context.Context, userID string, data []byte) (
 	}
 	ids := b.userConns(userID)
 	for _, id := range ids {
-		b.sent[id] = append(b.sent[id], data)
+		b.sent[id] = append(b.sent[id], bytes.Clone(data)) // the handler reuses its buffers
 	}
 	return len(ids), nil
 }
@@ -192,7 +193,7 @@ func (b *memBackend) PostToGroup(_ context.Context, group string, data []byte) (
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for _, id := range b.groups[group] {
-		b.sent[id] = append(b.sent[id], data)
+		b.sent[id] = append(b.sent[id], bytes.Clone(data)) // the handler reuses its buffers
 	}
 	return len(b.groups[group]), nil
 }
@@ -221,7 +222,7 @@ func (b *memBackend) Broadcast(_ context.Context, data []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for id := range b.conns {
-		b.sent[id] = append(b.sent[id], data)
+		b.sent[id] = append(b.sent[id], bytes.Clone(data)) // the handler reuses its buffers
 	}
 	return len(b.conns), nil
 }

@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -182,7 +183,10 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rt route, routeE
 	if rt.op == opPostBatch {
 		limit = h.o.MaxBatchBody
 	}
-	body, ae := readBody(r, limit)
+	body, buf, ae := readBody(r, limit)
+	if buf != nil {
+		defer releaseBody(buf)
+	}
 	if ae != nil {
 		return writeError(w, ae), "", ae
 	}
@@ -215,30 +219,53 @@ func asAPIError(err error, otherwise *apiError) *apiError {
 	return otherwise
 }
 
-// readBody reads the whole body, refusing more than limit bytes with 413.
-func readBody(r *http.Request, limit int64) ([]byte, *apiError) {
+// readBody reads the whole body, refusing more than limit bytes with 413. buf, when not nil,
+// is the pooled buffer holding a small body: releaseBody gives it back once the request is
+// answered.
+func readBody(r *http.Request, limit int64) (body []byte, buf *[]byte, ae *apiError) {
 	n := r.ContentLength
 	switch {
 	case n > limit:
-		return nil, tooLarge(limit)
+		return nil, nil, tooLarge(limit)
 	case n == 0 || r.Body == nil || r.Body == http.NoBody:
-		return nil, nil
+		return nil, nil, nil
 	case n > 0: // the server stops the body at Content-Length
-		b := make([]byte, n)
-		if _, err := io.ReadFull(r.Body, b); err != nil {
-			return nil, badRequest("reading the request body: %v", err)
+		if n <= maxPooledBody {
+			buf = bodyBuffer()
+			body = (*buf)[:n]
+		} else {
+			body = make([]byte, n)
 		}
-		return b, nil
+		if _, err := io.ReadFull(r.Body, body); err != nil {
+			if buf != nil {
+				releaseBody(buf)
+			}
+			return nil, nil, badRequest("reading the request body: %v", err)
+		}
+		return body, buf, nil
 	}
 	b, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
 	if err != nil {
-		return nil, badRequest("reading the request body: %v", err)
+		return nil, nil, badRequest("reading the request body: %v", err)
 	}
 	if int64(len(b)) > limit {
-		return nil, tooLarge(limit)
+		return nil, nil, tooLarge(limit)
 	}
-	return b, nil
+	return b, nil, nil
 }
+
+// bodies holds request body buffers of maxPooledBody bytes. A push is delivered from the body
+// as read (the frame is made from it; no Backend keeps it, see Backend), so the buffer goes back
+// here once the request is answered: no allocation per push for its message.
+var bodies = sync.Pool{New: func() any { b := make([]byte, maxPooledBody); return &b }}
+
+const maxPooledBody = 16 << 10
+
+func bodyBuffer() *[]byte { return bodies.Get().(*[]byte) }
+
+// releaseBody gives a buffer from bodyBuffer back; what was read into it must not be used
+// afterwards.
+func releaseBody(b *[]byte) { bodies.Put(b) }
 
 // authenticate applies SigV4 when a Verifier has credentials and the loopback rule otherwise
 // (loopback callers served without a signature check, others refused); with TrustLoopback
