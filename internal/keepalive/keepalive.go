@@ -174,6 +174,7 @@ type conn struct {
 	br     *bufio.Reader
 	bw     *bufio.Writer
 	w      response
+	drain  io.LimitedReader
 	idle   atomic.Bool // waiting for a request: Close may close it at once
 	broken bool        // hijacked or close-delimited: no further request on it
 }
@@ -321,8 +322,9 @@ func (c *conn) answer(r *http.Request) bool {
 	}
 	// Whatever the handler left of the body is read and dropped, up to maxDrain.
 	if r.Body != nil && r.Body != http.NoBody {
-		n, err := io.CopyN(io.Discard, r.Body, maxDrain+1)
-		if n > maxDrain || err != nil && err != io.EOF {
+		c.drain = io.LimitedReader{R: r.Body, N: maxDrain + 1} // a field: no allocation per request
+		n, err := io.Copy(io.Discard, &c.drain)
+		if n > maxDrain || err != nil {
 			c.broken = true
 			return false
 		}

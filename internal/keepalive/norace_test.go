@@ -1,0 +1,5 @@
+//go:build !race
+
+package keepalive
+
+const raceEnabled = false
