@@ -228,13 +228,7 @@ func TestAWSIntegrationNoCredentials(t *testing.T) {
 		}
 	}
 	const line = "AWS service integrations call real AWS but wsgate has no AWS credentials"
-	deadline := time.Now().Add(15 * time.Second)
-	for !strings.Contains(s.stderr.String(), line) {
-		if time.Now().After(deadline) {
-			t.Fatalf("no start-up line about the missing credentials:\n%s", s.stderr)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	harness.Eventually(t, "the start-up line about the missing credentials", func() bool { return strings.Contains(s.stderr.String(), line) })
 	logs := s.stderr.String()
 	if n := strings.Count(logs, line); n != 1 {
 		t.Errorf("%d lines about the missing credentials, want 1:\n%s", n, logs)

@@ -8,11 +8,14 @@ import (
 	"context"
 	"encoding/json"
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/wsgate/wsgate/internal/testutil/harness"
 )
 
 func needBin(t *testing.T, bins ...string) {
@@ -32,13 +35,7 @@ func waitLog(t *testing.T, srv *served, s string) {
 
 func waitLogFor(t *testing.T, srv *served, s string, d time.Duration) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for !strings.Contains(srv.stderr.String(), s) {
-		if time.Now().After(deadline) {
-			t.Fatalf("log never showed %q:\n%s", s, srv.stderr)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	harness.EventuallyWithin(t, d, strconv.Quote(s)+" in the log", func() bool { return strings.Contains(srv.stderr.String(), s) })
 }
 
 // internalError checks AWS's answer for a failed integration on a message route.

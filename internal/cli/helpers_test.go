@@ -50,7 +50,7 @@ func startServe(t *testing.T, args ...string) *served {
 		case <-time.After(20 * time.Second):
 			t.Errorf("serve did not stop\n%s", s.stderr)
 		}
-		if testing.Verbose() {
+		if testing.Verbose() || t.Failed() {
 			t.Logf("wsgate stderr:\n%s", s.stderr)
 		}
 	})

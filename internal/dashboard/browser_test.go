@@ -22,6 +22,7 @@ import (
 
 	"github.com/wsgate/wsgate/internal/config"
 	"github.com/wsgate/wsgate/internal/server"
+	"github.com/wsgate/wsgate/internal/testutil/harness"
 )
 
 // The page in a real browser: Debian's Chromium, driven headless over the DevTools protocol by
@@ -301,13 +302,7 @@ integrations:
 	if code := websocket.CloseStatus(err); code != websocket.StatusNormalClosure {
 		t.Fatalf("alice1 read after the disconnect: %v (close status %d), want a close with 1000", err, code)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for !gone.has(alice1.id) {
-		if time.Now().After(deadline) {
-			t.Fatalf("$disconnect did not run for %s (ran for %v)", alice1.id, gone.ids)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	harness.Eventually(t, "$disconnect of "+alice1.id, func() bool { return gone.has(alice1.id) })
 	waitText(t, ctx, "#connections-now", "2")
 	if n := srv.Hub().Len(); n != 2 {
 		t.Fatalf("hub holds %d connections after the disconnect, want 2", n)

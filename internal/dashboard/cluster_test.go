@@ -14,6 +14,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/wsgate/wsgate/internal/dashboard"
+	"github.com/wsgate/wsgate/internal/testutil/harness"
 	"github.com/wsgate/wsgate/internal/testutil/testredis"
 )
 
@@ -117,21 +118,14 @@ integrations:
 		t.Fatalf("dave1 after the disconnect from node a's page: %v", err)
 	}
 	// Once the store forgot it, the search and a second disconnect find nothing.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	harness.Eventually(t, "404 for the lookup after the disconnect", func() bool {
 		g, err := http.Get("http://" + a.Addr() + dashboard.Prefix + "api/connections/" + url.PathEscape(dave1.id))
 		if err != nil {
 			t.Fatal(err)
 		}
 		g.Body.Close()
-		if g.StatusCode == 404 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("lookup after the disconnect: %d, want 404", g.StatusCode)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return g.StatusCode == 404
+	})
 	pr, err = http.DefaultClient.Do(post.Clone(context.Background()))
 	if err != nil || pr.StatusCode != 404 {
 		t.Fatalf("second disconnect: %v %v", pr, err)

@@ -1,7 +1,6 @@
 package functions
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,42 +9,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/wsgate/wsgate/internal/lambda"
+	"github.com/wsgate/wsgate/internal/testutil/harness"
 )
-
-// logBuf is a concurrency-safe log sink for assertions on the function log.
-type logBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuf) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
 
 func need(t testing.TB, bin string) {
 	t.Helper()
@@ -74,9 +43,9 @@ func writeFiles(t testing.TB, files map[string]string) string {
 	return dir
 }
 
-func newSet(t testing.TB, o Options, specs ...Spec) (*Set, *logBuf) {
+func newSet(t testing.TB, o Options, specs ...Spec) (*Set, *harness.Buffer) {
 	t.Helper()
-	lb := &logBuf{}
+	lb := &harness.Buffer{}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.NewTextHandler(lb, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}

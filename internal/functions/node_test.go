@@ -6,6 +6,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/wsgate/wsgate/internal/testutil/harness"
 )
 
 const nodeHandlers = `
@@ -76,7 +78,7 @@ func TestNodeHandlers(t *testing.T) {
 	if got2.Env["pid"] != e["pid"] {
 		t.Errorf("second invocation ran in pid %v, want the warm %v", got2.Env["pid"], e["pid"])
 	}
-	waitFor(t, "REPORT lines", func() bool { return strings.Count(logs.String(), "REPORT RequestId: ") >= 2 })
+	harness.Eventually(t, "REPORT lines", func() bool { return strings.Count(logs.String(), "REPORT RequestId: ") >= 2 })
 	l := logs.String()
 	for _, want := range []string{"START RequestId: " + c["awsRequestId"].(string) + " Version: $LATEST", "END RequestId: ", "Billed Duration: ", "Memory Size: 128 MB", "Max Memory Used: ", "Init Duration: ", `\tINFO\tgot {\"requestContext\"`} {
 		if !strings.Contains(l, want) {
@@ -147,7 +149,7 @@ func TestNodeESModuleAndInitErrors(t *testing.T) {
 		}
 	}
 	// The syntax error's file and line reach the log.
-	waitFor(t, "the syntax error's location in the log", func() bool { return strings.Contains(logs.String(), "bad/syntax.js:2") })
+	harness.Eventually(t, "the syntax error's location in the log", func() bool { return strings.Contains(logs.String(), "bad/syntax.js:2") })
 }
 
 func TestTimeoutCrashAndConcurrency(t *testing.T) {
@@ -170,7 +172,7 @@ exports.wait = async (e) => { await new Promise((r) => setTimeout(r, e.ms)); ret
 	if d := time.Since(start); d > 10*time.Second {
 		t.Errorf("timeout took %s", d)
 	}
-	waitFor(t, "the timeout REPORT", func() bool { return strings.Contains(logs.String(), "Status: timeout") })
+	harness.Eventually(t, "the timeout REPORT", func() bool { return strings.Contains(logs.String(), "Status: timeout") })
 
 	f, _ = s.Function("crash")
 	for i := 0; i < 2; i++ { // a crashed process is replaced: the second call runs (and crashes) again
@@ -196,7 +198,7 @@ exports.wait = async (e) => { await new Promise((r) => setTimeout(r, e.ms)); ret
 			pids[i] = string(out)
 		}()
 	}
-	waitFor(t, "two busy processes", func() bool { f.mu.Lock(); defer f.mu.Unlock(); return f.live == 2 && len(f.idle) == 0 })
+	harness.Eventually(t, "two busy processes", func() bool { f.mu.Lock(); defer f.mu.Unlock(); return f.live == 2 && len(f.idle) == 0 })
 	if _, err := invoke(t, f, `{"ms":1}`); err == nil || !strings.Contains(err.Error(), "TooManyRequestsException") {
 		t.Errorf("third concurrent call: %v, want throttled", err)
 	}

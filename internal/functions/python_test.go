@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/wsgate/wsgate/internal/testutil/harness"
 )
 
 const pyHandlers = `
@@ -86,7 +88,7 @@ func TestPythonHandlers(t *testing.T) {
 			t.Errorf("%s: %v", name, doc)
 		}
 	}
-	waitFor(t, "function output in the log", func() bool {
+	harness.Eventually(t, "function output in the log", func() bool {
 		l := logs.String()
 		return strings.Contains(l, `got {\"body\": \"hi\"}`) && strings.Contains(l, "[INFO]") && strings.Contains(l, "via logging") &&
 			strings.Contains(l, "bad.py, line 2")
@@ -138,14 +140,14 @@ func TestProvidedBootstrapAndWatch(t *testing.T) {
 	if dl, _ := time.Parse("", ""); dl.IsZero() && got["deadline"] == "" {
 		t.Errorf("no deadline header")
 	}
-	waitFor(t, "the refused unknown request id", func() bool {
+	harness.Eventually(t, "the refused unknown request id", func() bool {
 		return strings.Contains(logs.String(), `bad 400 {\"errorMessage\":\"Invalid request ID: nope\",\"errorType\":\"InvalidRequestID\"}`)
 	})
 	// A code change takes effect without a restart.
 	if err := os.WriteFile(filepath.Join(dir, "bootstrap"), []byte(strings.Replace(providedBootstrap, `"V1"`, `"V2"`, 1)), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the reload", func() bool { return strings.Contains(logs.String(), "function code changed") })
+	harness.Eventually(t, "the reload", func() bool { return strings.Contains(logs.String(), "function code changed") })
 	out, err = invoke(t, f, `{"a":1}`)
 	if err != nil || !strings.Contains(string(out), `"version": "V2"`) {
 		t.Errorf("after the change: %s, %v", out, err)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/wsgate/wsgate/internal/registry"
+	"github.com/wsgate/wsgate/internal/testutil/harness"
 )
 
 func testMembership(store registry.Store, node string, ttl time.Duration) *membership {
@@ -18,17 +19,6 @@ func renew(m *membership) renewal {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.renew(context.Background())
-}
-
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting: %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
 }
 
 // A node's lease is live from a renewal until a lease later, and not before its first renewal.
@@ -43,7 +33,7 @@ func TestMembershipLiveForOneLease(t *testing.T) {
 	if !m.live() {
 		t.Fatal("not live right after a renewal")
 	}
-	waitUntil(t, "the lease lapses", func() bool { return !m.live() })
+	harness.Eventually(t, "the lease lapses", func() bool { return !m.live() })
 }
 
 // A survivor reaps a node whose lease expired (passing each of its connections to orphan,
@@ -62,7 +52,7 @@ func TestMembershipReapAndReaped(t *testing.T) {
 		t.Fatal(err)
 	}
 	var orphans []string
-	waitUntil(t, "b reaps a", func() bool {
+	harness.Eventually(t, "b reaps a", func() bool {
 		b.reapDead(ctx, func(c registry.Conn, reason string) {
 			if reason != "wsgate node a lost" {
 				t.Errorf("orphan reason %q", reason)
@@ -87,7 +77,7 @@ func TestMembershipReapAndReaped(t *testing.T) {
 	if err := store.Register(ctx, registry.Conn{ID: "c2", Node: "a", ConnectedAt: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, "b reaps a again", func() bool {
+	harness.Eventually(t, "b reaps a again", func() bool {
 		n := 0
 		b.reapDead(ctx, func(registry.Conn, string) { n++ })
 		return n > 0
