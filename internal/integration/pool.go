@@ -175,10 +175,10 @@ func (p *Pool) do(ctx context.Context, c *call) (*Response, error) {
 // roundTrip makes one call on pc. written reports whether the request left in full; on error
 // the caller closes pc. On success pc is back in the pool or closed.
 func (p *Pool) roundTrip(ctx context.Context, pc *poolConn, c *call) (_ *Response, written bool, err error) {
-	d, _ := ctx.Deadline() // zero: no deadline (and clears the previous call's)
-	if err := pc.nc.SetDeadline(d); err != nil {
-		return nil, false, err
-	}
+	// The context's end (its deadline, the integration's timeout, or a cancel) is the only
+	// deadline a pooled connection ever gets: it is set when ctx ends, through the context's own
+	// timer, so a call arms no timer of its own. A connection whose deadline was set is closed,
+	// never reused, so a reused one has none.
 	var stop func() bool
 	if ctx.Done() != nil {
 		nc := pc.nc
