@@ -121,6 +121,7 @@ func (a *app) serve(ctx context.Context, cmd *cobra.Command, f *serveFlags) erro
 	if err != nil {
 		return fmt.Errorf("--log-level: %w", err)
 	}
+	server.SetMemoryLimit(log)
 	if f.config == "" && f.template == "" {
 		log.Info("no --config given: serving the embedded demo API; 'wsgate config example' prints it")
 	}

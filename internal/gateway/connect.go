@@ -67,10 +67,9 @@ func (g *Gateway) connect(w http.ResponseWriter, r *http.Request, path string, l
 			g.refuse(w, log, status, "authorizer", err, start, authLatency, 0)
 			return
 		}
-		c.userID = res.UserID
-		c.authorizer = authorizerContext(res)
-		ev.RequestContext.Authorizer = c.authorizer
-		ev.RequestContext.UserID = c.userID
+		c.auth = &authInfo{userID: res.UserID, context: authorizerContext(res)}
+		ev.RequestContext.Authorizer = c.auth.context
+		ev.RequestContext.UserID = c.auth.userID
 	}
 
 	var respHeader http.Header // nil unless $connect chose a subprotocol
@@ -132,7 +131,7 @@ func (g *Gateway) connect(w http.ResponseWriter, r *http.Request, path string, l
 	}
 	if g.log.Enabled(ctx, slog.LevelInfo) {
 		log.line(101, integLatency, nil, slog.String(observe.KeySourceIP, c.sourceIP), slog.String(observe.KeyPath, c.path),
-			slog.String(observe.KeyUserID, c.userID), slog.Float64(observe.KeyAuthorizerLatency, observe.Millis(authLatency)),
+			slog.String(observe.KeyUserID, c.userID()), slog.Float64(observe.KeyAuthorizerLatency, observe.Millis(authLatency)),
 			slog.Float64(observe.KeyResponseLatency, observe.Millis(time.Since(start))))
 	}
 }
@@ -329,8 +328,8 @@ func (c *Conn) baseContext(routeKey, eventType string, now time.Time) event.Requ
 		DomainName:   c.domainName,
 		ConnectionID: c.id,
 		APIID:        c.g.o.APIID,
-		Authorizer:   c.authorizer,
-		UserID:       c.userID,
+		Authorizer:   c.authContext(),
+		UserID:       c.userID(),
 	}
 	rc.StampRequest(now)
 	return rc

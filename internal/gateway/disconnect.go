@@ -54,9 +54,62 @@ func (c *Conn) end(err error, opened bool) {
 		g.log.Warn("slow consumer closed", "connectionId", c.id, "sendQueueBytes", g.o.Limits.SendQueueBytes)
 	}
 	if prev != reaped {
-		c.push(job{disconnect: &r, reaps: g.hub.Reaps()})
+		c.disconnected(r)
 	}
 	g.work.Add(-1)
+}
+
+// disconnected queues the connection's $disconnect behind its job in flight, so the backend
+// sees them in order. Where no integration listens on $disconnect there is nothing to call and
+// no event to build: the access log line is all, written at once when no job is in flight (no
+// goroutine), queued behind them otherwise so the log keeps its order, and skipped when the log
+// is off.
+func (c *Conn) disconnected(r closeReason) {
+	g := c.g
+	if !g.disconnectListened() {
+		if !g.log.Enabled(context.Background(), slog.LevelInfo) {
+			return
+		}
+		c.mu.Lock()
+		idle := c.inflight == 0
+		c.mu.Unlock()
+		if idle {
+			g.logDisconnect(c.id, r)
+			return
+		}
+	}
+	c.push(job{disconnect: &r, reaps: g.hub.Reaps()})
+}
+
+// disconnectListened reports whether the route table has a $disconnect integration.
+func (g *Gateway) disconnectListened() bool {
+	r := g.RouteTable().Routes[event.RouteDisconnect]
+	return r != nil && r.Integration != nil
+}
+
+// runDisconnect is a queued $disconnect job.
+func (c *Conn) runDisconnect(r closeReason) {
+	if !c.g.disconnectListened() {
+		c.g.logDisconnect(c.id, r)
+		return
+	}
+	c.g.disconnect(c.disconnectEvent(r), c.id, r.by)
+}
+
+// logDisconnect is the access log line of a $disconnect no integration listens to.
+func (g *Gateway) logDisconnect(connID string, r closeReason) {
+	if !g.log.Enabled(context.Background(), slog.LevelInfo) {
+		return
+	}
+	g.logAccess(slog.LevelInfo, disconnectLine(event.NewID(), connID, r.code, r.text, r.by))
+}
+
+// disconnectLine is the access log line of a $disconnect, before its integration (if any) ran.
+func disconnectLine(requestID, connID string, code int, text string, by initiator) accessLine {
+	return accessLine{eventType: "disconnect", requestID: requestID, connectionID: connID,
+		routeKey: event.RouteDisconnect, status: 200, attrs: []slog.Attr{
+			slog.Int(observe.KeyDisconnectStatus, code),
+			slog.String(observe.KeyDisconnectReason, text), slog.String("closedBy", by.String())}}
 }
 
 // disconnectEvent builds the DISCONNECT event. Its headers are the fixed ones AWS sends, not
@@ -97,10 +150,7 @@ func (g *Gateway) Orphaned(rc registry.Conn, reason string) {
 func (g *Gateway) disconnect(ev *event.Event, connID string, by initiator) {
 	rc := ev.RequestContext
 	r := g.RouteTable().Routes[event.RouteDisconnect]
-	line := accessLine{eventType: "disconnect", requestID: rc.RequestID, connectionID: connID,
-		routeKey: event.RouteDisconnect, status: 200, attrs: []slog.Attr{
-			slog.Int(observe.KeyDisconnectStatus, *rc.DisconnectStatusCode),
-			slog.String(observe.KeyDisconnectReason, *rc.DisconnectReason), slog.String("closedBy", by.String())}}
+	line := disconnectLine(rc.RequestID, connID, *rc.DisconnectStatusCode, *rc.DisconnectReason, by)
 	if r == nil || r.Integration == nil {
 		g.logAccess(slog.LevelInfo, line)
 		return

@@ -30,7 +30,7 @@ type inbound struct {
 	mu      sync.Mutex // held while parsing, so held bytes and new ones are parsed in order
 	f       framer
 	stalled atomic.Int64 // unix nanos the pause began; 0 while reading
-	held    []byte
+	held    *[]byte      // what arrived during a pause; nil (8 bytes, not 24) while reading
 }
 
 // framer follows the frame headers of one connection's byte stream. Plain data: only the poller
@@ -235,13 +235,16 @@ func (c *Conn) onData(nc *nbio.Conn, data []byte) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	if in.stalled.Load() != 0 && !in.f.failed {
-		if limit := g.o.Limits.InboundQueueBytes; len(in.held)+len(data) > limit {
+		if in.held == nil {
+			in.held = new([]byte)
+		}
+		if limit := g.o.Limits.InboundQueueBytes; len(*in.held)+len(data) > limit {
 			in.f.failed = true
 			in.held = nil
 			c.close(reasonFlood)
 			return
 		}
-		in.held = append(in.held, data...)
+		*in.held = append(*in.held, data...)
 		return
 	}
 	c.feed(nc, data)
@@ -300,8 +303,8 @@ func (in *inbound) resume(c *Conn) {
 	}
 	held := in.held
 	in.held = nil
-	if nc != nil && len(held) > 0 {
-		c.feed(nc, held)
+	if nc != nil && held != nil && len(*held) > 0 {
+		c.feed(nc, *held)
 	}
 }
 

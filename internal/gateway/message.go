@@ -140,7 +140,7 @@ func (c *Conn) run(m job) {
 		if c.g.hub.Reaps() != m.reaps {
 			return // the survivor that reaped this node ran this $disconnect
 		}
-		c.g.disconnect(c.disconnectEvent(*m.disconnect), c.id, m.disconnect.by)
+		c.runDisconnect(*m.disconnect)
 		return
 	}
 	if c.ending() {

@@ -188,10 +188,19 @@ func (h *Hub[C]) Add(ctx context.Context, c C) {
 	h.count.Add(1)
 	ctx, cancel := context.WithTimeout(ctx, h.o.StoreTimeout)
 	defer cancel()
-	if err := h.o.Store.Register(ctx, c.Info()); err != nil {
+	if err := h.register(ctx, c); err != nil {
 		h.needsSync.Store(true)
 		h.o.Logger.Warn("register connection in store failed; will retry", "conn", c.ID(), "err", err)
 	}
+}
+
+// register records c in the store: by reference where the store can keep the connection
+// itself (registry.SourceRegisterer, the memory store), so no copy of its record is held.
+func (h *Hub[C]) register(ctx context.Context, c C) error {
+	if sr, ok := h.o.Store.(registry.SourceRegisterer); ok {
+		return sr.RegisterSource(ctx, c)
+	}
+	return h.o.Store.Register(ctx, c.Info())
 }
 
 // Remove forgets a local connection everywhere. It returns false if it was not held here.

@@ -160,7 +160,7 @@ func (h *Hub[C]) reregister(ctx context.Context) error {
 	h.Each(func(c C) bool {
 		sctx, cancel := h.storeCtx(ctx)
 		defer cancel()
-		if err = h.o.Store.Register(sctx, c.Info()); err != nil {
+		if err = h.register(sctx, c); err != nil {
 			return false
 		}
 		h.groupsMu.Lock()

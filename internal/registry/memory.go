@@ -27,9 +27,10 @@ const memShards = 64
 // other way round, and no two shards of one index are held at once. The node table's mutex is
 // never held with any other.
 //
-// Per connection it keeps one *memConn (the Conn plus its group names) in a connection shard and
-// one string in its user's slice: no per-connection maps, so a million connections cost little
-// more than their records.
+// Per connection it keeps one map entry in a connection shard (the Source it reads the record
+// from: the live connection itself when registered with RegisterSource, so the record is not
+// copied) and one string in its user's slice; group names only for connections in groups. No
+// per-connection maps, so a million connections cost little more than their map entries.
 type Memory struct {
 	now         func() time.Time
 	lastSeenTTL time.Duration
@@ -47,15 +48,17 @@ type Memory struct {
 	sweepNext atomic.Uint32 // next user shard to sweep for expired last-seen entries
 }
 
-type memConn struct {
-	c      Conn
-	groups []string
-}
+// copied is a record Register copied in (a connection held by another process); Touch moves
+// its LastActiveAt.
+type copied struct{ c Conn }
+
+func (r *copied) Info() Conn { return r.c }
 
 type memConnShard struct {
 	mu      sync.RWMutex
-	m       map[string]*memConn
-	perNode map[string]int // live connections per owning node, for DeadNodes
+	m       map[string]Source   // *copied, or the live connection (RegisterSource)
+	groups  map[string][]string // a connection's groups in join order; only those in a group
+	perNode map[string]int      // live connections per owning node, for DeadNodes
 }
 
 type memUser struct {
@@ -93,7 +96,8 @@ func NewMemoryWithClock(now func() time.Time) *Memory {
 		reaped:      map[string]time.Time{},
 	}
 	for i := range memShards {
-		s.conns[i].m = map[string]*memConn{}
+		s.conns[i].m = map[string]Source{}
+		s.conns[i].groups = map[string][]string{}
 		s.conns[i].perNode = map[string]int{}
 		s.users[i].m = map[string]*memUser{}
 		s.groups[i].m = map[string]map[string]struct{}{}
@@ -113,23 +117,36 @@ func validConn(c Conn) error {
 	return nil
 }
 
-// Register records c. Registering an id that is already present replaces the old record and
-// its user and node indexes (its groups are kept).
+// Register records a copy of c. Registering an id that is already present replaces the old
+// record and its user and node indexes (its groups are kept).
 func (s *Memory) Register(ctx context.Context, c Conn) error {
 	if err := validConn(c); err != nil {
 		return err
 	}
+	return s.register(c, &copied{c: c})
+}
+
+// RegisterSource records src.Info() without copying it: the store keeps src and reads the
+// record from it whenever asked, so a live connection is described by what its node holds
+// (its LastActiveAt is always current; Touch has nothing to move). Registering an id that is
+// already present replaces the old record as Register does.
+func (s *Memory) RegisterSource(ctx context.Context, src Source) error {
+	c := src.Info()
+	if err := validConn(c); err != nil {
+		return err
+	}
+	return s.register(c, src)
+}
+
+// register indexes c, read from src, under c.ID.
+func (s *Memory) register(c Conn, src Source) error {
 	cs := &s.conns[s.shard(c.ID)]
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
-	e := cs.m[c.ID]
-	if e != nil {
-		s.unindexLocked(cs, e)
-		e.c = c
-	} else {
-		e = &memConn{c: c}
-		cs.m[c.ID] = e
+	if old := cs.m[c.ID]; old != nil {
+		s.unindexLocked(cs, old.Info())
 	}
+	cs.m[c.ID] = src
 	cs.perNode[c.Node]++
 	if c.UserID != "" {
 		us := &s.users[s.shard(c.UserID)]
@@ -146,21 +163,21 @@ func (s *Memory) Register(ctx context.Context, c Conn) error {
 	return nil
 }
 
-// unindexLocked removes e from its node count and its user's connections, recording the
-// user's last-seen time. cs must be e's shard, locked.
-func (s *Memory) unindexLocked(cs *memConnShard, e *memConn) {
-	if n := cs.perNode[e.c.Node] - 1; n > 0 {
-		cs.perNode[e.c.Node] = n
+// unindexLocked removes the record c from its node count and its user's connections,
+// recording the user's last-seen time. cs must be c's shard, locked.
+func (s *Memory) unindexLocked(cs *memConnShard, c Conn) {
+	if n := cs.perNode[c.Node] - 1; n > 0 {
+		cs.perNode[c.Node] = n
 	} else {
-		delete(cs.perNode, e.c.Node)
+		delete(cs.perNode, c.Node)
 	}
-	if e.c.UserID == "" {
+	if c.UserID == "" {
 		return
 	}
-	us := &s.users[s.shard(e.c.UserID)]
+	us := &s.users[s.shard(c.UserID)]
 	us.mu.Lock()
-	if u := us.m[e.c.UserID]; u != nil {
-		if i := slices.Index(u.conns, e.c.ID); i >= 0 {
+	if u := us.m[c.UserID]; u != nil {
+		if i := slices.Index(u.conns, c.ID); i >= 0 {
 			last := len(u.conns) - 1
 			u.conns[i] = u.conns[last]
 			u.conns[last] = ""
@@ -169,7 +186,7 @@ func (s *Memory) unindexLocked(cs *memConnShard, e *memConn) {
 		if len(u.conns) == 0 {
 			u.conns = nil
 		}
-		u.last = later(u.last, later(e.c.LastActiveAt, s.now()))
+		u.last = later(u.last, later(c.LastActiveAt, s.now()))
 	}
 	us.mu.Unlock()
 }
@@ -183,12 +200,14 @@ func (s *Memory) Unregister(ctx context.Context, id string) (Conn, bool, error) 
 	if e == nil {
 		return Conn{}, false, nil
 	}
+	c := e.Info()
 	delete(cs.m, id)
-	s.unindexLocked(cs, e)
-	for _, g := range e.groups {
+	s.unindexLocked(cs, c)
+	for _, g := range cs.groups[id] {
 		s.removeMember(g, id)
 	}
-	return e.c, true, nil
+	delete(cs.groups, id)
+	return c, true, nil
 }
 
 func (s *Memory) removeMember(group, id string) {
@@ -209,7 +228,7 @@ func (s *Memory) Get(ctx context.Context, id string) (Conn, error) {
 	cs.mu.RLock()
 	defer cs.mu.RUnlock()
 	if e := cs.m[id]; e != nil {
-		return e.c, nil
+		return e.Info(), nil
 	}
 	return Conn{}, fmt.Errorf("connection %q: %w", id, ErrNotFound)
 }
@@ -221,11 +240,17 @@ func (s *Memory) Touch(ctx context.Context, at map[string]time.Time) error {
 		cs := &s.conns[s.shard(id)]
 		cs.mu.Lock()
 		if e := cs.m[id]; e != nil {
-			e.c.LastActiveAt = later(e.c.LastActiveAt, t)
-			if e.c.UserID != "" {
-				us := &s.users[s.shard(e.c.UserID)]
+			userID := ""
+			if r, ok := e.(*copied); ok {
+				r.c.LastActiveAt = later(r.c.LastActiveAt, t)
+				userID = r.c.UserID
+			} else {
+				userID = e.Info().UserID
+			}
+			if userID != "" {
+				us := &s.users[s.shard(userID)]
 				us.mu.Lock()
-				if u := us.m[e.c.UserID]; u != nil {
+				if u := us.m[userID]; u != nil {
 					u.last = later(u.last, t)
 				}
 				us.mu.Unlock()
@@ -255,7 +280,7 @@ func (s *Memory) lookup(ids []string) []Conn {
 		cs := &s.conns[s.shard(id)]
 		cs.mu.RLock()
 		if e := cs.m[id]; e != nil {
-			out = append(out, e.c)
+			out = append(out, e.Info())
 		}
 		cs.mu.RUnlock()
 	}
@@ -338,14 +363,14 @@ func (s *Memory) Join(ctx context.Context, connID, group string) error {
 	cs := &s.conns[s.shard(connID)]
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
-	e := cs.m[connID]
-	if e == nil {
+	if cs.m[connID] == nil {
 		return fmt.Errorf("join connection %q to group %q: %w", connID, group, ErrNotFound)
 	}
-	if slices.Contains(e.groups, group) {
+	groups := cs.groups[connID]
+	if slices.Contains(groups, group) {
 		return nil
 	}
-	e.groups = append(e.groups, group)
+	cs.groups[connID] = append(groups, group)
 	gs := &s.groups[s.shard(group)]
 	gs.mu.Lock()
 	m := gs.m[group]
@@ -363,9 +388,14 @@ func (s *Memory) Leave(ctx context.Context, connID, group string) error {
 	cs := &s.conns[s.shard(connID)]
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
-	if e := cs.m[connID]; e != nil {
-		if i := slices.Index(e.groups, group); i >= 0 {
-			e.groups = slices.Delete(e.groups, i, i+1)
+	if groups := cs.groups[connID]; groups != nil {
+		if i := slices.Index(groups, group); i >= 0 {
+			groups = slices.Delete(groups, i, i+1)
+		}
+		if len(groups) == 0 {
+			delete(cs.groups, connID)
+		} else {
+			cs.groups[connID] = groups
 		}
 	}
 	s.removeMember(group, connID)
@@ -390,11 +420,10 @@ func (s *Memory) ConnGroups(ctx context.Context, connID string) ([]string, error
 	cs := &s.conns[s.shard(connID)]
 	cs.mu.RLock()
 	defer cs.mu.RUnlock()
-	e := cs.m[connID]
-	if e == nil {
+	if cs.m[connID] == nil {
 		return nil, fmt.Errorf("groups of connection %q: %w", connID, ErrNotFound)
 	}
-	return slices.Clone(e.groups), nil
+	return slices.Clone(cs.groups[connID]), nil
 }
 
 // Heartbeat renews node's lease until now+ttl. Each call also forgets the expired last-seen
@@ -493,8 +522,8 @@ func (s *Memory) NodeConns(ctx context.Context, node string) ([]Conn, error) {
 		cs.mu.RLock()
 		if cs.perNode[node] > 0 {
 			for _, e := range cs.m {
-				if e.c.Node == node {
-					out = append(out, e.c)
+				if c := e.Info(); c.Node == node {
+					out = append(out, c)
 				}
 			}
 		}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -145,5 +146,63 @@ func BenchmarkMemoryHeapPerConn(b *testing.B) {
 		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/n, "heap-B/conn")
 		runtime.KeepAlive(s)
 		b.StartTimer()
+	}
+}
+
+// liveConn is a connection that describes itself, as the gateway's does.
+type liveConn struct {
+	rec    registry.Conn
+	active atomic.Int64 // unix nanos
+}
+
+func (l *liveConn) Info() registry.Conn {
+	c := l.rec
+	c.LastActiveAt = time.Unix(0, l.active.Load())
+	return c
+}
+
+// TestMemoryRegisterSourceReadsTheLiveRecord: a connection registered by reference is read from
+// its source every time (no copy that goes stale: lastActiveAt moves without Touch), and is
+// indexed by user, group and node like a copied record.
+func TestMemoryRegisterSourceReadsTheLiveRecord(t *testing.T) {
+	ctx := context.Background()
+	s := registry.NewMemory().(*registry.Memory)
+	t0 := time.UnixMilli(1_700_000_000_000)
+	l := &liveConn{rec: registry.Conn{ID: "a", Node: "n1", ConnectedAt: t0, SourceIP: "10.0.0.1", UserID: "u1"}}
+	l.active.Store(t0.UnixNano())
+	var _ registry.SourceRegisterer = s
+	if err := s.RegisterSource(ctx, l); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RegisterSource(ctx, &liveConn{}); err == nil {
+		t.Fatal("RegisterSource of a record with no id: want an error")
+	}
+	t1 := t0.Add(time.Minute)
+	l.active.Store(t1.UnixNano())
+	got, err := s.Get(ctx, "a")
+	if err != nil || !got.LastActiveAt.Equal(t1) || got.SourceIP != "10.0.0.1" {
+		t.Fatalf("Get = %+v, %v; want the source's current record (lastActiveAt %v)", got, err, t1)
+	}
+	if err := s.Join(ctx, "a", "g"); err != nil {
+		t.Fatal(err)
+	}
+	if m, _ := s.GroupMembers(ctx, "g"); len(m) != 1 || m[0].ID != "a" {
+		t.Fatalf("GroupMembers = %+v", m)
+	}
+	if m, _ := s.UserConns(ctx, "u1"); len(m) != 1 || !m[0].LastActiveAt.Equal(t1) {
+		t.Fatalf("UserConns = %+v", m)
+	}
+	if m, _ := s.NodeConns(ctx, "n1"); len(m) != 1 {
+		t.Fatalf("NodeConns = %+v", m)
+	}
+	rc, ok, err := s.Unregister(ctx, "a")
+	if err != nil || !ok || rc.ID != "a" || !rc.LastActiveAt.Equal(t1) {
+		t.Fatalf("Unregister = %+v, %v, %v", rc, ok, err)
+	}
+	if p, _ := s.Presence(ctx, []string{"u1"}); p[0].Online || p[0].LastActiveAt.Before(t1) {
+		t.Fatalf("Presence after close = %+v; want offline, last seen at or after %v", p[0], t1)
+	}
+	if m, _ := s.GroupMembers(ctx, "g"); len(m) != 0 {
+		t.Fatalf("GroupMembers after Unregister = %+v", m)
 	}
 }

@@ -29,6 +29,21 @@ type Conn struct {
 	Authorizer   map[string]any `json:"authorizer,omitempty"`
 }
 
+// Source is a live connection that describes itself: Info returns its record, whose ID, Node,
+// ConnectedAt, SourceIP, UserAgent, UserID, Path and Authorizer never change once registered.
+type Source interface {
+	Info() Conn
+}
+
+// SourceRegisterer is a Store that can keep a connection by reference instead of a copy of its
+// record (the memory store, in the same process as the connection). The hub registers through
+// it when the store offers it; a store shared between nodes (Redis) cannot.
+type SourceRegisterer interface {
+	// RegisterSource is Register(ctx, src.Info()), except that the store reads the record from
+	// src whenever it needs it.
+	RegisterSource(ctx context.Context, src Source) error
+}
+
 // Presence is one user's online state. LastActiveAt survives the user going offline, so that
 // "last seen 5 minutes ago" works.
 type Presence struct {
