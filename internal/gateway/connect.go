@@ -108,7 +108,7 @@ func (g *Gateway) connect(w http.ResponseWriter, r *http.Request, path string, l
 	// Reachable from here on: a push in the instant before the 101 is out waits in c.pending
 	// (open writes it first), so a client that saw its 101 has every push made after it.
 	g.hub.Add(context.WithoutCancel(ctx), c)
-	ws, err := g.upgrader.UpgradeAndTransferConnToPoller(handshake.Unwrap(w), r, respHeader)
+	ws, err := g.upgrader.UpgradeAndTransferConnToPoller(hijackGuard{handshake.Unwrap(w), c}, r, respHeader)
 	if err != nil {
 		c.upgradeFailed(err)
 		g.metrics.Connects.WithLabelValues("upgrade_failed").Inc()

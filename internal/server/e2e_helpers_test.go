@@ -3,6 +3,7 @@ package server_test
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
@@ -31,9 +32,15 @@ type frameConn struct {
 // dialFrames completes a real handshake and hands back the raw socket.
 func dialFrames(t *testing.T, url string) *frameConn {
 	t.Helper()
+	return dialFramesTLS(t, url, nil)
+}
+
+// dialFramesTLS is dialFrames for a wss:// url too, trusting what tc trusts.
+func dialFramesTLS(t *testing.T, url string, tc *tls.Config) *frameConn {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	conn, br, _, err := ws.Dialer{}.Dial(ctx, url)
+	conn, br, _, err := ws.Dialer{TLSConfig: tc}.Dial(ctx, url)
 	if err != nil {
 		t.Fatalf("raw dial %s: %v", url, err)
 	}

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"bytes"
+	"crypto/tls"
 	"encoding/binary"
 	"fmt"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/wsgate/wsgate/internal/server/servertest"
+	"github.com/wsgate/wsgate/internal/testutil/harness"
 )
 
 // rawFrame is one client frame built by hand: b0 is FIN, RSV and opcode; masked sets the MASK
@@ -56,10 +58,13 @@ func closePayload(code uint16, reason string) []byte {
 // Every framing error RFC 6455 names is answered with a close frame carrying the code it asks
 // for (1002, 1007 for bad UTF-8, 1009 for AWS's size limits), and the backend's $disconnect
 // reports exactly the code and reason sent. Nothing sent after the bad frame reaches the
-// integration (a message before it may, if its call started before the close).
+// integration (a message before it may, if its call started before the close). The table runs
+// over ws:// (sockets on nbio's event loop) and wss:// (served by Go's TLS server, read on a
+// goroutine) on the same port.
 func TestProtocolErrorsAreClosedWithTheirCode(t *testing.T) {
+	certFile, keyFile, pool := selfSigned(t, t.TempDir())
 	fn := echoLambda(t)
-	n := servertest.Start(t, fmt.Sprintf(lifecycleAPI, fn.URL()))
+	n := servertest.Start(t, fmt.Sprintf("tls: { certFile: %q, keyFile: %q }\n", certFile, keyFile)+fmt.Sprintf(lifecycleAPI, fn.URL()))
 	cases := []struct {
 		name   string
 		frames [][]byte
@@ -85,38 +90,49 @@ func TestProtocolErrorsAreClosedWithTheirCode(t *testing.T) {
 			rawFrame(fin|opCont, true, []byte("m")),
 		}, 1009, "Message too big"},
 	}
-	for i, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			c := dialFrames(t, n.WS("/dev"))
-			id := fn.NthConnectionID(t, i+1)
-			// A good message first: it is routed; the bad frame after it closes the connection.
-			good := rawFrame(fin|opText, true, []byte("before "+tc.name))
-			_ = c.conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
-			if _, err := c.conn.Write(append(good, bytes.Join(tc.frames, nil)...)); err != nil {
-				t.Fatalf("write: %v", err)
-			}
-			code, reason, ok := c.readClose()
-			_ = c.conn.Close() // as a client does after the close handshake: $disconnect at once
-			if !ok {
-				t.Fatalf("socket ended without a close frame, want %d", tc.code)
-			}
-			if code != tc.code || !strings.Contains(reason, tc.reason) {
-				t.Errorf("close frame %d %q, want %d with %q", code, reason, tc.code, tc.reason)
-			}
-			ev := fn.WaitEvent(t, "$disconnect", id)
-			if got := int(ev.RequestContext.DisconnectStatusCode); got != code || reasonOf(ev) != reason {
-				t.Errorf("$disconnect reports %d %q, want what was sent: %d %q", got, reasonOf(ev), code, reason)
-			}
-			var bodies []string
-			for _, e := range fn.ProxyEvents() {
-				if e.RequestContext.ConnectionID == id && e.RequestContext.RouteKey == "$default" {
-					bodies = append(bodies, e.Body)
-				}
-			}
-			if len(bodies) > 1 || len(bodies) == 1 && bodies[0] != "before "+tc.name {
-				t.Errorf("integration got %q, want at most the message sent before the bad frame", bodies)
-			}
-		})
+	conns := 0
+	for _, scheme := range []string{"ws", "wss"} {
+		for _, tc := range cases {
+			conns++
+			t.Run(scheme+"/"+tc.name, func(t *testing.T) {
+				c := dialFramesTLS(t, scheme+"://"+n.Addr+"/dev", &tls.Config{RootCAs: pool})
+				checkProtocolError(t, fn, c, fn.NthConnectionID(t, conns), tc.name, tc.frames, tc.code, tc.reason)
+			})
+		}
+	}
+}
+
+// checkProtocolError sends a good message and then frames to connection id, and checks the
+// close frame (code, and reason containing reason), $disconnect, and that the integration got
+// nothing after the good message.
+func checkProtocolError(t *testing.T, fn *harness.Lambda, c *frameConn, id, name string, frames [][]byte, wantCode int, wantReason string) {
+	t.Helper()
+	// A good message first: it is routed; the bad frame after it closes the connection.
+	good := rawFrame(fin|opText, true, []byte("before "+name))
+	_ = c.conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
+	if _, err := c.conn.Write(append(good, bytes.Join(frames, nil)...)); err != nil {
+		t.Fatalf("write: %v", err)
+	}
+	code, reason, ok := c.readClose()
+	_ = c.conn.Close() // as a client does after the close handshake: $disconnect at once
+	if !ok {
+		t.Fatalf("socket ended without a close frame, want %d", wantCode)
+	}
+	if code != wantCode || !strings.Contains(reason, wantReason) {
+		t.Errorf("close frame %d %q, want %d with %q", code, reason, wantCode, wantReason)
+	}
+	ev := fn.WaitEvent(t, "$disconnect", id)
+	if got := int(ev.RequestContext.DisconnectStatusCode); got != code || reasonOf(ev) != reason {
+		t.Errorf("$disconnect reports %d %q, want what was sent: %d %q", got, reasonOf(ev), code, reason)
+	}
+	var bodies []string
+	for _, e := range fn.ProxyEvents() {
+		if e.RequestContext.ConnectionID == id && e.RequestContext.RouteKey == "$default" {
+			bodies = append(bodies, e.Body)
+		}
+	}
+	if len(bodies) > 1 || len(bodies) == 1 && bodies[0] != "before "+name {
+		t.Errorf("integration got %q, want at most the message sent before the bad frame", bodies)
 	}
 }
 

@@ -1,0 +1,145 @@
+package gateway
+
+import (
+	"bufio"
+	"errors"
+	"net"
+	"net/http"
+	"time"
+)
+
+// wss:// sockets are served by Go's TLS server, so nbio cannot take them onto its event loop:
+// after the upgrade nbio reads each one on a goroutine of its own (its blocking mode), straight
+// from the *tls.Conn, and the engine's OnData hook (onData) never sees their bytes. readGuard
+// sits between that goroutine and the TLS connection and does for the decrypted bytes what
+// onData does for a plain socket's:
+//
+//   - every frame header goes through the same framer, and the connection is failed with the
+//     same close frame at the first bad one, after the frames before it were parsed and with
+//     nothing after it parsed;
+//   - while the connection's inbound queue is over limits.inboundQueueBytes it stops reading
+//     (the goroutine waits, so the client meets TCP back-pressure: nothing is held in memory),
+//     until the queue has drained to half, the connection closes, or the sweeper closes it
+//     after limits.inboundStallTimeout.
+//
+// The hijacked socket also gets the kernel send buffer (limits.socketSendBufferBytes).
+
+// hijackGuard is the ResponseWriter the upgrader hijacks through: a connection nbio cannot move
+// onto its event loop (anything but a *net.TCPConn: a *tls.Conn) comes back under a readGuard.
+type hijackGuard struct {
+	http.ResponseWriter
+	c *Conn
+}
+
+func (h hijackGuard) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	hj, ok := h.ResponseWriter.(http.Hijacker)
+	if !ok {
+		return nil, nil, http.ErrNotSupported
+	}
+	nc, rw, err := hj.Hijack()
+	if err != nil {
+		return nc, rw, err
+	}
+	if _, plain := nc.(*net.TCPConn); plain {
+		return nc, rw, nil // nbio moves it onto its event loop: onData guards it
+	}
+	if size := h.c.g.o.Limits.SocketSendBuffer; size > 0 {
+		if tc, ok := tcpUnder(nc).(interface{ SetWriteBuffer(int) error }); ok {
+			_ = tc.SetWriteBuffer(size)
+		}
+	}
+	return &readGuard{Conn: nc, c: h.c}, rw, nil
+}
+
+// Flush passes through so that wrapping does not hide http.Flusher.
+func (h hijackGuard) Flush() {
+	if f, ok := h.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// tcpUnder is the connection under a TLS layer (or nc itself).
+func tcpUnder(nc net.Conn) net.Conn {
+	if t, ok := nc.(interface{ NetConn() net.Conn }); ok {
+		return t.NetConn()
+	}
+	return nc
+}
+
+// readGuard is a blocking-mode socket as its reader goroutine sees it. Only that goroutine
+// calls Read; the framer and fail are its own.
+type readGuard struct {
+	net.Conn
+	c      *Conn
+	f      framer
+	fail   *closeReason // a bad frame seen: the close to carry out on the next Read
+	failed bool         // closed for a bad frame: what arrives is read and dropped
+}
+
+// stallPoll is how often a paused reader looks whether its queue has drained.
+const stallPoll = 5 * time.Millisecond
+
+// NetConn returns the TCP connection under the TLS layer, which shut closes for a close
+// without a close frame.
+func (r *readGuard) NetConn() net.Conn { return tcpUnder(r.Conn) }
+
+// Read returns what may be parsed of what the client sent: nothing of a bad frame or after it,
+// a header split across reads only once it is whole.
+func (r *readGuard) Read(p []byte) (int, error) {
+	c := r.c
+	for {
+		if r.fail != nil {
+			// The frames before the bad one were parsed (the caller parses what one Read
+			// returns before it reads again): now fail the connection.
+			fail := *r.fail
+			r.fail, r.failed = nil, true
+			c.close(fail)
+		}
+		if r.failed {
+			// Nothing more is parsed. Read on until the peer's close (or the close
+			// handshake's read deadline) ends the socket.
+			if _, err := r.Conn.Read(p); err != nil {
+				return 0, err
+			}
+			continue
+		}
+		r.waitWhilePaused()
+		// Room for a held header (at most 14 bytes) in front of what is read now.
+		room := len(p) - len(r.f.hdr)
+		if room <= 0 {
+			return 0, errors.New("gateway: read buffer too small")
+		}
+		n, err := r.Conn.Read(p[:room])
+		if n == 0 {
+			return 0, err
+		}
+		sc := r.f.scan(p[:n], &c.g.o.Limits)
+		out := sc.n
+		if sc.npre > 0 {
+			copy(p[sc.npre:], p[:sc.n])
+			copy(p, sc.pre[:sc.npre])
+			out += sc.npre
+		}
+		if sc.fail != nil {
+			r.fail = sc.fail
+			if out == 0 {
+				continue // nothing to parse first: fail at once
+			}
+			return out, nil
+		}
+		if out > 0 || err != nil {
+			return out, err
+		}
+		// Only part of a header arrived: it is held, read on.
+	}
+}
+
+// waitWhilePaused blocks while the connection's inbound queue is over its budget (pause), until
+// it has drained to half (resume) or the connection is past open: a close frame must still be
+// read, and nothing read then is routed.
+func (r *readGuard) waitWhilePaused() {
+	in := &r.c.in
+	for in.stalled.Load() != 0 && !r.c.ending() {
+		time.Sleep(stallPoll)
+	}
+}
