@@ -19,6 +19,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/wsgate/wsgate/internal/config"
@@ -95,6 +96,41 @@ type Authorizer interface {
 	Authorize(ctx context.Context, ev *event.Event) (*Result, error)
 	// Close stops background work (JWKS refresh). Authorize must not be called after Close.
 	Close() error
+}
+
+// Sourced is an Authorizer that reads nothing of a CONNECT event but its identity sources until
+// it must send the event somewhere (a REQUEST authorizer's cache miss; never, for a JWT). The
+// gateway then builds the event with only the headers and query parameters those sources name
+// (the maps of every header cost a few KB per handshake), and the whole event only if full is
+// called.
+type Sourced interface {
+	Authorizer
+	// IdentitySources are the configured sources (route.request.header.NAME, ...).
+	IdentitySources() []string
+	// AuthorizeSourced is Authorize on ev, which holds at least what the identity sources name;
+	// full returns the whole CONNECT event (built once, on the first call).
+	AuthorizeSourced(ctx context.Context, ev *event.Event, full func() *event.Event) (*Result, error)
+}
+
+// SourceNames are the header and query parameter names identity sources read: headers in
+// lower case (they match case-insensitively), query parameters as given; context reports a
+// context.NAME source (the event's requestContext).
+func SourceNames(sources []string) (headers, query []string, context bool) {
+	for _, s := range sources {
+		switch {
+		case strings.HasPrefix(s, srcHeader):
+			headers = append(headers, strings.ToLower(s[len(srcHeader):]))
+		case strings.HasPrefix(s, srcHTTPHeader):
+			headers = append(headers, strings.ToLower(s[len(srcHTTPHeader):]))
+		case strings.HasPrefix(s, srcQuery):
+			query = append(query, s[len(srcQuery):])
+		case strings.HasPrefix(s, srcHTTPQuery):
+			query = append(query, s[len(srcHTTPQuery):])
+		case strings.HasPrefix(s, srcContext):
+			context = true
+		}
+	}
+	return headers, query, context
 }
 
 // Options are the gateway-wide settings an authorizer needs besides its own config.

@@ -133,6 +133,15 @@ func newJWT(name string, cfg config.Authorizer, sources []string, o Options) (*j
 // without a "Bearer " prefix. Admitted tokens are cached for resultTtl, never past their exp;
 // refusals are not cached (they cost no remote call).
 func (a *jwtAuth) Authorize(ctx context.Context, ev *event.Event) (*Result, error) {
+	return a.AuthorizeSourced(ctx, ev, nil)
+}
+
+// IdentitySources implements Sourced.
+func (a *jwtAuth) IdentitySources() []string { return a.sources }
+
+// AuthorizeSourced implements Sourced: a JWT is verified from its identity source alone, so full
+// is never called.
+func (a *jwtAuth) AuthorizeSourced(ctx context.Context, ev *event.Event, _ func() *event.Event) (*Result, error) {
 	vals, ok := IdentityValues(a.sources, ev, a.o.StageVariables)
 	if !ok {
 		return nil, a.refuse(unauthorized(errors.New("identity source missing or empty")))

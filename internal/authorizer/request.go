@@ -87,13 +87,25 @@ func newRequest(name string, cfg config.Authorizer, sources []string, o Options)
 
 // Authorize implements Authorizer.
 func (a *requestAuth) Authorize(ctx context.Context, ev *event.Event) (*Result, error) {
+	return a.AuthorizeSourced(ctx, ev, nil)
+}
+
+// IdentitySources implements Sourced.
+func (a *requestAuth) IdentitySources() []string { return a.sources }
+
+// AuthorizeSourced implements Sourced: the identity sources key the cache; the whole event
+// (full) is built only for a call to the function. A nil full means ev is whole.
+func (a *requestAuth) AuthorizeSourced(ctx context.Context, ev *event.Event, full func() *event.Event) (*Result, error) {
 	vals, ok := IdentityValues(a.sources, ev, a.o.StageVariables)
 	if !ok {
 		return nil, a.refuse(unauthorized(errors.New("identity source missing or empty")))
 	}
+	if full == nil {
+		full = func() *event.Event { return ev }
+	}
 	var out outcome
 	if a.ttl <= 0 {
-		out = a.decide(ctx, ev)
+		out = a.decide(ctx, full())
 	} else {
 		key := cacheKey(vals)
 		var hit bool
@@ -103,7 +115,7 @@ func (a *requestAuth) Authorize(ctx context.Context, ev *event.Event) (*Result, 
 				if o, hit := a.cache.get(key); hit {
 					return o
 				}
-				o := a.decide(ctx, ev)
+				o := a.decide(ctx, full())
 				if o.res != nil || o.err.Status == http.StatusForbidden {
 					a.cache.put(key, o, a.ttl)
 				}

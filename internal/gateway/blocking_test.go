@@ -87,7 +87,7 @@ func TestHijackGuardWrapsTLSAndSetsTheSendBuffer(t *testing.T) {
 func TestReadGuardFramesLikeOnData(t *testing.T) {
 	good1 := frame(0x81, []byte("one"))
 	good2 := frame(0x81, bytes.Repeat([]byte("t"), 300)) // a 16-bit length: 8-byte header
-	bad := frame(0x81|0x40, []byte("rsv"))              // RSV1 set
+	bad := frame(0x81|0x40, []byte("rsv"))               // RSV1 set
 	after := frame(0x81, []byte("never"))
 	var stream []byte
 	stream = append(stream, good1...)

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -42,11 +43,31 @@ func (g *Gateway) connect(w http.ResponseWriter, r *http.Request, path string, l
 	// The CONNECT event (every header copied into two maps, a few KB of garbage per handshake)
 	// and a request-scoped logger are built only when something will read them: with no
 	// $connect work a handshake allocates little beyond what net/http and nbio need.
+	// An authorizer that reads only its identity sources (JWT; REQUEST until a cache miss),
+	// with no $connect integration, gets an event holding only what those sources name, and
+	// the whole event only if it calls out (full).
 	var ev *event.Event
+	var full func() *event.Event
+	var sourced authorizer.Sourced
+	if route != nil && route.Integration == nil {
+		sourced, _ = route.Authorizer.(authorizer.Sourced)
+	}
 	var requestID string
 	if route != nil && (route.Authorizer != nil || route.Integration != nil) {
 		trace := traceID(lines, start)
-		ev = c.connectEvent(r, lines, trace, start)
+		if sourced != nil {
+			ev = c.connectEvent(r, lines, trace, start, newSourceFilter(sourced.IdentitySources()))
+			var whole *event.Event
+			full = func() *event.Event {
+				if whole == nil {
+					whole = c.connectEvent(r, lines, trace, start, nil)
+					whole.RequestContext = ev.RequestContext // the same request
+				}
+				return whole
+			}
+		} else {
+			ev = c.connectEvent(r, lines, trace, start, nil)
+		}
 		requestID = ev.RequestContext.RequestID
 		ctx = event.WithTraceID(ctx, trace)
 	} else if g.log.Enabled(ctx, slog.LevelInfo) {
@@ -56,7 +77,13 @@ func (g *Gateway) connect(w http.ResponseWriter, r *http.Request, path string, l
 	status, authLatency := 0, time.Duration(0)
 	if route != nil && route.Authorizer != nil {
 		t0 := time.Now()
-		res, err := route.Authorizer.Authorize(ctx, ev)
+		var res *authorizer.Result
+		var err error
+		if sourced != nil {
+			res, err = sourced.AuthorizeSourced(ctx, ev, full)
+		} else {
+			res, err = route.Authorizer.Authorize(ctx, ev)
+		}
 		authLatency = time.Since(t0)
 		if err != nil {
 			status = http.StatusInternalServerError
@@ -197,15 +224,23 @@ func (g *Gateway) refuse(w http.ResponseWriter, log connectLog, status int, stag
 // them (spelling, order, repeats): headers holds each name's last value and multiValueHeaders
 // all of them, as in AWS's Lambda proxy format. Connection and Upgrade are left out (AWS passes
 // them only to REQUEST authorizers, through ev.UpgradeHeaders); X-Amzn-Trace-Id and the
-// X-Forwarded-* headers AWS's edge adds are added when the client did not send them.
-func (c *Conn) connectEvent(r *http.Request, lines []event.Header, trace string, now time.Time) *event.Event {
+// X-Forwarded-* headers AWS's edge adds are added when the client did not send them. With a
+// filter, only the headers and query parameters it names are there (and no UpgradeHeaders):
+// what an authorizer's identity sources read.
+func (c *Conn) connectEvent(r *http.Request, lines []event.Header, trace string, now time.Time, f *sourceFilter) *event.Event {
 	ev := &event.Event{Path: c.path}
-	for _, l := range lines {
-		if isUpgradeHeader(l.Name) {
-			ev.UpgradeHeaders = append(ev.UpgradeHeaders, l)
+	if f == nil {
+		for _, l := range lines {
+			if isUpgradeHeader(l.Name) {
+				ev.UpgradeHeaders = append(ev.UpgradeHeaders, l)
+			}
 		}
+		ev.Headers, ev.MultiValueHeaders = event.HeaderMaps(lines, isUpgradeHeader)
+	} else {
+		ev.Headers, ev.MultiValueHeaders = event.HeaderMaps(lines, func(name string) bool {
+			return isUpgradeHeader(name) || !f.header(name)
+		})
 	}
-	ev.Headers, ev.MultiValueHeaders = event.HeaderMaps(lines, isUpgradeHeader)
 	has := func(k string) bool {
 		for name := range ev.Headers {
 			if strings.EqualFold(name, k) {
@@ -215,7 +250,7 @@ func (c *Conn) connectEvent(r *http.Request, lines []event.Header, trace string,
 		return false
 	}
 	addMissing := func(k, v string) {
-		if !has(k) {
+		if (f == nil || f.header(k)) && !has(k) {
 			ev.Headers[k] = v
 			ev.MultiValueHeaders[k] = []string{v}
 		}
@@ -225,26 +260,54 @@ func (c *Conn) connectEvent(r *http.Request, lines []event.Header, trace string,
 	}
 	addMissing(event.TraceHeader, trace)
 	addMissing("X-Forwarded-For", c.sourceIP)
-	if _, port, err := net.SplitHostPort(r.Host); err == nil {
-		addMissing("X-Forwarded-Port", port)
+	if f == nil || f.header("X-Forwarded-Port") {
+		if _, port, err := net.SplitHostPort(r.Host); err == nil {
+			addMissing("X-Forwarded-Port", port)
+		}
 	}
 	proto := "http"
 	if isTLS(r) {
 		proto = "https"
 	}
 	addMissing("X-Forwarded-Proto", proto)
-	if q := r.URL.Query(); len(q) > 0 {
-		// url.ParseQuery keeps repeats in order: the last one is the single value, as for
-		// headers (the same AWS page).
-		ev.QueryStringParameters = make(map[string]string, len(q))
-		ev.MultiValueQueryStringParameters = make(map[string][]string, len(q))
-		for k, vs := range q {
-			ev.QueryStringParameters[k] = vs[len(vs)-1]
-			ev.MultiValueQueryStringParameters[k] = vs
+	if f == nil || len(f.query) > 0 {
+		if q := r.URL.Query(); len(q) > 0 {
+			// url.ParseQuery keeps repeats in order: the last one is the single value, as for
+			// headers (the same AWS page).
+			ev.QueryStringParameters = make(map[string]string, len(q))
+			ev.MultiValueQueryStringParameters = make(map[string][]string, len(q))
+			for k, vs := range q {
+				if f != nil && !slices.Contains(f.query, k) {
+					continue
+				}
+				ev.QueryStringParameters[k] = vs[len(vs)-1]
+				ev.MultiValueQueryStringParameters[k] = vs
+			}
 		}
 	}
 	ev.RequestContext = c.baseContext(event.RouteConnect, event.Connect, now)
 	return ev
+}
+
+// sourceFilter is what identity sources read of a CONNECT event: header names (lower case) and
+// query parameter names.
+type sourceFilter struct {
+	headers, query []string
+}
+
+func newSourceFilter(sources []string) *sourceFilter {
+	h, q, _ := authorizer.SourceNames(sources)
+	return &sourceFilter{headers: h, query: q}
+}
+
+// header reports whether the sources name header name (in any spelling).
+func (f *sourceFilter) header(name string) bool {
+	for _, h := range f.headers {
+		if strings.EqualFold(h, name) {
+			return true
+		}
+	}
+	return false
 }
 
 // traceID is the client's X-Amzn-Trace-Id, or a new one.

@@ -315,3 +315,43 @@ integrations:
 		}
 	}
 }
+
+// With no $connect integration, a cached REQUEST authorizer keys its cache from an event holding
+// only what its identity sources name; on a miss its function still gets the whole CONNECT
+// input: every header line as sent (Connection and Upgrade included) and every query parameter.
+func TestSourcedAuthorizerGetsTheWholeEventOnAMiss(t *testing.T) {
+	authz := newAuthLambda(t, func(in events.APIGatewayCustomAuthorizerRequestTypeRequest) (any, string) {
+		return policy("u1", "Allow", in.MethodArn, nil), ""
+	})
+	n := servertest.Start(t, fmt.Sprintf(`
+routes:
+  $connect: { authorizer: fnauth }
+  $default: {}
+authorizers:
+  fnauth: { type: REQUEST, uri: my-authorizer, endpoint: "%s", identitySource: [ route.request.header.X-Token, route.request.querystring.room ], resultTtl: 1m }
+`, authz.URL()))
+	for range 2 { // a miss, then a hit from the cache
+		status, _ := rawUpgradeOver(t, false, n.Addr, "/dev?room=1&room=2&solo=x", upgradeLines(n.Addr,
+			"X-Multi: a", "X-Multi: b", "x-api-key: k1", "X-Token: tok"))
+		if status != http.StatusSwitchingProtocols {
+			t.Fatalf("handshake status %d, want 101", status)
+		}
+	}
+	if c := authz.Calls(); c != 1 {
+		t.Errorf("authorizer called %d times, want once (the second handshake from the cache)", c)
+	}
+	auth := lastAuthorizerInput(t, authz)
+	if auth.Headers["X-Multi"] != "b" || !slices.Equal(auth.MultiValueHeaders["X-Multi"], []string{"a", "b"}) ||
+		auth.Headers["x-api-key"] != "k1" || auth.Headers["X-Token"] != "tok" {
+		t.Errorf("authorizer headers %v / %v, want every line as sent", auth.Headers, auth.MultiValueHeaders)
+	}
+	if auth.Headers["Connection"] != "Upgrade" || auth.Headers["upgrade"] != "websocket" {
+		t.Errorf("authorizer headers Connection/upgrade = %q/%q, want the client's lines", auth.Headers["Connection"], auth.Headers["upgrade"])
+	}
+	if tr := auth.Headers["X-Amzn-Trace-Id"]; !traceIDFormat.MatchString(tr) {
+		t.Errorf("authorizer X-Amzn-Trace-Id = %q, want AWS's format", tr)
+	}
+	if auth.QueryStringParameters["solo"] != "x" || !slices.Equal(auth.MultiValueQueryStringParameters["room"], []string{"1", "2"}) {
+		t.Errorf("authorizer query %v / %v, want every parameter", auth.QueryStringParameters, auth.MultiValueQueryStringParameters)
+	}
+}
