@@ -5,7 +5,6 @@ import (
 	"context"
 	"image/png"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -20,8 +19,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/golang-jwt/jwt/v5"
 
-	"github.com/wsgate/wsgate/internal/config"
-	"github.com/wsgate/wsgate/internal/server"
+	"github.com/wsgate/wsgate/internal/server/servertest"
 	"github.com/wsgate/wsgate/internal/testutil/harness"
 )
 
@@ -46,27 +44,6 @@ func (d *disconnects) has(id string) bool {
 		}
 	}
 	return false
-}
-
-func startNode(t *testing.T, yaml string) *server.Server {
-	t.Helper()
-	cfg, err := config.Parse(t.Name()+".yaml", []byte("listen: 127.0.0.1:0\n"+yaml))
-	if err != nil {
-		t.Fatalf("config: %v", err)
-	}
-	srv, err := server.New(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatalf("server.New: %v", err)
-	}
-	if err := srv.Start(context.Background()); err != nil {
-		t.Fatalf("Start: %v", err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-	})
-	return srv
 }
 
 func token(t *testing.T, user string) string {
@@ -201,7 +178,7 @@ func TestPageInChromium(t *testing.T) {
 		gone.mu.Unlock()
 	}))
 	defer backend.Close()
-	srv := startNode(t, `stage: dev
+	srv := servertest.Start(t, `stage: dev
 routeSelectionExpression: $request.body.action
 routes:
   $connect: { authorizer: jwt }
@@ -219,7 +196,7 @@ integrations:
     type: HTTP_PROXY
     uri: `+backend.URL+`/disconnect
     requestParameters: { integration.request.header.connectionId: context.connectionId }
-`)
+`).Server
 	addr := srv.Addr()
 	ctx := browser(t)
 
@@ -312,10 +289,10 @@ integrations:
 // TestSignInInChromium: with credentials configured the page asks for a key pair; a wrong
 // secret is refused with a message, the right one opens the page.
 func TestSignInInChromium(t *testing.T) {
-	srv := startNode(t, `stage: dev
+	srv := servertest.Start(t, `stage: dev
 management:
   credentials: [ { accessKeyId: AKIDPAGE, secretAccessKey: "page/secret" } ]
-`)
+`).Server
 	ctx := browser(t)
 	run(t, ctx, "open the page", chromedp.Navigate("http://"+srv.Addr()+"/_wsgate/"), chromedp.WaitVisible("#signin-form", chromedp.ByQuery))
 	run(t, ctx, "sign in wrong", chromedp.SetValue("#akid", "AKIDPAGE", chromedp.ByQuery), chromedp.SetValue("#secret", "wrong", chromedp.ByQuery), chromedp.Click("#signin-btn", chromedp.ByQuery))
@@ -336,13 +313,13 @@ management:
 // src/client.js as an ES module, makes a request over a two-way route, and reconnects after the
 // gateway closed its connection (DeleteConnection).
 func TestClientInChromium(t *testing.T) {
-	srv := startNode(t, `stage: dev
+	srv := servertest.Start(t, `stage: dev
 routeSelectionExpression: $request.body.action
 routes:
   add: { integration: add, routeResponse: true }
 integrations:
   add: { type: MOCK, responses: { $default: { templates: { $default: '{"requestId":$input.json(''$.requestId''),"sum":$input.json(''$.a''),"id":"$context.connectionId"}' } } } }
-`)
+`).Server
 	src, err := os.ReadFile("../../clients/js/src/client.js")
 	if err != nil {
 		t.Fatal(err)

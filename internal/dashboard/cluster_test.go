@@ -14,6 +14,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/wsgate/wsgate/internal/dashboard"
+	"github.com/wsgate/wsgate/internal/server/servertest"
 	"github.com/wsgate/wsgate/internal/testutil/harness"
 	"github.com/wsgate/wsgate/internal/testutil/testredis"
 )
@@ -33,7 +34,7 @@ authorizers:
 integrations:
   whoami: { type: MOCK, requestTemplates: { $default: '{"statusCode": 200}' }, responses: { $default: { templates: { $default: '$context.connectionId' } } } }
 `, r.URL(), jwtSecret)
-	a, b := startNode(t, yaml), startNode(t, yaml)
+	a, b := servertest.Start(t, yaml).Server, servertest.Start(t, yaml).Server
 	carol := connect(t, a.Addr(), "carol")
 	dave1, dave2 := connect(t, b.Addr(), "dave"), connect(t, b.Addr(), "dave")
 	for _, c := range []client{carol, dave1, dave2} {

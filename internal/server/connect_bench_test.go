@@ -3,7 +3,6 @@ package server_test
 import (
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"testing"
@@ -13,7 +12,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/wsgate/wsgate/internal/config"
-	"github.com/wsgate/wsgate/internal/server"
+	"github.com/wsgate/wsgate/internal/server/servertest"
 	"github.com/wsgate/wsgate/internal/testutil/harness"
 )
 
@@ -36,20 +35,8 @@ authorizers:
 	if err != nil {
 		b.Fatal(err)
 	}
-	ctx := context.Background()
-	srv, err := server.New(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := srv.Start(ctx); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-	})
-	url := "ws://" + srv.Addr() + "/dev"
+	n := servertest.StartConfig(b, cfg, slog.New(slog.DiscardHandler))
+	url := n.WS("/dev")
 	opts := &websocket.DialOptions{HTTPHeader: http.Header{"X-Token": {"bench-token"}}}
 	// Every connect ends in a full close handshake: a close frame lost from the gateway (a FIN
 	// without it) fails the benchmark, as it would fail a client.
@@ -87,5 +74,5 @@ authorizers:
 		b.Fatalf("authorizer called %d times, want 1 (every connect after the first is a cache hit)", calls)
 	}
 	// Let the last $disconnects finish before Shutdown.
-	harness.Eventually(b, "every connection's $disconnect", func() bool { return srv.Hub().Len() == 0 })
+	harness.Eventually(b, "every connection's $disconnect", func() bool { return n.Server.Hub().Len() == 0 })
 }
