@@ -247,3 +247,18 @@ func TestFromContextWithoutRecorder(t *testing.T) {
 		t.Fatalf("Of without a recorder: ok=%v err=%v", ok, err)
 	}
 }
+
+// A head is parsed in two allocations (its string and its fields), whatever its line count:
+// Parse runs on every WebSocket handshake for the header caps.
+func TestParseAllocations(t *testing.T) {
+	head := []byte("GET /dev?x=1 HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nUser-Agent: test\r\n" +
+		"X-A: 1\r\nX-B: 2\r\nX-C: 3\r\nX-D: 4\r\n\r\n")
+	h, err := Parse(head)
+	if err != nil || len(h.Fields) != 10 || h.Target != "/dev?x=1" || h.Proto != "HTTP/1.1" {
+		t.Fatalf("Parse = %+v, %v", h, err)
+	}
+	if n := testing.AllocsPerRun(100, func() { _, _ = Parse(head) }); n > 2 {
+		t.Errorf("Parse allocates %.0f times per head, want at most 2", n)
+	}
+}

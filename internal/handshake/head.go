@@ -45,23 +45,28 @@ var (
 // them ("\r\n" line endings, or a bare "\n" as net/http also accepts). Anything after the empty
 // line is ignored. A line folded onto the previous one (obsolete in RFC 9112 §5.2) or a header
 // line without a colon is ErrMalformed.
+//
+// The head is copied into one string that every returned string shares, and Fields is sized
+// once: two allocations per head, whatever its number of lines (one per line would be a
+// dozen per WebSocket handshake).
 func Parse(b []byte) (Head, error) {
 	var h Head
-	line, rest, ok := nextLine(b)
-	if !ok {
+	end, _ := endOfHead(b, 0)
+	if end < 0 {
 		return h, ErrIncomplete
 	}
-	parts := strings.SplitN(line, " ", 3)
-	if len(parts) != 3 || parts[0] == "" || parts[1] == "" {
+	head := string(b[:end])
+	line, rest, _ := nextLine(head)
+	method, rl, ok1 := strings.Cut(line, " ")
+	target, proto, ok2 := strings.Cut(rl, " ")
+	if !ok1 || !ok2 || method == "" || target == "" {
 		return h, ErrMalformed
 	}
-	h.Method, h.Target, h.Proto = parts[0], parts[1], parts[2]
+	h.Method, h.Target, h.Proto = method, target, proto
+	h.Fields = make([]Field, 0, strings.Count(rest, "\n")-1)
 	for {
 		before := len(rest)
-		line, rest, ok = nextLine(rest)
-		if !ok {
-			return Head{}, ErrIncomplete
-		}
+		line, rest, _ = nextLine(rest) // head ends with an empty line: every line is whole
 		if line == "" {
 			return h, nil
 		}
@@ -77,17 +82,17 @@ func Parse(b []byte) (Head, error) {
 	}
 }
 
-// nextLine returns the line at the start of b without its ending, and what follows it.
-func nextLine(b []byte) (line string, rest []byte, ok bool) {
-	i := bytes.IndexByte(b, '\n')
+// nextLine returns the line at the start of s without its ending, and what follows it.
+func nextLine(s string) (line, rest string, ok bool) {
+	i := strings.IndexByte(s, '\n')
 	if i < 0 {
-		return "", nil, false
+		return "", "", false
 	}
-	l := b[:i]
+	l := s[:i]
 	if n := len(l); n > 0 && l[n-1] == '\r' {
 		l = l[:n-1]
 	}
-	return string(l), b[i+1:], true
+	return l, s[i+1:], true
 }
 
 // endOfHead scans b from line start i for the empty line that ends a head. It returns the
