@@ -118,6 +118,10 @@ example' prints it as a starting point. 'wsgate serve --template' runs a CloudFo
 	return root
 }
 
+// idArgs annotates a command whose arguments are connection ids; its value is the usage line
+// with "--" before them, shown when an id starting with '-' was read as a flag.
+const idArgs = "wsgate/idArgs"
+
 // flagError turns pflag's parse errors into usage errors (exit 2), with a hint for the two
 // usual slips: Go-style single-dash long flags (-config) and a misspelt flag name.
 func flagError(cmd *cobra.Command, err error) error {
@@ -125,6 +129,10 @@ func flagError(cmd *cobra.Command, err error) error {
 		name := ne.GetSpecifiedName()
 		if sh := ne.GetSpecifiedShortnames(); sh != "" && len(sh) > 1 && cmd.Flags().Lookup(sh) != nil {
 			return &usageError{cmd, fmt.Errorf("unknown flag -%s: long flags take two dashes: --%s", sh, sh)}
+		}
+		if sh := ne.GetSpecifiedShortnames(); sh != "" && cmd.Annotations[idArgs] != "" {
+			// Connection ids are base64 and one in 64 starts with '-' (so do AWS's).
+			return &usageError{cmd, fmt.Errorf("unknown flag -%s; a connection id that starts with '-' goes after --: %s", sh, cmd.Annotations[idArgs])}
 		}
 		if name != "" {
 			if s := closestFlag(cmd.Flags(), name); s != "" {

@@ -59,6 +59,8 @@ func TestUsageErrorsExit2WithOneLineHint(t *testing.T) {
 		{[]string{"validate", "--config"}, "wsgate: flag needs an argument: --config (see 'wsgate validate --help')\n"},
 		{[]string{"validate", "a.yaml", "b.yaml"}, "wsgate: validate takes one config file: wsgate validate [--config] FILE (see 'wsgate validate --help')\n"},
 		{[]string{"config", "example", "--x"}, "wsgate: unknown flag: --x (see 'wsgate config example --help')\n"},
+		{[]string{"send", "-8dvY1a-bb1ZN-s=", "hi"}, "wsgate: unknown flag -8dvY1a-bb1ZN-s=; a connection id that starts with '-' goes after --: wsgate send [flags] -- CONNECTION_ID [MESSAGE] (see 'wsgate send --help')\n"},
+		{[]string{"connections", "delete", "-8dv="}, "wsgate: unknown flag -8dv=; a connection id that starts with '-' goes after --: wsgate connections delete [flags] -- CONNECTION_ID... (see 'wsgate connections delete --help')\n"},
 		{[]string{"serv"}, "wsgate: unknown command \"serv\"; did you mean \"serve\"? (see 'wsgate --help')\n"},
 	} {
 		code, stdout, stderr := runCLI(tc.args...)
@@ -79,5 +81,15 @@ func TestCompletion(t *testing.T) {
 		if code != 0 || stderr != "" || !strings.Contains(stdout, marker) {
 			t.Errorf("completion %s: exit %d, stderr %q, script lacks %q", shell, code, stderr, marker)
 		}
+	}
+}
+
+// After "--" an id that starts with '-' is an id: the call is made for it (here to a port where
+// nothing listens, so the error names the id), not refused as a flag.
+func TestIDAfterDoubleDash(t *testing.T) {
+	code, _, stderr := runCLI("send", "--endpoint", "http://127.0.0.1:1/dev", "--region", "us-east-1",
+		"--access-key-id", "AKID", "--secret-access-key", "SECRET", "--timeout", "2s", "--", "-8dv=", "hi")
+	if code == 0 || code == 2 || !strings.Contains(stderr, "-8dv=:") || strings.Contains(stderr, "unknown flag") {
+		t.Errorf("exit %d, stderr %q; want a failed call for -8dv= (not a usage error)", code, stderr)
 	}
 }

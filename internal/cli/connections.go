@@ -95,8 +95,10 @@ func (a *app) connectionsGetCmd() *cobra.Command {
 		Short: "Show connections as GetConnection answers (connectedAt, identity.sourceIp, lastActiveAt)",
 		Long:  "Show each connection as API Gateway's GetConnection answers it.\n\n" + mgmtFlagsHelp,
 		Example: `  wsgate connections get 'Dwz4leekPHcCG6Q='
-  wsgate connections get ID1 ID2 --config wsgate.yaml`,
-		Args: cobra.MinimumNArgs(1),
+  wsgate connections get ID1 ID2 --config wsgate.yaml
+  wsgate connections get -- '-8dvY1a-bb1ZN-s='`,
+		Annotations: map[string]string{idArgs: "wsgate connections get [flags] -- CONNECTION_ID..."},
+		Args:        cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, ids []string) error {
 			c, err := f.client()
 			if err != nil {
@@ -123,11 +125,13 @@ func (a *app) connectionsGetCmd() *cobra.Command {
 func (a *app) connectionsDeleteCmd() *cobra.Command {
 	var f *mgmtFlags
 	cmd := &cobra.Command{
-		Use:     "delete CONNECTION_ID... [flags]",
-		Short:   "Close connections as DeleteConnection does (their $disconnect runs)",
-		Long:    "Close each connection as API Gateway's DeleteConnection does; its $disconnect runs.\n\n" + mgmtFlagsHelp,
-		Example: `  wsgate connections delete 'Dwz4leekPHcCG6Q='`,
-		Args:    cobra.MinimumNArgs(1),
+		Use:   "delete CONNECTION_ID... [flags]",
+		Short: "Close connections as DeleteConnection does (their $disconnect runs)",
+		Long:  "Close each connection as API Gateway's DeleteConnection does; its $disconnect runs.\n\n" + mgmtFlagsHelp,
+		Example: `  wsgate connections delete 'Dwz4leekPHcCG6Q='
+  wsgate connections delete -- '-8dvY1a-bb1ZN-s='`,
+		Annotations: map[string]string{idArgs: "wsgate connections delete [flags] -- CONNECTION_ID..."},
+		Args:        cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, ids []string) error {
 			c, err := f.client()
 			if err != nil {

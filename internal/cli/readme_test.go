@@ -134,7 +134,7 @@ func TestREADMEBlocks(t *testing.T) {
 	default:
 		t.Logf("no AWS CLI v2 on PATH (%s): the README's AWS CLI block is SKIPPED; the wsgate send block pushes instead", awsVersion)
 	}
-	news := regexp.MustCompile(`--data '([^']*)'|send "\$CONNECTION_ID" '([^']*)'`)
+	news := regexp.MustCompile(`--data '([^']*)'|send -- "\$CONNECTION_ID" '([^']*)'`)
 	for i, b := range blocks[1:] {
 		if strings.Contains(b, "aws ") && !awsV2 {
 			continue

@@ -27,8 +27,10 @@ last argument, or stdin when it is "-" or left out.
 		Example: `  wsgate send 'Dwz4leekPHcCG6Q=' '{"news":"from the backend"}'
   wsgate send --user ann '{"msg":"hi"}'
   wsgate send --group room-1 '{"msg":"hi room"}'
-  echo '{"msg":"hi all"}' | wsgate send --all`,
-		Args: cobra.RangeArgs(0, 2),
+  echo '{"msg":"hi all"}' | wsgate send --all
+  wsgate send -- '-8dvY1a-bb1ZN-s=' '{"msg":"an id that starts with a dash"}'`,
+		Annotations: map[string]string{idArgs: "wsgate send [flags] -- CONNECTION_ID [MESSAGE]"},
+		Args:        cobra.RangeArgs(0, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			targets := 0
 			for _, set := range []bool{user != "", group != "", all} {
