@@ -57,18 +57,18 @@ func startDynalite(t *testing.T) string {
 		_ = cmd.Wait()
 	})
 	addr := "127.0.0.1:" + strconv.Itoa(port)
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("dynalite output:\n%s", out)
+		}
+	})
+	harness.EventuallyWithin(t, 30*time.Second, "dynalite to listen on "+addr, func() bool {
 		c, err := net.DialTimeout("tcp", addr, time.Second)
 		if err == nil {
 			c.Close()
-			break
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("dynalite did not listen on %s within 30s: %v\n%s", addr, err, out)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return err == nil
+	})
 	return "http://" + addr
 }
 
@@ -159,20 +159,13 @@ func TestExampleDynamoDBConnections(t *testing.T) {
 	}
 
 	closeWS(t, c)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	harness.Eventually(t, "$disconnect to delete the item", func() bool {
 		got, err := db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(table), Key: key, ConsistentRead: aws.Bool(true)})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got.Item == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the item is still there 10s after the close: $disconnect did not delete it\n%s", s.stderr)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return got.Item == nil
+	})
 }
 
 // A DynamoDB emulator that is down: $connect is refused as any failed integration, and the log

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/wsgate/wsgate/internal/testutil/harness"
 )
 
 // The management commands against a running gateway with credentials: calls are signed like
@@ -126,17 +128,10 @@ func TestManagementCommands(t *testing.T) {
 	if _, _, err := b.Read(ctx); websocket.CloseStatus(err) == -1 {
 		t.Errorf("the deleted socket was not closed: %v", err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	harness.Eventually(t, "a list without the deleted connection", func() bool {
 		code, out, _ := runCLI("connections", "list")
-		if code == 0 && !strings.Contains(out, idB) && strings.Contains(out, idA) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the deleted connection is still listed:\n%s", out)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return code == 0 && !strings.Contains(out, idB) && strings.Contains(out, idA)
+	})
 	if code, _, errs := runCLI("connections", "get", idB); code != 1 || !strings.Contains(errs, "GoneException") {
 		t.Errorf("get of the deleted connection: exit %d %q", code, errs)
 	}
