@@ -68,6 +68,10 @@ func TestServeTemplateJWTAuthorizer(t *testing.T) {
 			t.Errorf("%s: status %d, want 401", name, got)
 		}
 	}
+	// The refusal of a token without exp says why in the access log (the client sees only 401).
+	if !strings.Contains(s.stderr.String(), "token has no exp claim") || !strings.Contains(s.stderr.String(), "--jwt-allow-missing-exp") {
+		t.Errorf("no logged reason for refusing a token without exp:\n%s", s.stderr)
+	}
 	if !strings.Contains(s.stderr.String(), "replaced by wsgate's JWT authorizer") {
 		t.Errorf("no warning that the authorizer was replaced:\n%s", s.stderr)
 	}
