@@ -250,7 +250,7 @@ func TestFromContextWithoutRecorder(t *testing.T) {
 
 // A head is parsed in two allocations (its string and its fields), whatever its line count:
 // Parse runs on every WebSocket handshake for the header caps.
-func TestParseAllocations(t *testing.T) {
+func TestParseAllocs(t *testing.T) {
 	head := []byte("GET /dev?x=1 HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
 		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nUser-Agent: test\r\n" +
 		"X-A: 1\r\nX-B: 2\r\nX-C: 3\r\nX-D: 4\r\n\r\n")
