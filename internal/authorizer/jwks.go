@@ -15,6 +15,8 @@ import (
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
+
+	"github.com/wsgate/wsgate/internal/observe"
 )
 
 // JWKS tunables.
@@ -143,7 +145,7 @@ func (k *jwks) fetchLocked(ctx context.Context) error {
 	k.fetches.Add(1)
 	keys, err := k.fetch(ctx)
 	if err != nil {
-		k.log.Warn("JWKS fetch failed", "url", k.url, "err", err)
+		k.log.Warn("JWKS fetch failed", "url", k.url, observe.KeyError, err)
 		return err
 	}
 	k.keys.Store(&keys)

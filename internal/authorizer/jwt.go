@@ -15,6 +15,7 @@ import (
 
 	"github.com/wsgate/wsgate/internal/config"
 	"github.com/wsgate/wsgate/internal/event"
+	"github.com/wsgate/wsgate/internal/observe"
 )
 
 // maxTokenBytes refuses absurd tokens before any parsing.
@@ -170,7 +171,7 @@ func (a *jwtAuth) AuthorizeSourced(ctx context.Context, ev *event.Event, _ func(
 
 func (a *jwtAuth) refuse(e *Error) error {
 	if a.o.Logger.Enabled(context.Background(), slog.LevelDebug) {
-		a.o.Logger.Debug("connect refused", "authorizer", a.name, "status", e.Status, "err", e.cause)
+		a.o.Logger.Debug("connect refused", "authorizer", a.name, "status", e.Status, observe.KeyError, e.cause)
 	}
 	return e
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/wsgate/wsgate/internal/config"
 	"github.com/wsgate/wsgate/internal/event"
 	"github.com/wsgate/wsgate/internal/lambda"
+	"github.com/wsgate/wsgate/internal/observe"
 )
 
 // requestAuth is AWS's Lambda REQUEST authorizer (docs/aws-compatibility.md): it sends AWS's
@@ -131,9 +132,9 @@ func (a *requestAuth) AuthorizeSourced(ctx context.Context, ev *event.Event, ful
 
 func (a *requestAuth) refuse(e *Error) error {
 	if e.Status >= 500 {
-		a.o.Logger.Warn("authorizer failed", "authorizer", a.name, "status", e.Status, "err", e.cause)
+		a.o.Logger.Warn("authorizer failed", "authorizer", a.name, "status", e.Status, observe.KeyError, e.cause)
 	} else if a.o.Logger.Enabled(context.Background(), slog.LevelDebug) {
-		a.o.Logger.Debug("connect refused", "authorizer", a.name, "status", e.Status, "err", e.cause)
+		a.o.Logger.Debug("connect refused", "authorizer", a.name, "status", e.Status, observe.KeyError, e.cause)
 	}
 	return e
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/fsnotify/fsnotify"
 
 	"github.com/wsgate/wsgate/internal/config"
+	"github.com/wsgate/wsgate/internal/observe"
 	"github.com/wsgate/wsgate/internal/server"
 )
 
@@ -92,7 +93,7 @@ func watchFile(ctx context.Context, log *slog.Logger, path string, changed chan<
 				if !ok {
 					return
 				}
-				log.Warn("--watch-config: watcher error", "err", err)
+				log.Warn("--watch-config: watcher error", observe.KeyError, err)
 			case <-debounce:
 				debounce = nil
 				if now := sum(); !bytes.Equal(now[:], last[:]) {

@@ -146,7 +146,7 @@ func (a *app) serve(ctx context.Context, cmd *cobra.Command, f *serveFlags) erro
 	sctx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
-		log.Warn("shutdown", "err", err)
+		log.Warn("shutdown", observe.KeyError, err)
 	}
 	log.Info("stopped")
 	return nil
@@ -191,7 +191,7 @@ func (a *app) serveUntilDone(ctx context.Context, log *slog.Logger, srv *server.
 	if f.watch {
 		path := cmp.Or(f.config, f.template)
 		if err := watchFile(ctx, log, path, changed); err != nil {
-			log.Error("--watch-config: cannot watch the file; SIGHUP still reloads", "file", path, "err", err)
+			log.Error("--watch-config: cannot watch the file; SIGHUP still reloads", "file", path, observe.KeyError, err)
 		} else {
 			log.Info("watching the config for changes", "file", path)
 		}

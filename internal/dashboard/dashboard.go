@@ -39,6 +39,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/wsgate/wsgate/internal/hub"
+	"github.com/wsgate/wsgate/internal/observe"
 	"github.com/wsgate/wsgate/internal/registry"
 )
 
@@ -198,7 +199,7 @@ type Stats struct {
 func (d *Dashboard) sample(ctx context.Context, now time.Time) {
 	cur, err := read(d.o.Gatherer, now)
 	if err != nil {
-		d.o.Logger.Warn("dashboard: reading metrics", "err", err)
+		d.o.Logger.Warn("dashboard: reading metrics", observe.KeyError, err)
 		return
 	}
 	d.mu.Lock()

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/wsgate/wsgate/internal/lambda"
+	"github.com/wsgate/wsgate/internal/observe"
 )
 
 // Function is one function and its pool of runtime processes: at most Concurrency processes,
@@ -293,7 +294,7 @@ func (f *Function) build(gen int) error {
 	f.builtGen = gen
 	if err != nil {
 		f.buildErr = fmt.Errorf("%s: %w\n%s", strings.Join(f.spec.build, " "), err, snippet(out, 4096))
-		f.s.log.Error("function build failed", "function", f.spec.Name, "cmd", strings.Join(f.spec.build, " "), "err", err, "output", snippet(out, 4096))
+		f.s.log.Error("function build failed", "function", f.spec.Name, "cmd", strings.Join(f.spec.build, " "), observe.KeyError, err, "output", snippet(out, 4096))
 	} else {
 		f.buildErr = nil
 		f.s.log.Info("function built", "function", f.spec.Name, "cmd", strings.Join(f.spec.build, " "), "duration", time.Since(start).Round(time.Millisecond))

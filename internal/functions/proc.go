@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/wsgate/wsgate/internal/observe"
 )
 
 // proc is one runtime process and the Runtime API endpoint it alone talks to (its own loopback
@@ -96,7 +98,7 @@ func (f *Function) startProc(gen int, inv *invocation) (*proc, error) {
 		_ = outR.Close()
 		_ = errR.Close()
 		_ = p.srv.Close()
-		f.s.log.Error("function runtime did not start", "function", f.spec.Name, "cmd", strings.Join(f.plan.argv, " "), "err", err)
+		f.s.log.Error("function runtime did not start", "function", f.spec.Name, "cmd", strings.Join(f.plan.argv, " "), observe.KeyError, err)
 		return nil, fnError("Runtime.InvalidEntrypoint", fmt.Sprintf("RequestId: %s Error: %v", inv.id, err))
 	}
 	p.cmd = cmd
@@ -112,7 +114,7 @@ func (f *Function) startProc(gen int, inv *invocation) (*proc, error) {
 		close(p.exited)
 		_ = p.srv.Close()
 		if !killed {
-			f.s.log.Warn("function runtime process exited", "function", f.spec.Name, "pid", cmd.Process.Pid, "err", exitText(err))
+			f.s.log.Warn("function runtime process exited", "function", f.spec.Name, "pid", cmd.Process.Pid, observe.KeyError, exitText(err))
 		}
 	}()
 	return p, nil

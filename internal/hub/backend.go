@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 
 	"github.com/wsgate/wsgate/internal/bus"
+	"github.com/wsgate/wsgate/internal/observe"
 	"github.com/wsgate/wsgate/internal/registry"
 )
 
@@ -162,7 +163,7 @@ func (h *Hub[C]) tellOwner(ctx context.Context, connID string, m bus.Message) {
 		return
 	}
 	if err := h.o.Bus.Publish(ctx, c.Node, m); err != nil {
-		h.o.Logger.Debug("tell owner about group change failed", "conn", connID, "node", c.Node, "err", err)
+		h.o.Logger.Debug("tell owner about group change failed", observe.KeyConnectionID, connID, "node", c.Node, observe.KeyError, err)
 	}
 }
 
@@ -243,7 +244,7 @@ func (h *Hub[C]) Broadcast(ctx context.Context, data []byte) (int, error) {
 		if n > 0 {
 			// The local part is done; failing the request would make the caller retry and
 			// send it twice to these connections. Other nodes are unreachable anyway.
-			h.o.Logger.Warn("broadcast reached this node's connections only: store unreachable", "err", err)
+			h.o.Logger.Warn("broadcast reached this node's connections only: store unreachable", observe.KeyError, err)
 			return n, nil
 		}
 		return 0, err
@@ -253,7 +254,7 @@ func (h *Hub[C]) Broadcast(ctx context.Context, data []byte) (int, error) {
 			continue
 		}
 		if err := h.o.Bus.Publish(ctx, node, bus.Message{Kind: bus.Broadcast, Data: data}); err != nil {
-			h.o.Logger.Warn("broadcast to node failed", "node", node, "err", err)
+			h.o.Logger.Warn("broadcast to node failed", "node", node, observe.KeyError, err)
 			continue
 		}
 		sctx, cancel := h.storeCtx(ctx)

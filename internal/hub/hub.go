@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/wsgate/wsgate/internal/bus"
+	"github.com/wsgate/wsgate/internal/observe"
 	"github.com/wsgate/wsgate/internal/registry"
 )
 
@@ -190,7 +191,7 @@ func (h *Hub[C]) Add(ctx context.Context, c C) {
 	defer cancel()
 	if err := h.register(ctx, c); err != nil {
 		h.needsSync.Store(true)
-		h.o.Logger.Warn("register connection in store failed; will retry", "conn", c.ID(), "err", err)
+		h.o.Logger.Warn("register connection in store failed; will retry", observe.KeyConnectionID, c.ID(), observe.KeyError, err)
 	}
 }
 
@@ -238,7 +239,7 @@ func (h *Hub[C]) Unregister(ctx context.Context, id string) {
 	defer cancel()
 	if _, _, err := h.o.Store.Unregister(ctx, id); err != nil {
 		h.needsSync.Store(true)
-		h.o.Logger.Warn("unregister connection from store failed", "conn", id, "err", err)
+		h.o.Logger.Warn("unregister connection from store failed", observe.KeyConnectionID, id, observe.KeyError, err)
 	}
 }
 
@@ -323,7 +324,7 @@ func (h *Hub[C]) deliver(ctx context.Context, c registry.Conn, m bus.Message) er
 			if err == nil {
 				return nil
 			}
-			h.o.Logger.Debug("publish to own node failed; delivering directly", "conn", c.ID, "err", err)
+			h.o.Logger.Debug("publish to own node failed; delivering directly", observe.KeyConnectionID, c.ID, observe.KeyError, err)
 		}
 		return h.apply(local, m)
 	}

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/wsgate/wsgate/internal/observe"
 	"github.com/wsgate/wsgate/internal/registry"
 )
 
@@ -84,7 +85,7 @@ func (m *membership) renew(ctx context.Context) renewal {
 	cancel()
 	if err != nil {
 		if m.ready.Swap(false) {
-			m.log.Error("store unreachable: serving local connections only until it is back", "err", err)
+			m.log.Error("store unreachable: serving local connections only until it is back", observe.KeyError, err)
 		}
 		return unreachable
 	}
@@ -99,7 +100,7 @@ func (m *membership) renew(ctx context.Context) renewal {
 	reaped, err := m.store.Reaped(sctx, m.node)
 	cancel()
 	if err != nil {
-		m.log.Warn("check whether this node was reaped failed; will retry", "err", err)
+		m.log.Warn("check whether this node was reaped failed; will retry", observe.KeyError, err)
 		m.extend()
 		return uncertain
 	}
@@ -148,7 +149,7 @@ func (m *membership) reapDead(ctx context.Context, orphan func(registry.Conn, st
 		conns, err := m.store.NodeConns(sctx, node)
 		cancel()
 		if err != nil {
-			m.log.Warn("list dead node's connections failed", "node", node, "err", err)
+			m.log.Warn("list dead node's connections failed", "node", node, observe.KeyError, err)
 			continue
 		}
 		m.log.Warn("node lost: cleaning up its connections", "node", node, "connections", len(conns))
@@ -175,6 +176,6 @@ func (m *membership) leave(ctx context.Context) {
 	sctx, cancel := m.ctx(ctx)
 	defer cancel()
 	if err := m.store.Heartbeat(sctx, m.node, time.Millisecond); err != nil {
-		m.log.Warn("drop node lease failed; it expires on its own", "node", m.node, "err", err)
+		m.log.Warn("drop node lease failed; it expires on its own", "node", m.node, observe.KeyError, err)
 	}
 }

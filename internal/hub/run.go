@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/wsgate/wsgate/internal/observe"
 	"github.com/wsgate/wsgate/internal/registry"
 )
 
@@ -104,7 +105,7 @@ func (h *Hub[C]) heartbeat(ctx context.Context, lapsed bool) {
 	if h.needsSync.Swap(false) {
 		if err := h.resync(ctx); err != nil {
 			h.needsSync.Store(true)
-			h.o.Logger.Warn("re-register local connections failed; will retry", "err", err)
+			h.o.Logger.Warn("re-register local connections failed; will retry", observe.KeyError, err)
 		}
 	}
 }
@@ -150,7 +151,7 @@ func (h *Hub[C]) resync(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		h.o.Logger.Info("removed the record of a connection that closed while the store was unreachable", "conn", c.ID)
+		h.o.Logger.Info("removed the record of a connection that closed while the store was unreachable", observe.KeyConnectionID, c.ID)
 	}
 	return nil
 }
@@ -191,7 +192,7 @@ func (h *Hub[C]) flushActivity(ctx context.Context, since time.Time) {
 	sctx, cancel := h.storeCtx(ctx)
 	defer cancel()
 	if err := h.o.Store.Touch(sctx, at); err != nil {
-		h.o.Logger.Debug("flush activity times failed", "err", err)
+		h.o.Logger.Debug("flush activity times failed", observe.KeyError, err)
 	}
 }
 

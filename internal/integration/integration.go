@@ -24,6 +24,7 @@ import (
 	"github.com/wsgate/wsgate/internal/config"
 	"github.com/wsgate/wsgate/internal/event"
 	"github.com/wsgate/wsgate/internal/lambda"
+	"github.com/wsgate/wsgate/internal/observe"
 )
 
 // MaxResponseBytes bounds a backend answer read into memory (10 MB, API Gateway's payload
@@ -159,7 +160,7 @@ func (t *timed) Invoke(ctx context.Context, ev *event.Event) (*Response, error) 
 		}
 		t.log.LogAttrs(ctx, slog.LevelDebug, "integration call", slog.String("integration", t.name),
 			slog.String("type", t.typ), slog.String("event", ev.RequestContext.EventType),
-			slog.String("conn", ev.RequestContext.ConnectionID), slog.Int("status", status), slog.Any("err", err))
+			slog.String(observe.KeyConnectionID, ev.RequestContext.ConnectionID), slog.Int("status", status), slog.Any(observe.KeyError, err))
 	}
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil {

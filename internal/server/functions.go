@@ -11,6 +11,7 @@ import (
 	"github.com/wsgate/wsgate/internal/awsservice"
 	"github.com/wsgate/wsgate/internal/functions"
 	"github.com/wsgate/wsgate/internal/lambda"
+	"github.com/wsgate/wsgate/internal/observe"
 )
 
 // startFunctions sets up the functions: section, if any: the functions' credentials (the first
@@ -63,7 +64,7 @@ func (s *Server) closeFunctions(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	if err := s.fns.Close(ctx); err != nil {
-		s.log.Warn("functions did not stop", "err", err)
+		s.log.Warn("functions did not stop", observe.KeyError, err)
 	}
 }
 

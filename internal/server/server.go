@@ -497,7 +497,7 @@ func (s *Server) Start(ctx context.Context) error {
 	go func() {
 		err := s.srv.Serve(served)
 		if err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
-			s.log.Error("listener stopped", "err", err)
+			s.log.Error("listener stopped", observe.KeyError, err)
 		}
 	}()
 	s.logListening()

@@ -12,6 +12,7 @@ import (
 
 	"github.com/wsgate/wsgate/internal/config"
 	"github.com/wsgate/wsgate/internal/localca"
+	"github.com/wsgate/wsgate/internal/observe"
 )
 
 // setupTLS prepares what the listener serves TLS with (s.tlsConfig; nil with tls.mode off) and
@@ -64,7 +65,7 @@ func (s *Server) setupTLS() error {
 				return fmt.Errorf("local CA in %s: %w", dir, err)
 			}
 			s.log.Warn("state directory unusable; the local CA is kept in a temporary directory and changes at every restart: set state.dir (or --state-dir, WSGATE_STATE_DIR) to a writable directory",
-				"stateDir", dir, "err", err, "tmp", tmp)
+				"stateDir", dir, observe.KeyError, err, "tmp", tmp)
 			ca, err = localca.Open(localca.Options{Dir: tmp, Names: names})
 		}
 		if err != nil {
@@ -160,7 +161,7 @@ func (c *certFiles) GetCertificate(*tls.ClientHelloInfo) (*tls.Certificate, erro
 	pair, err := tls.LoadX509KeyPair(c.certFile, c.keyFile)
 	if err != nil {
 		c.failed = mod
-		c.log.Warn("tls.certFile changed but does not load; serving the previous certificate", "certFile", c.certFile, "keyFile", c.keyFile, "err", err)
+		c.log.Warn("tls.certFile changed but does not load; serving the previous certificate", "certFile", c.certFile, "keyFile", c.keyFile, observe.KeyError, err)
 		return c.cert, nil
 	}
 	c.cert, c.modified = &pair, mod

@@ -25,6 +25,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/wsgate/wsgate/internal/observe"
 )
 
 // DefaultTimeout bounds the wait for a client's first byte and then for its TLS handshake
@@ -138,7 +140,7 @@ func (l *Listener) acceptLoop() {
 			if te, ok := err.(interface{ Temporary() bool }); ok && te.Temporary() {
 				// Out of file descriptors and the like: back off as net/http does.
 				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
-				l.log.Warn("accept failed; retrying", "err", err, "retryIn", delay)
+				l.log.Warn("accept failed; retrying", observe.KeyError, err, "retryIn", delay)
 				select {
 				case <-time.After(delay):
 					continue
@@ -188,7 +190,7 @@ func (l *Listener) classify(raw net.Conn) {
 		if errors.Is(err, os.ErrDeadlineExceeded) {
 			l.log.Debug("closed a connection that sent nothing", "remote", remote, "timeout", l.o.Timeout.String())
 		} else {
-			l.log.Debug("connection closed before its first byte", "remote", remote, "err", err)
+			l.log.Debug("connection closed before its first byte", "remote", remote, observe.KeyError, err)
 		}
 		_ = raw.Close()
 		return
@@ -275,13 +277,13 @@ func (l *Listener) handshakeFailed(err error, remote string, certSent bool) {
 	case certSent && !remoteAlert && (isClosed(err) || strings.Contains(err.Error(), "bad record MAC")):
 		// Node closes without an alert; OpenSSL's TLS 1.3 clients (curl, Python) send one
 		// that arrives as "bad record MAC". Either way it came right after the certificate.
-		l.untrusted("TLS handshake failed: the client hung up on wsgate's certificate (most likely it does not trust it)", remote, "err", err.Error())
+		l.untrusted("TLS handshake failed: the client hung up on wsgate's certificate (most likely it does not trust it)", remote, observe.KeyError, err.Error())
 	case errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, context.DeadlineExceeded):
 		l.log.Debug("TLS handshake timed out", "remote", remote, "timeout", l.o.Timeout.String())
 	case isClosed(err):
-		l.log.Debug("client closed during the TLS handshake", "remote", remote, "err", err)
+		l.log.Debug("client closed during the TLS handshake", "remote", remote, observe.KeyError, err)
 	default:
-		l.log.Warn("TLS handshake failed", "remote", remote, "err", err)
+		l.log.Warn("TLS handshake failed", "remote", remote, observe.KeyError, err)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/wsgate/wsgate/internal/bus"
+	"github.com/wsgate/wsgate/internal/observe"
 )
 
 // loop reads one node's stream and runs its handler. Only its own goroutine touches it.
@@ -65,7 +66,7 @@ func (l *loop) handle(e redis.XMessage) {
 	s, _ := v.(string)
 	m, err := decodeMessage([]byte(s))
 	if err != nil {
-		l.b.log.Warn("bus: dropped undecodable message", "node", l.node, "entry", e.ID, "err", err)
+		l.b.log.Warn("bus: dropped undecodable message", "node", l.node, "entry", e.ID, observe.KeyError, err)
 		return
 	}
 	l.h(m)
@@ -95,7 +96,7 @@ func (l *loop) maintain() {
 
 func (l *loop) nextBackoff(cur time.Duration, err error) time.Duration {
 	next := min(max(2*cur, minBackoff), l.b.maxBackoff)
-	l.b.log.Warn("bus: redis read failed; retrying", "node", l.node, "retryIn", next, "err", err)
+	l.b.log.Warn("bus: redis read failed; retrying", "node", l.node, "retryIn", next, observe.KeyError, err)
 	return next
 }
 
