@@ -96,9 +96,35 @@ func runBroadcast(r *run, cfg *config.Config, res *Result) error {
 	if r.cf != nil {
 		return runBroadcastCentrifugo(r, res)
 	}
-	onMessage := func(c *wsclient.Conn, payload []byte) { r.recv.Add(1) }
-	if _, _, err := r.openConns(connectRate(r.o), onMessage); err != nil {
+	var known atomic.Int64
+	onMessage := func(c *wsclient.Conn, payload []byte) {
+		if r.o.Target == TargetBare && bytes.HasPrefix(payload, idKey) {
+			known.Add(1)
+			return
+		}
+		r.recv.Add(1)
+	}
+	conns, _, err := r.openConns(connectRate(r.o), onMessage)
+	if err != nil {
 		return err
+	}
+	if r.o.Target == TargetBare {
+		// The floor adds a socket to its map only after its 101 is written (nbio's OnOpen), so a
+		// broadcast right after the handshakes could miss the last ones; its answer to whoami
+		// says the socket is in the map.
+		r.setPhase("whoami")
+		live := int64(0)
+		for _, c := range conns {
+			if c != nil {
+				live++
+				if err := c.Write(whoami); err != nil {
+					r.fail(err)
+				}
+			}
+		}
+		for known.Load()+r.errs.Load() < live && r.ctx.Err() == nil {
+			time.Sleep(10 * time.Millisecond)
+		}
 	}
 	res.Connections = r.pool.Load().Open()
 	signer := NewSigner(r.o.AccessKey, r.o.SecretKey, r.o.Region, r.t.MgmtHost)
