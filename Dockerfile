@@ -9,10 +9,7 @@
 
 FROM docker.io/library/golang:1.26-bookworm AS build
 WORKDIR /src
-# go.mod replaces nbio with the patched copy in third_party/nbio (third_party/nbio/PATCH.md):
-# it must be in the context before `go mod download` reads the module graph.
 COPY go.mod go.sum ./
-COPY third_party/ third_party/
 RUN go mod download
 COPY . .
 ARG VERSION=dev

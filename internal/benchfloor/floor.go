@@ -30,9 +30,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/lesismal/nbio/logging"
-	"github.com/lesismal/nbio/nbhttp"
-	"github.com/lesismal/nbio/nbhttp/websocket"
+	"github.com/wsgate/wsgate/third_party/nbio/logging"
+	"github.com/wsgate/wsgate/third_party/nbio/nbhttp"
+	"github.com/wsgate/wsgate/third_party/nbio/nbhttp/websocket"
 )
 
 // Server is a running floor server.

@@ -7,8 +7,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/lesismal/nbio"
-	"github.com/lesismal/nbio/nbhttp/websocket"
+	"github.com/wsgate/wsgate/third_party/nbio"
+	"github.com/wsgate/wsgate/third_party/nbio/nbhttp/websocket"
 
 	"github.com/wsgate/wsgate/internal/hub"
 	"github.com/wsgate/wsgate/internal/registry"

@@ -12,8 +12,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/lesismal/nbio"
-	"github.com/lesismal/nbio/nbhttp/websocket"
+	"github.com/wsgate/wsgate/third_party/nbio"
+	"github.com/wsgate/wsgate/third_party/nbio/nbhttp/websocket"
 
 	"github.com/wsgate/wsgate/internal/authorizer"
 	"github.com/wsgate/wsgate/internal/event"

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lesismal/nbio/nbhttp/websocket"
+	"github.com/wsgate/wsgate/third_party/nbio/nbhttp/websocket"
 
 	"github.com/wsgate/wsgate/internal/bus"
 	"github.com/wsgate/wsgate/internal/hub"

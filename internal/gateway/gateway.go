@@ -20,9 +20,9 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/lesismal/nbio/logging"
-	"github.com/lesismal/nbio/nbhttp"
-	"github.com/lesismal/nbio/nbhttp/websocket"
+	"github.com/wsgate/wsgate/third_party/nbio/logging"
+	"github.com/wsgate/wsgate/third_party/nbio/nbhttp"
+	"github.com/wsgate/wsgate/third_party/nbio/nbhttp/websocket"
 
 	"github.com/wsgate/wsgate/internal/authorizer"
 	"github.com/wsgate/wsgate/internal/hub"

@@ -8,7 +8,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/lesismal/nbio/nbhttp/websocket"
+	"github.com/wsgate/wsgate/third_party/nbio/nbhttp/websocket"
 
 	"github.com/wsgate/wsgate/internal/event"
 )

@@ -3,7 +3,7 @@ package gateway
 import (
 	"time"
 
-	"github.com/lesismal/nbio/nbhttp/websocket"
+	"github.com/wsgate/wsgate/third_party/nbio/nbhttp/websocket"
 )
 
 // sweep is the one timer for every connection: instead of a timer (and its memory) per socket,

@@ -16,7 +16,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/lesismal/nbio/timer"
+	"github.com/wsgate/wsgate/third_party/nbio/timer"
 )
 
 // Conn wraps net.Conn.

@@ -13,7 +13,7 @@ import (
 	"runtime"
 	"time"
 
-	"github.com/lesismal/nbio/logging"
+	"github.com/wsgate/wsgate/third_party/nbio/logging"
 )
 
 const (

@@ -9,7 +9,7 @@ import (
 	"sync/atomic"
 	"unsafe"
 
-	"github.com/lesismal/nbio/logging"
+	"github.com/wsgate/wsgate/third_party/nbio/logging"
 )
 
 // TaskPool .

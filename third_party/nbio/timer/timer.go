@@ -11,7 +11,7 @@ import (
 	"time"
 	"unsafe"
 
-	"github.com/lesismal/nbio/logging"
+	"github.com/wsgate/wsgate/third_party/nbio/logging"
 )
 
 const (

@@ -17,9 +17,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/lesismal/nbio/logging"
-	"github.com/lesismal/nbio/mempool"
-	"github.com/lesismal/nbio/nbhttp"
+	"github.com/wsgate/wsgate/third_party/nbio/logging"
+	"github.com/wsgate/wsgate/third_party/nbio/mempool"
+	"github.com/wsgate/wsgate/third_party/nbio/nbhttp"
 )
 
 const (
