@@ -181,6 +181,13 @@ func cutStage(escapedPath, stage string) (string, bool) {
 	return p, true
 }
 
+// MentionsResource reports whether an escaped path has "@" (raw or as "%40") anywhere: a cheap
+// superset of the paths whose resource segment isResource accepts, for a caller that must
+// decide without parsing whether a request can be the management API's.
+func MentionsResource(escapedPath string) bool {
+	return strings.IndexByte(escapedPath, '@') >= 0 || strings.Contains(escapedPath, "%40")
+}
+
 // isResource reports whether a raw path segment starts with "@" or "%40": a management
 // resource, known or not. The one place that rule is written.
 func isResource(seg string) bool {

@@ -172,3 +172,21 @@ func FuzzRoute(f *testing.F) {
 func validMethod(m string) bool {
 	return m != "" && !strings.ContainsFunc(m, func(r rune) bool { return r <= ' ' || r >= 0x7f })
 }
+
+// MentionsResource is a superset of what the router accepts: every path it routes, raw or
+// encoded, is mentioned; a plain connect path is not.
+func TestMentionsResource(t *testing.T) {
+	for p, want := range map[string]bool{
+		"/dev/@connections/abc=":   true,
+		"/dev/%40connections/abc=": true,
+		"/dev//@connections/abc=":  true,
+		"/dev/@batch":              true,
+		"/dev":                     false,
+		"/dev/rooms/abc=":          false,
+		"/healthz":                 false,
+	} {
+		if got := MentionsResource(p); got != want {
+			t.Errorf("MentionsResource(%q) = %v, want %v", p, got, want)
+		}
+	}
+}

@@ -391,8 +391,7 @@ func (s *Server) api(w http.ResponseWriter, r *http.Request) {
 // ("@" raw or as "%40"), which none of adminRoutes' fixed paths does, and is not under the
 // dashboard's prefix (whose own paths may carry ids with "@").
 func isAPIPath(escapedPath string) bool {
-	return (strings.IndexByte(escapedPath, '@') >= 0 || strings.Contains(escapedPath, "%40")) &&
-		!strings.HasPrefix(escapedPath, dashboard.Prefix)
+	return management.MentionsResource(escapedPath) && !strings.HasPrefix(escapedPath, dashboard.Prefix)
 }
 
 // statusLabels are the metric label of each HTTP status, made once (fmt.Sprint per request was
