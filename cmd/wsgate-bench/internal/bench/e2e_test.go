@@ -2,10 +2,8 @@ package bench_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -17,7 +15,7 @@ import (
 	"github.com/wsgate/wsgate/cmd/wsgate-bench/internal/bench"
 	"github.com/wsgate/wsgate/internal/benchfloor"
 	"github.com/wsgate/wsgate/internal/config"
-	"github.com/wsgate/wsgate/internal/server"
+	"github.com/wsgate/wsgate/internal/server/servertest"
 	"github.com/wsgate/wsgate/internal/testutil/harness"
 )
 
@@ -46,20 +44,7 @@ func startGateway(t *testing.T, file, backend string) string {
 		t.Fatal(err)
 	}
 	cfg.State.Dir = t.TempDir() // the local CA, not in ~/.local/state
-	ctx := context.Background()
-	srv, err := server.New(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-	})
-	return "ws://" + srv.Addr() + "/bench"
+	return servertest.StartConfig(t, cfg, nil).WS("/bench")
 }
 
 type result struct {
