@@ -49,7 +49,7 @@ type Conn struct {
 	in inbound
 
 	// ctlSecond and ctlCount rate-limit pings and pongs (limits.controlFramesPerSecond); only
-	// nbio's per-connection executor touches them.
+	// the goroutine parsing the connection's frames touches them (under inbound.mu).
 	ctlSecond uint32 // unix seconds, truncated
 	ctlCount  uint32
 
