@@ -49,7 +49,7 @@ type Conn struct {
 	in inbound
 
 	// ctlSecond and ctlCount rate-limit pings and pongs (limits.controlFramesPerSecond); only
-	// the goroutine parsing the connection's frames touches them (under inbound.mu).
+	// nbio's per-connection executor touches them.
 	ctlSecond uint32 // unix seconds, truncated
 	ctlCount  uint32
 

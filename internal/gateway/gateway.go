@@ -263,10 +263,6 @@ func (g *Gateway) newUpgrader() *websocket.Upgrader {
 	u.HandshakeTimeout = g.o.Limits.HandshakeTimeout
 	u.CheckOrigin = func(*http.Request) bool { return true } // as AWS: origin is the authorizer's business
 	u.BlockingModSendQueueMaxSize = blockingQueueFrames(g.o.Limits.SendQueueBytes, g.o.Limits.FrameBytes)
-	// The handlers below never block (onMessage queues; integrations run on the connection's
-	// drain goroutine), so they run where the frame was parsed, under the connection's
-	// inbound.mu: one goroutine hand-off (nbio's executor pool) less per message.
-	u.SyncHandlers = true
 	u.OnMessage(g.onMessage)
 	u.SetPingHandler(func(ws *websocket.Conn, data string) {
 		if c := g.session(ws); c != nil {
@@ -288,8 +284,8 @@ func (g *Gateway) newUpgrader() *websocket.Upgrader {
 }
 
 // controlFrame notes a ping or pong from the client and reports whether it is within
-// limits.controlFramesPerSecond; past it the connection is closed 1008. Runs only where the
-// connection's frames are parsed (under inbound.mu; newUpgrader's SyncHandlers).
+// limits.controlFramesPerSecond; past it the connection is closed 1008. Runs on nbio's
+// per-connection executor only.
 func (c *Conn) controlFrame() bool {
 	now := time.Now().UnixNano()
 	c.lastSeen.Store(now)

@@ -13,8 +13,7 @@ import (
 	"github.com/wsgate/wsgate/internal/event"
 )
 
-// onMessage runs where the frame was parsed (the poller, or a drain resuming a paused
-// connection; under inbound.mu) for each complete (reassembled, size-checked) message: it
+// onMessage runs on nbio's executor for each complete (reassembled, size-checked) message: it
 // checks text is UTF-8 (RFC 6455 §8.1: 1007 otherwise), copies the payload and queues it;
 // integrations run elsewhere. Frame and message sizes were checked before nbio parsed them
 // (inbound.go).

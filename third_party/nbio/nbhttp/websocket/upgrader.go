@@ -102,12 +102,6 @@ type Upgrader struct {
 	// false: write buffer to the conn directely.
 	BlockingModAsyncWrite bool
 
-	// SyncHandlers (wsgate patch) runs the message, ping, pong and close handlers of a
-	// connection handed to the poller on the poller goroutine that parsed the frame, in order,
-	// instead of handing each one to the engine's executor (a goroutine pool). Only for
-	// handlers that never block: a blocked handler stalls every connection of its poller.
-	SyncHandlers bool
-
 	// BlockingModHandleRead represents whether start a goroutine to handle reading automatically during `Upgrade``:
 	// true: start a new goroutine to handle reading.
 	// false: use the current goroutine to handle reading.
@@ -390,7 +384,7 @@ func (u *Upgrader) Upgrade(w http.ResponseWriter, r *http.Request, responseHeade
 				wsc = NewServerConn(u, vt, subprotocol, compress, false)
 				wsc.Engine = engine
 				wsc.Execute = nbc.Execute
-				if u.SyncHandlers || engine.EpollMod == nbio.EPOLLET && engine.EPOLLONESHOT == nbio.EPOLLONESHOT {
+				if engine.EpollMod == nbio.EPOLLET && engine.EPOLLONESHOT == nbio.EPOLLONESHOT {
 					wsc.Execute = nbhttp.SyncExecutor
 				}
 				if nbhttpConn != nil {
