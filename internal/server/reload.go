@@ -45,8 +45,8 @@ func (s *Server) Reload(cfg *config.Config) (restart []string, err error) {
 	defer s.reload.mu.Unlock()
 
 	// Build everything first; nothing is swapped unless all of it builds.
-	b := &Server{cfg: cfg, log: s.log, fns: s.fns} // build and keyErr read cfg, log and the functions (restart-only) only
-	selector, routes, err := b.build()             // what New and Check build, the same way
+	b := &Server{cfg: cfg, log: s.log, fns: s.fns, pool: s.pool} // build and keyErr read cfg, log, the functions (restart-only) and the backend pool only
+	selector, routes, err := b.build()                           // what New and Check build, the same way
 	if err != nil {
 		b.closeAuthorizers()
 		return nil, err

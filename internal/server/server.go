@@ -58,9 +58,12 @@ type Server struct {
 	gw    *gateway.Gateway
 	mgmt  *management.Handler
 	auths []authorizer.Authorizer // guarded by reload.mu once the server runs
-	tail  *dashboard.Tail         // the access log, tapped for the live page
-	dash  *dashboard.Dashboard    // the live page at /_wsgate/
-	fns   *functions.Set          // the functions wsgate runs itself; nil when there are none
+	// pool holds the kept-alive connections to plain http:// backends for the node's life:
+	// reloaded integrations share it, Shutdown closes what is idle in it.
+	pool *integration.Pool
+	tail *dashboard.Tail      // the access log, tapped for the live page
+	dash *dashboard.Dashboard // the live page at /_wsgate/
+	fns  *functions.Set       // the functions wsgate runs itself; nil when there are none
 	// fnCreds are the credentials the functions get; generated when management has none.
 	fnCreds   functions.Credentials
 	generated bool
@@ -214,7 +217,10 @@ func (s *Server) build() (*routing.Expr, map[string]*gateway.Route, error) {
 	if err != nil {
 		errs = append(errs, s.keyErr("routeSelectionExpression", err))
 	}
-	client, pool := integration.DefaultHTTPClient(), integration.NewPool()
+	if s.pool == nil {
+		s.pool = integration.NewPool()
+	}
+	client, pool := integration.DefaultHTTPClient(), s.pool
 	awsClient, err := s.awsClient()
 	if err != nil {
 		errs = append(errs, err)
@@ -550,6 +556,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.cancel()
 	}
 	s.closeAuthorizers()
+	if s.pool != nil {
+		s.pool.CloseIdle() // every call has ended: the gateway's $disconnects ran above
+	}
 	s.closeFunctions(ctx)
 	_ = s.bus.Close()
 	_ = s.store.Close()
