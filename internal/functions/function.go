@@ -355,25 +355,21 @@ func (f *Function) stopIdle(cutoff time.Time) {
 
 // reload retires every process of the old code: idle ones now, busy ones when they finish.
 func (f *Function) reload() {
-	f.mu.Lock()
-	f.gen++
-	stop := f.idle
-	f.idle = nil
-	for _, p := range stop {
-		f.forgetLocked(p)
-	}
-	f.mu.Unlock()
-	for _, p := range stop {
-		p.stop()
-	}
+	f.stopAllIdle(func() { f.gen++ })
 	f.s.log.Info("function code changed; new invocations run the new code", "function", f.spec.Name, "dir", f.spec.CodeDir)
 }
 
 // shutdown stops the idle processes and refuses new invocations; busy ones are killed by
 // execute when it sees the Set's stop.
 func (f *Function) shutdown() {
+	f.stopAllIdle(func() { f.closed = true })
+}
+
+// stopAllIdle runs change under f.mu and stops the processes that were idle then; busy ones are
+// left to whoever holds them.
+func (f *Function) stopAllIdle(change func()) {
 	f.mu.Lock()
-	f.closed = true
+	change()
 	stop := f.idle
 	f.idle = nil
 	for _, p := range stop {

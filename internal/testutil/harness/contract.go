@@ -291,19 +291,26 @@ func (n *contractNode) sdk() *apigatewaymanagementapi.Client {
 // and body.
 func (n *contractNode) call(t *testing.T, method, path, body string) (int, string) {
 	t.Helper()
-	ctx := callCtx(t)
-	req, err := http.NewRequestWithContext(ctx, method, "http://"+n.addr+"/dev"+path, bytes.NewReader([]byte(body)))
+	return SignedCall(t, callCtx(t), method, "http://"+n.addr+"/dev"+path, []byte(body), ContractAccessKey, ContractSecretKey)
+}
+
+// SignedCall sends body to url signed for execute-api in us-east-1 with the AWS SDK's own SigV4
+// signer and the given key pair, as a backend's SDK would, and returns the status and body. A
+// request that cannot be sent fails t.
+func SignedCall(t testing.TB, ctx context.Context, method, url string, body []byte, accessKey, secretKey string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(ctx, method, url, bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
-	sum := sha256.Sum256([]byte(body))
-	creds := aws.Credentials{AccessKeyID: ContractAccessKey, SecretAccessKey: ContractSecretKey}
+	sum := sha256.Sum256(body)
+	creds := aws.Credentials{AccessKeyID: accessKey, SecretAccessKey: secretKey}
 	if err := v4.NewSigner().SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), "execute-api", "us-east-1", time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		t.Fatalf("%s %s on %s: %v", method, path, n.addr, err)
+		t.Fatalf("%s %s: %v", method, url, err)
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
