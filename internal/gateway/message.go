@@ -204,6 +204,9 @@ func (c *Conn) route(m job) {
 	resp, err := r.Integration.Invoke(context.Background(), ev)
 	lat := time.Since(t0)
 	g.releaseCall()
+	// The node may have stalled during the call (a long GC pause, SIGSTOP) and been reaped
+	// meanwhile: the answer goes to a client whose $disconnect ran elsewhere only if it was not.
+	g.hub.EnsureLease(context.Background())
 	g.metrics.IntegrationTime.WithLabelValues(key).Observe(lat.Seconds())
 	status := 0
 	if resp != nil {

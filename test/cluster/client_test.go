@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -33,13 +34,27 @@ type backend struct {
 	*harness.Lambda
 	mu     sync.Mutex
 	discAt map[string]time.Time // connection id -> when its (last) $disconnect came
+	// A message "hold" is answered (with "held") only once release is closed; held gets its
+	// connection id when it arrives.
+	held     chan string
+	release  chan struct{}
+	answered atomic.Int32 // held messages answered
 }
 
 func newBackend(t testing.TB) *backend {
-	b := &backend{discAt: map[string]time.Time{}}
+	b := &backend{discAt: map[string]time.Time{}, held: make(chan string, 16), release: make(chan struct{})}
 	b.Lambda = harness.NewProxyLambda(t, func(ev events.APIGatewayWebsocketProxyRequest) (int, string) {
 		switch ev.RequestContext.RouteKey {
 		case "$default":
+			if ev.Body == "hold" {
+				b.held <- ev.RequestContext.ConnectionID
+				select {
+				case <-b.release:
+				case <-time.After(harness.Deadline):
+				}
+				b.answered.Add(1)
+				return 200, "held"
+			}
 			return 200, ev.RequestContext.ConnectionID
 		case "$disconnect":
 			b.mu.Lock()

@@ -25,23 +25,19 @@ func TestStalledNodeClosesReapedSockets(t *testing.T) {
 	a, b := cl.node("node-a"), cl.node("node-b")
 	x := connect(t, b, "ann")
 
-	if err := b.Cmd.Process.Signal(syscall.SIGSTOP); err != nil {
-		t.Fatal(err)
-	}
 	resumed := false
 	t.Cleanup(func() {
 		if !resumed {
 			_ = b.Cmd.Process.Signal(syscall.SIGCONT)
 		}
 	})
+	b.Stop()
 	harness.Eventually(t, "node-a runs $disconnect for node-b's connection", func() bool { return cl.be.disconnectCount(x.id) > 0 })
 	rc, _ := cl.be.disconnect(x.id)
 	if reason, _ := rc["disconnectReason"].(string); !strings.Contains(reason, "node-b") || !strings.Contains(reason, "lost") {
 		t.Errorf("disconnectReason = %q, want it to say node-b was lost", reason)
 	}
-	if err := b.Cmd.Process.Signal(syscall.SIGCONT); err != nil {
-		t.Fatal(err)
-	}
+	b.Continue()
 	resumed = true
 
 	if code := x.closed(); code != websocket.StatusServiceRestart {
@@ -89,15 +85,13 @@ func TestResumedNodeActsOnNothingFromTheStall(t *testing.T) {
 	for i := range xs {
 		xs[i] = connect(t, b, fmt.Sprintf("user%d", i))
 	}
-	if err := b.Cmd.Process.Signal(syscall.SIGSTOP); err != nil {
-		t.Fatal(err)
-	}
 	resumed := false
 	t.Cleanup(func() {
 		if !resumed {
 			_ = b.Cmd.Process.Signal(syscall.SIGCONT)
 		}
 	})
+	b.Stop()
 	ctx, cancel := context.WithTimeout(bg(), 10*time.Second)
 	defer cancel()
 	for _, x := range xs {
@@ -120,9 +114,7 @@ func TestResumedNodeActsOnNothingFromTheStall(t *testing.T) {
 	for _, x := range xs {
 		harness.Eventually(t, "node-a runs $disconnect for "+x.id, func() bool { return cl.be.disconnectCount(x.id) > 0 })
 	}
-	if err := b.Cmd.Process.Signal(syscall.SIGCONT); err != nil {
-		t.Fatal(err)
-	}
+	b.Continue()
 	resumed = true
 
 	for _, x := range xs {
@@ -144,6 +136,50 @@ func TestResumedNodeActsOnNothingFromTheStall(t *testing.T) {
 		keys := cl.be.routeKeys(x.id)
 		if i := slices.Index(keys, "$disconnect"); i < 0 || i != len(keys)-1 || cl.be.disconnectCount(x.id) != 1 {
 			t.Errorf("%s: events %v, want its one $disconnect last (nothing routed after it)", x.id, keys)
+		}
+	}
+}
+
+// A node that stalls while an integration call is in flight, and is reaped meanwhile, delivers
+// nothing of that call when it resumes: the answer arrives after the connection's $disconnect
+// ran on the survivor, so it must not reach the client (the socket is closed 1012 instead).
+func TestAnswerInFlightAcrossTheStallIsNotDelivered(t *testing.T) {
+	cl := newCluster(t)
+	cl.node("node-a")
+	b := cl.node("node-b")
+	x := connect(t, b, "ann")
+	ctx, cancel := context.WithTimeout(bg(), 10*time.Second)
+	defer cancel()
+	if err := x.ws.Write(ctx, websocket.MessageText, []byte("hold")); err != nil {
+		t.Fatalf("write: %v", err)
+	}
+	select {
+	case id := <-cl.be.held:
+		if id != x.id {
+			t.Fatalf("held message of %s, want %s", id, x.id)
+		}
+	case <-time.After(harness.Deadline):
+		t.Fatal("the backend never got the message to hold")
+	}
+	resumed := false
+	t.Cleanup(func() {
+		if !resumed {
+			_ = b.Cmd.Process.Signal(syscall.SIGCONT)
+		}
+	})
+	b.Stop()
+	harness.Eventually(t, "node-a runs $disconnect for "+x.id, func() bool { return cl.be.disconnectCount(x.id) > 0 })
+	close(cl.be.release) // the answer waits in node-b's socket buffer for the resume
+	harness.Eventually(t, "the backend answered the held message", func() bool { return cl.be.answered.Load() == 1 })
+	b.Continue()
+	resumed = true
+
+	if code := x.closed(); code != websocket.StatusServiceRestart {
+		t.Errorf("closed with %d (%v), want 1012", code, x.err)
+	}
+	for len(x.msgs) > 0 {
+		if m := <-x.msgs; m == "held" {
+			t.Errorf("the answer of a call made before the stall reached the client after its node was reaped")
 		}
 	}
 }

@@ -3,6 +3,7 @@ package harness
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/url"
 	"os"
@@ -135,4 +136,46 @@ func (p *Process) Running() bool {
 	default:
 		return true
 	}
+}
+
+// Stop sends SIGSTOP and waits until every thread of the process is stopped: kill(2) returns
+// before the kernel has stopped them, and a thread still running could read and act on what
+// the test sends next as if before the stall. Fails t after Deadline.
+func (p *Process) Stop() {
+	p.t.Helper()
+	if err := p.Cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		p.t.Fatalf("SIGSTOP node %s: %v", p.Name, err)
+	}
+	EventuallyWithin(p.t, Deadline, "every thread of node "+p.Name+" stopped", func() bool {
+		return allThreadsStopped(p.Cmd.Process.Pid)
+	})
+}
+
+// Continue sends SIGCONT.
+func (p *Process) Continue() {
+	p.t.Helper()
+	if err := p.Cmd.Process.Signal(syscall.SIGCONT); err != nil {
+		p.t.Fatalf("SIGCONT node %s: %v", p.Name, err)
+	}
+}
+
+// allThreadsStopped reports whether every thread of pid is in state T (stopped by a signal),
+// from /proc/PID/task/TID/stat: "TID (comm) STATE ...", comm possibly holding spaces or ')'.
+func allThreadsStopped(pid int) bool {
+	dir := fmt.Sprintf("/proc/%d/task", pid)
+	tasks, err := os.ReadDir(dir)
+	if err != nil || len(tasks) == 0 {
+		return false
+	}
+	for _, task := range tasks {
+		stat, err := os.ReadFile(filepath.Join(dir, task.Name(), "stat"))
+		if err != nil {
+			return false // a thread that exited meanwhile: look again
+		}
+		i := strings.LastIndexByte(string(stat), ')')
+		if i < 0 || i+2 >= len(stat) || stat[i+2] != 'T' {
+			return false
+		}
+	}
+	return true
 }
