@@ -21,9 +21,11 @@ import (
 // Its lifecycle is one state (see connState), changed only by to, under mu: frames are routed,
 // pushes delivered and integrations called only while it is open.
 //
-// It is kept small on purpose (no headers after $connect; 256 bytes, a Go size class, with the
-// fields packed as they are; what only some connections have sits behind a pointer): memory per idle connection decides how many connections one
-// machine holds.
+// It is kept small on purpose: memory per idle connection decides how many connections one
+// machine holds. No headers after $connect; 192 bytes, a Go size class (TestConnFitsItsSizeClass),
+// with the fields packed as they are; what most connections repeat (User-Agent, domain, path)
+// is shared through shape, and what only some connections have (an authorizer's answer, pushes
+// held before the 101, messages waiting for a slot) sits behind a pointer.
 type Conn struct {
 	g  *Gateway
 	ws *websocket.Conn // nil until open; guarded by mu
@@ -31,10 +33,8 @@ type Conn struct {
 	id          string
 	connectedAt int64 // unix nanos: 8 bytes where a time.Time takes 24
 	sourceIP    string
-	userAgent   string
-	path        string
-	domainName  string
-	auth        *authInfo // nil for an anonymous connection
+	shape       *connShape // User-Agent, domain and path, shared with connections that sent the same
+	auth        *authInfo  // nil for an anonymous connection
 
 	lastData atomic.Int64 // unix nanos of the last data frame (lastActiveAt, idle timeout)
 	lastSeen atomic.Int64 // unix nanos of the last frame of any kind (dead-peer detection)
@@ -55,11 +55,43 @@ type Conn struct {
 
 	mu       sync.Mutex
 	reason   *closeReason // why it ends; set by to when it leaves open
-	queue    []job        // messages waiting for a free slot; run in order when concurrency is 1
-	queued   int32        // bytes the messages in queue and in flight count (limits.inboundQueueBytes)
+	wait     *backlog     // nil while nothing waits (nearly always)
+	queued   int32        // bytes the messages in wait.jobs and in flight count (limits.inboundQueueBytes)
 	inflight int16        // jobs running (at most concurrencyPerConnection, itself at most 1000)
 	state    connState
-	pending  *[][]byte // frames pushed before open (the instant between $connect and the 101)
+}
+
+// backlog is what waits on a connection, under its mu: frames pushed before open (pending, the
+// instant between $connect and the 101) and messages waiting for a free slot (jobs, run in
+// order when concurrency is 1). Most connections never have either, so a Conn holds a pointer,
+// nil while both are empty, instead of two slices.
+type backlog struct {
+	pending [][]byte
+	jobs    []job
+}
+
+// backlog returns c.wait, made on first use. Caller holds c.mu.
+func (c *Conn) backlog() *backlog {
+	if c.wait == nil {
+		c.wait = &backlog{}
+	}
+	return c.wait
+}
+
+// tidy drops c.wait once nothing waits in it. Caller holds c.mu.
+func (c *Conn) tidy() {
+	if w := c.wait; w != nil && len(w.pending) == 0 && len(w.jobs) == 0 {
+		c.wait = nil
+	}
+}
+
+// connShape is what a connection's handshake said that most connections repeat: the client's
+// User-Agent, the domain it connected to (requestContext.domainName, the Host header unless
+// configured) and its path. Connections that sent the same three share one (Gateway.shapes).
+type connShape struct {
+	userAgent  string
+	domainName string
+	path       string
 }
 
 // connState is where a connection is in its life. Transitions (all made by Conn.to):
@@ -199,9 +231,9 @@ func (c *Conn) Info() registry.Conn {
 		ConnectedAt:  time.Unix(0, c.connectedAt),
 		LastActiveAt: c.LastActive(),
 		SourceIP:     c.sourceIP,
-		UserAgent:    c.userAgent,
+		UserAgent:    c.shape.userAgent,
 		UserID:       c.userID(),
-		Path:         c.path,
+		Path:         c.shape.path,
 		Authorizer:   c.authContext(),
 	}
 }
@@ -234,8 +266,8 @@ func (c *Conn) authContext() map[string]any {
 // are built from it.
 func connFromRecord(g *Gateway, rc registry.Conn) *Conn {
 	c := &Conn{
-		g: g, id: rc.ID, connectedAt: rc.ConnectedAt.UnixNano(), sourceIP: rc.SourceIP, userAgent: rc.UserAgent,
-		path: rc.Path, domainName: g.o.DomainName,
+		g: g, id: rc.ID, connectedAt: rc.ConnectedAt.UnixNano(), sourceIP: rc.SourceIP,
+		shape: &connShape{userAgent: rc.UserAgent, domainName: g.o.DomainName, path: rc.Path},
 	}
 	if rc.UserID != "" || rc.Authorizer != nil {
 		c.auth = &authInfo{userID: rc.UserID, context: rc.Authorizer}
@@ -296,17 +328,17 @@ func (c *Conn) control(mt websocket.MessageType, data []byte) {
 
 // hold keeps a frame pushed before the 101 went out. Caller holds c.mu.
 func (c *Conn) hold(data []byte) error {
-	if c.pending == nil {
-		c.pending = new([][]byte)
-	}
 	n := len(data)
-	for _, p := range *c.pending {
-		n += len(p)
+	if c.wait != nil {
+		for _, p := range c.wait.pending {
+			n += len(p)
+		}
 	}
 	if limit := c.g.o.Limits.SendQueueBytes; limit > 0 && n > limit {
 		return hub.ErrSlowConsumer
 	}
-	*c.pending = append(*c.pending, append([]byte(nil), data...))
+	w := c.backlog()
+	w.pending = append(w.pending, append([]byte(nil), data...))
 	return nil
 }
 
@@ -315,13 +347,14 @@ func (c *Conn) hold(data []byte) error {
 // decided meanwhile (shutdown, DeleteConnection, a reaped node) is carried out now.
 func (c *Conn) open(ws *websocket.Conn) {
 	c.mu.Lock()
-	if c.pending != nil {
-		for _, p := range *c.pending {
+	if c.wait != nil {
+		for _, p := range c.wait.pending {
 			if ws.WriteMessage(websocket.TextMessage, p) != nil {
 				break // the socket is going; its close reports why
 			}
 		}
-		c.pending = nil
+		c.wait.pending = nil
+		c.tidy()
 	}
 	c.ws = ws
 	opened := c.to(open, closeReason{})

@@ -31,13 +31,12 @@ func (g *Gateway) connect(w http.ResponseWriter, r *http.Request, path string, l
 		id:          event.NewID(),
 		connectedAt: start.UnixNano(),
 		sourceIP:    sourceIP(r),
-		userAgent:   g.shared.get(r.UserAgent()),
-		path:        path,
-		domainName:  g.o.DomainName,
 	}
-	if c.domainName == "" {
-		c.domainName = g.shared.get(r.Host)
+	domain := g.o.DomainName
+	if domain == "" {
+		domain = r.Host
 	}
+	c.shape = g.shapes.get(connShape{userAgent: r.UserAgent(), domainName: domain, path: path})
 	ctx := r.Context()
 	route := g.RouteTable().Routes[event.RouteConnect]
 	// The CONNECT event (every header copied into two maps, a few KB of garbage per handshake)
@@ -157,7 +156,7 @@ func (g *Gateway) connect(w http.ResponseWriter, r *http.Request, path string, l
 		c.close(reasonShutdown)
 	}
 	if g.log.Enabled(ctx, slog.LevelInfo) {
-		log.line(101, integLatency, nil, slog.String(observe.KeySourceIP, c.sourceIP), slog.String(observe.KeyPath, c.path),
+		log.line(101, integLatency, nil, slog.String(observe.KeySourceIP, c.sourceIP), slog.String(observe.KeyPath, c.shape.path),
 			slog.String(observe.KeyUserID, c.userID()), slog.Float64(observe.KeyAuthorizerLatency, observe.Millis(authLatency)),
 			slog.Float64(observe.KeyResponseLatency, observe.Millis(time.Since(start))))
 	}
@@ -228,7 +227,7 @@ func (g *Gateway) refuse(w http.ResponseWriter, log connectLog, status int, stag
 // filter, only the headers and query parameters it names are there (and no UpgradeHeaders):
 // what an authorizer's identity sources read.
 func (c *Conn) connectEvent(r *http.Request, lines []event.Header, trace string, now time.Time, f *sourceFilter) *event.Event {
-	ev := &event.Event{Path: c.path}
+	ev := &event.Event{Path: c.shape.path}
 	if f == nil {
 		for _, l := range lines {
 			if isUpgradeHeader(l.Name) {
@@ -387,8 +386,8 @@ func (c *Conn) baseContext(routeKey, eventType string, now time.Time) event.Requ
 		EventType:    eventType,
 		Stage:        c.g.o.Stage,
 		ConnectedAt:  event.Millis(time.Unix(0, c.connectedAt)),
-		Identity:     event.Identity{SourceIP: c.sourceIP, UserAgent: c.userAgent},
-		DomainName:   c.domainName,
+		Identity:     event.Identity{SourceIP: c.sourceIP, UserAgent: c.shape.userAgent},
+		DomainName:   c.shape.domainName,
 		ConnectionID: c.id,
 		APIID:        c.g.o.APIID,
 		Authorizer:   c.authContext(),

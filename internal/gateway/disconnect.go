@@ -29,7 +29,10 @@ func (c *Conn) end(err error, opened bool) {
 		return
 	}
 	r := *c.reason
-	c.pending = nil
+	if c.wait != nil {
+		c.wait.pending = nil
+		c.tidy()
+	}
 	dropped, bytes := c.dropQueued()
 	c.mu.Unlock()
 	c.logDropped(dropped, bytes)
@@ -117,12 +120,12 @@ func disconnectLine(requestID, connID string, code int, text string, by initiato
 func (c *Conn) disconnectEvent(r closeReason) *event.Event {
 	ev := &event.Event{
 		Headers: map[string]string{
-			"Host": c.domainName, "x-api-key": "", "X-Forwarded-For": "", "x-restapi": "",
+			"Host": c.shape.domainName, "x-api-key": "", "X-Forwarded-For": "", "x-restapi": "",
 		},
 		MultiValueHeaders: map[string][]string{
-			"Host": {c.domainName}, "x-api-key": {""}, "X-Forwarded-For": {""}, "x-restapi": {""},
+			"Host": {c.shape.domainName}, "x-api-key": {""}, "X-Forwarded-For": {""}, "x-restapi": {""},
 		},
-		Path: c.path,
+		Path: c.shape.path,
 	}
 	ev.RequestContext = c.baseContext(event.RouteDisconnect, event.Disconnect, time.Now())
 	ev.RequestContext.SetDisconnect(r.code, r.text)

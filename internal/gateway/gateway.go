@@ -102,7 +102,7 @@ type Gateway struct {
 	metrics  *observe.Metrics
 	engine   *nbhttp.Engine
 	upgrader *websocket.Upgrader
-	shared   *interner // User-Agent and Host values shared between connections
+	shapes   *shapes // User-Agent, domain and path, shared between connections
 
 	// early holds what arrived for a socket in the instant between its 101 and its session
 	// being attached (see attach).
@@ -180,7 +180,7 @@ func New(o Options) (*Gateway, error) {
 		metrics:     o.Metrics,
 		engine:      engine,
 		early:       map[*websocket.Conn]*earlyEvents{},
-		shared:      newInterner(4096, 512),
+		shapes:      newShapes(4096, 1024),
 		disconnects: make(chan struct{}, maxConcurrentDisconnects),
 		stopSweep:   make(chan struct{}),
 		sweepDone:   make(chan struct{}),

@@ -2,46 +2,48 @@ package gateway
 
 import "sync"
 
-// interner shares the storage of strings most connections repeat (User-Agent, Host), so that
-// each connection holds a string header instead of its own copy: a browser's User-Agent is
-// ~110 bytes, a fifth of what wsgate itself keeps per idle connection.
+// shapes shares the connShape of connections whose handshakes said the same (User-Agent,
+// domain, path), so that each connection holds one pointer instead of three strings and its
+// own copy of a browser's ~110-byte User-Agent. On a public API most connections come from a
+// few kinds of client on one domain and path, so a handful of shapes serve them all.
 //
-// It holds at most max distinct strings of at most maxLen bytes; past that, strings are
-// returned as given (still correct, just not shared), so hostile clients sending a new
-// User-Agent each time cannot grow it. Safe for concurrent use.
-type interner struct {
+// It holds at most max distinct shapes of at most maxLen bytes of text each; past that, get
+// returns a shape of the connection's own (still correct, just not shared), so hostile clients
+// sending a new User-Agent each time cannot grow it. Safe for concurrent use.
+type shapes struct {
 	mu     sync.RWMutex
-	m      map[string]string
+	m      map[connShape]*connShape
 	max    int
 	maxLen int
 }
 
-func newInterner(max, maxLen int) *interner {
-	return &interner{m: make(map[string]string), max: max, maxLen: maxLen}
+func newShapes(max, maxLen int) *shapes {
+	return &shapes{m: make(map[connShape]*connShape), max: max, maxLen: maxLen}
 }
 
-// get returns a string equal to s, shared with earlier callers when possible.
-func (in *interner) get(s string) string {
-	if s == "" || len(s) > in.maxLen {
-		return s
+// get returns a shape equal to k, shared with earlier callers when possible.
+func (in *shapes) get(k connShape) *connShape {
+	if len(k.userAgent)+len(k.domainName)+len(k.path) > in.maxLen {
+		return &k
 	}
 	in.mu.RLock()
-	v, ok := in.m[s]
+	v, ok := in.m[k]
 	full := len(in.m) >= in.max
 	in.mu.RUnlock()
 	if ok {
 		return v
 	}
 	if full {
-		return s
+		return &k
 	}
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	if v, ok := in.m[s]; ok {
+	if v, ok := in.m[k]; ok {
 		return v
 	}
+	v = &k
 	if len(in.m) < in.max {
-		in.m[s] = s
+		in.m[k] = v
 	}
-	return s
+	return v
 }

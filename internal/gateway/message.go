@@ -66,7 +66,8 @@ func (c *Conn) push(m job) {
 	c.g.work.Add(1)
 	c.mu.Lock()
 	if int(c.inflight) >= c.g.limits().ConcurrencyPerConnection {
-		c.queue = append(c.queue, m)
+		w := c.backlog()
+		w.jobs = append(w.jobs, m)
 		c.mu.Unlock()
 		return
 	}
@@ -84,18 +85,21 @@ func (c *Conn) drain(m job) {
 		c.mu.Lock()
 		c.queued -= m.cost()
 		resume := c.state == open && int(c.queued) <= c.g.o.Limits.InboundQueueBytes/2
-		if len(c.queue) == 0 {
+		if c.wait == nil || len(c.wait.jobs) == 0 {
 			c.inflight--
-			c.queue = nil
+			if c.wait != nil {
+				c.wait.jobs = nil
+				c.tidy()
+			}
 			c.mu.Unlock()
 			if resume {
 				c.in.resume(c)
 			}
 			return
 		}
-		m = c.queue[0]
-		c.queue[0] = job{}
-		c.queue = c.queue[1:]
+		m = c.wait.jobs[0]
+		c.wait.jobs[0] = job{}
+		c.wait.jobs = c.wait.jobs[1:]
 		c.mu.Unlock()
 		if resume {
 			c.in.resume(c)
@@ -106,8 +110,11 @@ func (c *Conn) drain(m job) {
 // dropQueued forgets the messages still waiting for an integration: the connection is past
 // open. It returns how many and their bytes. Caller holds c.mu.
 func (c *Conn) dropQueued() (n, bytes int) {
+	if c.wait == nil {
+		return 0, 0
+	}
 	var cost int32
-	for _, m := range c.queue {
+	for _, m := range c.wait.jobs {
 		if m.disconnect == nil {
 			n++
 			bytes += len(m.data)
@@ -117,7 +124,8 @@ func (c *Conn) dropQueued() (n, bytes int) {
 	if n > 0 {
 		c.queued -= cost
 		c.g.work.Add(int64(-n))
-		c.queue = nil
+		c.wait.jobs = nil
+		c.tidy()
 	}
 	return n, bytes
 }
@@ -187,7 +195,7 @@ func (c *Conn) route(m job) {
 			routeKey: key, status: 200})
 		return
 	}
-	ev := &event.Event{RequestContext: rc, Path: c.path}
+	ev := &event.Event{RequestContext: rc, Path: c.shape.path}
 	if m.binary {
 		ev.Body = base64.StdEncoding.EncodeToString(m.data)
 		ev.IsBase64Encoded = true
