@@ -108,11 +108,20 @@ for rep in $(seq "$reps"); do
         bare) one push-sdk bare push $F $KEYS --conns 10000 --count 20000 --concurrency 16 --pipeline 1 ;;
         centrifugo) one push-sdk centrifugo push $C --conns 10000 --count 20000 --concurrency 16 --pipeline 1 ;;
       esac; done ;;
-    echo)  # 1,000 connections, 3,000 msgs/s offered; wsgate's $default is HTTP_PROXY to the bundled backend
-      for t in $(rot wsgate bare); do case $t in
-        wsgate) one echo-3000 wsgate echo --config bench/configs/echo.yaml $W --backend 127.0.0.1:19001 --conns 1000 --count 30 --rate 3000 ;;
-        bare) one echo-3000 bare echo $F --conns 1000 --count 30 --rate 3000 ;;
-      esac; done ;;
+    echo)  # 1,000 connections, 3,000 msgs/s offered; wsgate's $default is HTTP_PROXY to the bundled
+           # backend, in a process of its own as a real backend is; bare-hop is the floor making
+           # the same HTTP call per message through net/http's client (bare-server --integration),
+           # bare-hop-min the same through the least an HTTP/1.1 call costs (--integration-client
+           # minimal), bare the floor's own echo
+      "$B" backend --listen 127.0.0.1:19001 --duration 900s 2> "$out/echo-backend.r$rep.log" & bpid=$!
+      sleep 1
+      for t in $(rot wsgate bare-hop-min bare-hop bare); do case $t in
+        wsgate) one echo-3000 wsgate echo --config bench/configs/echo.yaml $W --conns 1000 --count 60 --rate 3000 ;;
+        bare-hop) one echo-3000 bare-hop echo $F --integration http://127.0.0.1:19001/echo --conns 1000 --count 60 --rate 3000 ;;
+        bare-hop-min) one echo-3000 bare-hop-min echo $F --integration http://127.0.0.1:19001/echo --integration-client minimal --conns 1000 --count 60 --rate 3000 ;;
+        bare) one echo-3000 bare echo $F --conns 1000 --count 60 --rate 3000 ;;
+      esac; done
+      kill "$bpid"; wait "$bpid" || true ;;
     *) echo "unknown scenario $s" >&2; exit 2 ;;
     esac
   done

@@ -28,7 +28,7 @@ SCENARIOS = {
     "push-sdk": ("push, one request in flight per keep-alive connection (16, as the AWS SDKs send)", "messages_per_s", "/s", True, "push"),
     "echo-3000": ("echo through a route, 1,000 connections at 3,000 msgs/s (p50 ms)", "p50_ms", "ms", False, "msg"),
 }
-TARGETS = ["wsgate", "bare", "centrifugo", "centrifugo-api", "centrifugo-batch", "wsgate-batch"]
+TARGETS = ["wsgate", "bare", "bare-hop", "bare-hop-min", "centrifugo", "centrifugo-api", "centrifugo-batch", "wsgate-batch"]
 
 
 def load(path):
@@ -65,6 +65,7 @@ def main():
     print("|---|---|---:|---|---:|---:|---|")
     ratios = []
     cpus = {}
+    p99s = {}
     for name, (title, key, unit, higher, per) in SCENARIOS.items():
         if name not in runs:
             continue
@@ -87,6 +88,10 @@ def main():
             extra = ""
             if name == "echo-3000":
                 extra = f"; p99 {med([r['p99_ms'] for r in rs]):.2f} ms"
+                p999 = [r["p999_ms"] for r in rs if r.get("p999_ms") is not None]
+                if p999:
+                    extra += f"; p99.9 {med(p999):.2f} ms"
+                p99s[tgt] = med([r["p99_ms"] for r in rs])
             print(f"| {title} | {tgt} | {fmt(m, unit)}{extra} | {', '.join(fmt(v, unit) for v in vals)} | {cpu} | {errs} | "
                   f"{min(loads):.1f}–{max(loads):.1f} |")
         w = meds.get("wsgate")
@@ -96,7 +101,14 @@ def main():
         for other in ("bare", "centrifugo", "centrifugo-api", "centrifugo-batch"):
             o = meds.get(other)
             if name == "echo-3000":
-                row.append(f"p50 +{w - o:.2f} ms" if o else "—")
+                cell = f"p50 +{w - o:.2f} ms, p99 +{p99s['wsgate'] - p99s[other]:.2f} ms" if o else "—"
+                for hop, label in (("bare-hop-min", "floor+hop (minimal client)"), ("bare-hop", "floor+hop (net/http)")):
+                    h = meds.get(hop)
+                    if o and other == "bare" and h is not None:
+                        # over the floor that makes the same HTTP call (bare-server --integration):
+                        # the gateway's own part, what issue 16's 0.5 ms p99 goal is about
+                        cell += f"; over {label}: p50 {w - h:+.2f} ms, p99 {p99s['wsgate'] - p99s[hop]:+.2f} ms"
+                row.append(cell)
                 continue
             cell = f"{w / o:.2f}×" if o else "—"
             wc, oc = cpus.get((name, "wsgate")), cpus.get((name, other))

@@ -11,6 +11,13 @@
 // socket, fanned out over GOMAXPROCS goroutines as the gateway's hub does. Without Push it holds
 // no per-connection state at all, which is the floor for memory.
 //
+// With Options.Integration the floor also makes the HTTP hop an HTTP integration makes: each
+// message is POSTed to a backend with a plain pooled net/http client and the backend's answer is
+// written back instead of the message. That is the floor for wsgate's HTTP_PROXY echo
+// (bench/configs/echo.yaml): what any gateway that calls a backend per message cannot avoid,
+// so that wsgate's own part of the round trip is what it adds over this, not over an echo with
+// no hop at all.
+//
 // It is the one floor of the project: `wsgate-bench bare-server` (and `--spawn-bare`) serves it
 // for the load generator, and the Go benchmarks in internal/server run that same command as a
 // child process. It lives under internal/ at the module root, not under cmd/wsgate-bench, so
@@ -41,13 +48,27 @@ type Server struct {
 	srv    *http.Server
 	ln     net.Listener
 	push   *pushes
+	hop    *hop
 }
 
 // Options change what the floor does.
 type Options struct {
 	// Push: answer whoami, POST /{stage}/@connections/{id} and POST /{stage}/@broadcast.
 	Push bool
+	// Integration is an http:// URL on a loopback address (e.g. http://127.0.0.1:19001/echo,
+	// the bundled backend): each message (but whoami) is POSTed to it and the answer's body is
+	// written back in its place, in a frame of the message's type; a failed call (transport
+	// error, timeout of IntegrationTimeout) is answered with {"message": "Internal server
+	// error"}, as the gateway answers one. Empty: messages are echoed.
+	Integration string
+	// IntegrationClient is the client Integration's calls go through: ClientNetHTTP (the
+	// default) or ClientMinimal (see hop).
+	IntegrationClient string
 }
+
+// IntegrationTimeout bounds one call of Options.Integration, as bench/configs/echo.yaml's
+// timeout: 5s bounds the gateway's.
+const IntegrationTimeout = 5 * time.Second
 
 // Start listens on addr, which must be a loopback address ("127.0.0.1:0" picks a port), and
 // upgrades every request but GET /healthz (200 "ok") to a WebSocket that echoes each message.
@@ -62,12 +83,22 @@ func StartWith(addr string, o Options) (*Server, error) {
 	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
 		return nil, fmt.Errorf("bare-server --listen %q: not a loopback address (the floor serves 127.0.0.0/8 or ::1 only)", addr)
 	}
+	var h *hop
+	if o.Integration != "" {
+		if h, err = newHop(o.Integration, o.IntegrationClient); err != nil {
+			return nil, err
+		}
+	}
 	logging.SetLevel(logging.LevelNone)
 	engine := nbhttp.NewEngine(nbhttp.Config{Name: "benchfloor", ReleaseWebsocketPayload: true})
 	if err := engine.Start(); err != nil {
 		return nil, fmt.Errorf("bare-server: %w", err)
 	}
-	s := &Server{engine: engine}
+	s := &Server{engine: engine, hop: h}
+	echo := func(c *websocket.Conn, mt websocket.MessageType, data []byte) { _ = c.WriteMessage(mt, data) }
+	if h != nil {
+		echo = h.echo
+	}
 	u := websocket.NewUpgrader()
 	u.Engine = engine
 	u.KeepaliveTime = 0
@@ -81,12 +112,10 @@ func StartWith(addr string, o Options) (*Server, error) {
 				_ = c.WriteMessage(websocket.TextMessage, []byte(`{"connectionId":"`+s.push.id(c)+`"}`))
 				return
 			}
-			_ = c.WriteMessage(mt, data)
+			echo(c, mt, data)
 		})
 	} else {
-		u.OnMessage(func(c *websocket.Conn, mt websocket.MessageType, data []byte) {
-			_ = c.WriteMessage(mt, data)
-		})
+		u.OnMessage(echo)
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -187,4 +216,7 @@ func (s *Server) Addr() string { return s.ln.Addr().String() }
 func (s *Server) Stop() {
 	_ = s.srv.Close()
 	s.engine.Stop()
+	if s.hop != nil {
+		s.hop.close()
+	}
 }

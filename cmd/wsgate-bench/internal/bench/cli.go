@@ -27,10 +27,15 @@ Usage:
                          [--target centrifugo] [--jwt]
   wsgate-bench backend     --listen 127.0.0.1:9001                     the bundled HTTP backend
   wsgate-bench bare-server --listen 127.0.0.1:9002 [--push]            a bare nbio echo server (the floor)
+                           [--integration http://127.0.0.1:9001/echo]  each message POSTed there, the answer sent back
+                           [--integration-client net/http|minimal]     the client that makes those calls
 
 Target: --url ws://127.0.0.1:PORT/STAGE, or --config FILE (its listen and stage); --spawn starts
 'wsgate serve --config FILE' and stops it at the end; --spawn-bare starts a bare-server on the
-URL's port; --gateway-pid PID reads RSS and CPU of a server started otherwise.
+URL's port; --gateway-pid PID reads RSS and CPU of a server started otherwise. echo with
+--spawn-bare --integration URL measures the floor plus the HTTP hop of an HTTP integration
+(kind bare+hop; with --integration-client minimal, bare+hop-min: the least an HTTP/1.1 call
+costs): the part of wsgate's HTTP_PROXY echo that no gateway can avoid.
 
 Centrifugo (v6, JSON protocol): --target centrifugo with --url ws://127.0.0.1:PORT/connection/websocket
 --api-key KEY --hmac-secret SECRET, or --config centrifugo.json (read for all three; with --spawn
@@ -100,6 +105,8 @@ func newFlags(o *Options, out io.Writer) *flag.FlagSet {
 	fs.BoolVar(&o.SpawnBare, "spawn-bare", false, "start 'wsgate-bench bare-server' on the URL's address and stop it at the end")
 	fs.StringVar(&o.Wsgate, "wsgate", "", "wsgate binary for --spawn (default: next to wsgate-bench, then $PATH)")
 	fs.IntVar(&o.GatewayPID, "gateway-pid", 0, "read RSS and CPU seconds of this process from /proc")
+	fs.StringVar(&o.Integration, "integration", "", "echo with --spawn-bare: the floor POSTs each message to this http:// URL (e.g. http://127.0.0.1:19001/echo) and sends back the answer")
+	fs.StringVar(&o.IntegrationClient, "integration-client", "", "with --integration: net/http (default) or minimal, the floor's client for those calls")
 	fs.StringVar(&o.Backend, "backend", "", "also serve the bundled backend in this process on this address (e.g. 127.0.0.1:9001)")
 	fs.IntVar(&o.Conns, "conns", 0, "connections to open")
 	fs.IntVar(&o.Count, "count", 0, "messages per connection (echo), requests in all (push, broadcast), cycles (churn)")
@@ -143,6 +150,8 @@ func serveCmd(name string, args []string, stdout, stderr io.Writer) error {
 	listen := fs.String("listen", "127.0.0.1:9001", "loopback address to serve on (port 0: any free port)")
 	d := fs.Duration("duration", time.Hour, "stop by itself after this long")
 	push := fs.Bool("push", false, "bare-server: also answer whoami, POST /{stage}/@connections/{id} and /@broadcast (the push floor)")
+	integClient := fs.String("integration-client", benchfloor.ClientNetHTTP, "bare-server --integration: net/http (a plain pooled client) or minimal (one write per request, Content-Length answers only)")
+	integ := fs.String("integration", "", "bare-server: POST each message to this http:// loopback URL with a pooled net/http client and send back the answer (the floor plus an integration's HTTP hop)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -155,7 +164,7 @@ func serveCmd(name string, args []string, stdout, stderr io.Writer) error {
 		}
 		stop = s
 	} else {
-		b, err := benchfloor.StartWith(*listen, benchfloor.Options{Push: *push})
+		b, err := benchfloor.StartWith(*listen, benchfloor.Options{Push: *push, Integration: *integ, IntegrationClient: *integClient})
 		if err != nil {
 			return err
 		}

@@ -57,6 +57,7 @@ type result struct {
 	Errors      int64      `json:"errors"`
 	ErrorSample string     `json:"error_sample"`
 	P99         *float64   `json:"p99_ms"`
+	P999        *float64   `json:"p999_ms"`
 	GatewayRSS  int64      `json:"gateway_rss_kb"`
 	Rate        float64    `json:"rate"`
 }
@@ -172,6 +173,52 @@ func TestBareServerEcho(t *testing.T) {
 	r := run(t, bench.Options{Scenario: "echo", URL: "ws://" + addr + "/", Conns: 10, Count: 10})
 	if r.Received != 100 {
 		t.Fatalf("%+v", r)
+	}
+}
+
+// TestBareServerEchoThroughTheBackend runs echo on the floor plus the HTTP hop (bare-server
+// --integration) against the bundled backend: every message makes the round trip through it.
+func TestBareServerEchoThroughTheBackend(t *testing.T) {
+	backendAddr := freePort(t)
+	stop, err := backend.Start(backendAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	integ := "http://" + backendAddr + "/echo"
+	b, err := benchfloor.StartWith(freePort(t), benchfloor.Options{Integration: integ})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Stop()
+	r := run(t, bench.Options{Scenario: "echo", Target: bench.TargetBare, Integration: integ, URL: "ws://" + b.Addr() + "/bench", Conns: 10, Count: 10, Rate: 2000})
+	if r.Received != 100 || r.Kind != bench.KindBareHop || r.P999 == nil {
+		t.Fatalf("%+v", r)
+	}
+	bm, err := benchfloor.StartWith(freePort(t), benchfloor.Options{Integration: integ, IntegrationClient: benchfloor.ClientMinimal})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bm.Stop()
+	r = run(t, bench.Options{Scenario: "echo", Target: bench.TargetBare, Integration: integ, IntegrationClient: "minimal", URL: "ws://" + bm.Addr() + "/bench", Conns: 10, Count: 10, Rate: 2000})
+	if r.Received != 100 || r.Kind != bench.KindBareHopMin {
+		t.Fatalf("minimal client: %+v", r)
+	}
+	// The backend gone: every answer is the error frame, and the run counts each as an error
+	// (closed loop: each connection's first answer is wrong, so it sends no second; 2 wrong
+	// answers + 2 messages never answered).
+	stop()
+	var out bytes.Buffer
+	err = bench.Run(bench.Options{Scenario: "echo", Target: bench.TargetBare, Integration: integ, URL: "ws://" + b.Addr() + "/bench",
+		Conns: 2, Count: 2, Stdout: &out, Stderr: io.Discard, Duration: 30 * time.Second})
+	if err != nil || !strings.Contains(out.String(), " sent=2 received=0 ") || !strings.Contains(out.String(), " errors=4 ") ||
+		!strings.Contains(out.String(), "Internal server error") {
+		t.Fatalf("backend gone: %v %s", err, out.String())
+	}
+	// --integration is the floor's: wsgate's integration is in its config.
+	err = bench.Run(bench.Options{Scenario: "echo", Integration: integ, URL: "ws://" + b.Addr() + "/bench", Conns: 1, Count: 1, Stdout: io.Discard, Stderr: io.Discard})
+	if err == nil || !strings.Contains(err.Error(), "--integration") {
+		t.Fatalf("--integration on wsgate: %v", err)
 	}
 }
 

@@ -14,13 +14,14 @@ import (
 // prints as null in JSON and "-" in text.
 type Result struct {
 	Scenario    string  `json:"scenario"`
-	Kind        string  `json:"kind"` // wsgate, bare or centrifugo
+	Kind        string  `json:"kind"` // wsgate, bare, bare+hop (the floor with --integration) or centrifugo
 	Target      string  `json:"target"`
 	Connections int64   `json:"connections"`    // open at the end of the connect phase
 	Rate        float64 `json:"rate"`           // connects/s (idle, churn) or messages/s sent (echo, push, broadcast)
 	P50         float64 `json:"p50_ms"`         // handshake latency (idle, churn), round trip (echo), POST latency (push, broadcast)
 	P90         float64 `json:"p90_ms"`         //
 	P99         float64 `json:"p99_ms"`         //
+	P999        float64 `json:"p999_ms"`        //
 	Max         float64 `json:"max_ms"`         //
 	MessagesPS  float64 `json:"messages_per_s"` // messages received at the sockets per second
 	Sent        int64   `json:"sent"`
@@ -47,11 +48,12 @@ func (r *Result) Write(w io.Writer, asJSON bool) error {
 	if asJSON {
 		b, err := json.Marshal(struct {
 			Result
-			P50 any `json:"p50_ms"`
-			P90 any `json:"p90_ms"`
-			P99 any `json:"p99_ms"`
-			Max any `json:"max_ms"`
-		}{*r, num(r.P50), num(r.P90), num(r.P99), num(r.Max)})
+			P50  any `json:"p50_ms"`
+			P90  any `json:"p90_ms"`
+			P99  any `json:"p99_ms"`
+			P999 any `json:"p999_ms"`
+			Max  any `json:"max_ms"`
+		}{*r, num(r.P50), num(r.P90), num(r.P99), num(r.P999), num(r.Max)})
 		if err != nil {
 			return err
 		}
@@ -59,8 +61,8 @@ func (r *Result) Write(w io.Writer, asJSON bool) error {
 		return err
 	}
 	var sb strings.Builder
-	fmt.Fprintf(&sb, "scenario=%s kind=%s connections=%d rate=%.0f/s p50=%s p90=%s p99=%s max=%s messages/s=%.0f sent=%d received=%d seconds=%.2f",
-		r.Scenario, r.Kind, r.Connections, r.Rate, ms(r.P50), ms(r.P90), ms(r.P99), ms(r.Max), r.MessagesPS, r.Sent, r.Received, r.Seconds)
+	fmt.Fprintf(&sb, "scenario=%s kind=%s connections=%d rate=%.0f/s p50=%s p90=%s p99=%s p99.9=%s max=%s messages/s=%.0f sent=%d received=%d seconds=%.2f",
+		r.Scenario, r.Kind, r.Connections, r.Rate, ms(r.P50), ms(r.P90), ms(r.P99), ms(r.P999), ms(r.Max), r.MessagesPS, r.Sent, r.Received, r.Seconds)
 	if r.GatewayPID != 0 {
 		fmt.Fprintf(&sb, " gateway_rss=%dKB base_rss=%dKB bytes/conn=%.0f gateway_cpu=%.2fs", r.GatewayRSS, r.BaseRSS, r.PerConnRSS, r.GatewayCPU)
 	}

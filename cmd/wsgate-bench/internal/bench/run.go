@@ -16,6 +16,7 @@ import (
 	"github.com/wsgate/wsgate/cmd/wsgate-bench/internal/procstat"
 	"github.com/wsgate/wsgate/cmd/wsgate-bench/internal/target"
 	"github.com/wsgate/wsgate/cmd/wsgate-bench/internal/wsclient"
+	"github.com/wsgate/wsgate/internal/benchfloor"
 	"github.com/wsgate/wsgate/internal/config"
 )
 
@@ -31,6 +32,12 @@ type Options struct {
 	Wsgate     string // wsgate binary for Spawn (default: next to this binary, then $PATH)
 	GatewayPID int    // read RSS and CPU of this process
 	Backend    string // start the bundled backend in this process on this address
+	// Integration (echo on the floor): the bare server POSTs each message to this http:// URL and
+	// writes back the answer (bare-server --integration), the floor plus the HTTP hop wsgate's
+	// HTTP_PROXY echo makes; the result's kind is KindBareHop. SpawnBare passes it on; with a
+	// floor started otherwise it only names the kind.
+	Integration       string
+	IntegrationClient string // the floor's client for Integration: net/http (default) or minimal (KindBareHopMin)
 
 	Conns       int           // connections to open (idle, echo, push, broadcast)
 	Count       int           // messages per connection (echo), requests (push, broadcast), connects (churn)
@@ -140,6 +147,17 @@ func Run(o Options) error {
 	if o.SpawnBare && o.Target != TargetBare {
 		return fmt.Errorf("--spawn-bare starts the bare floor: it does not go with --target %s", o.Target)
 	}
+	if o.Integration != "" && (o.Target != TargetBare || o.Scenario != "echo") {
+		return fmt.Errorf("--integration URL is for echo on the floor (--spawn-bare): wsgate's integration is in its config")
+	}
+	switch o.IntegrationClient {
+	case "", benchfloor.ClientNetHTTP, benchfloor.ClientMinimal:
+		if o.IntegrationClient != "" && o.Integration == "" {
+			return fmt.Errorf("--integration-client goes with --integration URL")
+		}
+	default:
+		return fmt.Errorf("--integration-client %q: use %s or %s", o.IntegrationClient, benchfloor.ClientNetHTTP, benchfloor.ClientMinimal)
+	}
 	scenario, ok := scenarios[o.Scenario]
 	if !ok {
 		return fmt.Errorf("unknown scenario %q: use idle, echo, push, broadcast or churn", o.Scenario)
@@ -214,6 +232,12 @@ func Run(o Options) error {
 	}
 	stopProgress := r.progress()
 	res := &Result{Scenario: o.Scenario, Kind: o.Target, Target: t.WS, NoFile: soft, GatewayPID: r.pid, LoadStart: loadAvg()}
+	if o.Integration != "" {
+		res.Kind = KindBareHop
+		if o.IntegrationClient == benchfloor.ClientMinimal {
+			res.Kind = KindBareHopMin
+		}
+	}
 	err = scenario.run(r, cfg, res)
 	stopProgress()
 	if p := r.pool.Load(); p != nil {
@@ -227,7 +251,7 @@ func Run(o Options) error {
 	if o.Scenario == "idle" || o.Scenario == "churn" {
 		h = &r.conn
 	}
-	res.P50, res.P90, res.P99, res.Max = h.Quantile(.50), h.Quantile(.90), h.Quantile(.99), h.Max()
+	res.P50, res.P90, res.P99, res.P999, res.Max = h.Quantile(.50), h.Quantile(.90), h.Quantile(.99), h.Quantile(.999), h.Max()
 	res.Errors += r.errs.Load()
 	res.ErrorSample = r.errMsg
 	res.LoadEnd = loadAvg()

@@ -45,6 +45,12 @@ func spawn(o *Options, t *target.Target) (*child, error) {
 		if o.Scenario == "push" || o.Scenario == "broadcast" {
 			args = append(args, "--push") // whoami and the two POSTs; the other scenarios keep the floor stateless
 		}
+		if o.Integration != "" {
+			args = append(args, "--integration", o.Integration)
+			if o.IntegrationClient != "" {
+				args = append(args, "--integration-client", o.IntegrationClient)
+			}
+		}
 		cmd = exec.Command(self, args...)
 	default:
 		bin, err := wsgateBinary(o.Wsgate)

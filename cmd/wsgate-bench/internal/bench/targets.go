@@ -22,6 +22,14 @@ const (
 	TargetCentrifugo = "centrifugo"
 )
 
+// KindBareHop is the result's kind for the floor with --integration: echo plus one HTTP call
+// per message to the backend, the part of wsgate's HTTP_PROXY echo no gateway can avoid.
+const KindBareHop = "bare+hop"
+
+// KindBareHopMin is KindBareHop with the floor's minimal HTTP client (--integration-client
+// minimal): one write per request, the answer read on the calling goroutine.
+const KindBareHopMin = "bare+hop-min"
+
 // Channel names the Centrifugo scenarios subscribe connections to through the connect
 // token's "channels" claim: each connection's own (push, idle with --jwt, --broadcast-api)
 // or one shared by all (broadcast by publication).
