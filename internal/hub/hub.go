@@ -142,6 +142,10 @@ type Hub[C Conn] struct {
 	groupsMu sync.Mutex
 	groups   map[string][]string
 
+	// attached is the store when it reads local connections from the hub's own shards
+	// (registry.Attacher, the memory store) instead of keeping an entry of its own for each.
+	attached registry.Attacher
+
 	members   *membership
 	needsSync atomic.Bool // the store may not hold every local connection: register them again
 	running   atomic.Bool // Run started the lease
@@ -163,8 +167,30 @@ func New[C Conn](o Options) *Hub[C] {
 	for i := range h.shards {
 		h.shards[i].conns = map[string]C{}
 	}
+	if at, ok := o.Store.(registry.Attacher); ok {
+		h.attached = at
+		at.Attach(o.Node, index[C]{h})
+	}
 	return h
 }
+
+// index is the hub's local connections as the registry.Index an in-process store reads
+// (registry.Attacher): one map entry per connection, the hub's, instead of one in each.
+type index[C Conn] struct{ h *Hub[C] }
+
+func (x index[C]) Source(id string) (registry.Source, bool) {
+	c, ok := x.h.Local(id)
+	if !ok {
+		return nil, false
+	}
+	return c, true
+}
+
+func (x index[C]) EachSource(f func(registry.Source) bool) {
+	x.h.Each(func(c C) bool { return f(c) })
+}
+
+func (x index[C]) Len() int { return x.h.Len() }
 
 // Node is this node's id.
 func (h *Hub[C]) Node() string { return h.o.Node }
@@ -213,19 +239,24 @@ func (h *Hub[C]) Remove(ctx context.Context, id string) bool {
 	return true
 }
 
-// Forget drops a local connection from this node at once, without calling the store, so that
-// nothing delivers to it any more; it reports whether the connection was held here. Unregister
-// must follow. For callers that must not wait on the store (nbio's close callbacks).
+// Forget drops a local connection from this node at once, without waiting on the store, so
+// that nothing delivers to it any more; it reports whether the connection was held here.
+// Unregister must follow. For callers that must not wait on the store (nbio's close callbacks).
+// An attached in-process store (registry.Attacher) is handed the connection (Release), which
+// takes a shard lock and never blocks on I/O.
 func (h *Hub[C]) Forget(id string) bool {
 	s := h.shard(id)
 	s.mu.Lock()
-	_, ok := s.conns[id]
+	c, ok := s.conns[id]
 	delete(s.conns, id)
 	s.mu.Unlock()
 	if !ok {
 		return false
 	}
 	h.count.Add(-1)
+	if h.attached != nil {
+		h.attached.Release(c) // the store holds its record until Unregister
+	}
 	h.groupsMu.Lock()
 	delete(h.groups, id)
 	h.groupsMu.Unlock()

@@ -10,3 +10,15 @@ func (s *Memory) UserEntries() int {
 	}
 	return n
 }
+
+// ConnEntries counts the entries of the memory store's connection shards and gone sets: what
+// it keeps per connection beyond its user's slice entry and its groups.
+func (s *Memory) ConnEntries() (entries, gone int) {
+	for i := range s.conns {
+		s.conns[i].mu.RLock()
+		entries += len(s.conns[i].m)
+		gone += len(s.conns[i].gone)
+		s.conns[i].mu.RUnlock()
+	}
+	return entries, gone
+}

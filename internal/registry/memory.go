@@ -23,14 +23,21 @@ const memShards = 64
 // Memory is the single-node Store. Connections, users and groups are each kept in memShards
 // maps with one mutex each, so unrelated connections rarely contend.
 //
-// Lock order: a connection shard may be held while taking a user or group shard, never the
-// other way round, and no two shards of one index are held at once. The node table's mutex is
+// Lock order: a connection shard may be held while taking a user or group shard or reading an
+// attached Index, never the other way round, and no two shards of one index are held at once. The node table's mutex is
 // never held with any other.
 //
 // Per connection it keeps one map entry in a connection shard (the Source it reads the record
 // from: the live connection itself when registered with RegisterSource, so the record is not
 // copied) and one string in its user's slice; group names only for connections in groups. No
 // per-connection maps, so a million connections cost little more than their map entries.
+//
+// A node in the same process that keeps its own index of its connections (the hub) can Attach
+// it: the connections it registers with RegisterSource are then read from that index and cost
+// the store no map entry at all, only their user's slice entry and their groups. Such a
+// connection moves into a connection shard when the node Releases it (between the node dropping
+// it and Unregister), and Unregister of one the node still holds (a survivor reaping a stalled
+// node) leaves its id in the shard's gone set until the node releases or registers it again.
 type Memory struct {
 	now         func() time.Time
 	lastSeenTTL time.Duration
@@ -46,6 +53,14 @@ type Memory struct {
 	reaped map[string]time.Time // claimed node -> until when Reaped reports it
 
 	sweepNext atomic.Uint32 // next user shard to sweep for expired last-seen entries
+
+	attached atomic.Pointer[[]attachment] // copy on write under nodeMu
+}
+
+// attachment is a node's own index of its connections (Attach).
+type attachment struct {
+	node string
+	idx  Index
 }
 
 // copied is a record Register copied in (a connection held by another process); Touch moves
@@ -58,7 +73,11 @@ type memConnShard struct {
 	mu      sync.RWMutex
 	m       map[string]Source   // *copied, or the live connection (RegisterSource)
 	groups  map[string][]string // a connection's groups in join order; only those in a group
-	perNode map[string]int      // live connections per owning node, for DeadNodes
+	perNode map[string]int      // live connections per owning node (those in m), for DeadNodes
+	// gone holds the connections an attached node still holds that Unregister removed (a
+	// survivor reaped the node), id -> node, until the node releases or registers them again.
+	// Nil while empty (nearly always).
+	gone map[string]string
 }
 
 type memUser struct {
@@ -128,14 +147,115 @@ func (s *Memory) Register(ctx context.Context, c Conn) error {
 
 // RegisterSource records src.Info() without copying it: the store keeps src and reads the
 // record from it whenever asked, so a live connection is described by what its node holds
-// (its LastActiveAt is always current; Touch has nothing to move). Registering an id that is
-// already present replaces the old record as Register does.
+// (its LastActiveAt is always current; Touch has nothing to move). A connection its node's
+// attached Index holds is not kept at all: the store reads it from there. Registering an id
+// that is already present replaces the old record as Register does.
 func (s *Memory) RegisterSource(ctx context.Context, src Source) error {
 	c := src.Info()
 	if err := validConn(c); err != nil {
 		return err
 	}
+	if idx := s.indexOf(c.Node); idx != nil {
+		if held, ok := idx.Source(c.ID); ok && held == src {
+			s.registerHeld(c)
+			return nil
+		}
+	}
 	return s.register(c, src)
+}
+
+// Attach implements Attacher: from now on the connections node registers with RegisterSource
+// while idx holds them are read from idx. It replaces node's earlier index, if any.
+func (s *Memory) Attach(node string, idx Index) {
+	s.nodeMu.Lock()
+	defer s.nodeMu.Unlock()
+	var next []attachment
+	for _, a := range s.attachments() {
+		if a.node != node {
+			next = append(next, a)
+		}
+	}
+	next = append(next, attachment{node: node, idx: idx})
+	s.attached.Store(&next)
+}
+
+// Release implements Attacher: src, which its node has just dropped from its index, is kept
+// in its shard until Unregister, or forgotten at once if Unregister already removed it.
+func (s *Memory) Release(src Source) {
+	c := src.Info()
+	cs := &s.conns[s.shard(c.ID)]
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if _, ok := cs.gone[c.ID]; ok {
+		s.forgetGone(cs, c.ID)
+		return
+	}
+	if cs.m[c.ID] != nil {
+		return
+	}
+	cs.m[c.ID] = src
+	cs.perNode[c.Node]++
+}
+
+func (s *Memory) attachments() []attachment {
+	if p := s.attached.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// indexOf is node's attached index, nil if none.
+func (s *Memory) indexOf(node string) Index {
+	for _, a := range s.attachments() {
+		if a.node == node {
+			return a.idx
+		}
+	}
+	return nil
+}
+
+// find returns the source of id's record: what cs.m holds, else a connection an attached
+// node holds that Unregister has not removed. Caller holds cs.mu, read or write.
+func (s *Memory) find(cs *memConnShard, id string) Source {
+	if e := cs.m[id]; e != nil {
+		return e
+	}
+	return s.held(cs, id)
+}
+
+// held returns the connection id an attached node holds, unless Unregister removed it.
+// Caller holds cs.mu.
+func (s *Memory) held(cs *memConnShard, id string) Source {
+	if _, ok := cs.gone[id]; ok {
+		return nil
+	}
+	for _, a := range s.attachments() {
+		if src, ok := a.idx.Source(id); ok {
+			return src
+		}
+	}
+	return nil
+}
+
+func (s *Memory) forgetGone(cs *memConnShard, id string) {
+	delete(cs.gone, id)
+	if len(cs.gone) == 0 {
+		cs.gone = nil
+	}
+}
+
+// registerHeld indexes c, which its node's attached index holds: only its user (no entry of
+// its own). Registering it again (a resync) changes nothing.
+func (s *Memory) registerHeld(c Conn) {
+	cs := &s.conns[s.shard(c.ID)]
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if old := cs.m[c.ID]; old != nil {
+		s.unindexLocked(cs, old.Info(), true)
+		delete(cs.m, c.ID)
+	}
+	s.forgetGone(cs, c.ID)
+	s.indexUser(c)
 }
 
 // register indexes c, read from src, under c.ID.
@@ -144,32 +264,45 @@ func (s *Memory) register(c Conn, src Source) error {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
 	if old := cs.m[c.ID]; old != nil {
-		s.unindexLocked(cs, old.Info())
+		s.unindexLocked(cs, old.Info(), true)
+	} else if old := s.held(cs, c.ID); old != nil {
+		s.unindexLocked(cs, old.Info(), false)
 	}
+	s.forgetGone(cs, c.ID)
 	cs.m[c.ID] = src
 	cs.perNode[c.Node]++
-	if c.UserID != "" {
-		us := &s.users[s.shard(c.UserID)]
-		us.mu.Lock()
-		u := us.m[c.UserID]
-		if u == nil {
-			u = &memUser{}
-			us.m[c.UserID] = u
-		}
-		u.conns = append(u.conns, c.ID)
-		u.last = later(u.last, later(c.LastActiveAt, c.ConnectedAt))
-		us.mu.Unlock()
-	}
+	s.indexUser(c)
 	return nil
 }
 
-// unindexLocked removes the record c from its node count and its user's connections,
-// recording the user's last-seen time. cs must be c's shard, locked.
-func (s *Memory) unindexLocked(cs *memConnShard, c Conn) {
-	if n := cs.perNode[c.Node] - 1; n > 0 {
-		cs.perNode[c.Node] = n
-	} else {
-		delete(cs.perNode, c.Node)
+// indexUser adds c to its user's connections, once. Caller holds c's connection shard.
+func (s *Memory) indexUser(c Conn) {
+	if c.UserID == "" {
+		return
+	}
+	us := &s.users[s.shard(c.UserID)]
+	us.mu.Lock()
+	u := us.m[c.UserID]
+	if u == nil {
+		u = &memUser{}
+		us.m[c.UserID] = u
+	}
+	if !slices.Contains(u.conns, c.ID) {
+		u.conns = append(u.conns, c.ID)
+	}
+	u.last = later(u.last, later(c.LastActiveAt, c.ConnectedAt))
+	us.mu.Unlock()
+}
+
+// unindexLocked removes the record c from its node count (counted: it is one of cs.m's) and
+// its user's connections, recording the user's last-seen time. cs must be c's shard, locked.
+func (s *Memory) unindexLocked(cs *memConnShard, c Conn, counted bool) {
+	if counted {
+		if n := cs.perNode[c.Node] - 1; n > 0 {
+			cs.perNode[c.Node] = n
+		} else {
+			delete(cs.perNode, c.Node)
+		}
 	}
 	if c.UserID == "" {
 		return
@@ -196,13 +329,23 @@ func (s *Memory) Unregister(ctx context.Context, id string) (Conn, bool, error) 
 	cs := &s.conns[s.shard(id)]
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
-	e := cs.m[id]
-	if e == nil {
+	var c Conn
+	if e := cs.m[id]; e != nil {
+		c = e.Info()
+		delete(cs.m, id)
+		s.unindexLocked(cs, c, true)
+	} else if e := s.held(cs, id); e != nil {
+		// Its node still holds it (a survivor reaping a stalled node): gone until the node
+		// releases it or registers it again.
+		c = e.Info()
+		s.unindexLocked(cs, c, false)
+		if cs.gone == nil {
+			cs.gone = map[string]string{}
+		}
+		cs.gone[id] = c.Node
+	} else {
 		return Conn{}, false, nil
 	}
-	c := e.Info()
-	delete(cs.m, id)
-	s.unindexLocked(cs, c)
 	for _, g := range cs.groups[id] {
 		s.removeMember(g, id)
 	}
@@ -227,7 +370,7 @@ func (s *Memory) Get(ctx context.Context, id string) (Conn, error) {
 	cs := &s.conns[s.shard(id)]
 	cs.mu.RLock()
 	defer cs.mu.RUnlock()
-	if e := cs.m[id]; e != nil {
+	if e := s.find(cs, id); e != nil {
 		return e.Info(), nil
 	}
 	return Conn{}, fmt.Errorf("connection %q: %w", id, ErrNotFound)
@@ -239,7 +382,7 @@ func (s *Memory) Touch(ctx context.Context, at map[string]time.Time) error {
 	for id, t := range at {
 		cs := &s.conns[s.shard(id)]
 		cs.mu.Lock()
-		if e := cs.m[id]; e != nil {
+		if e := s.find(cs, id); e != nil {
 			userID := ""
 			if r, ok := e.(*copied); ok {
 				r.c.LastActiveAt = later(r.c.LastActiveAt, t)
@@ -279,7 +422,7 @@ func (s *Memory) lookup(ids []string) []Conn {
 	for _, id := range ids {
 		cs := &s.conns[s.shard(id)]
 		cs.mu.RLock()
-		if e := cs.m[id]; e != nil {
+		if e := s.find(cs, id); e != nil {
 			out = append(out, e.Info())
 		}
 		cs.mu.RUnlock()
@@ -363,7 +506,7 @@ func (s *Memory) Join(ctx context.Context, connID, group string) error {
 	cs := &s.conns[s.shard(connID)]
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
-	if cs.m[connID] == nil {
+	if s.find(cs, connID) == nil {
 		return fmt.Errorf("join connection %q to group %q: %w", connID, group, ErrNotFound)
 	}
 	groups := cs.groups[connID]
@@ -420,7 +563,7 @@ func (s *Memory) ConnGroups(ctx context.Context, connID string) ([]string, error
 	cs := &s.conns[s.shard(connID)]
 	cs.mu.RLock()
 	defer cs.mu.RUnlock()
-	if cs.m[connID] == nil {
+	if s.find(cs, connID) == nil {
 		return nil, fmt.Errorf("groups of connection %q: %w", connID, ErrNotFound)
 	}
 	return slices.Clone(cs.groups[connID]), nil
@@ -457,13 +600,22 @@ func (s *Memory) sweepLastSeen(shard int) {
 // node that registered connections but never sent a heartbeat).
 func (s *Memory) DeadNodes(ctx context.Context) ([]string, error) {
 	owners := map[string]struct{}{}
+	gone := map[string]int{}
 	for i := range s.conns {
 		cs := &s.conns[i]
 		cs.mu.RLock()
 		for n := range cs.perNode {
 			owners[n] = struct{}{}
 		}
+		for _, n := range cs.gone {
+			gone[n]++
+		}
 		cs.mu.RUnlock()
+	}
+	for _, a := range s.attachments() {
+		if a.idx.Len() > gone[a.node] {
+			owners[a.node] = struct{}{}
+		}
 	}
 	now := s.now()
 	var dead []string
@@ -513,10 +665,23 @@ func (s *Memory) Reaped(ctx context.Context, node string) (bool, error) {
 	return ok && now.Before(until), nil
 }
 
-// NodeConns lists node's connections. It scans every shard: meant for dead-node cleanup and
-// shutdown, not for hot paths.
+// NodeConns lists node's connections. It scans every shard (and node's attached index): meant
+// for dead-node cleanup and shutdown, not for hot paths.
 func (s *Memory) NodeConns(ctx context.Context, node string) ([]Conn, error) {
 	var out []Conn
+	if idx := s.indexOf(node); idx != nil {
+		idx.EachSource(func(src Source) bool {
+			c := src.Info()
+			cs := &s.conns[s.shard(c.ID)]
+			cs.mu.RLock()
+			_, gone := cs.gone[c.ID]
+			cs.mu.RUnlock()
+			if !gone {
+				out = append(out, c)
+			}
+			return true
+		})
+	}
 	for i := range s.conns {
 		cs := &s.conns[i]
 		cs.mu.RLock()

@@ -44,6 +44,33 @@ type SourceRegisterer interface {
 	RegisterSource(ctx context.Context, src Source) error
 }
 
+// Index is a node's own index of the live connections it holds (the hub's), which a store in
+// the same process reads instead of keeping an entry per connection (Attacher). Its methods are
+// safe for concurrent use and never call the store.
+type Index interface {
+	// Source returns the live connection with that id the node holds.
+	Source(id string) (Source, bool)
+	// EachSource calls f for every connection the node holds until f returns false, holding no
+	// lock of the index while f runs.
+	EachSource(f func(Source) bool)
+	// Len is the number of connections the node holds.
+	Len() int
+}
+
+// Attacher is a store in the node's process (the memory store) that reads the connections a
+// node registers with RegisterSource from the node's own index instead of keeping them: one
+// map entry per connection instead of two. The node must hold a connection in idx before it
+// registers it, and hand it back with Release when it drops it from idx, so that the store
+// still holds its record until Unregister.
+type Attacher interface {
+	SourceRegisterer
+	// Attach makes idx the index of node's connections, replacing an earlier one.
+	Attach(node string, idx Index)
+	// Release keeps src, which the node has just dropped from its index, in the store until
+	// Unregister removes it (at once if a survivor already did).
+	Release(src Source)
+}
+
 // Presence is one user's online state. LastActiveAt survives the user going offline, so that
 // "last seen 5 minutes ago" works.
 type Presence struct {
