@@ -406,10 +406,13 @@ func authorizerContext(res *authorizer.Result) map[string]any {
 	return m
 }
 
+// sourceIP is the client's address (requestContext.identity.sourceIp), in storage of its own:
+// a connection keeps it for its whole life, and the host:port string it is cut from would be
+// a size class larger ("203.0.113.7:51234" takes 24 bytes, "203.0.113.7" 16).
 func sourceIP(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		return r.RemoteAddr
 	}
-	return host
+	return strings.Clone(host)
 }
