@@ -19,11 +19,12 @@ import (
 //     accepts unmasked client frames, and drops the socket without a close frame for reserved
 //     bits and opcodes, fragmented control frames and stray continuations. Frames before the
 //     bad one are parsed; nothing after it is.
-//   - It stops consuming a connection whose messages queued for integrations passed
-//     limits.inboundQueueBytes: what arrives is held unparsed (at most as many bytes again,
-//     then 1008), and parsed when the queue has drained to half. nbio has no way to pause a
-//     socket's reads, so the kernel's receive buffer does not fill; the hold bounds memory
-//     instead, and the sweeper closes a connection held longer than inboundStallTimeout.
+//   - It stops reading a connection whose messages queued for integrations passed
+//     limits.inboundQueueBytes (pause: the poller stops reading the socket, so the kernel's
+//     receive buffer fills and TCP flow control stops the client), and reads on when the
+//     queue has drained to half. What the poller read before the pause took effect is held
+//     unparsed (at most as many bytes again, then 1008); the sweeper closes a connection
+//     paused longer than limits.inboundStallTimeout (1008).
 
 // inbound is one connection's read side.
 type inbound struct {
@@ -279,11 +280,18 @@ func parse(nc *nbio.Conn, data []byte) {
 	}
 }
 
-// pause makes the connection hold what it reads, unparsed, until resume. Safe from any
-// goroutine; it takes no lock (it runs from message handlers nbio may call while parsing).
+// pause stops reading the connection until resume. A ws:// socket's reads stop in the poller
+// (nbio's Conn.PauseReading), so the kernel's receive buffer fills and TCP flow control stops
+// the client; what the poller had read before that is held unparsed, bounded by
+// limits.inboundQueueBytes (past it, 1008). A wss:// socket's reader goroutine waits instead
+// (blocking.go). Caller holds c.mu, which orders the pause with resume's.
 func (in *inbound) pause(c *Conn) {
-	if in.stalled.CompareAndSwap(0, time.Now().UnixNano()) {
-		c.g.metrics.InboundPaused.Inc()
+	if !in.stalled.CompareAndSwap(0, time.Now().UnixNano()) {
+		return
+	}
+	c.g.metrics.InboundPaused.Inc()
+	if r, ok := readPauser(c.ws); ok {
+		_ = r.PauseReading() // unsupported or closed: the hold bounds what is read
 	}
 }
 
@@ -292,20 +300,39 @@ func (in *inbound) resume(c *Conn) {
 	if in.stalled.Load() == 0 {
 		return
 	}
-	c.mu.Lock()
-	ws := c.ws
-	c.mu.Unlock()
-	nc, _ := ws.Conn.(*nbio.Conn)
-	in.mu.Lock()
+	in.mu.Lock() // what the poller reads once reads resume waits for the held bytes
 	defer in.mu.Unlock()
+	c.mu.Lock()
 	if in.stalled.Swap(0) == 0 {
+		c.mu.Unlock()
 		return
 	}
+	ws := c.ws
+	if r, ok := readPauser(ws); ok {
+		_ = r.ResumeReading()
+	}
+	c.mu.Unlock()
 	held := in.held
 	in.held = nil
-	if nc != nil && held != nil && len(*held) > 0 {
+	if nc, _ := ws.Conn.(*nbio.Conn); nc != nil && held != nil && len(*held) > 0 {
 		c.feed(nc, *held)
 	}
+}
+
+// readPauser is the socket's poller-side read switch: *nbio.Conn on Linux (a patch of the
+// vendored nbio, see third_party/nbio/PATCH.md); none for wss:// sockets and other platforms.
+func readPauser(ws *websocket.Conn) (interface {
+	PauseReading() error
+	ResumeReading() error
+}, bool) {
+	if ws == nil {
+		return nil, false
+	}
+	r, ok := ws.Conn.(interface {
+		PauseReading() error
+		ResumeReading() error
+	})
+	return r, ok
 }
 
 // stalledSince is how long the connection has been paused at now (unix nanos); 0 if it is not.

@@ -47,11 +47,10 @@ func (c *Conn) enqueue(m job) {
 		return // arrived after a close frame, sent or received: the connection is over
 	}
 	c.queued += m.cost()
-	full := c.g.o.Limits.InboundQueueBytes > 0 && int(c.queued) > c.g.o.Limits.InboundQueueBytes
-	c.mu.Unlock()
-	if full {
+	if l := c.g.o.Limits.InboundQueueBytes; l > 0 && int(c.queued) > l {
 		c.in.pause(c)
 	}
+	c.mu.Unlock()
 	c.push(m)
 }
 

@@ -125,6 +125,8 @@ type Conn struct {
 
 	// whether the writing event has been set in the poller.
 	isWAdded bool
+	// whether reading is paused (PauseReading; a wsgate patch).
+	readPaused bool
 	// the first closing error.
 	closeErr error
 
@@ -681,6 +683,10 @@ func (c *Conn) SetLinger(onoff int32, linger int32) error {
 func (c *Conn) modWrite() {
 	if !c.closed && !c.isWAdded {
 		c.isWAdded = true
+		if c.readPaused {
+			_ = c.p.setPaused(c.fd, true)
+			return
+		}
 		_ = c.p.modWrite(c.fd)
 	}
 }
@@ -692,8 +698,55 @@ func (c *Conn) resetRead() {
 	if !c.closed && c.isWAdded {
 		c.isWAdded = false
 		p := c.p
+		if c.readPaused {
+			_ = p.setPaused(c.fd, false)
+			return
+		}
 		_ = p.resetRead(c.fd)
 	}
+}
+
+// PauseReading stops the poller from reading c until ResumeReading (a wsgate patch, see
+// PATCH.md): what the peer sends stays in the kernel's receive buffer, which fills, and TCP
+// flow control then stops the peer. Bytes the poller had already read are still delivered.
+// Writes go on. It returns errors.ErrUnsupported on pollers that cannot pause (edge-triggered
+// epoll, kqueue), net.ErrClosed once c is closed, or epoll_ctl's error.
+//
+//go:norace
+func (c *Conn) PauseReading() error {
+	c.mux.Lock()
+	defer c.mux.Unlock()
+	if c.closed || c.p == nil {
+		return net.ErrClosed
+	}
+	if c.readPaused {
+		return nil
+	}
+	if err := c.p.setPaused(c.fd, c.isWAdded); err != nil {
+		return err
+	}
+	c.readPaused = true
+	return nil
+}
+
+// ResumeReading undoes PauseReading: the poller reads c again, starting with whatever the
+// kernel buffered meanwhile (level-triggered epoll reports it at once).
+//
+//go:norace
+func (c *Conn) ResumeReading() error {
+	c.mux.Lock()
+	defer c.mux.Unlock()
+	if c.closed || c.p == nil {
+		return net.ErrClosed
+	}
+	if !c.readPaused {
+		return nil
+	}
+	c.readPaused = false
+	if c.isWAdded {
+		return c.p.modWrite(c.fd)
+	}
+	return c.p.resetRead(c.fd)
 }
 
 //go:norace

@@ -381,6 +381,22 @@ func (p *poller) setRead(op int, fd int) error {
 	}
 }
 
+// setPaused registers fd for errors and hang-ups only, plus EPOLLOUT while writes are pending
+// (write): no EPOLLIN, so the poller stops reading it (Conn.PauseReading, a wsgate patch).
+// Level-triggered epoll only: nbio's edge-triggered mode does not re-register events.
+//
+//go:norace
+func (p *poller) setPaused(fd int, write bool) error {
+	if p.g.EpollMod == EPOLLET {
+		return errors.ErrUnsupported
+	}
+	events := uint32(syscall.EPOLLERR | syscall.EPOLLHUP)
+	if write {
+		events |= syscall.EPOLLOUT
+	}
+	return syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_MOD, fd, &syscall.EpollEvent{Fd: int32(fd), Events: events})
+}
+
 //go:norace
 func (p *poller) modWrite(fd int) error {
 	return p.setReadWrite(syscall.EPOLL_CTL_MOD, fd)

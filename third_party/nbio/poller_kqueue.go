@@ -147,6 +147,9 @@ func (p *poller) resetRead(fd int) error {
 	return p.trigger()
 }
 
+// setPaused: pausing reads (Conn.PauseReading, a wsgate patch) is implemented for epoll only.
+func (p *poller) setPaused(fd int, write bool) error { return errors.ErrUnsupported }
+
 //go:norace
 func (p *poller) modWrite(fd int) error {
 	p.mux.Lock()
