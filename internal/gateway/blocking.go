@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
 )
 
@@ -74,6 +75,57 @@ type readGuard struct {
 	f      framer
 	fail   *closeReason // a bad frame seen: the close to carry out on the next Read
 	failed bool         // closed for a bad frame: what arrives is read and dropped
+	// queued is the bytes of frames handed to nbio's send queue and not yet written to the
+	// TLS connection (Conn.write adds, Write subtracts), so that limits.sendQueueBytes bounds
+	// a wss:// socket in bytes, as nbio's write buffer does a ws:// one.
+	queued atomic.Int64
+}
+
+// Write is how nbio's writer goroutine sends each queued frame (one call per frame, header and
+// payload together): it counts the frame out of queued. Frames queued without being counted
+// (a pong, the close frame) would take it below zero; it stops at zero.
+func (r *readGuard) Write(p []byte) (int, error) {
+	n, err := r.Conn.Write(p)
+	if v := r.queued.Add(-int64(n)); v < 0 {
+		r.queued.CompareAndSwap(v, 0)
+	}
+	return n, err
+}
+
+// admit counts a message of n payload bytes into the send queue, framed by at most maxFrame
+// bytes a frame, and reports whether it fits within limit bytes. An empty queue takes any one
+// message (it may be larger than limit); limit 0 takes everything.
+func (r *readGuard) admit(n, maxFrame, limit int) bool {
+	cost := int64(wireBytes(n, maxFrame))
+	if q := r.queued.Load(); limit > 0 && q > 0 && q+cost > int64(limit) {
+		return false
+	}
+	r.queued.Add(cost)
+	return true
+}
+
+// wireBytes is what a server's (unmasked) message of n payload bytes takes on the wire when
+// nbio splits it into frames of at most maxFrame bytes: each frame's payload and its 2, 4 or
+// 10 byte header (RFC 6455 §5.2).
+func wireBytes(n, maxFrame int) int {
+	header := func(size int) int {
+		switch {
+		case size < 126:
+			return 2
+		case size <= 65535:
+			return 4
+		}
+		return 10
+	}
+	if n == 0 {
+		return header(0)
+	}
+	full, rest := n/maxFrame, n%maxFrame
+	total := n + full*header(maxFrame)
+	if rest > 0 {
+		total += header(rest)
+	}
+	return total
 }
 
 // stallPoll is how often a paused reader looks whether its queue has drained.

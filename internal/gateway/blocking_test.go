@@ -124,3 +124,22 @@ func TestReadGuardFramesLikeOnData(t *testing.T) {
 		_ = srv.Close()
 	}
 }
+
+// wireBytes must be exact: Write subtracts what goes out, admit adds what it counts, and a
+// difference would drift the wss:// queue count until pushes were refused for good.
+func TestWireBytesIsWhatNbioWrites(t *testing.T) {
+	for _, tc := range []struct{ n, maxFrame, want int }{
+		{0, 32 << 10, 2},
+		{125, 32 << 10, 127},
+		{126, 32 << 10, 130},
+		{65535, 1 << 20, 65539},
+		{65536, 1 << 20, 65546},
+		{32 << 10, 32 << 10, 32<<10 + 4},
+		{32<<10 + 1, 32 << 10, 32<<10 + 4 + 1 + 2},
+		{100 << 10, 32 << 10, 100<<10 + 3*4 + 4},
+	} {
+		if got := wireBytes(tc.n, tc.maxFrame); got != tc.want {
+			t.Errorf("wireBytes(%d, %d) = %d, want %d", tc.n, tc.maxFrame, got, tc.want)
+		}
+	}
+}

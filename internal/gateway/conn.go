@@ -299,7 +299,12 @@ func (c *Conn) write(mt websocket.MessageType, data []byte) error {
 	}
 	// Written under c.mu: a close decided meanwhile waits for this frame, so its close frame
 	// is the last one on the wire. WriteMessage does not block (it queues in nbio's buffer).
-	err := c.ws.WriteMessage(mt, data)
+	var err error
+	if !c.admit(len(data)) {
+		err = websocket.ErrMessageSendQuqueIsFull
+	} else {
+		err = c.ws.WriteMessage(mt, data)
+	}
 	c.mu.Unlock()
 	switch {
 	case err == nil:
@@ -316,12 +321,20 @@ func (c *Conn) write(mt websocket.MessageType, data []byte) error {
 	}
 }
 
+// admit counts a message of n bytes into a wss:// socket's send queue (bounded in bytes by
+// limits.sendQueueBytes, readGuard.admit) and reports whether it fits; a ws:// socket's bound
+// is nbio's write buffer, checked by WriteMessage. Caller holds c.mu.
+func (c *Conn) admit(n int) bool {
+	rg, ok := c.ws.Conn.(*readGuard)
+	return !ok || rg.admit(n, maxOutFrame(c.g.o.Limits.FrameBytes), c.g.o.Limits.SendQueueBytes)
+}
+
 // control writes a ping or pong, only while the connection is open: nothing may follow a close
 // frame, whoever sent it.
 func (c *Conn) control(mt websocket.MessageType, data []byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.state == open {
+	if c.state == open && c.admit(len(data)) {
 		_ = c.ws.WriteMessage(mt, data)
 	}
 }

@@ -239,13 +239,16 @@ func LiveLimitsOnly(running, next Limits) Limits {
 // those already running finish with the table they started with. t must not be changed after.
 func (g *Gateway) SetRouteTable(t *RouteTable) { g.table.Store(t) }
 
-// blockingQueueFrames bounds the send queue of sockets nbio cannot take onto its event loop:
-// wss:// connections from the standard TLS server are served by a goroutine with a queue of
-// frames (each at most frameBytes), unbounded by default. Counting frames of up to frameBytes,
-// sendQueueBytes/frameBytes keeps it within sendQueueBytes (at least 4 frames).
-func blockingQueueFrames(sendQueueBytes, frameBytes int) uint16 {
-	n := sendQueueBytes / maxOutFrame(frameBytes)
-	return uint16(min(max(n, 4), 1<<16-1))
+// blockingQueueFrames bounds, in frames, the send queue of sockets nbio cannot take onto its
+// event loop (wss:// connections from the standard TLS server, served by a goroutine with a
+// queue of frames, unbounded by default). The bound that counts is in bytes (Conn.admit,
+// limits.sendQueueBytes); this one only keeps the frame count within what sendQueueBytes can
+// hold of the smallest (2-byte) frames, at most 65,535; 0 (no bound) with no sendQueueBytes.
+func blockingQueueFrames(sendQueueBytes int) uint16 {
+	if sendQueueBytes <= 0 {
+		return 0
+	}
+	return uint16(min(max(sendQueueBytes/2, 4), 1<<16-1))
 }
 
 func maxOutFrame(frameBytes int) int {
@@ -262,7 +265,7 @@ func (g *Gateway) newUpgrader() *websocket.Upgrader {
 	u.MessageLengthLimit = g.o.Limits.MessageBytes
 	u.HandshakeTimeout = g.o.Limits.HandshakeTimeout
 	u.CheckOrigin = func(*http.Request) bool { return true } // as AWS: origin is the authorizer's business
-	u.BlockingModSendQueueMaxSize = blockingQueueFrames(g.o.Limits.SendQueueBytes, g.o.Limits.FrameBytes)
+	u.BlockingModSendQueueMaxSize = blockingQueueFrames(g.o.Limits.SendQueueBytes)
 	u.OnMessage(g.onMessage)
 	u.SetPingHandler(func(ws *websocket.Conn, data string) {
 		if c := g.session(ws); c != nil {

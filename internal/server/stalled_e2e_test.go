@@ -2,6 +2,8 @@ package server_test
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -19,18 +21,33 @@ import (
 // Clients that stop reading are closed after about limits.sendQueueBytes, not after the
 // kernel's autotuned send buffer (megabytes on loopback) as well: the node sets SO_SNDBUF on
 // every socket (limits.socketSendBufferBytes), so a stalled reader holds at most
-// sendQueueBytes plus one small socket buffer of this node's memory.
+// sendQueueBytes plus one small socket buffer of this node's memory. And not before either:
+// over wss:// as over ws:// the queue is counted in bytes (1 KB messages: a queue counted in
+// frames of up to frameBytes closed a wss:// reader after a few dozen).
 func TestStalledReadersAreClosedAfterSendQueueBytes(t *testing.T) {
+	certFile, keyFile, pool := selfSigned(t, t.TempDir())
+	for _, secure := range []bool{false, true} {
+		t.Run(map[bool]string{false: "ws", true: "wss"}[secure], func(t *testing.T) {
+			stalledReaders(t, secure, certFile, keyFile, pool)
+		})
+	}
+}
+
+func stalledReaders(t *testing.T, secure bool, certFile, keyFile string, pool *x509.CertPool) {
 	fn := echoLambda(t)
 	const (
 		sendQueue = 256 << 10
 		sockBuf   = 16 << 10
 		clientBuf = 4 << 10 // the clients' own receive buffer, kept small to measure the node's side
-		readers   = 20
+		readers   = 10
 	)
-	n := servertest.Start(t, fmt.Sprintf(lifecycleAPI, fn.URL())+
-		fmt.Sprintf("limits: { sendQueueBytes: %d, socketSendBufferBytes: %d }\n", sendQueue, sockBuf))
-	d := ws.Dialer{NetDial: func(ctx context.Context, network, addr string) (net.Conn, error) {
+	cfg := fmt.Sprintf(lifecycleAPI, fn.URL()) +
+		fmt.Sprintf("limits: { sendQueueBytes: %d, socketSendBufferBytes: %d }\n", sendQueue, sockBuf)
+	if secure {
+		cfg = fmt.Sprintf("tls: { certFile: %q, keyFile: %q }\n", certFile, keyFile) + cfg
+	}
+	n := servertest.Start(t, cfg)
+	d := ws.Dialer{TLSConfig: &tls.Config{RootCAs: pool}, NetDial: func(ctx context.Context, network, addr string) (net.Conn, error) {
 		nd := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
 			var serr error
 			err := rc.Control(func(fd uintptr) {
@@ -40,9 +57,13 @@ func TestStalledReadersAreClosedAfterSendQueueBytes(t *testing.T) {
 		}}
 		return nd.DialContext(ctx, network, addr)
 	}}
+	url := n.WS("/dev")
+	if secure {
+		url = "wss://" + n.Addr + "/dev"
+	}
 	for i := range readers {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		conn, _, _, err := d.Dial(ctx, n.WS("/dev"))
+		conn, _, _, err := d.Dial(ctx, url)
 		cancel()
 		if err != nil {
 			t.Fatal(err)
@@ -51,7 +72,7 @@ func TestStalledReadersAreClosedAfterSendQueueBytes(t *testing.T) {
 		fn.NthConnectionID(t, i+1)
 	}
 	// The kernel doubles SO_SNDBUF and SO_RCVBUF for its bookkeeping; a frame in flight and
-	// loopback's own queue add a little.
+	// loopback's own queue add a little (TLS records a little more).
 	bound := sendQueue + 2*sockBuf + 2*clientBuf + 64<<10
 	msg := []byte(strings.Repeat("x", 1024))
 	ctx := context.Background()
@@ -73,6 +94,9 @@ func TestStalledReadersAreClosedAfterSendQueueBytes(t *testing.T) {
 		if accepted > bound {
 			t.Errorf("reader %d took %d KB before it was closed, want at most %d KB (sendQueueBytes %d KB + socket buffers)",
 				i, accepted>>10, bound>>10, sendQueue>>10)
+		}
+		if accepted < sendQueue-2*len(msg) {
+			t.Errorf("reader %d was closed after %d KB, before its send queue (sendQueueBytes %d KB) was full", i, accepted>>10, sendQueue>>10)
 		}
 		if i == 0 {
 			t.Logf("a stalled reader was closed after %d KB (sendQueueBytes %d KB, SO_SNDBUF %d KB)", accepted>>10, sendQueue>>10, sockBuf>>10)
