@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strings"
 	"sync/atomic"
+	"time"
 	"unicode/utf8"
 
 	"github.com/wsgate/wsgate/internal/config"
@@ -122,6 +123,12 @@ func expandStageVars(s string, vars map[string]string) (string, error) {
 // (the frame itself for HTTP_PROXY, a rendered template otherwise). Any status is an answer;
 // only transport failures are errors.
 func (t *httpTarget) send(ctx context.Context, ev *event.Event, frame, body []byte) (*Response, error) {
+	return t.sendBy(ctx, ev, frame, body, time.Time{})
+}
+
+// sendBy is send ending at deadline, set on the pooled connection (t.pool must be set and ctx
+// never end); a zero deadline: ctx's end is the call's.
+func (t *httpTarget) sendBy(ctx context.Context, ev *event.Event, frame, body []byte, deadline time.Time) (*Response, error) {
 	var ctxVars map[string]string
 	if t.params.needsContext() {
 		ctxVars = ev.RequestContext.ContextVars()
@@ -132,7 +139,7 @@ func (t *httpTarget) send(ctx context.Context, ev *event.Event, frame, body []by
 	var resp *Response
 	var err error
 	if t.pool != nil {
-		resp, err = t.pool.do(ctx, &call{method: t.method, addr: t.addr, host: u.Host, requestURI: u.RequestURI(), header: h, body: body})
+		resp, err = t.pool.do(ctx, &call{method: t.method, addr: t.addr, host: u.Host, requestURI: u.RequestURI(), header: h, body: body}, deadline)
 	} else {
 		resp, err = t.sendClient(ctx, u, h, body)
 	}

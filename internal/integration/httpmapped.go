@@ -2,6 +2,7 @@ package integration
 
 import (
 	"context"
+	"time"
 
 	"github.com/wsgate/wsgate/internal/config"
 	"github.com/wsgate/wsgate/internal/event"
@@ -28,11 +29,18 @@ func newHTTP(name string, cfg config.Integration, o Options) (*httpMapped, error
 }
 
 func (h *httpMapped) Invoke(ctx context.Context, ev *event.Event) (*Response, error) {
-	return h.m.call(ctx, ev, h.t)
+	return h.m.call(ctx, ev, h.t, time.Time{})
 }
 
-// call renders the request, sends it through t, and maps the answer.
-func (m *mapped) call(ctx context.Context, ev *event.Event, t *httpTarget) (*Response, error) {
+func (h *httpMapped) pooled() bool { return h.t.pool != nil }
+
+func (h *httpMapped) invokeBy(ctx context.Context, ev *event.Event, deadline time.Time) (*Response, error) {
+	return h.m.call(ctx, ev, h.t, deadline)
+}
+
+// call renders the request, sends it through t, and maps the answer. deadline: see
+// httpTarget.sendBy.
+func (m *mapped) call(ctx context.Context, ev *event.Event, t *httpTarget, deadline time.Time) (*Response, error) {
 	frame, err := frameBody(ev)
 	if err != nil {
 		return nil, err
@@ -42,7 +50,7 @@ func (m *mapped) call(ctx context.Context, ev *event.Event, t *httpTarget) (*Res
 	if err != nil {
 		return nil, err
 	}
-	r, err := t.send(ctx, ev, frame, payload)
+	r, err := t.sendBy(ctx, ev, frame, payload, deadline)
 	if err != nil {
 		return nil, err
 	}

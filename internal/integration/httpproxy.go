@@ -3,6 +3,7 @@ package integration
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/wsgate/wsgate/internal/config"
 	"github.com/wsgate/wsgate/internal/event"
@@ -31,4 +32,14 @@ func (p *httpProxy) Invoke(ctx context.Context, ev *event.Event) (*Response, err
 		return nil, err
 	}
 	return p.t.send(ctx, ev, body, body)
+}
+
+func (p *httpProxy) pooled() bool { return p.t.pool != nil }
+
+func (p *httpProxy) invokeBy(ctx context.Context, ev *event.Event, deadline time.Time) (*Response, error) {
+	body, err := frameBody(ev)
+	if err != nil {
+		return nil, err
+	}
+	return p.t.sendBy(ctx, ev, body, body, deadline)
 }

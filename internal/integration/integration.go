@@ -149,10 +149,34 @@ type timed struct {
 	log       *slog.Logger
 }
 
+// byDeadline is an integration that can bound a call by a deadline on its backend connection
+// instead of a context's timer: HTTP and HTTP_PROXY through the Pool.
+type byDeadline interface {
+	// pooled reports whether calls go through the Pool (else invokeBy must not be used).
+	pooled() bool
+	// invokeBy is Invoke ending at deadline; ctx must never end (its Done is nil). A call that
+	// runs out of time fails with an error wrapping context.DeadlineExceeded.
+	invokeBy(ctx context.Context, ev *event.Event, deadline time.Time) (*Response, error)
+}
+
 func (t *timed) Invoke(ctx context.Context, ev *event.Event) (*Response, error) {
-	ctx, cancel := context.WithTimeout(ctx, t.timeout)
-	defer cancel()
-	r, err := t.in.Invoke(ctx, ev)
+	var r *Response
+	var err error
+	var timedOut bool
+	if bd, ok := t.in.(byDeadline); ok && ctx.Done() == nil && bd.pooled() {
+		// The caller's context never ends (the gateway routes messages with
+		// context.Background()), so the timeout is the backend connection's deadline: no
+		// context, timer and cancel hook made per call (10 of a message's allocations and a
+		// timer started and stopped on every call; docs/benchmarks.md).
+		r, err = bd.invokeBy(ctx, ev, time.Now().Add(t.timeout))
+		timedOut = errors.Is(err, context.DeadlineExceeded)
+	} else {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, t.timeout)
+		r, err = t.in.Invoke(ctx, ev)
+		timedOut = errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil
+		cancel()
+	}
 	if t.log.Enabled(ctx, slog.LevelDebug) {
 		status := 0
 		if r != nil {
@@ -163,7 +187,7 @@ func (t *timed) Invoke(ctx context.Context, ev *event.Event) (*Response, error) 
 			slog.String(observe.KeyConnectionID, ev.RequestContext.ConnectionID), slog.Int("status", status), slog.Any(observe.KeyError, err))
 	}
 	if err != nil {
-		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil {
+		if timedOut {
 			return nil, fmt.Errorf("integration %q: timed out after %s: %w", t.name, t.timeout, err)
 		}
 		return nil, fmt.Errorf("integration %q: %w", t.name, err)

@@ -76,6 +76,9 @@ type poolConn struct {
 	peek   *peeker
 	idleAt time.Time
 	reused bool
+	// deadline: a call's deadline was set on nc and is still there (a call that ends by its
+	// own deadline rather than its context's leaves it; the next call sets its own or clears it).
+	deadline bool
 }
 
 // field is one request header line.
@@ -137,7 +140,12 @@ var errDeadline = time.Unix(1, 0)
 // do sends c and reads the answer (body read whole, bounded by MaxResponseBytes). Any status is
 // an answer; transport failures are errors, and when ctx ends first the error wraps ctx.Err()
 // (context.DeadlineExceeded for the integration's timeout).
-func (p *Pool) do(ctx context.Context, c *call) (*Response, error) {
+//
+// deadline, when not zero, is the call's end instead of ctx's (which must then never end: its
+// Done is nil): it is set on the connection itself, so the call makes no context, timer or
+// cancel hook of its own, and running out of it fails with an error wrapping
+// context.DeadlineExceeded.
+func (p *Pool) do(ctx context.Context, c *call, deadline time.Time) (*Response, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -145,18 +153,24 @@ func (p *Pool) do(ctx context.Context, c *call) (*Response, error) {
 		return nil, err
 	}
 	for attempt := 0; ; attempt++ {
-		pc, err := p.get(ctx, c.addr)
+		pc, err := p.get(ctx, c.addr, deadline)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, fmt.Errorf("%w (%v)", ctx.Err(), err)
 			}
+			if !deadline.IsZero() && (errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded)) {
+				return nil, fmt.Errorf("%w (%v)", context.DeadlineExceeded, err)
+			}
 			return nil, err
 		}
-		resp, written, err := p.roundTrip(ctx, pc, c)
+		resp, written, err := p.roundTrip(ctx, pc, c, deadline)
 		if err == nil {
 			return resp, nil
 		}
 		_ = pc.nc.Close()
+		if !deadline.IsZero() && errors.Is(err, os.ErrDeadlineExceeded) {
+			return nil, fmt.Errorf("%w (%v)", context.DeadlineExceeded, err)
+		}
 		if errors.Is(err, os.ErrDeadlineExceeded) && ctx.Done() != nil {
 			// Only ctx sets deadlines on the connection, from its deadline or when it is done:
 			// it is done, or its timer is about to say so.
@@ -174,13 +188,14 @@ func (p *Pool) do(ctx context.Context, c *call) (*Response, error) {
 
 // roundTrip makes one call on pc. written reports whether the request left in full; on error
 // the caller closes pc. On success pc is back in the pool or closed.
-func (p *Pool) roundTrip(ctx context.Context, pc *poolConn, c *call) (_ *Response, written bool, err error) {
-	// The context's end (its deadline, the integration's timeout, or a cancel) is the only
-	// deadline a pooled connection ever gets: it is set when ctx ends, through the context's own
-	// timer, so a call arms no timer of its own. A connection whose deadline was set is closed,
-	// never reused, so a reused one has none.
+func (p *Pool) roundTrip(ctx context.Context, pc *poolConn, c *call, deadline time.Time) (_ *Response, written bool, err error) {
+	// Without a deadline of the call's own (get set that one on the connection), the context's
+	// end (its deadline, the integration's timeout, or a cancel) is the only deadline the
+	// connection gets: it is set when ctx ends, through the context's own timer, so the call
+	// arms no timer of its own. A connection whose deadline was set that way is closed, never
+	// reused.
 	var stop func() bool
-	if ctx.Done() != nil {
+	if deadline.IsZero() && ctx.Done() != nil {
 		nc := pc.nc
 		stop = context.AfterFunc(ctx, func() { _ = nc.SetDeadline(errDeadline) })
 	}
@@ -236,6 +251,15 @@ func (p *Pool) exchange(pc *poolConn, c *call) (answer, bool, error) {
 		w.Reset(pc.nc)
 		return answer{}, false, err
 	}
+	if c.method != http.MethodHead {
+		r, ok, err := readPlainAnswer(pc.br)
+		if err != nil {
+			return answer{}, true, err
+		}
+		if ok {
+			return answer{r: r}, true, nil
+		}
+	}
 	req := &http.Request{Method: c.method}
 	var resp *http.Response
 	var err error
@@ -276,8 +300,9 @@ func readAnswer(resp *http.Response) ([]byte, error) {
 	return readBody(resp.Body)
 }
 
-// get returns an idle connection to addr that is still open, or a new one.
-func (p *Pool) get(ctx context.Context, addr string) (*poolConn, error) {
+// get returns an idle connection to addr that is still open, or a new one, with deadline set
+// on it (zero: none).
+func (p *Pool) get(ctx context.Context, addr string, deadline time.Time) (*poolConn, error) {
 	now := time.Now()
 	for {
 		p.mu.Lock()
@@ -290,18 +315,39 @@ func (p *Pool) get(ctx context.Context, addr string) (*poolConn, error) {
 		cs[len(cs)-1] = nil
 		p.idle[addr] = cs[:len(cs)-1]
 		p.mu.Unlock()
-		if now.Sub(pc.idleAt) > p.IdleTimeout || pc.br.Buffered() > 0 || !pc.peek.stillOpen() {
+		if now.Sub(pc.idleAt) > p.IdleTimeout || pc.br.Buffered() > 0 {
+			_ = pc.nc.Close()
+			continue
+		}
+		// Before the peek: a deadline left by the last call may have passed, and the peek
+		// would then fail on it rather than look.
+		if !deadline.IsZero() || pc.deadline {
+			_ = pc.nc.SetDeadline(deadline)
+			pc.deadline = !deadline.IsZero()
+		}
+		if !pc.peek.stillOpen() {
 			_ = pc.nc.Close()
 			continue
 		}
 		pc.reused = true
 		return pc, nil
 	}
-	nc, err := p.dialer.DialContext(ctx, "tcp", addr)
+	dctx := ctx
+	if !deadline.IsZero() {
+		var cancel context.CancelFunc
+		dctx, cancel = context.WithDeadline(ctx, deadline) // only when dialing
+		defer cancel()
+	}
+	nc, err := p.dialer.DialContext(dctx, "tcp", addr)
 	if err != nil {
 		return nil, err
 	}
-	return &poolConn{nc: nc, br: bufio.NewReaderSize(nc, 4096), bw: bufio.NewWriterSize(nc, 4096), peek: newPeeker(nc)}, nil
+	pc := &poolConn{nc: nc, br: bufio.NewReaderSize(nc, 4096), bw: bufio.NewWriterSize(nc, 4096), peek: newPeeker(nc)}
+	if !deadline.IsZero() {
+		_ = nc.SetDeadline(deadline)
+		pc.deadline = true
+	}
+	return pc, nil
 }
 
 // put keeps pc for the next call to addr, or closes it when addr has enough idle.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/wsgate/wsgate/internal/awsservice"
 	"github.com/wsgate/wsgate/internal/config"
@@ -101,7 +102,7 @@ func newAWSStandin(cfg config.Integration, o Options) (*awsStandin, error) {
 }
 
 func (a *awsStandin) Invoke(ctx context.Context, ev *event.Event) (*Response, error) {
-	return a.m.call(ctx, ev, a.t)
+	return a.m.call(ctx, ev, a.t, time.Time{})
 }
 
 func (a *awsService) Invoke(ctx context.Context, ev *event.Event) (*Response, error) {

@@ -19,7 +19,7 @@ import (
 )
 
 // startBenchServer starts a node in this process on a free loopback port, logs discarded.
-func startBenchServer(b *testing.B, yaml string) *server.Server {
+func startBenchServer(b testing.TB, yaml string) *server.Server {
 	b.Helper()
 	return servertest.StartConfig(b, servertest.ParseConfig(b, yaml), nil).Server
 }
@@ -33,7 +33,7 @@ type benchWS struct {
 	in  []byte
 }
 
-func dialBenchWS(b *testing.B, addr, path string) *benchWS {
+func dialBenchWS(b testing.TB, addr, path string) *benchWS {
 	b.Helper()
 	nc, err := net.Dial("tcp", addr)
 	if err != nil {
