@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wsgate/wsgate/internal/benchfloor"
 	"github.com/wsgate/wsgate/internal/testutil/harness"
 )
 
@@ -114,14 +115,49 @@ func BenchmarkIdleConnMemory(b *testing.B) {
 
 // BenchmarkIdleConnHeap holds N idle connections on a gateway started in this process and
 // reports its Go heap per connection after a forced GC (HeapInuse delta), goroutines per
-// connection, and bytes allocated per handshake (alloc-B/conn, garbage included). The raw clients add nothing to the heap but
-// their descriptors, which the process holds twice (both ends), hence the lower counts.
+// connection, and bytes allocated per handshake (alloc-B/conn, garbage included); before it,
+// the same on the bare nbio floor (internal/benchfloor) in this process, and wsgate's heap per
+// connection over the floor's (x-nbio: live bytes, the part of RSS that GC headroom
+// multiplies, without RSS's noise). The raw clients add nothing to the heap but their
+// descriptors, which the process holds twice (both ends), hence the lower counts.
 //
 //	WSGATE_BENCH_HEAPPROFILE=/tmp/idle.pprof go test -run '^$' -bench IdleConnHeap -benchtime=1x \
 //	    -memprofilerate=512 ./internal/server && go tool pprof -sample_index=inuse_space -top /tmp/idle.pprof
+//
+// (the profile is wsgate's; the floor's goes to $WSGATE_BENCH_HEAPPROFILE.nbio, for -base).
 func BenchmarkIdleConnHeap(b *testing.B) {
 	for _, n := range benchConnCounts(b, []int{1000, 5000, 9000}, 2) {
-		b.Run(fmt.Sprintf("conns=%d", n), func(b *testing.B) {
+		var floor float64
+		b.Run(fmt.Sprintf("conns=%d/nbio", n), func(b *testing.B) {
+			fl, err := benchfloor.Start("127.0.0.1:0")
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer fl.Stop()
+			warm, err := rawDial(fl.Addr(), "/", 200, dialWorkers)
+			if err != nil {
+				b.Fatal(err)
+			}
+			rawClose(warm)
+			before, total0 := heapNow()
+			g0 := runtime.NumGoroutine()
+			b.ResetTimer()
+			fds, err := rawDial(fl.Addr(), "/", n, dialWorkers)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer rawClose(fds)
+			// The 101 is written before the socket moves to nbio's poller: wait until every
+			// handshake's net/http goroutine is gone.
+			harness.EventuallyWithin(b, time.Minute, "handshakes to finish", func() bool { return runtime.NumGoroutine() <= g0 })
+			b.StopTimer()
+			after, total1 := heapNow()
+			writeHeapProfileTo(b, ".nbio")
+			floor = float64(int64(after)-int64(before)) / float64(n)
+			b.ReportMetric(floor, "heap-B/conn")
+			b.ReportMetric(float64(total1-total0)/float64(n), "alloc-B/conn")
+		})
+		b.Run(fmt.Sprintf("conns=%d/wsgate", n), func(b *testing.B) {
 			srv := startBenchServer(b, idleYAML)
 			warm, err := rawDial(srv.Addr(), "/dev", 200, dialWorkers)
 			if err != nil {
@@ -141,21 +177,26 @@ func BenchmarkIdleConnHeap(b *testing.B) {
 			b.StopTimer()
 			after, total1 := heapNow()
 			g1 := runtime.NumGoroutine()
-			writeHeapProfile(b)
-			b.ReportMetric(float64(int64(after)-int64(before))/float64(n), "heap-B/conn")
+			writeHeapProfileTo(b, "")
+			heap := float64(int64(after)-int64(before)) / float64(n)
+			b.ReportMetric(heap, "heap-B/conn")
 			b.ReportMetric(float64(g1-g0)/float64(n), "goroutines/conn")
 			b.ReportMetric(float64(total1-total0)/float64(n), "alloc-B/conn")
+			if floor > 0 {
+				b.ReportMetric(heap/floor, "x-nbio")
+			}
 		})
 	}
 }
 
-// writeHeapProfile writes a heap profile to $WSGATE_BENCH_HEAPPROFILE while the connections
-// are still open (go test -memprofile writes its profile after they are closed).
-func writeHeapProfile(b *testing.B) {
+// writeHeapProfileTo writes a heap profile to $WSGATE_BENCH_HEAPPROFILE+suffix while the
+// connections are still open (go test -memprofile writes its profile after they are closed).
+func writeHeapProfileTo(b *testing.B, suffix string) {
 	path := os.Getenv("WSGATE_BENCH_HEAPPROFILE")
 	if path == "" {
 		return
 	}
+	path += suffix
 	f, err := os.Create(path)
 	if err != nil {
 		b.Fatal(err)
