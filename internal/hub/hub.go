@@ -96,7 +96,7 @@ const shardCount = 64
 
 type shard[C Conn] struct {
 	mu    sync.RWMutex
-	conns map[string]C
+	conns table[C]
 }
 
 // Options configure a Hub.
@@ -165,7 +165,7 @@ func New[C Conn](o Options) *Hub[C] {
 	h := &Hub[C]{o: o, seed: maphash.MakeSeed(), groups: map[string][]string{},
 		members: newMembership(o.Store, o.Node, o.LeaseTTL, o.StoreTimeout, o.Logger)}
 	for i := range h.shards {
-		h.shards[i].conns = map[string]C{}
+		h.shards[i].conns = newTable[C]()
 	}
 	if at, ok := o.Store.(registry.Attacher); ok {
 		h.attached = at
@@ -210,7 +210,7 @@ func (h *Hub[C]) shard(id string) *shard[C] {
 func (h *Hub[C]) Add(ctx context.Context, c C) {
 	s := h.shard(c.ID())
 	s.mu.Lock()
-	s.conns[c.ID()] = c
+	s.conns.put(c)
 	s.mu.Unlock()
 	h.count.Add(1)
 	ctx, cancel := context.WithTimeout(ctx, h.o.StoreTimeout)
@@ -247,8 +247,7 @@ func (h *Hub[C]) Remove(ctx context.Context, id string) bool {
 func (h *Hub[C]) Forget(id string) bool {
 	s := h.shard(id)
 	s.mu.Lock()
-	c, ok := s.conns[id]
-	delete(s.conns, id)
+	c, ok := s.conns.remove(id)
 	s.mu.Unlock()
 	if !ok {
 		return false
@@ -278,7 +277,7 @@ func (h *Hub[C]) Unregister(ctx context.Context, id string) {
 func (h *Hub[C]) Local(id string) (C, bool) {
 	s := h.shard(id)
 	s.mu.RLock()
-	c, ok := s.conns[id]
+	c, ok := s.conns.get(id)
 	s.mu.RUnlock()
 	return c, ok
 }
@@ -332,10 +331,7 @@ func (h *Hub[C]) EachParallel(f func(C)) {
 func (s *shard[C]) snapshot(batch []C) []C {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	for _, c := range s.conns {
-		batch = append(batch, c)
-	}
-	return batch
+	return s.conns.appendTo(batch)
 }
 
 // parallelMin is the connection count below which fan-out stays on the calling goroutine.
