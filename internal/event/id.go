@@ -10,11 +10,17 @@ import (
 // 16 characters ending in one "=" (e.g. "Dwz4leekPHcCG6Q="). Clients size columns on it, and
 // the trailing "=" is what exercises path escaping in @connections.
 func NewID() string {
+	var s [16]byte
+	PutID(&s)
+	return string(s[:]) // one allocation (EncodeToString takes two)
+}
+
+// PutID writes a new id, as NewID returns, into s: for a caller that stores it with other
+// bytes in one allocation.
+func PutID(s *[16]byte) {
 	var b [11]byte
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms
-	var s [16]byte
 	base64.URLEncoding.Encode(s[:], b[:])
-	return string(s[:]) // one allocation (EncodeToString takes two)
 }
 
 // ValidID reports whether s has the shape NewID produces. Used to answer 410 early for ids

@@ -3,6 +3,7 @@ package gateway
 import (
 	"errors"
 	"net"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -22,17 +23,17 @@ import (
 // pushes delivered and integrations called only while it is open.
 //
 // It is kept small on purpose: memory per idle connection decides how many connections one
-// machine holds. No headers after $connect; 192 bytes, a Go size class (TestConnFitsItsSizeClass),
-// with the fields packed as they are; what most connections repeat (User-Agent, domain, path)
-// is shared through shape, and what only some connections have (an authorizer's answer, pushes
-// held before the 101, messages waiting for a slot) sits behind a pointer.
+// machine holds. No headers after $connect; 176 bytes, a Go size class (TestConnFitsItsSizeClass),
+// with the fields packed as they are; the id and the source address share one allocation
+// (key); what most connections repeat (User-Agent, domain, path) is shared through shape, and
+// what only some connections have (an authorizer's answer, pushes held before the 101,
+// messages waiting for a slot) sits behind a pointer.
 type Conn struct {
 	g  *Gateway
 	ws *websocket.Conn // nil until open; guarded by mu
 
-	id          string
-	connectedAt int64 // unix nanos: 8 bytes where a time.Time takes 24
-	sourceIP    string
+	key         string     // the source address, then the id (ipLen splits them): see newKey
+	connectedAt int64      // unix nanos: 8 bytes where a time.Time takes 24
 	shape       *connShape // User-Agent, domain and path, shared with connections that sent the same
 	auth        *authInfo  // nil for an anonymous connection
 
@@ -59,7 +60,24 @@ type Conn struct {
 	queued   int32        // bytes the messages in wait.jobs and in flight count (limits.inboundQueueBytes)
 	inflight int16        // jobs running (at most concurrencyPerConnection, itself at most 1000)
 	state    connState
+	ipLen    uint8 // len of the source address at the start of key
 }
+
+// newKey is a connection's source address (requestContext.identity.sourceIp) followed by its
+// id, in one allocation, and the address's length: the two strings live as long as the
+// connection, and apart they would take a string header and an allocation each. A source
+// address longer than 255 bytes (none is: an IPv6 address with a zone is under 64) is cut.
+func newKey(sourceIP string, id *[16]byte) (string, uint8) {
+	ip := sourceIP[:min(len(sourceIP), 255)]
+	var b strings.Builder
+	b.Grow(len(ip) + len(id))
+	b.WriteString(ip)
+	b.Write(id[:])
+	return b.String(), uint8(len(ip))
+}
+
+// sourceIP is requestContext.identity.sourceIp.
+func (c *Conn) sourceIP() string { return c.key[:c.ipLen] }
 
 // backlog is what waits on a connection, under its mu: frames pushed before open (pending, the
 // instant between $connect and the 101) and messages waiting for a free slot (jobs, run in
@@ -218,7 +236,7 @@ func fromHub(r hub.CloseReason) closeReason {
 }
 
 // ID implements hub.Conn.
-func (c *Conn) ID() string { return c.id }
+func (c *Conn) ID() string { return c.key[c.ipLen:] }
 
 // LastActive implements hub.Conn: the time of the last data frame.
 func (c *Conn) LastActive() time.Time { return time.Unix(0, c.lastData.Load()) }
@@ -226,11 +244,11 @@ func (c *Conn) LastActive() time.Time { return time.Unix(0, c.lastData.Load()) }
 // Info implements hub.Conn.
 func (c *Conn) Info() registry.Conn {
 	return registry.Conn{
-		ID:           c.id,
+		ID:           c.ID(),
 		Node:         c.g.hub.Node(),
 		ConnectedAt:  time.Unix(0, c.connectedAt),
 		LastActiveAt: c.LastActive(),
-		SourceIP:     c.sourceIP,
+		SourceIP:     c.sourceIP(),
 		UserAgent:    c.shape.userAgent,
 		UserID:       c.userID(),
 		Path:         c.shape.path,
@@ -265,8 +283,9 @@ func (c *Conn) authContext() map[string]any {
 // together): the events of a connection this node does not hold (a dead node's $disconnect)
 // are built from it.
 func connFromRecord(g *Gateway, rc registry.Conn) *Conn {
+	ip := rc.SourceIP[:min(len(rc.SourceIP), 255)]
 	c := &Conn{
-		g: g, id: rc.ID, connectedAt: rc.ConnectedAt.UnixNano(), sourceIP: rc.SourceIP,
+		g: g, key: ip + rc.ID, ipLen: uint8(len(ip)), connectedAt: rc.ConnectedAt.UnixNano(),
 		shape: &connShape{userAgent: rc.UserAgent, domainName: g.o.DomainName, path: rc.Path},
 	}
 	if rc.UserID != "" || rc.Authorizer != nil {

@@ -41,11 +41,11 @@ func (c *Conn) end(err error, opened bool) {
 	// This runs on nbio's shared handler goroutines: forget the connection locally now, and
 	// leave the store (a Redis round trip, up to its timeout while Redis is down) to a goroutine
 	// of its own, so a mass disconnect during an outage cannot stall other connections.
-	if g.hub.Forget(c.id) {
+	if g.hub.Forget(c.ID()) {
 		g.work.Add(1)
 		go func() {
 			defer g.work.Add(-1)
-			g.hub.Unregister(context.Background(), c.id)
+			g.hub.Unregister(context.Background(), c.ID())
 		}()
 	}
 	if opened {
@@ -54,7 +54,7 @@ func (c *Conn) end(err error, opened bool) {
 	g.metrics.Disconnects.WithLabelValues(r.metric).Inc()
 	if r == reasonSlow {
 		g.metrics.SlowConsumers.Inc()
-		g.log.Warn("slow consumer closed", "connectionId", c.id, "sendQueueBytes", g.o.Limits.SendQueueBytes)
+		g.log.Warn("slow consumer closed", "connectionId", c.ID(), "sendQueueBytes", g.o.Limits.SendQueueBytes)
 	}
 	if prev != reaped {
 		c.disconnected(r)
@@ -77,7 +77,7 @@ func (c *Conn) disconnected(r closeReason) {
 		idle := c.inflight == 0
 		c.mu.Unlock()
 		if idle {
-			g.logDisconnect(c.id, r)
+			g.logDisconnect(c.ID(), r)
 			return
 		}
 	}
@@ -93,10 +93,10 @@ func (g *Gateway) disconnectListened() bool {
 // runDisconnect is a queued $disconnect job.
 func (c *Conn) runDisconnect(r closeReason) {
 	if !c.g.disconnectListened() {
-		c.g.logDisconnect(c.id, r)
+		c.g.logDisconnect(c.ID(), r)
 		return
 	}
-	c.g.disconnect(c.disconnectEvent(r), c.id, r.by)
+	c.g.disconnect(c.disconnectEvent(r), c.ID(), r.by)
 }
 
 // logDisconnect is the access log line of a $disconnect no integration listens to.

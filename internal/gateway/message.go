@@ -135,7 +135,7 @@ func (c *Conn) logDropped(n, bytes int) {
 		return
 	}
 	c.g.metrics.InboundDropped.Add(float64(n))
-	c.g.log.Warn("messages dropped: connection closed before their integration ran", "connectionId", c.id,
+	c.g.log.Warn("messages dropped: connection closed before their integration ran", "connectionId", c.ID(),
 		"messages", n, "bytes", bytes)
 }
 
@@ -179,18 +179,18 @@ func (c *Conn) route(m job) {
 	rc.MessageID = event.NewID()
 	if r == nil {
 		// AWS answers a message with no route and no $default with this frame and keeps the socket.
-		_ = c.Send(errorFrame("Forbidden", c.id, rc.RequestID))
+		_ = c.Send(errorFrame("Forbidden", c.ID(), rc.RequestID))
 		g.metrics.Messages.WithLabelValues("", "no_route").Inc()
 		g.metrics.API.MessageIn(g.o.Stage, "")
 		g.metrics.API.ClientError(g.o.Stage, "")
-		g.logAccess(slog.LevelInfo, accessLine{eventType: "message", requestID: rc.RequestID, connectionID: c.id,
+		g.logAccess(slog.LevelInfo, accessLine{eventType: "message", requestID: rc.RequestID, connectionID: c.ID(),
 			status: 403, err: errNoRoute})
 		return
 	}
 	g.metrics.API.MessageIn(g.o.Stage, key)
 	if r.Integration == nil {
 		g.metrics.Messages.WithLabelValues(key, "ok").Inc()
-		g.logAccess(slog.LevelInfo, accessLine{eventType: "message", requestID: rc.RequestID, connectionID: c.id,
+		g.logAccess(slog.LevelInfo, accessLine{eventType: "message", requestID: rc.RequestID, connectionID: c.ID(),
 			routeKey: key, status: 200})
 		return
 	}
@@ -221,9 +221,9 @@ func (c *Conn) route(m job) {
 	}
 	g.metrics.API.Integration(g.o.Stage, key, status, err, lat)
 	if err != nil {
-		_ = c.Send(errorFrame("Internal server error", c.id, rc.RequestID))
+		_ = c.Send(errorFrame("Internal server error", c.ID(), rc.RequestID))
 		g.metrics.Messages.WithLabelValues(key, "error").Inc()
-		g.logAccess(slog.LevelWarn, accessLine{eventType: "message", requestID: rc.RequestID, connectionID: c.id,
+		g.logAccess(slog.LevelWarn, accessLine{eventType: "message", requestID: rc.RequestID, connectionID: c.ID(),
 			routeKey: key, status: 500, integrationLatency: lat, err: err})
 		return
 	}
@@ -235,7 +235,7 @@ func (c *Conn) route(m job) {
 		outcome = "integration_error" // the backend answered, with a failure: not "ok"
 	}
 	g.metrics.Messages.WithLabelValues(key, outcome).Inc()
-	g.logAccess(slog.LevelInfo, accessLine{eventType: "message", requestID: rc.RequestID, connectionID: c.id,
+	g.logAccess(slog.LevelInfo, accessLine{eventType: "message", requestID: rc.RequestID, connectionID: c.ID(),
 		routeKey: key, status: resp.StatusCode, integrationLatency: lat})
 }
 

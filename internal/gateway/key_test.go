@@ -1,0 +1,53 @@
+package gateway
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wsgate/wsgate/internal/bus"
+	"github.com/wsgate/wsgate/internal/event"
+	"github.com/wsgate/wsgate/internal/hub"
+	"github.com/wsgate/wsgate/internal/registry"
+)
+
+// A connection's id and source address share one allocation and come back apart exactly, for
+// a connection made here (newKey) and one rebuilt from a registry record (connFromRecord).
+func TestKeyHoldsSourceAddressAndID(t *testing.T) {
+	for _, ip := range []string{"", "10.0.0.1", "2001:db8::1", "fe80::1%eth0", strings.Repeat("9", 300)} {
+		var id [16]byte
+		event.PutID(&id)
+		c := &Conn{}
+		c.key, c.ipLen = newKey(ip, &id)
+		want := ip[:min(len(ip), 255)]
+		if c.ID() != string(id[:]) || c.sourceIP() != want {
+			t.Fatalf("newKey(%q): id %q, sourceIp %q; want %q, %q", ip, c.ID(), c.sourceIP(), id[:], want)
+		}
+		if !event.ValidID(c.ID()) {
+			t.Fatalf("id %q is not in NewID's shape", c.ID())
+		}
+	}
+	if n := testing.AllocsPerRun(100, func() {
+		var id [16]byte
+		event.PutID(&id)
+		newKey("203.0.113.7", &id)
+	}); n != 1 {
+		t.Fatalf("newKey: %v allocations, want 1", n)
+	}
+
+	b := bus.NewLocal()
+	defer b.Close()
+	h := hub.New[*Conn](hub.Options{Node: "n1", Store: registry.NewMemory(), Bus: b})
+	g, err := New(Options{Stage: "dev", Hub: h, Limits: Limits{IdleTimeout: time.Hour}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { close(g.stopSweep); <-g.sweepDone }()
+	rec := registry.Conn{ID: "Dwz4leekPHcCG6Q=", Node: "n1", ConnectedAt: time.UnixMilli(1_700_000_000_000),
+		SourceIP: "2001:db8::7", UserAgent: "curl/8.5.0", Path: "/dev"}
+	got := connFromRecord(g, rec).Info()
+	if got.ID != rec.ID || got.SourceIP != rec.SourceIP || got.UserAgent != rec.UserAgent || got.Path != rec.Path ||
+		!got.ConnectedAt.Equal(rec.ConnectedAt) {
+		t.Fatalf("connFromRecord(%+v).Info() = %+v", rec, got)
+	}
+}
