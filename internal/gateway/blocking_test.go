@@ -118,8 +118,8 @@ func TestReadGuardFramesLikeOnData(t *testing.T) {
 		if want := len(good1) + len(good2); !bytes.Equal(parsed, stream[:want]) {
 			t.Errorf("cut %d: parser got %d bytes, want the %d of the two good frames exactly", cut, len(parsed), want)
 		}
-		if c.state != closing || c.reason == nil || c.reason.code != 1002 {
-			t.Errorf("cut %d: connection %v %+v, want closing with 1002", cut, c.state, c.reason)
+		if c.state != closing || c.why() == nil || c.why().code != 1002 {
+			t.Errorf("cut %d: connection %v %+v, want closing with 1002", cut, c.state, c.why())
 		}
 		_ = srv.Close()
 	}

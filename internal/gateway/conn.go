@@ -23,11 +23,11 @@ import (
 // pushes delivered and integrations called only while it is open.
 //
 // It is kept small on purpose: memory per idle connection decides how many connections one
-// machine holds. No headers after $connect; 176 bytes, a Go size class (TestConnFitsItsSizeClass),
+// machine holds. No headers after $connect; 160 bytes, a Go size class (TestConnFitsItsSizeClass),
 // with the fields packed as they are; the id and the source address share one allocation
 // (key); what most connections repeat (User-Agent, domain, path) is shared through shape, and
-// what only some connections have (an authorizer's answer, pushes held before the 101,
-// messages waiting for a slot) sits behind a pointer.
+// what only some connections have (an authorizer's answer; pushes held before the 101,
+// messages waiting for a slot and why it ends) sits behind a pointer.
 type Conn struct {
 	g  *Gateway
 	ws *websocket.Conn // nil until open; guarded by mu
@@ -37,28 +37,22 @@ type Conn struct {
 	shape       *connShape // User-Agent, domain and path, shared with connections that sent the same
 	auth        *authInfo  // nil for an anonymous connection
 
-	lastData atomic.Int64 // unix nanos of the last data frame (lastActiveAt, idle timeout)
-	lastSeen atomic.Int64 // unix nanos of the last frame of any kind (dead-peer detection)
-	pinged   atomic.Bool  // a ping is outstanding since lastSeen
-	// attached is set before the Conn becomes the socket's session. nbio's Session/SetSession
-	// are unsynchronized, so session() loads it to order every field write of connect before
-	// any read on nbio's goroutines (the Go memory model needs the edge; -race checks it).
-	attached atomic.Bool
+	lastData atomic.Int64  // unix nanos of the last data frame (lastActiveAt, idle timeout)
+	lastSeen atomic.Int64  // unix nanos of the last frame of any kind (dead-peer detection)
+	flags    atomic.Uint32 // flagPinged, flagAttached
+	// ctl rate-limits pings and pongs (limits.controlFramesPerSecond): the count of those in
+	// the current second under the second (see controlFrame). Only nbio's per-connection
+	// executor touches it.
+	ctl uint32
 
 	// in checks the client's frames before nbio parses them and holds what arrives while the
 	// connection's inbound queue is full (inbound.go). Only the read path touches it.
 	in inbound
 
-	// ctlSecond and ctlCount rate-limit pings and pongs (limits.controlFramesPerSecond); only
-	// nbio's per-connection executor touches them.
-	ctlSecond uint32 // unix seconds, truncated
-	ctlCount  uint32
-
 	mu       sync.Mutex
-	reason   *closeReason // why it ends; set by to when it leaves open
-	wait     *backlog     // nil while nothing waits (nearly always)
-	queued   int32        // bytes the messages in wait.jobs and in flight count (limits.inboundQueueBytes)
-	inflight int16        // jobs running (at most concurrencyPerConnection, itself at most 1000)
+	wait     *backlog // nil while nothing waits and the connection is open (nearly always)
+	queued   int32    // bytes the messages in wait.jobs and in flight count (limits.inboundQueueBytes)
+	inflight int16    // jobs running (at most concurrencyPerConnection, itself at most 1000)
 	state    connState
 	ipLen    uint8 // len of the source address at the start of key
 }
@@ -79,13 +73,47 @@ func newKey(sourceIP string, id *[16]byte) (string, uint8) {
 // sourceIP is requestContext.identity.sourceIp.
 func (c *Conn) sourceIP() string { return c.key[:c.ipLen] }
 
-// backlog is what waits on a connection, under its mu: frames pushed before open (pending, the
-// instant between $connect and the 101) and messages waiting for a free slot (jobs, run in
-// order when concurrency is 1). Most connections never have either, so a Conn holds a pointer,
-// nil while both are empty, instead of two slices.
+// backlog is what a connection holds only for a while, under its mu: frames pushed before
+// open (pending, the instant between $connect and the 101), messages waiting for a free slot
+// (jobs, run in order when concurrency is 1) and, once it leaves open, why it ends (reason).
+// An open connection rarely has any of them, so a Conn holds one pointer, nil while all are
+// empty, instead of three fields.
 type backlog struct {
 	pending [][]byte
 	jobs    []job
+	reason  *closeReason // set by to when the connection leaves open
+}
+
+// Flags of Conn.flags.
+const (
+	// flagPinged: a ping is outstanding since lastSeen.
+	flagPinged uint32 = 1 << iota
+	// flagAttached is set before the Conn becomes the socket's session. nbio's
+	// Session/SetSession are unsynchronized, so session() loads it to order every field write
+	// of connect before any read on nbio's goroutines (the Go memory model needs the edge;
+	// -race checks it).
+	flagAttached
+)
+
+func (c *Conn) pinged() bool   { return c.flags.Load()&flagPinged != 0 }
+func (c *Conn) attached() bool { return c.flags.Load()&flagAttached != 0 }
+
+// ping marks a ping outstanding and reports whether one already was.
+func (c *Conn) ping() (was bool) { return c.flags.Or(flagPinged)&flagPinged != 0 }
+
+// ponged clears flagPinged: a frame came. It writes only when the flag is set.
+func (c *Conn) ponged() {
+	if c.flags.Load()&flagPinged != 0 {
+		c.flags.And(^flagPinged)
+	}
+}
+
+// why is the reason the connection ends, nil while it is open. Caller holds c.mu.
+func (c *Conn) why() *closeReason {
+	if c.wait == nil {
+		return nil
+	}
+	return c.wait.reason
 }
 
 // backlog returns c.wait, made on first use. Caller holds c.mu.
@@ -98,7 +126,7 @@ func (c *Conn) backlog() *backlog {
 
 // tidy drops c.wait once nothing waits in it. Caller holds c.mu.
 func (c *Conn) tidy() {
-	if w := c.wait; w != nil && len(w.pending) == 0 && len(w.jobs) == 0 {
+	if w := c.wait; w != nil && len(w.pending) == 0 && len(w.jobs) == 0 && w.reason == nil {
 		c.wait = nil
 	}
 }
@@ -153,12 +181,12 @@ func (c *Conn) to(s connState, r closeReason) bool {
 		return false
 	}
 	if !c.state.ending() && s.ending() {
-		c.reason = &r
+		c.backlog().reason = &r
 	}
 	if s == reaped {
-		rr := *c.reason
+		rr := *c.wait.reason
 		rr.metric = reasonReaped.metric
-		c.reason = &rr
+		c.wait.reason = &rr
 	}
 	c.state = s
 	return true
@@ -390,7 +418,7 @@ func (c *Conn) open(ws *websocket.Conn) {
 	}
 	c.ws = ws
 	opened := c.to(open, closeReason{})
-	r := c.reason
+	r := c.why()
 	c.mu.Unlock()
 	if !opened {
 		c.shut(ws, *r)

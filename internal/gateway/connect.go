@@ -179,7 +179,7 @@ func (g *Gateway) attach(ws *websocket.Conn, c *Conn) {
 	if e != nil {
 		c.in.f = e.f // the poller uses it under earlyMu until attached is set
 	}
-	c.attached.Store(true)
+	c.flags.Or(flagAttached)
 	ws.SetSession(c)
 	g.earlyMu.Unlock()
 	if e == nil {

@@ -28,7 +28,7 @@ func (c *Conn) end(err error, opened bool) {
 		c.mu.Unlock()
 		return
 	}
-	r := *c.reason
+	r := *c.why()
 	if c.wait != nil {
 		c.wait.pending = nil
 		c.tidy()

@@ -289,24 +289,38 @@ func (g *Gateway) newUpgrader() *websocket.Upgrader {
 // controlFrame notes a ping or pong from the client and reports whether it is within
 // limits.controlFramesPerSecond; past it the connection is closed 1008. Runs on nbio's
 // per-connection executor only.
-func (c *Conn) controlFrame() bool {
-	now := time.Now().UnixNano()
+func (c *Conn) controlFrame() bool { return c.controlFrameAt(time.Now().UnixNano()) }
+
+// controlFrameAt is controlFrame for a frame at now (unix nanos).
+func (c *Conn) controlFrameAt(now int64) bool {
 	c.lastSeen.Store(now)
-	c.pinged.Store(false)
+	c.ponged()
 	limit := c.g.limits().ControlFramesPerSecond
 	if limit <= 0 {
 		return true
 	}
-	if sec := uint32(now / int64(time.Second)); sec != c.ctlSecond {
-		c.ctlSecond, c.ctlCount = sec, 0
+	// c.ctl: the unix second's low 12 bits over a 20-bit count (up to 1,048,575, above the
+	// largest limit config allows). A window 4096 s later with the same low bits and no
+	// control frame in between would count on from the old one: at worst one early 1008
+	// for a client that sent nearly the limit in one second 68 minutes earlier.
+	if sec := uint32(now/int64(time.Second)) << ctlCountBits; c.ctl&^ctlCountMask != sec {
+		c.ctl = sec
 	}
-	c.ctlCount++
-	if int(c.ctlCount) <= limit {
+	if c.ctl&ctlCountMask < ctlCountMask {
+		c.ctl++
+	}
+	if int(c.ctl&ctlCountMask) <= limit {
 		return true
 	}
 	c.close(reasonCtlFlood)
 	return false
 }
+
+// ctlCountBits is the width of the control-frame count in Conn.ctl.
+const (
+	ctlCountBits = 20
+	ctlCountMask = 1<<ctlCountBits - 1
+)
 
 // acquireCall takes one of the node's integration call slots (Limits.MaxInflightCalls),
 // waiting for one if all are taken; releaseCall gives it back.
@@ -327,7 +341,7 @@ func (g *Gateway) releaseCall() {
 // session returns the Conn attached to ws, or nil in the instant before attach.
 func (g *Gateway) session(ws *websocket.Conn) *Conn {
 	c, _ := ws.Session().(*Conn)
-	if c == nil || !c.attached.Load() {
+	if c == nil || !c.attached() {
 		return nil
 	}
 	return c

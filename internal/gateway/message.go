@@ -40,7 +40,7 @@ func (c *Conn) enqueue(m job) {
 	now := m.at.UnixNano()
 	c.lastData.Store(now)
 	c.lastSeen.Store(now)
-	c.pinged.Store(false)
+	c.ponged()
 	c.mu.Lock()
 	if c.state != open {
 		c.mu.Unlock()

@@ -60,9 +60,9 @@ func (g *Gateway) sweepOnce(now time.Time) {
 		case l.IdleTimeout > 0 && n-c.lastData.Load() >= int64(l.IdleTimeout):
 			c.close(reasonIdle)
 		case l.PingInterval > 0 && n-c.lastSeen.Load() >= int64(l.PingInterval):
-			if c.pinged.Load() && n-c.lastSeen.Load() >= 2*int64(l.PingInterval) {
+			if c.pinged() && n-c.lastSeen.Load() >= 2*int64(l.PingInterval) {
 				c.close(reasonDeadPeer)
-			} else if !c.pinged.Swap(true) {
+			} else if !c.ping() {
 				c.control(websocket.PingMessage, nil)
 			}
 		}

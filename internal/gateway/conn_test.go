@@ -27,11 +27,9 @@ func TestKeyHoldsSourceAddressAndID(t *testing.T) {
 			t.Fatalf("id %q is not in NewID's shape", c.ID())
 		}
 	}
-	if n := testing.AllocsPerRun(100, func() {
-		var id [16]byte
-		event.PutID(&id)
-		newKey("203.0.113.7", &id)
-	}); n != 1 {
+	var id [16]byte
+	event.PutID(&id)
+	if n := testing.AllocsPerRun(100, func() { newKey("203.0.113.7", &id) }); n != 1 {
 		t.Fatalf("newKey: %v allocations, want 1", n)
 	}
 
@@ -49,5 +47,45 @@ func TestKeyHoldsSourceAddressAndID(t *testing.T) {
 	if got.ID != rec.ID || got.SourceIP != rec.SourceIP || got.UserAgent != rec.UserAgent || got.Path != rec.Path ||
 		!got.ConnectedAt.Equal(rec.ConnectedAt) {
 		t.Fatalf("connFromRecord(%+v).Info() = %+v", rec, got)
+	}
+}
+
+// The control-frame limit packed into Conn.ctl: limit frames in one second pass, the next one
+// closes 1008; a new second starts a new count; the count saturates instead of carrying into
+// the second's bits.
+func TestControlFramesPerSecondPacked(t *testing.T) {
+	b := bus.NewLocal()
+	defer b.Close()
+	h := hub.New[*Conn](hub.Options{Node: "n1", Store: registry.NewMemory(), Bus: b})
+	g, err := New(Options{Stage: "dev", Hub: h, Limits: Limits{IdleTimeout: time.Hour, ControlFramesPerSecond: 3}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { close(g.stopSweep); <-g.sweepDone }()
+	t0 := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC).UnixNano()
+	c := &Conn{g: g, state: open}
+	for i := range 3 {
+		if !c.controlFrameAt(t0 + int64(i)*int64(100*time.Millisecond)) {
+			t.Fatalf("frame %d of 3 in one second refused", i+1)
+		}
+	}
+	for i := range 3 {
+		if !c.controlFrameAt(t0 + int64(time.Second) + int64(i)) {
+			t.Fatalf("frame %d of the next second refused: the count did not restart", i+1)
+		}
+	}
+	if c.controlFrameAt(t0 + int64(time.Second) + 5) {
+		t.Fatal("a 4th frame in one second passed")
+	}
+	if s, r := c.state, c.why(); s != closing || r == nil || *r != reasonCtlFlood {
+		t.Fatalf("after the 4th frame: %v %+v; want closing for %+v", s, r, reasonCtlFlood)
+	}
+
+	sat := &Conn{g: g, state: open}
+	sec := uint32(t0/int64(time.Second)) << ctlCountBits
+	sat.ctl = sec | ctlCountMask
+	sat.controlFrameAt(t0)
+	if sat.ctl != sec|ctlCountMask {
+		t.Fatalf("a full count moved the window: ctl %#x, want %#x", sat.ctl, sec|ctlCountMask)
 	}
 }
