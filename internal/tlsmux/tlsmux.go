@@ -8,9 +8,16 @@
 // The first byte is peeked, not read (recv with MSG_PEEK), so a plain-text connection is
 // handed on as the very *net.TCPConn the kernel accepted: nbio can take it onto its event loop
 // after the WebSocket upgrade exactly as before. TLS connections are handed on as *tls.Conn,
-// handshake done. Waiting for the first byte and the handshake happen on a goroutine per
-// connection with a deadline, never in Accept: a client that connects and sends nothing holds
-// no accept slot and is closed when its deadline passes.
+// handshake done.
+//
+// Most clients send their request with the connection's first packets, so it is usually there
+// by the time the connection is accepted: Accept peeks without waiting and hands a plain-text
+// connection whose first byte is in straight back to its caller (net/http's accept loop), with
+// no goroutine or hand-off of its own. Waiting for a first byte that is not there yet, and TLS
+// handshakes, happen on a goroutine per connection with a deadline, never in Accept: a client
+// that connects and sends nothing holds no accept slot and is closed when its deadline passes.
+// Such a connection, once classified, is queued and the inner listener's blocked Accept is
+// woken through its deadline to return it.
 package tlsmux
 
 import (
@@ -23,6 +30,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -57,17 +65,23 @@ type Options struct {
 // connections as *tls.Conn with the handshake done. Safe for concurrent use.
 type Listener struct {
 	inner net.Listener
-	o     Options
-	log   *slog.Logger
+	// wake is inner's SetDeadline (a *net.TCPListener has one): Accept runs inner.Accept on
+	// its caller's goroutine and a classified connection wakes it with a deadline in the past.
+	// nil: an acceptLoop goroutine accepts and every connection goes through conns.
+	wake func(time.Time) error
+	o    Options
+	log  *slog.Logger
 
-	conns chan net.Conn
+	conns chan net.Conn // without wake: classified connections for Accept
 	done  chan struct{}
-	fail  chan struct{} // closed when the inner listener failed for good; err says why
+	fail  chan struct{} // without wake: closed when the inner listener failed for good; err says why
 	err   error
 
 	mu      sync.Mutex
 	closed  bool
 	pending map[net.Conn]struct{} // accepted, not yet classified or handed on
+	ready   []net.Conn            // with wake: classified on their own goroutine, for Accept
+	slow    atomic.Int64          // connections classified on a goroutine of their own (tests)
 	wg      sync.WaitGroup
 	once    sync.Once
 }
@@ -87,6 +101,10 @@ func New(inner net.Listener, o Options) *Listener {
 		fail:    make(chan struct{}),
 		pending: map[net.Conn]struct{}{},
 	}
+	if d, ok := inner.(interface{ SetDeadline(time.Time) error }); ok {
+		l.wake = d.SetDeadline
+		return l
+	}
 	l.wg.Add(1)
 	go l.acceptLoop()
 	return l
@@ -95,14 +113,90 @@ func New(inner net.Listener, o Options) *Listener {
 // Accept waits for the next classified connection: a plain-text one as accepted (on TCP, a
 // *net.TCPConn) or a *tls.Conn whose handshake is complete.
 func (l *Listener) Accept() (net.Conn, error) {
-	select {
-	case c := <-l.conns:
-		return c, nil
-	case <-l.done:
-		return nil, &net.OpError{Op: "accept", Net: l.inner.Addr().Network(), Addr: l.inner.Addr(), Err: net.ErrClosed}
-	case <-l.fail:
-		return nil, l.err
+	if l.wake == nil {
+		select {
+		case c := <-l.conns:
+			return c, nil
+		case <-l.done:
+			return nil, l.closedErr()
+		case <-l.fail:
+			return nil, l.err
+		}
 	}
+	for {
+		// The wake-up deadline is cleared before the queue is looked at, and a classifier
+		// queues before it sets the deadline: a connection queued after this look wakes the
+		// inner Accept below.
+		l.mu.Lock()
+		closed := l.closed
+		var c net.Conn
+		if len(l.ready) > 0 {
+			c = l.ready[0]
+			l.ready[0] = nil
+			l.ready = l.ready[1:]
+		}
+		l.mu.Unlock()
+		switch {
+		case closed:
+			return nil, l.closedErr()
+		case c != nil:
+			return c, nil
+		}
+		raw, err := l.inner.Accept()
+		if err != nil {
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				// Woken: a connection was classified on its own goroutine (or Close ran).
+				_ = l.wake(time.Time{})
+				continue
+			}
+			if l.isClosed() {
+				return nil, l.closedErr()
+			}
+			return nil, err // net/http's Serve backs off on temporary errors itself
+		}
+		if first, ok := peekNow(raw); ok && first != recordTypeHandshake && (l.o.TLS == nil || !l.o.RequireTLS) {
+			return raw, nil // plain text, its first byte in: no goroutine, no hand-off
+		}
+		if !l.track(raw) {
+			_ = raw.Close()
+			return nil, l.closedErr()
+		}
+		l.slow.Add(1)
+		l.wg.Add(1)
+		go l.classify(raw)
+	}
+}
+
+func (l *Listener) closedErr() error {
+	return &net.OpError{Op: "accept", Net: l.inner.Addr().Network(), Addr: l.inner.Addr(), Err: net.ErrClosed}
+}
+
+func (l *Listener) isClosed() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.closed
+}
+
+// handOn gives a connection classified on its own goroutine to Accept, or closes it if the
+// Listener was closed first.
+func (l *Listener) handOn(c net.Conn) {
+	if l.wake == nil {
+		select {
+		case l.conns <- c:
+		case <-l.done:
+			_ = c.Close()
+		}
+		return
+	}
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		_ = c.Close()
+		return
+	}
+	l.ready = append(l.ready, c)
+	l.mu.Unlock()
+	_ = l.wake(time.Unix(1, 0)) // in the past: the inner Accept returns at once
 }
 
 // Close stops accepting, closes the connections still being classified and waits for their
@@ -116,6 +210,10 @@ func (l *Listener) Close() error {
 		for c := range l.pending {
 			_ = c.Close()
 		}
+		for _, c := range l.ready {
+			_ = c.Close()
+		}
+		l.ready = nil
 		l.mu.Unlock()
 		err = l.inner.Close()
 		l.wg.Wait()
@@ -182,7 +280,7 @@ func (l *Listener) untrack(c net.Conn) {
 func (l *Listener) classify(raw net.Conn) {
 	defer l.wg.Done()
 	defer l.untrack(raw)
-	remote := raw.RemoteAddr().String()
+	remote := remoteAddr{raw.RemoteAddr()} // formatted only if a line is logged
 	_ = raw.SetDeadline(time.Now().Add(l.o.Timeout))
 	first, c, err := peekFirst(raw)
 	if err != nil {
@@ -217,16 +315,17 @@ func (l *Listener) classify(raw net.Conn) {
 		c = tc
 	}
 	_ = c.SetDeadline(time.Time{})
-	select {
-	case l.conns <- c:
-	case <-l.done:
-		_ = c.Close()
-	}
+	l.handOn(c)
 }
+
+// remoteAddr is a client's address as a log value, formatted when a line is written.
+type remoteAddr struct{ net.Addr }
+
+func (a remoteAddr) LogValue() slog.Value { return slog.StringValue(a.String()) }
 
 // refuseTLS answers a TLS ClientHello on a plain-text-only port with a handshake_failure
 // alert (the client reports "remote error: tls: handshake failure") and says so in the log.
-func (l *Listener) refuseTLS(c net.Conn, remote string) {
+func (l *Listener) refuseTLS(c net.Conn, remote remoteAddr) {
 	l.log.Warn("refused a TLS (https://, wss://) connection: this port serves plain text only (tls.mode: off); connect with ws:// or http://, or remove tls.mode: off",
 		"remote", remote)
 	// Read the hello first: closing with unread data resets the connection, and the client
@@ -243,7 +342,7 @@ func (l *Listener) refuseTLS(c net.Conn, remote string) {
 
 // refusePlain answers a plain-text request on a TLS-only port as net/http's TLS server does,
 // and says so in the log.
-func (l *Listener) refusePlain(c net.Conn, remote string) {
+func (l *Listener) refusePlain(c net.Conn, remote remoteAddr) {
 	var head [64]byte
 	n, _ := c.Read(head[:])
 	line, _, _ := strings.Cut(string(head[:n]), "\r\n")
@@ -266,7 +365,7 @@ func closeWrite(c net.Conn) {
 
 // handshakeFailed logs a failed TLS handshake with what the client must do about it.
 // certSent says the server got as far as sending its certificate.
-func (l *Listener) handshakeFailed(err error, remote string, certSent bool) {
+func (l *Listener) handshakeFailed(err error, remote remoteAddr, certSent bool) {
 	var oe *net.OpError
 	remoteAlert := errors.As(err, &oe) && oe.Op == "remote error"
 	switch {
@@ -287,7 +386,7 @@ func (l *Listener) handshakeFailed(err error, remote string, certSent bool) {
 	}
 }
 
-func (l *Listener) untrusted(msg, remote string, args ...any) {
+func (l *Listener) untrusted(msg string, remote remoteAddr, args ...any) {
 	args = append([]any{"remote", remote}, args...)
 	if l.o.CAFile != "" {
 		msg += "; make it trust the CA file (wscat --ca FILE, NODE_EXTRA_CA_CERTS=FILE, curl --cacert FILE, or import it into the browser)"

@@ -57,6 +57,20 @@ func listen(t *testing.T, o Options) (*Listener, *harness.Buffer) {
 	return l, logs
 }
 
+// acceptAll calls Accept in a loop until the Listener is closed, as net/http's Serve does (a
+// Listener classifies only while something accepts), closing what it gets.
+func acceptAll(l *Listener) {
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+}
+
 // accepted waits for Accept within 10 s.
 func accepted(t *testing.T, l *Listener) net.Conn {
 	t.Helper()
@@ -129,6 +143,105 @@ func TestAcceptClassifies(t *testing.T) {
 	}
 }
 
+// A plain-text connection whose first byte is in when it is accepted comes back from Accept
+// itself, without a goroutine of its own; one whose first byte comes later is classified on its
+// own goroutine and wakes the Accept blocked on the inner listener.
+func TestAcceptTakesPlainTextWithoutAGoroutine(t *testing.T) {
+	cfg, _ := serverTLS(t)
+	l, _ := listen(t, Options{TLS: cfg})
+	for i := range 3 {
+		c, err := net.Dial("tcp", l.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		// On loopback the bytes are in the server's socket when Write returns.
+		io.WriteString(c, "GET / HTTP/1.1\r\n")
+		if _, ok := accepted(t, l).(*net.TCPConn); !ok {
+			t.Fatalf("connection %d: not a *net.TCPConn", i)
+		}
+	}
+	if n := l.slow.Load(); n != 0 {
+		t.Fatalf("%d of 3 connections whose first byte was in went through a goroutine", n)
+	}
+
+	late, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer late.Close()
+	got := make(chan net.Conn, 1)
+	go func() {
+		c, err := l.Accept()
+		if err == nil {
+			got <- c
+		}
+	}()
+	harness.Eventually(t, "the connection without a first byte to be pending", func() bool {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		return len(l.pending) == 1
+	})
+	io.WriteString(late, "GET /late HTTP/1.1\r\n")
+	select {
+	case c := <-got:
+		defer c.Close()
+		line, err := bufio.NewReader(c).ReadString('\n')
+		if err != nil || line != "GET /late HTTP/1.1\r\n" {
+			t.Fatalf("late conn reads %q, %v", line, err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Accept did not return the connection classified on its own goroutine within 10s")
+	}
+}
+
+// TestAcceptAllocs pins what Accept allocates for a plain-text connection whose first byte is
+// in: the inner listener's *net.TCPConn with its descriptor and addresses, and the raw conn of
+// the peek; nothing of tlsmux's own (no goroutine, no queue entry, no formatted address).
+func TestAcceptAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts are not meaningful under -race")
+	}
+	const ceiling = 6 // go1.26, all of them net's accept and the peek's SyscallConn
+	l, _ := listen(t, Options{})
+	const runs = 50
+	clients := make([]net.Conn, 0, runs+1)
+	defer func() {
+		for _, c := range clients {
+			c.Close()
+		}
+	}()
+	for range runs + 1 {
+		c, err := net.Dial("tcp", l.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.WriteString(c, "G")
+		clients = append(clients, c)
+	}
+	var accepted []net.Conn
+	defer func() {
+		for _, c := range accepted {
+			c.Close()
+		}
+	}()
+	accepted = make([]net.Conn, 0, runs+1)
+	n := testing.AllocsPerRun(runs, func() {
+		c, err := l.Accept()
+		if err != nil {
+			t.Fatal(err)
+		}
+		accepted = append(accepted, c)
+	})
+	if l.slow.Load() != 0 {
+		t.Fatalf("%d connections went through a goroutine", l.slow.Load())
+	}
+	if n > ceiling {
+		t.Errorf("Accept allocates %v times per connection, want <= %d", n, ceiling)
+	}
+	t.Logf("%v allocations per accepted connection", n)
+}
+
 // A client that sends nothing does not hold up the others, and is closed at its deadline.
 func TestSilentClientTimesOut(t *testing.T) {
 	cfg, pool := serverTLS(t)
@@ -158,6 +271,7 @@ func TestSilentClientTimesOut(t *testing.T) {
 // A TLS client on a plain-only port gets a handshake_failure alert and a log line.
 func TestRefuseTLSWhenPlainOnly(t *testing.T) {
 	l, logs := listen(t, Options{})
+	acceptAll(l)
 	_, err := tls.Dial("tcp", l.Addr().String(), &tls.Config{InsecureSkipVerify: true})
 	if err == nil || !strings.Contains(err.Error(), "handshake failure") {
 		t.Fatalf("TLS dial: %v, want a handshake failure alert", err)
@@ -172,6 +286,7 @@ func TestRefuseTLSWhenPlainOnly(t *testing.T) {
 func TestRefusePlainWhenTLSRequired(t *testing.T) {
 	cfg, _ := serverTLS(t)
 	l, logs := listen(t, Options{TLS: cfg, RequireTLS: true})
+	acceptAll(l)
 	resp, err := http.Get("http://" + l.Addr().String() + "/x")
 	if err != nil {
 		t.Fatal(err)
@@ -188,6 +303,7 @@ func TestRefusePlainWhenTLSRequired(t *testing.T) {
 func TestUntrustedCertificateNamesCAFile(t *testing.T) {
 	cfg, _ := serverTLS(t)
 	l, logs := listen(t, Options{TLS: cfg, CAFile: "/state/ca.pem"})
+	acceptAll(l)
 	if _, err := tls.Dial("tcp", l.Addr().String(), &tls.Config{}); err == nil {
 		t.Fatal("an untrusting client completed the handshake")
 	}
@@ -201,6 +317,7 @@ func TestUntrustedCertificateNamesCAFile(t *testing.T) {
 func TestCloseStopsEverything(t *testing.T) {
 	cfg, _ := serverTLS(t)
 	l, _ := listen(t, Options{TLS: cfg})
+	acceptAll(l)
 	silent, err := net.Dial("tcp", l.Addr().String())
 	if err != nil {
 		t.Fatal(err)
