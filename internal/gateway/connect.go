@@ -22,8 +22,14 @@ import (
 )
 
 // connect runs the authorizer and the $connect integration while the upgrade request is held
-// open, and sends 101 only if both succeed (docs/aws-compatibility.md).
-func (g *Gateway) connect(w http.ResponseWriter, r *http.Request, path string, lines []event.Header) {
+// open, and sends 101 only if both succeed (docs/aws-compatibility.md). route is the $connect
+// route (nil: none) of the table lines were read for: lines are there only if it has work.
+//
+// Its frame is kept small, and what only some handshakes do (the route's work, the refusals,
+// the access log line) is in functions of their own: net/http's connection goroutine starts on
+// a small stack, and every frame on the way down to nbio's transfer that does not fit it costs
+// a copy of the whole stack on every connect.
+func (g *Gateway) connect(w http.ResponseWriter, r *http.Request, route *Route, path string, lines []event.Header) {
 	start := time.Now()
 	g.metrics.API.Connect(g.o.Stage)
 	c := &Conn{g: g, connectedAt: start.UnixNano()}
@@ -36,94 +42,18 @@ func (g *Gateway) connect(w http.ResponseWriter, r *http.Request, path string, l
 	}
 	c.shape = g.shapes.get(connShape{userAgent: r.UserAgent(), domainName: domain, path: path})
 	ctx := r.Context()
-	route := g.RouteTable().Routes[event.RouteConnect]
-	// The CONNECT event (every header copied into two maps, a few KB of garbage per handshake)
-	// and a request-scoped logger are built only when something will read them: with no
-	// $connect work a handshake allocates little beyond what net/http and nbio need.
-	// An authorizer that reads only its identity sources (JWT; REQUEST until a cache miss),
-	// with no $connect integration, gets an event holding only what those sources name, and
-	// the whole event only if it calls out (full).
-	var ev *event.Event
-	var full func() *event.Event
-	var sourced authorizer.Sourced
-	if route != nil && route.Integration == nil {
-		sourced, _ = route.Authorizer.(authorizer.Sourced)
-	}
-	var requestID string
+	done := connectDone{log: connectLog{g, "", c.ID()}}
 	if route != nil && (route.Authorizer != nil || route.Integration != nil) {
-		trace := traceID(lines, start)
-		if sourced != nil {
-			ev = c.connectEvent(r, lines, trace, start, newSourceFilter(sourced.IdentitySources()))
-			var whole *event.Event
-			full = func() *event.Event {
-				if whole == nil {
-					whole = c.connectEvent(r, lines, trace, start, nil)
-					whole.RequestContext = ev.RequestContext // the same request
-				}
-				return whole
-			}
-		} else {
-			ev = c.connectEvent(r, lines, trace, start, nil)
+		if !g.connectRoute(w, r, c, route, lines, start, &done) {
+			return
 		}
-		requestID = ev.RequestContext.RequestID
-		ctx = event.WithTraceID(ctx, trace)
+		ctx = done.ctx
 	} else if g.log.Enabled(ctx, slog.LevelInfo) {
-		requestID = event.NewID()
-	}
-	log := connectLog{g, requestID, c.ID()}
-	status, authLatency := 0, time.Duration(0)
-	if route != nil && route.Authorizer != nil {
-		t0 := time.Now()
-		var res *authorizer.Result
-		var err error
-		if sourced != nil {
-			res, err = sourced.AuthorizeSourced(ctx, ev, full)
-		} else {
-			res, err = route.Authorizer.Authorize(ctx, ev)
-		}
-		authLatency = time.Since(t0)
-		if err != nil {
-			status = http.StatusInternalServerError
-			var ae *authorizer.Error
-			if errors.As(err, &ae) {
-				status = ae.Status
-			}
-			g.refuse(w, log, status, "authorizer", err, start, authLatency, 0)
-			return
-		}
-		c.auth = &authInfo{userID: res.UserID, context: authorizerContext(res)}
-		ev.RequestContext.Authorizer = c.auth.context
-		ev.RequestContext.UserID = c.auth.userID
-	}
-
-	var respHeader http.Header // nil unless $connect chose a subprotocol
-	var integLatency time.Duration
-	if route != nil && route.Integration != nil {
-		t0 := time.Now()
-		resp, err := route.Integration.Invoke(ctx, ev)
-		integLatency = time.Since(t0)
-		g.metrics.IntegrationTime.WithLabelValues(event.RouteConnect).Observe(integLatency.Seconds())
-		status := 0
-		if resp != nil {
-			status = resp.StatusCode
-		}
-		g.metrics.API.Integration(g.o.Stage, event.RouteConnect, status, err, integLatency)
-		if err != nil {
-			g.refuse(w, log, http.StatusBadGateway, "integration", err, start, authLatency, integLatency)
-			return
-		}
-		if resp.StatusCode < 200 || resp.StatusCode > 299 {
-			g.refuse(w, log, resp.StatusCode, "integration", nil, start, authLatency, integLatency)
-			return
-		}
-		// AWS copies only Sec-WebSocket-Protocol from the $connect answer into the 101.
-		if p := resp.Header.Get("Sec-WebSocket-Protocol"); p != "" {
-			respHeader = http.Header{"Sec-Websocket-Protocol": {p}}
-		}
+		done.log.requestID = event.NewID()
 	}
 
 	if g.shuttingDown.Load() {
-		g.refuse(w, log, http.StatusServiceUnavailable, "shutdown", nil, start, authLatency, integLatency)
+		g.refuse(w, done.log, http.StatusServiceUnavailable, "shutdown", nil, start, done.authLatency, done.integLatency)
 		return
 	}
 	now := time.Now().UnixNano()
@@ -132,11 +62,9 @@ func (g *Gateway) connect(w http.ResponseWriter, r *http.Request, path string, l
 	// Reachable from here on: a push in the instant before the 101 is out waits in c.pending
 	// (open writes it first), so a client that saw its 101 has every push made after it.
 	g.hub.Add(context.WithoutCancel(ctx), c)
-	ws, err := g.upgrader.UpgradeAndTransferConnToPoller(hijackGuard{handshake.Unwrap(w), c}, r, respHeader)
+	ws, err := g.upgrader.UpgradeAndTransferConnToPoller(hijackGuard{handshake.Unwrap(w), c}, r, done.respHeader)
 	if err != nil {
-		c.upgradeFailed(err)
-		g.metrics.Connects.WithLabelValues("upgrade_failed").Inc()
-		log.line(400, integLatency, err, slog.Float64(observe.KeyResponseLatency, observe.Millis(time.Since(start))))
+		g.upgradeFailed(c, &done, err, start)
 		return
 	}
 	if nc, ok := ws.Conn.(*nbio.Conn); ok && g.o.Limits.SocketSendBuffer > 0 {
@@ -154,10 +82,117 @@ func (g *Gateway) connect(w http.ResponseWriter, r *http.Request, path string, l
 		c.close(reasonShutdown)
 	}
 	if g.log.Enabled(ctx, slog.LevelInfo) {
-		log.line(101, integLatency, nil, slog.String(observe.KeySourceIP, c.sourceIP()), slog.String(observe.KeyPath, c.shape.path),
-			slog.String(observe.KeyUserID, c.userID()), slog.Float64(observe.KeyAuthorizerLatency, observe.Millis(authLatency)),
-			slog.Float64(observe.KeyResponseLatency, observe.Millis(time.Since(start))))
+		g.logConnected(c, &done, start)
 	}
+}
+
+// connectDone is what the route's work on a handshake left for the upgrade.
+type connectDone struct {
+	ctx                       context.Context // the request's, with the trace id
+	log                       connectLog
+	authLatency, integLatency time.Duration
+	respHeader                http.Header // nil unless $connect chose a subprotocol
+}
+
+// connectRoute builds the CONNECT event and runs the route's authorizer and integration. It
+// answers the refusals itself and then returns false.
+//
+//go:noinline
+func (g *Gateway) connectRoute(w http.ResponseWriter, r *http.Request, c *Conn, route *Route, lines []event.Header, start time.Time, done *connectDone) bool {
+	// The CONNECT event (every header copied into two maps, a few KB of garbage per handshake)
+	// and a request-scoped logger are built only when something will read them: with no
+	// $connect work a handshake allocates little beyond what net/http and nbio need.
+	// An authorizer that reads only its identity sources (JWT; REQUEST until a cache miss),
+	// with no $connect integration, gets an event holding only what those sources name, and
+	// the whole event only if it calls out (full).
+	var ev *event.Event
+	var full func() *event.Event
+	var sourced authorizer.Sourced
+	if route.Integration == nil {
+		sourced, _ = route.Authorizer.(authorizer.Sourced)
+	}
+	trace := traceID(lines, start)
+	if sourced != nil {
+		ev = c.connectEvent(r, lines, trace, start, newSourceFilter(sourced.IdentitySources()))
+		var whole *event.Event
+		full = func() *event.Event {
+			if whole == nil {
+				whole = c.connectEvent(r, lines, trace, start, nil)
+				whole.RequestContext = ev.RequestContext // the same request
+			}
+			return whole
+		}
+	} else {
+		ev = c.connectEvent(r, lines, trace, start, nil)
+	}
+	ctx := event.WithTraceID(r.Context(), trace)
+	done.ctx = ctx
+	done.log = connectLog{g, ev.RequestContext.RequestID, c.ID()}
+	if route.Authorizer != nil {
+		t0 := time.Now()
+		var res *authorizer.Result
+		var err error
+		if sourced != nil {
+			res, err = sourced.AuthorizeSourced(ctx, ev, full)
+		} else {
+			res, err = route.Authorizer.Authorize(ctx, ev)
+		}
+		done.authLatency = time.Since(t0)
+		if err != nil {
+			status := http.StatusInternalServerError
+			var ae *authorizer.Error
+			if errors.As(err, &ae) {
+				status = ae.Status
+			}
+			g.refuse(w, done.log, status, "authorizer", err, start, done.authLatency, 0)
+			return false
+		}
+		c.auth = &authInfo{userID: res.UserID, context: authorizerContext(res)}
+		ev.RequestContext.Authorizer = c.auth.context
+		ev.RequestContext.UserID = c.auth.userID
+	}
+	if route.Integration != nil {
+		t0 := time.Now()
+		resp, err := route.Integration.Invoke(ctx, ev)
+		done.integLatency = time.Since(t0)
+		g.metrics.IntegrationTime.WithLabelValues(event.RouteConnect).Observe(done.integLatency.Seconds())
+		status := 0
+		if resp != nil {
+			status = resp.StatusCode
+		}
+		g.metrics.API.Integration(g.o.Stage, event.RouteConnect, status, err, done.integLatency)
+		if err != nil {
+			g.refuse(w, done.log, http.StatusBadGateway, "integration", err, start, done.authLatency, done.integLatency)
+			return false
+		}
+		if resp.StatusCode < 200 || resp.StatusCode > 299 {
+			g.refuse(w, done.log, resp.StatusCode, "integration", nil, start, done.authLatency, done.integLatency)
+			return false
+		}
+		// AWS copies only Sec-WebSocket-Protocol from the $connect answer into the 101.
+		if p := resp.Header.Get("Sec-WebSocket-Protocol"); p != "" {
+			done.respHeader = http.Header{"Sec-Websocket-Protocol": {p}}
+		}
+	}
+	return true
+}
+
+// upgradeFailed ends a handshake whose 101 could not be sent.
+//
+//go:noinline
+func (g *Gateway) upgradeFailed(c *Conn, done *connectDone, err error, start time.Time) {
+	c.upgradeFailed(err)
+	g.metrics.Connects.WithLabelValues("upgrade_failed").Inc()
+	done.log.line(400, done.integLatency, err, slog.Float64(observe.KeyResponseLatency, observe.Millis(time.Since(start))))
+}
+
+// logConnected writes the access log line of an accepted handshake.
+//
+//go:noinline
+func (g *Gateway) logConnected(c *Conn, done *connectDone, start time.Time) {
+	done.log.line(101, done.integLatency, nil, slog.String(observe.KeySourceIP, c.sourceIP()), slog.String(observe.KeyPath, c.shape.path),
+		slog.String(observe.KeyUserID, c.userID()), slog.Float64(observe.KeyAuthorizerLatency, observe.Millis(done.authLatency)),
+		slog.Float64(observe.KeyResponseLatency, observe.Millis(time.Since(start))))
 }
 
 // connectLog is the access log of one handshake (logAccess with its ids).
@@ -350,6 +385,35 @@ func handshakeLines(r *http.Request) (lines []event.Header, size int, err error)
 		}
 		return lines, h.Bytes, nil
 	}
+	lines, size = parsedLines(r)
+	return lines, size, nil
+}
+
+// headerSize is what handshakeLines reports of the head, the number of header lines and their
+// size, counted without building them.
+func headerSize(r *http.Request) (n, size int, err error) {
+	n, size, ok, err := handshake.Size(r)
+	if err != nil || ok {
+		return n, size, err
+	}
+	// As parsedLines counts them.
+	if r.Host != "" {
+		n, size = 1, len("Host: \r\n")+len(r.Host)
+	}
+	for name, vs := range r.Header {
+		for _, v := range vs {
+			n++
+			size += len(name) + len(v) + 4
+		}
+	}
+	return n, size, nil
+}
+
+// parsedLines is handshakeLines without a recording (in a function of its own, to keep the
+// frames on a handshake's way small: see connect).
+//
+//go:noinline
+func parsedLines(r *http.Request) (lines []event.Header, size int) {
 	names := make([]string, 0, len(r.Header)+1)
 	for name := range r.Header {
 		names = append(names, name)
@@ -365,7 +429,7 @@ func handshakeLines(r *http.Request) (lines []event.Header, size int, err error)
 			size += len(name) + len(v) + 4
 		}
 	}
-	return lines, size, nil
+	return lines, size
 }
 
 // awsHeaderName undoes Go's canonicalisation where it differs from how browsers and AWS spell

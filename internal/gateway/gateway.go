@@ -25,6 +25,7 @@ import (
 	"github.com/wsgate/wsgate/third_party/nbio/nbhttp/websocket"
 
 	"github.com/wsgate/wsgate/internal/authorizer"
+	"github.com/wsgate/wsgate/internal/event"
 	"github.com/wsgate/wsgate/internal/hub"
 	"github.com/wsgate/wsgate/internal/integration"
 	"github.com/wsgate/wsgate/internal/observe"
@@ -389,21 +390,40 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusServiceUnavailable, "Service Unavailable")
 		return
 	}
-	lines, size, err := handshakeLines(r)
-	if err != nil || g.headersOverLimits(len(lines), size) {
-		g.metrics.Connects.WithLabelValues("refused_431").Inc()
-		g.metrics.API.Connect(g.o.Stage)
-		g.metrics.API.ClientError(g.o.Stage, "$connect")
-		g.logAccess(slog.LevelInfo, accessLine{eventType: "connect", routeKey: "$connect",
-			status: http.StatusRequestHeaderFieldsTooLarge, attrs: []slog.Attr{
-				slog.String(observe.KeyReason, "refused by limits.handshakeHeaders/handshakeHeaderBytes"),
-				slog.Int("headers", len(lines)), slog.Int("headerBytes", size), slog.String(observe.KeySourceIP, sourceIP(r))}})
-		writeJSONError(w, http.StatusRequestHeaderFieldsTooLarge, "Request Header Fields Too Large")
+	// The header lines as sent are read only by the route's work (the CONNECT event); without
+	// any, the head is only counted for the limits.
+	var lines []event.Header
+	var n, size int
+	var err error
+	route := g.RouteTable().Routes[event.RouteConnect]
+	if route != nil && (route.Authorizer != nil || route.Integration != nil) {
+		lines, size, err = handshakeLines(r)
+		n = len(lines)
+	} else {
+		n, size, err = headerSize(r)
+	}
+	if err != nil || g.headersOverLimits(n, size) {
+		g.refuseHeaders(w, r, n, size)
 		return
 	}
 	g.handshakes.Add(1)
 	defer g.handshakes.Add(-1)
-	g.connect(w, r, pathAfterStage(r.URL.Path), lines)
+	g.connect(w, r, route, pathAfterStage(r.URL.Path), lines)
+}
+
+// refuseHeaders answers 431 to a handshake over limits.handshakeHeaders or
+// handshakeHeaderBytes (in a function of its own, to keep ServeHTTP's frame small: see connect).
+//
+//go:noinline
+func (g *Gateway) refuseHeaders(w http.ResponseWriter, r *http.Request, lines, size int) {
+	g.metrics.Connects.WithLabelValues("refused_431").Inc()
+	g.metrics.API.Connect(g.o.Stage)
+	g.metrics.API.ClientError(g.o.Stage, "$connect")
+	g.logAccess(slog.LevelInfo, accessLine{eventType: "connect", routeKey: "$connect",
+		status: http.StatusRequestHeaderFieldsTooLarge, attrs: []slog.Attr{
+			slog.String(observe.KeyReason, "refused by limits.handshakeHeaders/handshakeHeaderBytes"),
+			slog.Int("headers", lines), slog.Int("headerBytes", size), slog.String(observe.KeySourceIP, sourceIP(r))}})
+	writeJSONError(w, http.StatusRequestHeaderFieldsTooLarge, "Request Header Fields Too Large")
 }
 
 // headersOverLimits reports whether a handshake with n header lines of size bytes in all is

@@ -283,6 +283,35 @@ func Of(r *http.Request) (h Head, ok bool, err error) {
 	return h, true, nil
 }
 
+// Size is Of for a caller that only checks the header limits: the number of header lines of
+// r's head as the client sent it and their size in bytes (Head.Bytes), counted without
+// building the head (no allocation). ok and err are as for Of, except that the lines are not
+// compared with r.Header: a head handed out here is not handed out again.
+func Size(r *http.Request) (fields, size int, ok bool, err error) {
+	c := FromContext(r.Context())
+	if c == nil || !c.done.Load() {
+		return 0, 0, false, nil
+	}
+	c.mu.Lock()
+	raw, over, used := c.head, c.over, c.used
+	mine := raw != nil && isRequestLine(raw, r.Method, r.RequestURI)
+	if mine {
+		c.used, c.head = true, nil
+	}
+	c.mu.Unlock()
+	if over {
+		return 0, 0, false, ErrTooLarge
+	}
+	if used || !mine {
+		return 0, 0, false, nil
+	}
+	fields, size, perr := Count(raw)
+	if perr != nil {
+		return 0, 0, false, nil
+	}
+	return fields, size, true, nil
+}
+
 // isRequestLine reports whether head starts with the request line "method target ".
 func isRequestLine(head []byte, method, target string) bool {
 	n := len(method) + 1 + len(target) + 1

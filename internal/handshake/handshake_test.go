@@ -49,6 +49,11 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("GET / HTTP/1.1\r\nA: 1\r\n  more\r\n\r\n"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		h, err := Parse(b)
+		// Count reports what Parse does, and refuses what it refuses.
+		n, size, cerr := Count(b)
+		if (err == nil) != (cerr == nil) || (err == nil && (n != len(h.Fields) || size != h.Bytes)) {
+			t.Fatalf("Count = %d, %d, %v; Parse = %d fields, %d bytes, %v; head %q", n, size, cerr, len(h.Fields), h.Bytes, err, b)
+		}
 		if err != nil {
 			return
 		}
@@ -260,5 +265,12 @@ func TestParseAllocs(t *testing.T) {
 	}
 	if n := testing.AllocsPerRun(100, func() { _, _ = Parse(head) }); n > 2 {
 		t.Errorf("Parse allocates %.0f times per head, want at most 2", n)
+	}
+	// Count, which the gateway uses when only the header limits read the head, builds nothing.
+	if n, size, err := Count(head); err != nil || n != len(h.Fields) || size != h.Bytes {
+		t.Fatalf("Count = %d, %d, %v; want %d, %d", n, size, err, len(h.Fields), h.Bytes)
+	}
+	if n := testing.AllocsPerRun(100, func() { _, _, _ = Count(head) }); n != 0 {
+		t.Errorf("Count allocates %.0f times per head, want 0", n)
 	}
 }

@@ -82,6 +82,52 @@ func Parse(b []byte) (Head, error) {
 	}
 }
 
+// Count is what Parse would report of a head's header section, the number of fields and
+// their Bytes, without building anything: for a caller that only checks limits. It refuses
+// what Parse refuses.
+func Count(b []byte) (fields, size int, err error) {
+	end, _ := endOfHead(b, 0)
+	if end < 0 {
+		return 0, 0, ErrIncomplete
+	}
+	rest := b[:end]
+	line, rest := nextLineBytes(rest)
+	method, rl, ok1 := bytes.Cut(line, []byte{' '})
+	target, _, ok2 := bytes.Cut(rl, []byte{' '})
+	if !ok1 || !ok2 || len(method) == 0 || len(target) == 0 {
+		return 0, 0, ErrMalformed
+	}
+	for {
+		before := len(rest)
+		line, rest = nextLineBytes(rest)
+		if len(line) == 0 {
+			return fields, size, nil
+		}
+		size += before - len(rest)
+		if line[0] == ' ' || line[0] == '\t' {
+			return 0, 0, ErrMalformed
+		}
+		name, value, found := bytes.Cut(line, []byte{':'})
+		if !found || !isToken(name) || bytes.ContainsAny(value, "\r\x00") {
+			return 0, 0, ErrMalformed
+		}
+		fields++
+	}
+}
+
+// nextLineBytes is nextLine on bytes that end with an empty line (every line is whole).
+func nextLineBytes(b []byte) (line, rest []byte) {
+	i := bytes.IndexByte(b, '\n')
+	if i < 0 {
+		return nil, nil
+	}
+	l := b[:i]
+	if n := len(l); n > 0 && l[n-1] == '\r' {
+		l = l[:n-1]
+	}
+	return l, b[i+1:]
+}
+
 // nextLine returns the line at the start of s without its ending, and what follows it.
 func nextLine(s string) (line, rest string, ok bool) {
 	i := strings.IndexByte(s, '\n')
@@ -113,8 +159,8 @@ func endOfHead(b []byte, i int) (end, resume int) {
 }
 
 // isToken reports whether s is an RFC 9110 token, what a header name must be.
-func isToken(s string) bool {
-	if s == "" {
+func isToken[T string | []byte](s T) bool {
+	if len(s) == 0 {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
