@@ -26,9 +26,17 @@ func TestManagementCommands(t *testing.T) {
 	s := startServe(t, "--config", file)
 	endpoint := "http://" + s.addr + "/dev"
 	signed := []string{"--endpoint", endpoint, "--access-key-id", "AKIDCLI", "--secret-access-key", "clisecret"}
+	// The flags go before a "--" (connection ids follow it: one may start with '-').
 	mgmt := func(args ...string) (int, string, string) {
 		t.Helper()
-		return runCLI(append(args, signed...)...)
+		i := len(args)
+		for j, a := range args {
+			if a == "--" {
+				i = j
+				break
+			}
+		}
+		return runCLI(append(append(append([]string(nil), args[:i]...), signed...), args[i:]...)...)
 	}
 
 	a, b := dialWS(t, "ws://"+s.addr+"/dev", nil), dialWS(t, "ws://"+s.addr+"/dev", nil)
@@ -53,7 +61,7 @@ func TestManagementCommands(t *testing.T) {
 		t.Errorf("connections list --json: exit %d, %v\n%s", code, err, out)
 	}
 
-	code, out, errs = mgmt("connections", "get", idA)
+	code, out, errs = mgmt("connections", "get", "--", idA)
 	var got struct {
 		ConnectionId string
 		Identity     struct{ SourceIp string }
@@ -62,7 +70,7 @@ func TestManagementCommands(t *testing.T) {
 		t.Errorf("connections get: exit %d, %v\n%s%s", code, err, out, errs)
 	}
 
-	if code, out, errs := mgmt("send", idA, `{"news":"one"}`); code != 0 || out != "delivered to 1 connection(s)\n" {
+	if code, out, errs := mgmt("send", "--", idA, `{"news":"one"}`); code != 0 || out != "delivered to 1 connection(s)\n" {
 		t.Errorf("send ID: exit %d %q %q", code, out, errs)
 	}
 	if m := readWS(t, a); m != `{"news":"one"}` {
@@ -105,7 +113,7 @@ func TestManagementCommands(t *testing.T) {
 	if code, _, errs := runCLI("connections", "list", "--endpoint", endpoint); code != 1 || !strings.Contains(errs, "403") {
 		t.Errorf("unsigned list: exit %d %q", code, errs)
 	}
-	if code, _, errs := runCLI("connections", "get", idA, "--endpoint", endpoint, "--access-key-id", "AKIDCLI", "--secret-access-key", "wrong"); code != 1 || !strings.Contains(errs, "InvalidSignatureException") {
+	if code, _, errs := runCLI("connections", "get", "--endpoint", endpoint, "--access-key-id", "AKIDCLI", "--secret-access-key", "wrong", "--", idA); code != 1 || !strings.Contains(errs, "InvalidSignatureException") {
 		t.Errorf("wrong secret: exit %d %q", code, errs)
 	}
 
@@ -120,7 +128,7 @@ func TestManagementCommands(t *testing.T) {
 	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDCLI")
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "clisecret")
 	t.Setenv("WSGATE_ENDPOINT", endpoint)
-	if code, out, errs := runCLI("connections", "delete", idB); code != 0 || out != "deleted "+idB+"\n" {
+	if code, out, errs := runCLI("connections", "delete", "--", idB); code != 0 || out != "deleted "+idB+"\n" {
 		t.Errorf("delete (env credentials): exit %d %q %q", code, out, errs)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -132,7 +140,7 @@ func TestManagementCommands(t *testing.T) {
 		code, out, _ := runCLI("connections", "list")
 		return code == 0 && !strings.Contains(out, idB) && strings.Contains(out, idA)
 	})
-	if code, _, errs := runCLI("connections", "get", idB); code != 1 || !strings.Contains(errs, "GoneException") {
+	if code, _, errs := runCLI("connections", "get", "--", idB); code != 1 || !strings.Contains(errs, "GoneException") {
 		t.Errorf("get of the deleted connection: exit %d %q", code, errs)
 	}
 }

@@ -150,7 +150,7 @@ func TestServeConfigManagementCredentialsFromEnv(t *testing.T) {
 		"InvalidSignatureException", "The request signature we calculated")
 
 	// The management commands sign with the same variables.
-	if code, _, errs := runCLI("connections", "get", id, "--endpoint", endpoint); code != 0 {
+	if code, _, errs := runCLI("connections", "get", "--endpoint", endpoint, "--", id); code != 0 {
 		t.Errorf("connections get signed from %s: exit %d: %s", envAccessKeyID, code, errs)
 	}
 }
