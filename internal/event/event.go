@@ -74,6 +74,12 @@ type Event struct {
 	// inputs carry "Connection: upgrade" and "Upgrade: websocket"), which add them to the CONNECT
 	// headers. Not part of the event's JSON.
 	UpgradeHeaders []Header `json:"-"`
+
+	// Frame is the message's payload as the client sent it, on the MESSAGE events the gateway
+	// builds (nil on others): integrations that send the frame itself (HTTP_PROXY, HTTP, MOCK,
+	// AWS) take it as is instead of copying Body back to bytes or decoding its base64. Read
+	// only. Not part of the event's JSON.
+	Frame []byte `json:"-"`
 }
 
 // RequestTimeLayout is the CLF layout AWS uses for requestContext.requestTime.

@@ -194,7 +194,7 @@ func (c *Conn) route(m job) {
 			routeKey: key, status: 200})
 		return
 	}
-	ev := &event.Event{RequestContext: rc, Path: c.shape.path}
+	ev := &event.Event{RequestContext: rc, Path: c.shape.path, Frame: m.data}
 	if m.binary {
 		ev.Body = base64.StdEncoding.EncodeToString(m.data)
 		ev.IsBase64Encoded = true

@@ -213,6 +213,9 @@ func frameBody(ev *event.Event) ([]byte, error) {
 	if ev.RequestContext.EventType != event.Message || ev.Body == "" {
 		return nil, nil
 	}
+	if ev.Frame != nil {
+		return ev.Frame, nil // the gateway's own copy of the payload: no second copy, no decoding
+	}
 	if ev.IsBase64Encoded {
 		b, err := base64.StdEncoding.DecodeString(ev.Body)
 		if err != nil {

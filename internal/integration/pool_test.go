@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"io"
 	"net"
@@ -492,5 +493,27 @@ func TestRouteEncodingAllocs(t *testing.T) {
 		t.Errorf("one HTTP_PROXY call through the pool allocates %.1f times, ceiling %d", n, ceiling)
 	} else {
 		t.Logf("one HTTP_PROXY call through the pool: %.1f allocations", n)
+	}
+}
+
+// TestFrameIsSentAsTheGatewayCopiedIt: a MESSAGE event carrying the frame's bytes (Frame, as
+// the gateway builds it) sends those very bytes, without copying Body back or decoding its
+// base64; an event without Frame (built elsewhere) still sends Body.
+func TestFrameIsSentAsTheGatewayCopiedIt(t *testing.T) {
+	be := startCountingBackend(t, echoHandler)
+	in := mustNew(t, config.Integration{Type: config.HTTPProxy, URI: be.URL}, Options{})
+	bin := []byte{0, 1, 0xfe, 0xff}
+	ev := messageEvent(base64.StdEncoding.EncodeToString(bin))
+	ev.IsBase64Encoded = true
+	ev.Frame = bin
+	if b, err := frameBody(ev); err != nil || len(b) != len(bin) || &b[0] != &bin[0] {
+		t.Fatalf("frameBody copied or changed the frame: %v %v", b, err)
+	}
+	if r := mustInvoke(t, in, ev); !bytes.Equal(r.Body, bin) {
+		t.Fatalf("backend got %v, want %v", r.Body, bin)
+	}
+	ev.Frame = nil
+	if r := mustInvoke(t, in, ev); !bytes.Equal(r.Body, bin) {
+		t.Fatalf("without Frame: backend got %v, want %v (Body decoded)", r.Body, bin)
 	}
 }
