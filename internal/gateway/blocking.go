@@ -44,7 +44,7 @@ func (h hijackGuard) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if _, plain := nc.(*net.TCPConn); plain {
 		return nc, rw, nil // nbio moves it onto its event loop: onData guards it
 	}
-	if size := h.c.g.o.Limits.SocketSendBuffer; size > 0 {
+	if size := h.c.shape.g.o.Limits.SocketSendBuffer; size > 0 {
 		if tc, ok := tcpUnder(nc).(interface{ SetWriteBuffer(int) error }); ok {
 			_ = tc.SetWriteBuffer(size)
 		}
@@ -165,7 +165,7 @@ func (r *readGuard) Read(p []byte) (int, error) {
 		if n == 0 {
 			return 0, err
 		}
-		sc := r.f.scan(p[:n], &c.g.o.Limits)
+		sc := r.f.scan(p[:n], &c.shape.g.o.Limits)
 		out := sc.n
 		if sc.npre > 0 {
 			copy(p[sc.npre:], p[:sc.n])

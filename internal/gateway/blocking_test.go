@@ -60,7 +60,7 @@ func TestHijackGuardWrapsTLSAndSetsTheSendBuffer(t *testing.T) {
 	g := &Gateway{o: Options{Limits: Limits{SocketSendBuffer: 16 << 10}}}
 	srv, _ := tcpPair(t)
 	before := sendBuffer(t, srv)
-	nc, _, err := hijackGuard{hijacker{conn: tls.Server(srv, &tls.Config{})}, &Conn{g: g}}.Hijack()
+	nc, _, err := hijackGuard{hijacker{conn: tls.Server(srv, &tls.Config{})}, &Conn{shape: &connShape{g: g}}}.Hijack()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +76,7 @@ func TestHijackGuardWrapsTLSAndSetsTheSendBuffer(t *testing.T) {
 		t.Errorf("SO_SNDBUF %d (was %d), want %d", got, before, 2*(16<<10))
 	}
 	plain, _ := tcpPair(t)
-	nc, _, err = hijackGuard{hijacker{conn: plain}, &Conn{g: g}}.Hijack()
+	nc, _, err = hijackGuard{hijacker{conn: plain}, &Conn{shape: &connShape{g: g}}}.Hijack()
 	if err != nil || nc != net.Conn(plain) {
 		t.Fatalf("plain TCP hijacked as %T, %v; want the *net.TCPConn itself", nc, err)
 	}
@@ -96,7 +96,7 @@ func TestReadGuardFramesLikeOnData(t *testing.T) {
 	stream = append(stream, after...)
 	for _, cut := range []int{1, 3, len(good1) + 1, len(good1) + 3, len(good1) + len(good2) + 1} {
 		g := &Gateway{o: Options{Limits: Limits{MessageBytes: 128 << 10, FrameBytes: 32 << 10}}}
-		c := &Conn{g: g}
+		c := &Conn{shape: &connShape{g: g}}
 		srv, client := net.Pipe()
 		go func() {
 			_, _ = client.Write(stream[:cut])

@@ -23,22 +23,21 @@ import (
 // pushes delivered and integrations called only while it is open.
 //
 // It is kept small on purpose: memory per idle connection decides how many connections one
-// machine holds. No headers after $connect; 160 bytes, a Go size class (TestConnFitsItsSizeClass),
+// machine holds. No headers after $connect; 144 bytes, a Go size class (TestConnFitsItsSizeClass),
 // with the fields packed as they are; the id and the source address share one allocation
 // (key); what most connections repeat (User-Agent, domain, path) is shared through shape, and
 // what only some connections have (an authorizer's answer; pushes held before the 101,
 // messages waiting for a slot and why it ends) sits behind a pointer.
 type Conn struct {
-	g  *Gateway
 	ws *websocket.Conn // nil until open; guarded by mu
 
 	key         string     // the source address, then the id (ipLen splits them): see newKey
 	connectedAt int64      // unix nanos: 8 bytes where a time.Time takes 24
-	shape       *connShape // User-Agent, domain and path, shared with connections that sent the same
+	shape       *connShape // the gateway, User-Agent, domain and path, shared with connections that sent the same
 	auth        *authInfo  // nil for an anonymous connection
 
-	lastData atomic.Int64  // unix nanos of the last data frame (lastActiveAt, idle timeout)
-	lastSeen atomic.Int64  // unix nanos of the last frame of any kind (dead-peer detection)
+	lastData atomic.Uint32 // the last data frame (lastActiveAt, idle timeout): a stamp (see stamp)
+	lastSeen atomic.Uint32 // the last frame of any kind (dead-peer detection): a stamp
 	flags    atomic.Uint32 // flagPinged, flagAttached
 	// ctl rate-limits pings and pongs (limits.controlFramesPerSecond): the count of those in
 	// the current second under the second (see controlFrame). Only nbio's per-connection
@@ -133,8 +132,10 @@ func (c *Conn) tidy() {
 
 // connShape is what a connection's handshake said that most connections repeat: the client's
 // User-Agent, the domain it connected to (requestContext.domainName, the Host header unless
-// configured) and its path. Connections that sent the same three share one (Gateway.shapes).
+// configured) and its path; and the gateway that holds it. Connections that sent the same
+// three share one (Gateway.shapes).
 type connShape struct {
+	g          *Gateway
 	userAgent  string
 	domainName string
 	path       string
@@ -267,13 +268,29 @@ func fromHub(r hub.CloseReason) closeReason {
 func (c *Conn) ID() string { return c.key[c.ipLen:] }
 
 // LastActive implements hub.Conn: the time of the last data frame.
-func (c *Conn) LastActive() time.Time { return time.Unix(0, c.lastData.Load()) }
+func (c *Conn) LastActive() time.Time {
+	now := time.Now().UnixNano()
+	return time.Unix(0, now-since(now, c.lastData.Load()))
+}
+
+// stamp is a time (unix nanos) as Conn keeps its last-frame times: unix milliseconds modulo
+// 2^32, 4 bytes where an int64 takes 8. since reads it back as the time from it to now, signed
+// (a frame stamped after the sweeper read the clock is a little in the future), exact to the
+// millisecond while under 2^31 ms (24.8 days) either way: a connection that sends nothing for
+// that long is closed by the idle timeout or the dead-peer check first; with both off, only
+// its lastActiveAt would be read wrong.
+func stamp(ns int64) uint32 { return uint32(ns / int64(time.Millisecond)) }
+
+// since is the time from stamp s to now (unix nanos), in nanoseconds; see stamp.
+func since(now int64, s uint32) int64 {
+	return int64(int32(stamp(now)-s)) * int64(time.Millisecond)
+}
 
 // Info implements hub.Conn.
 func (c *Conn) Info() registry.Conn {
 	return registry.Conn{
 		ID:           c.ID(),
-		Node:         c.g.hub.Node(),
+		Node:         c.shape.g.hub.Node(),
 		ConnectedAt:  time.Unix(0, c.connectedAt),
 		LastActiveAt: c.LastActive(),
 		SourceIP:     c.sourceIP(),
@@ -313,8 +330,8 @@ func (c *Conn) authContext() map[string]any {
 func connFromRecord(g *Gateway, rc registry.Conn) *Conn {
 	ip := rc.SourceIP[:min(len(rc.SourceIP), 255)]
 	c := &Conn{
-		g: g, key: ip + rc.ID, ipLen: uint8(len(ip)), connectedAt: rc.ConnectedAt.UnixNano(),
-		shape: &connShape{userAgent: rc.UserAgent, domainName: g.o.DomainName, path: rc.Path},
+		key: ip + rc.ID, ipLen: uint8(len(ip)), connectedAt: rc.ConnectedAt.UnixNano(),
+		shape: &connShape{g: g, userAgent: rc.UserAgent, domainName: g.o.DomainName, path: rc.Path},
 	}
 	if rc.UserID != "" || rc.Authorizer != nil {
 		c.auth = &authInfo{userID: rc.UserID, context: rc.Authorizer}
@@ -336,7 +353,7 @@ func (c *Conn) write(mt websocket.MessageType, data []byte) error {
 		err := c.hold(data)
 		c.mu.Unlock()
 		if err == nil {
-			c.g.metrics.API.MessageOut(c.g.o.Stage)
+			c.shape.g.metrics.API.MessageOut(c.shape.g.o.Stage)
 		}
 		return err
 	case open:
@@ -355,7 +372,7 @@ func (c *Conn) write(mt websocket.MessageType, data []byte) error {
 	c.mu.Unlock()
 	switch {
 	case err == nil:
-		c.g.metrics.API.MessageOut(c.g.o.Stage)
+		c.shape.g.metrics.API.MessageOut(c.shape.g.o.Stage)
 		return nil
 	case errors.Is(err, nbio.ErrOverflow), errors.Is(err, websocket.ErrMessageSendQuqueIsFull):
 		// The socket's buffer is over limits.sendQueueBytes. No close frame can get through a
@@ -373,7 +390,7 @@ func (c *Conn) write(mt websocket.MessageType, data []byte) error {
 // is nbio's write buffer, checked by WriteMessage. Caller holds c.mu.
 func (c *Conn) admit(n int) bool {
 	rg, ok := c.ws.Conn.(*readGuard)
-	return !ok || rg.admit(n, maxOutFrame(c.g.o.Limits.FrameBytes), c.g.o.Limits.SendQueueBytes)
+	return !ok || rg.admit(n, maxOutFrame(c.shape.g.o.Limits.FrameBytes), c.shape.g.o.Limits.SendQueueBytes)
 }
 
 // control writes a ping or pong, only while the connection is open: nothing may follow a close
@@ -394,7 +411,7 @@ func (c *Conn) hold(data []byte) error {
 			n += len(p)
 		}
 	}
-	if limit := c.g.o.Limits.SendQueueBytes; limit > 0 && n > limit {
+	if limit := c.shape.g.o.Limits.SendQueueBytes; limit > 0 && n > limit {
 		return hub.ErrSlowConsumer
 	}
 	w := c.backlog()

@@ -63,7 +63,7 @@ func TestControlFramesPerSecondPacked(t *testing.T) {
 	}
 	defer func() { close(g.stopSweep); <-g.sweepDone }()
 	t0 := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC).UnixNano()
-	c := &Conn{g: g, state: open}
+	c := &Conn{shape: &connShape{g: g}, state: open}
 	for i := range 3 {
 		if !c.controlFrameAt(t0 + int64(i)*int64(100*time.Millisecond)) {
 			t.Fatalf("frame %d of 3 in one second refused", i+1)
@@ -81,11 +81,38 @@ func TestControlFramesPerSecondPacked(t *testing.T) {
 		t.Fatalf("after the 4th frame: %v %+v; want closing for %+v", s, r, reasonCtlFlood)
 	}
 
-	sat := &Conn{g: g, state: open}
+	sat := &Conn{shape: &connShape{g: g}, state: open}
 	sec := uint32(t0/int64(time.Second)) << ctlCountBits
 	sat.ctl = sec | ctlCountMask
 	sat.controlFrameAt(t0)
 	if sat.ctl != sec|ctlCountMask {
 		t.Fatalf("a full count moved the window: ctl %#x, want %#x", sat.ctl, sec|ctlCountMask)
+	}
+}
+
+// Last-frame stamps are 4-byte millisecond clocks: the time since one is exact to the
+// millisecond, across the clock's wrap too, for anything under 24.8 days either way (a frame
+// stamped just after the sweeper read the clock is not ages old: TestDisconnectOnMaxDuration
+// caught that).
+func TestStampSince(t *testing.T) {
+	wrap := int64(1<<32) * int64(time.Millisecond) // a time whose stamp is 0
+	for _, now := range []int64{
+		time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC).UnixNano(),
+		wrap + int64(3*time.Second), // the stamp wrapped between then and now
+		wrap,
+	} {
+		for _, ago := range []time.Duration{0, 250 * time.Millisecond, 5 * time.Second, 10 * time.Minute, 24 * 24 * time.Hour,
+			-time.Millisecond, -3 * time.Second} {
+			got := time.Duration(since(now, stamp(now-int64(ago))))
+			if d := got - ago; d <= -time.Millisecond || d >= time.Millisecond {
+				t.Fatalf("now %d, %v ago: since = %v", now, ago, got)
+			}
+		}
+	}
+	c := &Conn{}
+	at := time.Now().Add(-90 * time.Second)
+	c.lastData.Store(stamp(at.UnixNano()))
+	if d := c.LastActive().Sub(at); d < -time.Millisecond || d > time.Millisecond {
+		t.Fatalf("LastActive = %v, want %v to the millisecond", c.LastActive(), at)
 	}
 }

@@ -32,7 +32,7 @@ import (
 func (g *Gateway) connect(w http.ResponseWriter, r *http.Request, route *Route, path string, lines []event.Header) {
 	start := time.Now()
 	g.metrics.API.Connect(g.o.Stage)
-	c := &Conn{g: g, connectedAt: start.UnixNano()}
+	c := &Conn{connectedAt: start.UnixNano()}
 	var id [16]byte
 	event.PutID(&id)
 	c.key, c.ipLen = newKey(sourceIP(r), &id)
@@ -40,7 +40,7 @@ func (g *Gateway) connect(w http.ResponseWriter, r *http.Request, route *Route, 
 	if domain == "" {
 		domain = r.Host
 	}
-	c.shape = g.shapes.get(connShape{userAgent: r.UserAgent(), domainName: domain, path: path})
+	c.shape = g.shapes.get(connShape{g: g, userAgent: r.UserAgent(), domainName: domain, path: path})
 	ctx := r.Context()
 	done := connectDone{log: connectLog{g, "", c.ID()}}
 	if route != nil && (route.Authorizer != nil || route.Integration != nil) {
@@ -57,8 +57,8 @@ func (g *Gateway) connect(w http.ResponseWriter, r *http.Request, route *Route, 
 		return
 	}
 	now := time.Now().UnixNano()
-	c.lastData.Store(now)
-	c.lastSeen.Store(now)
+	c.lastData.Store(stamp(now))
+	c.lastSeen.Store(stamp(now))
 	// Reachable from here on: a push in the instant before the 101 is out waits in c.pending
 	// (open writes it first), so a client that saw its 101 has every push made after it.
 	g.hub.Add(context.WithoutCancel(ctx), c)
@@ -446,12 +446,12 @@ func (c *Conn) baseContext(routeKey, eventType string, now time.Time) event.Requ
 	rc := event.RequestContext{
 		RouteKey:     routeKey,
 		EventType:    eventType,
-		Stage:        c.g.o.Stage,
+		Stage:        c.shape.g.o.Stage,
 		ConnectedAt:  event.Millis(time.Unix(0, c.connectedAt)),
 		Identity:     event.Identity{SourceIP: c.sourceIP(), UserAgent: c.shape.userAgent},
 		DomainName:   c.shape.domainName,
 		ConnectionID: c.ID(),
-		APIID:        c.g.o.APIID,
+		APIID:        c.shape.g.o.APIID,
 		Authorizer:   c.authContext(),
 		UserID:       c.userID(),
 	}

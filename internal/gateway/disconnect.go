@@ -36,7 +36,7 @@ func (c *Conn) end(err error, opened bool) {
 	dropped, bytes := c.dropQueued()
 	c.mu.Unlock()
 	c.logDropped(dropped, bytes)
-	g := c.g
+	g := c.shape.g
 	g.work.Add(1) // before the hub forgets it, so Shutdown's wait cannot miss this job
 	// This runs on nbio's shared handler goroutines: forget the connection locally now, and
 	// leave the store (a Redis round trip, up to its timeout while Redis is down) to a goroutine
@@ -68,7 +68,7 @@ func (c *Conn) end(err error, opened bool) {
 // goroutine), queued behind them otherwise so the log keeps its order, and skipped when the log
 // is off.
 func (c *Conn) disconnected(r closeReason) {
-	g := c.g
+	g := c.shape.g
 	if !g.disconnectListened() {
 		if !g.log.Enabled(context.Background(), slog.LevelInfo) {
 			return
@@ -92,11 +92,11 @@ func (g *Gateway) disconnectListened() bool {
 
 // runDisconnect is a queued $disconnect job.
 func (c *Conn) runDisconnect(r closeReason) {
-	if !c.g.disconnectListened() {
-		c.g.logDisconnect(c.ID(), r)
+	if !c.shape.g.disconnectListened() {
+		c.shape.g.logDisconnect(c.ID(), r)
 		return
 	}
-	c.g.disconnect(c.disconnectEvent(r), c.ID(), r.by)
+	c.shape.g.disconnect(c.disconnectEvent(r), c.ID(), r.by)
 }
 
 // logDisconnect is the access log line of a $disconnect no integration listens to.

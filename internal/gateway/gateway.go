@@ -294,9 +294,9 @@ func (c *Conn) controlFrame() bool { return c.controlFrameAt(time.Now().UnixNano
 
 // controlFrameAt is controlFrame for a frame at now (unix nanos).
 func (c *Conn) controlFrameAt(now int64) bool {
-	c.lastSeen.Store(now)
+	c.lastSeen.Store(stamp(now))
 	c.ponged()
-	limit := c.g.limits().ControlFramesPerSecond
+	limit := c.shape.g.limits().ControlFramesPerSecond
 	if limit <= 0 {
 		return true
 	}

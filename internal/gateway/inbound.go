@@ -231,7 +231,7 @@ func (g *Gateway) onData(nc *nbio.Conn, data []byte) {
 
 // onData is Gateway.onData for an attached connection.
 func (c *Conn) onData(nc *nbio.Conn, data []byte) {
-	g := c.g
+	g := c.shape.g
 	in := &c.in
 	in.mu.Lock()
 	defer in.mu.Unlock()
@@ -253,7 +253,7 @@ func (c *Conn) onData(nc *nbio.Conn, data []byte) {
 
 // feed scans data and parses what may be parsed. Caller holds c.in.mu.
 func (c *Conn) feed(nc *nbio.Conn, data []byte) {
-	sc := c.in.f.scan(data, &c.g.o.Limits)
+	sc := c.in.f.scan(data, &c.shape.g.o.Limits)
 	sc.parse(nc, data)
 	if sc.fail != nil {
 		c.close(*sc.fail)
@@ -289,7 +289,7 @@ func (in *inbound) pause(c *Conn) {
 	if !in.stalled.CompareAndSwap(0, time.Now().UnixNano()) {
 		return
 	}
-	c.g.metrics.InboundPaused.Inc()
+	c.shape.g.metrics.InboundPaused.Inc()
 	if r, ok := readPauser(c.ws); ok {
 		_ = r.PauseReading() // unsupported or closed: the hold bounds what is read
 	}

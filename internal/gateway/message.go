@@ -33,13 +33,13 @@ func (g *Gateway) onMessage(ws *websocket.Conn, mt websocket.MessageType, data [
 // the default of 1 they reach integrations in the order they arrived. Messages beyond
 // limits.inboundQueueBytes make the connection stop reading (inbound.go).
 func (c *Conn) enqueue(m job) {
-	if m.binary && !c.g.limits().AllowBinary {
+	if m.binary && !c.shape.g.limits().AllowBinary {
 		c.close(reasonBinary)
 		return
 	}
 	now := m.at.UnixNano()
-	c.lastData.Store(now)
-	c.lastSeen.Store(now)
+	c.lastData.Store(stamp(now))
+	c.lastSeen.Store(stamp(now))
 	c.ponged()
 	c.mu.Lock()
 	if c.state != open {
@@ -47,7 +47,7 @@ func (c *Conn) enqueue(m job) {
 		return // arrived after a close frame, sent or received: the connection is over
 	}
 	c.queued += m.cost()
-	if l := c.g.o.Limits.InboundQueueBytes; l > 0 && int(c.queued) > l {
+	if l := c.shape.g.o.Limits.InboundQueueBytes; l > 0 && int(c.queued) > l {
 		c.in.pause(c)
 	}
 	c.mu.Unlock()
@@ -62,9 +62,9 @@ func (m job) cost() int32 { return int32(len(m.data) + jobOverhead) }
 const jobOverhead = 128
 
 func (c *Conn) push(m job) {
-	c.g.work.Add(1)
+	c.shape.g.work.Add(1)
 	c.mu.Lock()
-	if int(c.inflight) >= c.g.limits().ConcurrencyPerConnection {
+	if int(c.inflight) >= c.shape.g.limits().ConcurrencyPerConnection {
 		w := c.backlog()
 		w.jobs = append(w.jobs, m)
 		c.mu.Unlock()
@@ -80,10 +80,10 @@ func (c *Conn) push(m job) {
 func (c *Conn) drain(m job) {
 	for {
 		c.run(m)
-		c.g.work.Add(-1)
+		c.shape.g.work.Add(-1)
 		c.mu.Lock()
 		c.queued -= m.cost()
-		resume := c.state == open && int(c.queued) <= c.g.o.Limits.InboundQueueBytes/2
+		resume := c.state == open && int(c.queued) <= c.shape.g.o.Limits.InboundQueueBytes/2
 		if c.wait == nil || len(c.wait.jobs) == 0 {
 			c.inflight--
 			if c.wait != nil {
@@ -122,7 +122,7 @@ func (c *Conn) dropQueued() (n, bytes int) {
 	}
 	if n > 0 {
 		c.queued -= cost
-		c.g.work.Add(int64(-n))
+		c.shape.g.work.Add(int64(-n))
 		c.wait.jobs = nil
 		c.tidy()
 	}
@@ -134,17 +134,17 @@ func (c *Conn) logDropped(n, bytes int) {
 	if n == 0 {
 		return
 	}
-	c.g.metrics.InboundDropped.Add(float64(n))
-	c.g.log.Warn("messages dropped: connection closed before their integration ran", "connectionId", c.ID(),
+	c.shape.g.metrics.InboundDropped.Add(float64(n))
+	c.shape.g.log.Warn("messages dropped: connection closed before their integration ran", "connectionId", c.ID(),
 		"messages", n, "bytes", bytes)
 }
 
 func (c *Conn) run(m job) {
 	// A node resumed after a stall checks its lease before it acts: if a survivor reaped it
 	// meanwhile, EnsureLease closes this connection (reaped) and nothing below runs for it.
-	c.g.hub.EnsureLease(context.Background())
+	c.shape.g.hub.EnsureLease(context.Background())
 	if m.disconnect != nil {
-		if c.g.hub.Reaps() != m.reaps {
+		if c.shape.g.hub.Reaps() != m.reaps {
 			return // the survivor that reaped this node ran this $disconnect
 		}
 		c.runDisconnect(*m.disconnect)
@@ -161,7 +161,7 @@ func (c *Conn) run(m job) {
 // route selects the route for one message, calls its integration and sends the answer back on
 // a two-way route (docs/aws-compatibility.md).
 func (c *Conn) route(m job) {
-	g := c.g
+	g := c.shape.g
 	t := g.RouteTable() // one snapshot for the whole message, whatever a reload does meanwhile
 	key := event.RouteDefault
 	var r *Route

@@ -57,10 +57,10 @@ func (g *Gateway) sweepOnce(now time.Time) {
 			c.close(reasonDuration)
 		case l.InboundStallTimeout > 0 && c.in.stalledSince(n) >= l.InboundStallTimeout:
 			c.close(reasonStalled)
-		case l.IdleTimeout > 0 && n-c.lastData.Load() >= int64(l.IdleTimeout):
+		case l.IdleTimeout > 0 && since(n, c.lastData.Load()) >= int64(l.IdleTimeout):
 			c.close(reasonIdle)
-		case l.PingInterval > 0 && n-c.lastSeen.Load() >= int64(l.PingInterval):
-			if c.pinged() && n-c.lastSeen.Load() >= 2*int64(l.PingInterval) {
+		case l.PingInterval > 0 && since(n, c.lastSeen.Load()) >= int64(l.PingInterval):
+			if c.pinged() && since(n, c.lastSeen.Load()) >= 2*int64(l.PingInterval) {
 				c.close(reasonDeadPeer)
 			} else if !c.ping() {
 				c.control(websocket.PingMessage, nil)
