@@ -369,7 +369,9 @@ func (s *Server) Handler() http.Handler {
 		// twice. The API answers every path itself, as AWS does.
 		// Every API path has an "@" (or "%40") or is an upgrade; the node's own paths have
 		// neither, so the API skips the mux lookup (six allocations per push).
-		if p := management.EscapedPath(r.URL); !isAPIPath(p) {
+		// A WebSocket upgrade for a connect path skips it too (six allocations per connect),
+		// unless the path is one of the node's own.
+		if p := management.EscapedPath(r.URL); !isAPIPath(p) && !s.isConnect(r, p) {
 			if _, pattern := mux.Handler(r); pattern != "" && isClean(p) {
 				mux.ServeHTTP(w, r)
 				return
@@ -391,6 +393,21 @@ func (s *Server) api(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mgmt.ServeHTTP(w, r)
+}
+
+// isConnect reports whether r is a WebSocket upgrade the API takes (see api) on a path that
+// none of adminRoutes serves.
+func (s *Server) isConnect(r *http.Request, escapedPath string) bool {
+	return gateway.IsUpgrade(r) && s.mgmt.IsConnectPath(escapedPath) && !isAdminPath(escapedPath)
+}
+
+// isAdminPath reports whether escapedPath is served by adminRoutes (kept beside it).
+func isAdminPath(escapedPath string) bool {
+	switch escapedPath {
+	case "/healthz", "/readyz", "/metrics":
+		return true
+	}
+	return strings.HasPrefix(escapedPath, dashboard.Prefix) || escapedPath+"/" == dashboard.Prefix
 }
 
 // isAPIPath reports whether escapedPath can only be the API's: it names a management resource
@@ -426,6 +443,7 @@ func isClean(p string) bool {
 	return c == p
 }
 
+// adminRoutes are the node's own paths; isAdminPath lists them too.
 func (s *Server) adminRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = w.Write([]byte("ok\n"))
@@ -448,7 +466,7 @@ func (s *Server) Start(ctx context.Context) error {
 		return err
 	}
 	go s.dash.Run(ctx)
-	inner, err := net.Listen("tcp", s.cfg.Listen)
+	inner, err := tlsmux.Listen("tcp", s.cfg.Listen)
 	if err != nil {
 		return s.keyErr("listen", err)
 	}

@@ -423,3 +423,16 @@ func readFirst(c net.Conn) (byte, net.Conn, error) {
 	}
 	return b[0], &prefixConn{Conn: c, first: b[:]}, nil
 }
+
+// Listen is net.Listen for a Listener's inner listener: on Linux its connections reach
+// accept(2) only once their first bytes are in (TCP_DEFER_ACCEPT, at most about a second
+// later for a client that sends nothing), so Accept classifies nearly all of them without a
+// goroutine.
+func Listen(network, address string) (net.Listener, error) {
+	lc := net.ListenConfig{Control: func(_, _ string, rc syscall.RawConn) error {
+		// Without the option (a kernel that refuses it) Accept still works, waiting for more
+		// first bytes on goroutines: not a reason to refuse to listen.
+		return rc.Control(func(fd uintptr) { _ = deferAccept(fd) })
+	}}
+	return lc.Listen(context.Background(), network, address)
+}
