@@ -1,6 +1,9 @@
 package gateway
 
-import "testing"
+import (
+	"net/http"
+	"testing"
+)
 
 // TestFramerScanAllocs pins the inbound frame check every client read passes at zero
 // allocations for good frames, whole or cut across reads (the check's close reasons once
@@ -27,5 +30,42 @@ func TestFramerScanAllocs(t *testing.T) {
 	})
 	if n > 0 {
 		t.Errorf("framer.scan allocates %v times per frame, want 0", n)
+	}
+}
+
+// TestIsUpgrade: the Connection and Upgrade tokens are found in any case, in any place of a
+// comma-separated list and across repeated lines, whole tokens only, and without allocating
+// (the lists were split into new strings on every handshake).
+func TestIsUpgrade(t *testing.T) {
+	for _, c := range []struct {
+		conn, upgrade []string
+		want          bool
+	}{
+		{[]string{"Upgrade"}, []string{"websocket"}, true},
+		{[]string{"keep-alive, Upgrade"}, []string{"WebSocket"}, true},
+		{[]string{"keep-alive", " upgrade "}, []string{"h2c,websocket"}, true},
+		{[]string{"keep-alive"}, []string{"websocket"}, false},
+		{[]string{"upgraded"}, []string{"websocket"}, false},
+		{[]string{"Upgrade"}, []string{"websockets, h2c"}, false},
+		{[]string{"Upgrade"}, nil, false},
+		{[]string{","}, []string{",,"}, false},
+	} {
+		r := &http.Request{Header: http.Header{}}
+		for _, v := range c.conn {
+			r.Header.Add("Connection", v)
+		}
+		for _, v := range c.upgrade {
+			r.Header.Add("Upgrade", v)
+		}
+		if got := IsUpgrade(r); got != c.want {
+			t.Errorf("Connection %q, Upgrade %q: IsUpgrade = %v, want %v", c.conn, c.upgrade, got, c.want)
+		}
+	}
+	if raceEnabled {
+		return
+	}
+	r := &http.Request{Header: http.Header{"Connection": {"keep-alive, Upgrade"}, "Upgrade": {"websocket"}}}
+	if n := testing.AllocsPerRun(100, func() { IsUpgrade(r) }); n != 0 {
+		t.Errorf("IsUpgrade allocates %v times, want 0", n)
 	}
 }

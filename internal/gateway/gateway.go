@@ -452,10 +452,12 @@ func IsUpgrade(r *http.Request) bool {
 
 func headerHasToken(h http.Header, name, token string) bool {
 	for _, v := range h.Values(name) {
-		for _, part := range strings.Split(v, ",") {
+		for v != "" { // the comma-separated list, without allocating its parts
+			part, rest, _ := strings.Cut(v, ",")
 			if strings.EqualFold(strings.TrimSpace(part), token) {
 				return true
 			}
+			v = rest
 		}
 	}
 	return false

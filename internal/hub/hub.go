@@ -213,8 +213,6 @@ func (h *Hub[C]) Add(ctx context.Context, c C) {
 	s.conns.put(c)
 	s.mu.Unlock()
 	h.count.Add(1)
-	ctx, cancel := context.WithTimeout(ctx, h.o.StoreTimeout)
-	defer cancel()
 	if err := h.register(ctx, c); err != nil {
 		h.needsSync.Store(true)
 		h.o.Logger.Warn("register connection in store failed; will retry", observe.KeyConnectionID, c.ID(), observe.KeyError, err)
@@ -225,8 +223,10 @@ func (h *Hub[C]) Add(ctx context.Context, c C) {
 // itself (registry.SourceRegisterer, the memory store), so no copy of its record is held.
 func (h *Hub[C]) register(ctx context.Context, c C) error {
 	if sr, ok := h.o.Store.(registry.SourceRegisterer); ok {
-		return sr.RegisterSource(ctx, c)
+		return sr.RegisterSource(ctx, c) // in the process, no I/O: no deadline to set
 	}
+	ctx, cancel := context.WithTimeout(ctx, h.o.StoreTimeout)
+	defer cancel()
 	return h.o.Store.Register(ctx, c.Info())
 }
 
@@ -265,8 +265,13 @@ func (h *Hub[C]) Forget(id string) bool {
 // Unregister removes a forgotten connection from the store. A failure is logged and repaired
 // by the next resync.
 func (h *Hub[C]) Unregister(ctx context.Context, id string) {
-	ctx, cancel := context.WithTimeout(ctx, h.o.StoreTimeout)
-	defer cancel()
+	if _, local := h.o.Store.(registry.SourceRegisterer); !local {
+		// A store over the network gets StoreTimeout; the memory store does no I/O, and a
+		// timer per close (context.WithTimeout) was a few percent of a connect's CPU.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, h.o.StoreTimeout)
+		defer cancel()
+	}
 	if _, _, err := h.o.Store.Unregister(ctx, id); err != nil {
 		h.needsSync.Store(true)
 		h.o.Logger.Warn("unregister connection from store failed", observe.KeyConnectionID, id, observe.KeyError, err)
