@@ -46,7 +46,8 @@ import (
 type Server struct {
 	engine *nbhttp.Engine
 	srv    *http.Server
-	ln     net.Listener
+	ln     net.Listener // nil with NBIOParser
+	addr   string
 	push   *pushes
 	hop    *hop
 }
@@ -64,6 +65,11 @@ type Options struct {
 	// IntegrationClient is the client Integration's calls go through: ClientNetHTTP (the
 	// default) or ClientMinimal (see hop).
 	IntegrationClient string
+	// NBIOParser serves the handshake on nbio's own HTTP parser (nbio accepts, parses and
+	// upgrades on its event loop: no net/http goroutine, no bufio, no descriptor duplicate)
+	// instead of net/http plus UpgradeAndTransferConnToPoller: what that design would give a
+	// connect, measured on the floor alone. addr needs a port of its own (not 0).
+	NBIOParser bool
 }
 
 // IntegrationTimeout bounds one call of Options.Integration, as bench/configs/echo.yaml's
@@ -90,7 +96,16 @@ func StartWith(addr string, o Options) (*Server, error) {
 		}
 	}
 	logging.SetLevel(logging.LevelNone)
-	engine := nbhttp.NewEngine(nbhttp.Config{Name: "benchfloor", ReleaseWebsocketPayload: true})
+	cfg := nbhttp.Config{Name: "benchfloor", ReleaseWebsocketPayload: true}
+	var mux *http.ServeMux
+	if o.NBIOParser {
+		if _, port, _ := net.SplitHostPort(addr); port == "0" {
+			return nil, fmt.Errorf("bare-server --nbio-parser --listen %q: give a port (nbio listens itself)", addr)
+		}
+		mux = http.NewServeMux()
+		cfg.Network, cfg.Addrs, cfg.Handler = "tcp", []string{addr}, mux
+	}
+	engine := nbhttp.NewEngine(cfg)
 	if err := engine.Start(); err != nil {
 		return nil, fmt.Errorf("bare-server: %w", err)
 	}
@@ -117,23 +132,31 @@ func StartWith(addr string, o Options) (*Server, error) {
 	} else {
 		u.OnMessage(echo)
 	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		engine.Stop()
-		return nil, fmt.Errorf("bare-server: %w", err)
-	}
-	s.ln = ln
-	s.srv = &http.Server{
-		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	serve := func(upgrade func(w http.ResponseWriter, r *http.Request)) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
 			switch {
 			case r.URL.Path == "/healthz":
 				_, _ = w.Write([]byte("ok\n"))
 			case s.push != nil && r.Method == http.MethodPost:
 				s.push.serveHTTP(w, r)
 			default:
-				_, _ = u.UpgradeAndTransferConnToPoller(w, r, nil)
+				upgrade(w, r)
 			}
-		}),
+		}
+	}
+	if o.NBIOParser {
+		s.addr = addr
+		mux.Handle("/", serve(func(w http.ResponseWriter, r *http.Request) { _, _ = u.Upgrade(w, r, nil) }))
+		return s, nil
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		engine.Stop()
+		return nil, fmt.Errorf("bare-server: %w", err)
+	}
+	s.ln, s.addr = ln, ln.Addr().String()
+	s.srv = &http.Server{
+		Handler:           serve(func(w http.ResponseWriter, r *http.Request) { _, _ = u.UpgradeAndTransferConnToPoller(w, r, nil) }),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
 	go func() { _ = s.srv.Serve(ln) }()
@@ -210,11 +233,13 @@ func (p *pushes) serveHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // Addr is the address the server listens on (host:port).
-func (s *Server) Addr() string { return s.ln.Addr().String() }
+func (s *Server) Addr() string { return s.addr }
 
 // Stop closes the listener and every connection.
 func (s *Server) Stop() {
-	_ = s.srv.Close()
+	if s.srv != nil {
+		_ = s.srv.Close()
+	}
 	s.engine.Stop()
 	if s.hop != nil {
 		s.hop.close()

@@ -22,6 +22,39 @@ func TestFloorEchoesAndAnswersHealth(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Stop()
+	checkFloor(t, s)
+}
+
+// The floor on nbio's own HTTP parser answers the same.
+func TestFloorOnNBIOParser(t *testing.T) {
+	if raceEnabled {
+		// nbio's own HTTP server mode races in its accept path (nbhttp's listen goroutine
+		// writes the connection the poller already reads); wsgate does not use that mode, and
+		// this floor variant is a measurement only.
+		t.Skip("nbio's own HTTP server mode is not race-clean")
+	}
+	if _, err := benchfloor.StartWith("127.0.0.1:0", benchfloor.Options{NBIOParser: true}); err == nil {
+		t.Fatal("port 0 accepted with NBIOParser")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0") // a free port for nbio to listen on itself
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	s, err := benchfloor.StartWith(addr, benchfloor.Options{NBIOParser: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Stop()
+	if s.Addr() != addr {
+		t.Fatalf("Addr = %q, want %q", s.Addr(), addr)
+	}
+	checkFloor(t, s)
+}
+
+func checkFloor(t *testing.T, s *benchfloor.Server) {
+	t.Helper()
 
 	resp, err := http.Get("http://" + s.Addr() + "/healthz")
 	if err != nil {

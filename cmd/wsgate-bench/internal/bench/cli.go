@@ -29,6 +29,7 @@ Usage:
   wsgate-bench bare-server --listen 127.0.0.1:9002 [--push]            a bare nbio echo server (the floor)
                            [--integration http://127.0.0.1:9001/echo]  each message POSTed there, the answer sent back
                            [--integration-client net/http|minimal]     the client that makes those calls
+                           [--nbio-parser]                             handshakes on nbio's own parser (no net/http)
 
 Target: --url ws://127.0.0.1:PORT/STAGE, or --config FILE (its listen and stage); --spawn starts
 'wsgate serve --config FILE' and stops it at the end; --spawn-bare starts a bare-server on the
@@ -152,6 +153,7 @@ func serveCmd(name string, args []string, stdout, stderr io.Writer) error {
 	push := fs.Bool("push", false, "bare-server: also answer whoami, POST /{stage}/@connections/{id} and /@broadcast (the push floor)")
 	integClient := fs.String("integration-client", benchfloor.ClientNetHTTP, "bare-server --integration: net/http (a plain pooled client) or minimal (one write per request, Content-Length answers only)")
 	integ := fs.String("integration", "", "bare-server: POST each message to this http:// loopback URL with a pooled net/http client and send back the answer (the floor plus an integration's HTTP hop)")
+	nbioParser := fs.Bool("nbio-parser", false, "bare-server: handshakes on nbio's own HTTP parser instead of net/http plus the transfer to nbio (needs a port, not 0)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -164,7 +166,7 @@ func serveCmd(name string, args []string, stdout, stderr io.Writer) error {
 		}
 		stop = s
 	} else {
-		b, err := benchfloor.StartWith(*listen, benchfloor.Options{Push: *push, Integration: *integ, IntegrationClient: *integClient})
+		b, err := benchfloor.StartWith(*listen, benchfloor.Options{Push: *push, Integration: *integ, IntegrationClient: *integClient, NBIOParser: *nbioParser})
 		if err != nil {
 			return err
 		}

@@ -1,0 +1,5 @@
+//go:build !race
+
+package benchfloor_test
+
+const raceEnabled = false
