@@ -191,7 +191,7 @@ func (r *readGuard) Read(p []byte) (int, error) {
 // read, and nothing read then is routed.
 func (r *readGuard) waitWhilePaused() {
 	in := &r.c.in
-	for in.stalled.Load() != 0 && !r.c.ending() {
+	for in.paused.Load() != nil && !r.c.ending() {
 		time.Sleep(stallPoll)
 	}
 }

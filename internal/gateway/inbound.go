@@ -28,22 +28,39 @@ import (
 
 // inbound is one connection's read side.
 type inbound struct {
-	mu      sync.Mutex // held while parsing, so held bytes and new ones are parsed in order
-	f       framer
-	stalled atomic.Int64 // unix nanos the pause began; 0 while reading
-	held    *[]byte      // what arrived during a pause; nil (8 bytes, not 24) while reading
+	mu     sync.Mutex // held while parsing, so held bytes and new ones are parsed in order
+	f      framer
+	paused atomic.Pointer[paused] // nil while reading (nearly always: one word, not four)
+}
+
+// paused is a connection's stop: since when (unix nanos), and what the poller read after it was
+// decided (parsed at resume; written under inbound.mu).
+type paused struct {
+	since int64
+	held  []byte
 }
 
 // framer follows the frame headers of one connection's byte stream. Plain data: only the poller
 // of the connection touches it (under earlyMu before attach, then under inbound.mu).
 type framer struct {
-	hdr    [14]byte // a header split across reads, held until it is whole and checked
-	nhdr   uint8
-	inMsg  bool   // a fragmented data message is in progress
-	failed bool   // a bad frame was seen: nothing more is parsed
-	msg    uint32 // payload bytes of the data message so far
-	remain uint64 // payload bytes of the current frame still to come
+	hdr   [14]byte // a header split across reads, held until it is whole and checked
+	nhdr  uint8
+	state uint8  // framerInMsg, framerFailed
+	msg   uint32 // payload bytes of the data message so far
+	// remain is the payload bytes of the current frame still to come: at most 1<<31 (a
+	// control frame's at most 125; checkLength refuses longer data frames).
+	remain uint32
 }
+
+// Bits of framer.state (one byte where two bools would make the framer, and Conn, 8 bytes
+// larger).
+const (
+	framerInMsg  uint8 = 1 << iota // a fragmented data message is in progress
+	framerFailed                   // a bad frame was seen: nothing more is parsed
+)
+
+func (f *framer) inMsg() bool  { return f.state&framerInMsg != 0 }
+func (f *framer) failed() bool { return f.state&framerFailed != 0 }
 
 // scanned is what may go to the parser from one read: pre (the start of a header held from an
 // earlier read, now whole and checked), then p[:n]. fail is the close for the first bad frame
@@ -57,7 +74,7 @@ type scanned struct {
 
 // scan checks the frames in p, which follows what earlier calls saw.
 func (f *framer) scan(p []byte, l *Limits) (s scanned) {
-	if f.failed || len(p) == 0 {
+	if f.failed() || len(p) == 0 {
 		return s
 	}
 	if f.nhdr > 0 {
@@ -66,12 +83,9 @@ func (f *framer) scan(p []byte, l *Limits) (s scanned) {
 	i := 0
 	for i < len(p) {
 		if f.remain > 0 {
-			k := uint64(len(p) - i)
-			if k > f.remain {
-				k = f.remain
-			}
-			i += int(k)
-			f.remain -= k
+			k := min(len(p)-i, int(f.remain))
+			i += k
+			f.remain -= uint32(k)
 			continue
 		}
 		start := i // where this frame's bytes in p begin
@@ -110,7 +124,7 @@ func (f *framer) scan(p []byte, l *Limits) (s scanned) {
 // fail records a bad frame that starts at p[start:] (or in the held bytes, if start is 0 and
 // some were held) and stops the stream there.
 func (f *framer) fail(s scanned, start int, r *closeReason) scanned {
-	f.failed = true
+	f.state |= framerFailed
 	f.nhdr = 0
 	if start == 0 {
 		s.npre = 0
@@ -150,9 +164,9 @@ func (f *framer) checkStart() *closeReason {
 		r = protocolError("Fragmented control frame")
 	case op == 8 && b1&0x7F == 1:
 		r = protocolError("Close frame with a 1-byte payload")
-	case op == 0 && !f.inMsg:
+	case op == 0 && !f.inMsg():
 		r = protocolError("Continuation frame with no message to continue")
-	case (op == 1 || op == 2) && f.inMsg:
+	case (op == 1 || op == 2) && f.inMsg():
 		r = protocolError("New data frame inside a fragmented message")
 	default:
 		return nil
@@ -183,7 +197,7 @@ func (f *framer) checkLength(l *Limits) *closeReason {
 	case n>>63 != 0:
 		r = protocolError("Invalid frame length")
 	case op >= 8:
-		f.remain = n
+		f.remain = uint32(n) // at most 125: checkStart saw to it
 		return nil
 	case l.FrameBytes > 0 && l.FrameBytes < l.MessageBytes && n > uint64(l.FrameBytes):
 		r = reasonFrameBig
@@ -193,11 +207,13 @@ func (f *framer) checkLength(l *Limits) *closeReason {
 		r = reasonTooBig // with no messageBytes limit, still within what the parser takes
 	default:
 		f.msg += uint32(n)
-		f.inMsg = !fin
+		f.state &^= framerInMsg
 		if fin {
 			f.msg = 0
+		} else {
+			f.state |= framerInMsg
 		}
-		f.remain = n
+		f.remain = uint32(n) // at most 1<<31: the case above
 		return nil
 	}
 	return fault(r)
@@ -235,17 +251,14 @@ func (c *Conn) onData(nc *nbio.Conn, data []byte) {
 	in := &c.in
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	if in.stalled.Load() != 0 && !in.f.failed {
-		if in.held == nil {
-			in.held = new([]byte)
-		}
-		if limit := g.o.Limits.InboundQueueBytes; len(*in.held)+len(data) > limit {
-			in.f.failed = true
-			in.held = nil
+	if p := in.paused.Load(); p != nil && !in.f.failed() {
+		if limit := g.o.Limits.InboundQueueBytes; len(p.held)+len(data) > limit {
+			in.f.state |= framerFailed
+			p.held = nil
 			c.close(reasonFlood)
 			return
 		}
-		*in.held = append(*in.held, data...)
+		p.held = append(p.held, data...)
 		return
 	}
 	c.feed(nc, data)
@@ -286,7 +299,7 @@ func parse(nc *nbio.Conn, data []byte) {
 // limits.inboundQueueBytes (past it, 1008). A wss:// socket's reader goroutine waits instead
 // (blocking.go). Caller holds c.mu, which orders the pause with resume's.
 func (in *inbound) pause(c *Conn) {
-	if !in.stalled.CompareAndSwap(0, time.Now().UnixNano()) {
+	if !in.paused.CompareAndSwap(nil, &paused{since: time.Now().UnixNano()}) {
 		return
 	}
 	c.shape.g.metrics.InboundPaused.Inc()
@@ -297,13 +310,14 @@ func (in *inbound) pause(c *Conn) {
 
 // resume parses what was held during a pause and reads on.
 func (in *inbound) resume(c *Conn) {
-	if in.stalled.Load() == 0 {
+	if in.paused.Load() == nil {
 		return
 	}
 	in.mu.Lock() // what the poller reads once reads resume waits for the held bytes
 	defer in.mu.Unlock()
 	c.mu.Lock()
-	if in.stalled.Swap(0) == 0 {
+	p := in.paused.Swap(nil)
+	if p == nil {
 		c.mu.Unlock()
 		return
 	}
@@ -312,10 +326,8 @@ func (in *inbound) resume(c *Conn) {
 		_ = r.ResumeReading()
 	}
 	c.mu.Unlock()
-	held := in.held
-	in.held = nil
-	if nc, _ := ws.Conn.(*nbio.Conn); nc != nil && held != nil && len(*held) > 0 {
-		c.feed(nc, *held)
+	if nc, _ := ws.Conn.(*nbio.Conn); nc != nil && len(p.held) > 0 {
+		c.feed(nc, p.held)
 	}
 }
 
@@ -337,8 +349,8 @@ func readPauser(ws *websocket.Conn) (interface {
 
 // stalledSince is how long the connection has been paused at now (unix nanos); 0 if it is not.
 func (in *inbound) stalledSince(now int64) time.Duration {
-	if at := in.stalled.Load(); at != 0 {
-		return time.Duration(now - at)
+	if p := in.paused.Load(); p != nil {
+		return time.Duration(now - p.since)
 	}
 	return 0
 }
