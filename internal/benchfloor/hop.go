@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/wsgate/wsgate/internal/ascii"
 	"github.com/wsgate/wsgate/third_party/nbio/nbhttp/websocket"
 )
 
@@ -228,15 +229,15 @@ func (c *minimalConn) roundTrip(head string, body []byte) (answer []byte, keep b
 		name, value, _ := bytes.Cut(line, []byte(":"))
 		value = bytes.TrimSpace(value)
 		switch {
-		case asciiEqualFold(name, "Content-Length"):
+		case ascii.EqualFold(name, "Content-Length"):
 			v, err := strconv.Atoi(string(value))
 			if err != nil || v < 0 || v > maxAnswer {
 				return nil, false, fmt.Errorf("Content-Length %q", value)
 			}
 			n = v
-		case asciiEqualFold(name, "Transfer-Encoding"):
+		case ascii.EqualFold(name, "Transfer-Encoding"):
 			return nil, false, errNoLength
-		case asciiEqualFold(name, "Connection") && asciiEqualFold(value, "close"):
+		case ascii.EqualFold(name, "Connection") && ascii.EqualFold(value, "close"):
 			keep = false
 		}
 	}
@@ -248,23 +249,4 @@ func (c *minimalConn) roundTrip(head string, body []byte) (answer []byte, keep b
 		return nil, false, err
 	}
 	return answer, keep, nil
-}
-
-func asciiEqualFold(b []byte, s string) bool {
-	if len(b) != len(s) {
-		return false
-	}
-	for i := range len(b) {
-		x, y := b[i], s[i]
-		if 'A' <= x && x <= 'Z' {
-			x += 'a' - 'A'
-		}
-		if 'A' <= y && y <= 'Z' {
-			y += 'a' - 'A'
-		}
-		if x != y {
-			return false
-		}
-	}
-	return true
 }

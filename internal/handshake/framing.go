@@ -2,6 +2,8 @@ package handshake
 
 import (
 	"bytes"
+
+	"github.com/wsgate/wsgate/internal/ascii"
 )
 
 // framing is what a request head says about the bytes that follow it on the connection.
@@ -36,22 +38,22 @@ func framingOf(raw []byte) (f framing, ok bool) {
 		}
 		value = bytes.Trim(value, " \t")
 		switch {
-		case equalFold(name, "content-length"):
+		case ascii.EqualFold(name, "content-length"):
 			n, valid := decimal(value)
 			if !valid || (lengths > 0 && n != f.length) {
 				return f, false
 			}
 			f.length, lengths = n, lengths+1
-		case equalFold(name, "transfer-encoding"):
+		case ascii.EqualFold(name, "transfer-encoding"):
 			te, tes = value, tes+1
-		case equalFold(name, "connection"):
+		case ascii.EqualFold(name, "connection"):
 			conn = conn || hasToken(value, "upgrade")
-		case equalFold(name, "upgrade"):
+		case ascii.EqualFold(name, "upgrade"):
 			upg = upg || hasToken(value, "websocket")
 		}
 	}
 	if tes > 0 && !http10 {
-		if tes > 1 || !equalFold(te, "chunked") {
+		if tes > 1 || !ascii.EqualFold(te, "chunked") {
 			return f, false
 		}
 		f.chunked, f.length = true, 0
@@ -123,27 +125,10 @@ func decimal(b []byte) (int64, bool) {
 func hasToken(v []byte, token string) bool {
 	for len(v) > 0 {
 		part, rest, _ := bytes.Cut(v, []byte(","))
-		if equalFold(bytes.Trim(part, " \t"), token) {
+		if ascii.EqualFold(bytes.Trim(part, " \t"), token) {
 			return true
 		}
 		v = rest
 	}
 	return false
-}
-
-// equalFold is ASCII-only strings.EqualFold between bytes and a lower-case literal.
-func equalFold(b []byte, lower string) bool {
-	if len(b) != len(lower) {
-		return false
-	}
-	for i := range b {
-		c := b[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		if c != lower[i] {
-			return false
-		}
-	}
-	return true
 }

@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"net/textproto"
 	"strings"
+
+	"github.com/wsgate/wsgate/internal/ascii"
 )
 
 // readPlainAnswer reads the common answer without net/http's parser: HTTP/1.1, a status of 200
@@ -124,7 +126,7 @@ func scanPlainHead(head []byte) (status, lines int, n int64, ok bool) {
 			}
 		}
 		switch {
-		case equalFold(name, "Content-Length"):
+		case ascii.EqualFold(name, "Content-Length"):
 			lengths++
 			if len(value) == 0 || len(value) > 18 {
 				return 0, 0, 0, false
@@ -135,9 +137,9 @@ func scanPlainHead(head []byte) (status, lines int, n int64, ok bool) {
 				}
 				n = n*10 + int64(d-'0')
 			}
-		case equalFold(name, "Transfer-Encoding"), equalFold(name, "Trailer"), equalFold(name, "Pragma"):
+		case ascii.EqualFold(name, "Transfer-Encoding"), ascii.EqualFold(name, "Trailer"), ascii.EqualFold(name, "Pragma"):
 			return 0, 0, 0, false
-		case equalFold(name, "Connection") && !equalFold(value, "keep-alive"):
+		case ascii.EqualFold(name, "Connection") && !ascii.EqualFold(value, "keep-alive"):
 			return 0, 0, 0, false
 		}
 		lines++
@@ -146,24 +148,4 @@ func scanPlainHead(head []byte) (status, lines int, n int64, ok bool) {
 		return 0, 0, 0, false
 	}
 	return status, lines, n, true
-}
-
-// equalFold is ASCII case-insensitive equality of b and s.
-func equalFold(b []byte, s string) bool {
-	if len(b) != len(s) {
-		return false
-	}
-	for i := range len(b) {
-		x, y := b[i], s[i]
-		if 'A' <= x && x <= 'Z' {
-			x += 'a' - 'A'
-		}
-		if 'A' <= y && y <= 'Z' {
-			y += 'a' - 'A'
-		}
-		if x != y {
-			return false
-		}
-	}
-	return true
 }

@@ -26,6 +26,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/wsgate/wsgate/internal/ascii"
 )
 
 // Server takes connections over from net/http (Take) and serves them with Handler until the
@@ -347,35 +349,10 @@ func headerHas(h http.Header, key, token string) bool {
 			} else {
 				t, v = v, ""
 			}
-			if equalFoldTrim(t, token) {
+			if ascii.EqualFold(strings.Trim(t, " \t"), token) {
 				return true
 			}
 		}
 	}
 	return false
-}
-
-func equalFoldTrim(s, token string) bool {
-	for len(s) > 0 && (s[0] == ' ' || s[0] == '\t') {
-		s = s[1:]
-	}
-	for len(s) > 0 && (s[len(s)-1] == ' ' || s[len(s)-1] == '\t') {
-		s = s[:len(s)-1]
-	}
-	if len(s) != len(token) {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		a, b := s[i], token[i]
-		if 'A' <= a && a <= 'Z' {
-			a += 'a' - 'A'
-		}
-		if 'A' <= b && b <= 'Z' {
-			b += 'a' - 'A'
-		}
-		if a != b {
-			return false
-		}
-	}
-	return true
 }
