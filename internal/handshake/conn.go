@@ -257,24 +257,9 @@ func FromContext(ctx context.Context) *Conn {
 // r.Header); the caller then falls back to r.Header. err is ErrTooLarge when the head went past
 // the listener's bound.
 func Of(r *http.Request) (h Head, ok bool, err error) {
-	c := FromContext(r.Context())
-	if c == nil || !c.done.Load() {
-		return Head{}, false, nil
-	}
-	c.mu.Lock()
-	raw, over, used := c.head, c.over, c.used
-	// Handed out once, to the request it belongs to (pipelined requests before it may ask
-	// first); the connection then keeps no copy.
-	mine := raw != nil && isRequestLine(raw, r.Method, r.RequestURI)
-	if mine {
-		c.used, c.head = true, nil
-	}
-	c.mu.Unlock()
-	if over {
-		return Head{}, false, ErrTooLarge
-	}
-	if used || !mine {
-		return Head{}, false, nil
+	raw, err := take(r)
+	if raw == nil {
+		return Head{}, false, err
 	}
 	h, perr := Parse(raw)
 	if perr != nil || h.Method != r.Method || h.Target != r.RequestURI || !sameHeader(h.Fields, r.Header) {
@@ -288,9 +273,24 @@ func Of(r *http.Request) (h Head, ok bool, err error) {
 // building the head (no allocation). ok and err are as for Of, except that the lines are not
 // compared with r.Header: a head handed out here is not handed out again.
 func Size(r *http.Request) (fields, size int, ok bool, err error) {
+	raw, err := take(r)
+	if raw == nil {
+		return 0, 0, false, err
+	}
+	fields, size, perr := Count(raw)
+	if perr != nil {
+		return 0, 0, false, nil
+	}
+	return fields, size, true, nil
+}
+
+// take hands out r's head as recorded on its connection: once, to the request it belongs to
+// (pipelined requests before it may ask first), after which the connection keeps no copy. nil
+// when there is none for r; err is ErrTooLarge when the head went past the listener's bound.
+func take(r *http.Request) ([]byte, error) {
 	c := FromContext(r.Context())
 	if c == nil || !c.done.Load() {
-		return 0, 0, false, nil
+		return nil, nil
 	}
 	c.mu.Lock()
 	raw, over, used := c.head, c.over, c.used
@@ -300,16 +300,12 @@ func Size(r *http.Request) (fields, size int, ok bool, err error) {
 	}
 	c.mu.Unlock()
 	if over {
-		return 0, 0, false, ErrTooLarge
+		return nil, ErrTooLarge
 	}
 	if used || !mine {
-		return 0, 0, false, nil
+		return nil, nil
 	}
-	fields, size, perr := Count(raw)
-	if perr != nil {
-		return 0, 0, false, nil
-	}
-	return fields, size, true, nil
+	return raw, nil
 }
 
 // isRequestLine reports whether head starts with the request line "method target ".
