@@ -33,14 +33,7 @@ func TestKeyHoldsSourceAddressAndID(t *testing.T) {
 		t.Fatalf("newKey: %v allocations, want 1", n)
 	}
 
-	b := bus.NewLocal()
-	defer b.Close()
-	h := hub.New[*Conn](hub.Options{Node: "n1", Store: registry.NewMemory(), Bus: b})
-	g, err := New(Options{Stage: "dev", Hub: h, Limits: Limits{IdleTimeout: time.Hour}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { close(g.stopSweep); <-g.sweepDone }()
+	g := newTestGateway(t, Limits{IdleTimeout: time.Hour})
 	rec := registry.Conn{ID: "Dwz4leekPHcCG6Q=", Node: "n1", ConnectedAt: time.UnixMilli(1_700_000_000_000),
 		SourceIP: "2001:db8::7", UserAgent: "curl/8.5.0", Path: "/dev"}
 	got := connFromRecord(g, rec).Info()
@@ -54,14 +47,7 @@ func TestKeyHoldsSourceAddressAndID(t *testing.T) {
 // closes 1008; a new second starts a new count; the count saturates instead of carrying into
 // the second's bits.
 func TestControlFramesPerSecondPacked(t *testing.T) {
-	b := bus.NewLocal()
-	defer b.Close()
-	h := hub.New[*Conn](hub.Options{Node: "n1", Store: registry.NewMemory(), Bus: b})
-	g, err := New(Options{Stage: "dev", Hub: h, Limits: Limits{IdleTimeout: time.Hour, ControlFramesPerSecond: 3}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { close(g.stopSweep); <-g.sweepDone }()
+	g := newTestGateway(t, Limits{IdleTimeout: time.Hour, ControlFramesPerSecond: 3})
 	t0 := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC).UnixNano()
 	c := &Conn{shape: &connShape{g: g}, state: open}
 	for i := range 3 {
@@ -115,4 +101,19 @@ func TestStampSince(t *testing.T) {
 	if d := c.LastActive().Sub(at); d < -time.Millisecond || d > time.Millisecond {
 		t.Fatalf("LastActive = %v, want %v to the millisecond", c.LastActive(), at)
 	}
+}
+
+// newTestGateway is a gateway on an in-process hub and memory store with no listener, its
+// sweeper stopped and its bus closed at t's cleanup.
+func newTestGateway(t *testing.T, l Limits) *Gateway {
+	t.Helper()
+	b := bus.NewLocal()
+	t.Cleanup(func() { b.Close() })
+	h := hub.New[*Conn](hub.Options{Node: "n1", Store: registry.NewMemory(), Bus: b})
+	g, err := New(Options{Stage: "dev", Hub: h, Limits: l})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { close(g.stopSweep); <-g.sweepDone }) // the engine has no listener to stop
+	return g
 }

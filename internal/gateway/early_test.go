@@ -6,23 +6,12 @@ import (
 	"time"
 
 	"github.com/wsgate/wsgate/third_party/nbio/nbhttp/websocket"
-
-	"github.com/wsgate/wsgate/internal/bus"
-	"github.com/wsgate/wsgate/internal/hub"
-	"github.com/wsgate/wsgate/internal/registry"
 )
 
 // A socket nbio reports on but that never attaches (its upgrade failed after nbio took it, e.g.
 // the 101 could not be written) does not stay in the early map for ever.
 func TestEarlyEventsOfNeverAttachedSocketArePruned(t *testing.T) {
-	b := bus.NewLocal()
-	defer b.Close()
-	h := hub.New[*Conn](hub.Options{Node: "n1", Store: registry.NewMemory(), Bus: b})
-	g, err := New(Options{Stage: "dev", Hub: h, Limits: Limits{IdleTimeout: time.Hour}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { close(g.stopSweep); <-g.sweepDone }() // the engine has no listener to stop
+	g := newTestGateway(t, Limits{IdleTimeout: time.Hour})
 	ws := &websocket.Conn{}
 	g.onClose(ws, io.EOF)
 	g.earlyMu.Lock()
