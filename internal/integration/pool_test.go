@@ -281,37 +281,24 @@ func TestPoolConnectionCloseAnswer(t *testing.T) {
 // as given. It reads requests with Content-Length bodies only.
 func rawBackend(t testing.TB, answers ...string) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = ln.Close() })
 	raw := make([][]byte, len(answers))
 	for i, a := range answers {
 		raw[i] = []byte(a)
 	}
 	var next atomic.Int64
-	go func() {
+	addr := harness.ServeTCP(t, func(c net.Conn) {
+		defer c.Close()
+		br := bufio.NewReader(c)
 		for {
-			c, err := ln.Accept()
-			if err != nil {
+			if !readRequest(br) {
 				return
 			}
-			go func() {
-				defer c.Close()
-				br := bufio.NewReader(c)
-				for {
-					if !readRequest(br) {
-						return
-					}
-					if _, err := c.Write(raw[int(next.Add(1)-1)%len(raw)]); err != nil {
-						return
-					}
-				}
-			}()
+			if _, err := c.Write(raw[int(next.Add(1)-1)%len(raw)]); err != nil {
+				return
+			}
 		}
-	}()
-	return "http://" + ln.Addr().String()
+	})
+	return "http://" + addr
 }
 
 var contentLength = []byte("content-length:")
@@ -356,24 +343,13 @@ func TestPoolReadsInterimChunkedAndCloseDelimitedAnswers(t *testing.T) {
 	}
 	// An HTTP/1.0 answer whose body ends with the connection, twice: the second call needs a
 	// new connection.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			if readRequest(bufio.NewReader(c)) {
-				_, _ = io.WriteString(c, "HTTP/1.0 200 OK\r\n\r\nuntil close")
-			}
-			_ = c.Close()
+	addr := harness.ServeTCP(t, func(c net.Conn) {
+		if readRequest(bufio.NewReader(c)) {
+			_, _ = io.WriteString(c, "HTTP/1.0 200 OK\r\n\r\nuntil close")
 		}
-	}()
-	in = mustNew(t, config.Integration{Type: config.HTTPProxy, URI: "http://" + ln.Addr().String()}, Options{})
+		_ = c.Close()
+	})
+	in = mustNew(t, config.Integration{Type: config.HTTPProxy, URI: "http://" + addr}, Options{})
 	for range 2 {
 		if r := mustInvoke(t, in, messageEvent("x")); r.StatusCode != 200 || string(r.Body) != "until close" {
 			t.Fatalf("answer %d %q", r.StatusCode, r.Body)

@@ -9,6 +9,8 @@ import (
 	"net"
 	"strconv"
 	"testing"
+
+	"github.com/wsgate/wsgate/internal/testutil/harness"
 )
 
 // TestRoutePathAllocs pins what one message through a two-way HTTP_PROXY route allocates in
@@ -56,21 +58,7 @@ integrations:
 // nothing per request (one buffer per connection), so allocation counts are the node's.
 func echoBackend(t testing.TB) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go serveEcho(c)
-		}
-	}()
-	return ln.Addr().String()
+	return harness.ServeTCP(t, serveEcho)
 }
 
 func serveEcho(c net.Conn) {
