@@ -7,13 +7,16 @@
 # counted at the client sockets) for each node count and the per-node efficiency
 # T(k) / (k x T(1)).
 #
-#   scripts/scaleout-netns.sh [-n "1 2 3"] [-c CONNS] [-p PUSHES] [-q QUOTA] [-x] [-o DIR]
+#   scripts/scaleout-netns.sh [-n "1 2 3"] [-c CONNS] [-p PUSHES] [-q QUOTA] [-x] [-P SECS] [-o DIR]
 #
 #   -n  node counts to measure (default "1 2 3")
 #   -c  WebSocket connections in all, spread evenly over the nodes (default 3000)
 #   -p  pushes in all per measurement (default 60000)
 #   -q  CPU share of each node in % of one core (default 30: three nodes fit in one core)
 #   -x  every push goes to the next node, not the one holding the socket (crosses Redis)
+#   -P  also take a CPU profile of every node for SECS seconds from 1 s into the posting phase
+#       (admin listener with pprof on 127.0.0.1:18090 inside each node's namespace), written
+#       to cpu-K-nodes-I.pprof beside the results (go tool pprof -top FILE)
 #   -o  directory for the result lines (default: a temporary one)
 #
 # Needs root, ip (iproute2), taskset, redis-server and python3; builds wsgate and wsgate-bench from
@@ -27,12 +30,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-nodes_list="1 2 3"; conns=3000; pushes=60000; quota=30; cross=0; out=""
-while getopts "n:c:p:q:xo:h" opt; do
+nodes_list="1 2 3"; conns=3000; pushes=60000; quota=30; cross=0; out=""; profile=0
+while getopts "n:c:p:q:xP:o:h" opt; do
   case $opt in
     n) nodes_list=$OPTARG ;; c) conns=$OPTARG ;; p) pushes=$OPTARG ;; q) quota=$OPTARG ;;
-    x) cross=1 ;; o) out=$OPTARG ;;
-    *) sed -n '2,20p' "$0"; exit 2 ;;
+    x) cross=1 ;; P) profile=$OPTARG ;; o) out=$OPTARG ;;
+    *) sed -n '2,23p' "$0"; exit 2 ;;
   esac
 done
 [ "$(id -u)" = 0 ] || { echo "scaleout-netns: needs root (network namespaces, cgroups)" >&2; exit 1; }
@@ -123,6 +126,8 @@ store: { type: redis, url: "redis://$NET.2:6379/0" }
 limits: { sendQueueBytes: 4MB }
 log: { level: warn }
 EOF
+# Each namespace has a loopback of its own, so every node's admin listener is 127.0.0.1:18090.
+if [ "$profile" != 0 ]; then echo "admin: { listen: 127.0.0.1:18090, pprof: true }" >> "$work/node.yaml"; fi
 
 {
   echo "machine: $(nproc) CPUs, $(uname -r); $(uptime)"
@@ -159,6 +164,14 @@ measure() { # k
       > "$out/push-$k-nodes-$i.json" 2> "$work/gen-$k-$i.log" &
     gen_pids+=($!)
   done
+  if [ "$profile" != 0 ]; then
+    for i in $(seq "$k"); do
+      ip netns exec $P-n$i bash -c "sleep \$(( $start + 1 - \$(date +%s) )); exec curl -sS -m $((profile + 30)) \
+        -o '$out/cpu-$k-nodes-$i.pprof' 'http://127.0.0.1:18090/debug/pprof/profile?seconds=$profile'" \
+        > "$work/prof-$k-$i.log" 2>&1 &
+      gen_pids+=($!)
+    done
+  fi
   local failed=0
   for pid in "${gen_pids[@]}"; do wait "$pid" || failed=1; done
   [ $failed = 0 ] || { keep=1; echo "scaleout-netns: a generator failed; see $work/gen-$k-*.log" >&2; tail -n 3 "$work"/gen-"$k"-*.log >&2; }

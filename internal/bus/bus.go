@@ -56,3 +56,20 @@ type Bus interface {
 	// Close ends every subscription and waits for their handlers to return.
 	Close() error
 }
+
+// ErrNotOwner is returned by OwnerPublisher.PublishToOwner when the registry has no record of
+// the connection or the record names another node; nothing was published.
+var ErrNotOwner = errors.New("bus: connection not registered on that node")
+
+// OwnerPublisher is a Bus that can check a connection's registry record and publish to its
+// owner in one step. The hub uses it for a connection on another node whose owner it
+// remembers: a push then costs one round trip instead of a record lookup and a publish, and a
+// push to a closed connection still fails (ErrNotOwner) instead of being accepted.
+type OwnerPublisher interface {
+	Bus
+	// PublishToOwner publishes m, which names a connection in m.ConnID (Send or Close), to
+	// node if and only if the registry's record of m.ConnID names node as the connection's
+	// owner. Errors: ErrNotOwner (no record, or another node's; nothing published),
+	// ErrNoSubscriber, ErrClosed, or a transport error. Like Publish, it keeps no m.Data.
+	PublishToOwner(ctx context.Context, node string, m Message) error
+}

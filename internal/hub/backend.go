@@ -25,14 +25,7 @@ func (h *Hub[C]) PostToConnection(ctx context.Context, id string, data []byte) e
 	if err := h.checkSize(data); err != nil {
 		return err
 	}
-	if _, ok := h.Local(id); ok {
-		return h.deliver(ctx, registry.Conn{ID: id, Node: h.o.Node}, bus.Message{Kind: bus.Send, ConnID: id, Data: data})
-	}
-	c, err := h.lookup(ctx, id)
-	if err != nil {
-		return err
-	}
-	return h.deliver(ctx, c, bus.Message{Kind: bus.Send, ConnID: id, Data: data})
+	return h.toConnection(ctx, bus.Message{Kind: bus.Send, ConnID: id, Data: data})
 }
 
 // GetConnection describes connection id.
@@ -43,11 +36,44 @@ func (h *Hub[C]) GetConnection(ctx context.Context, id string) (registry.Conn, e
 // DeleteConnection closes connection id (1000, "Connection deleted"); $disconnect follows on
 // the owning node.
 func (h *Hub[C]) DeleteConnection(ctx context.Context, id string) error {
+	return h.toConnection(ctx, closeMessage(id, CloseDeleted))
+}
+
+// toConnection delivers m (a Send or a Close) to connection m.ConnID wherever it lives. To a
+// connection on another node whose owner this node remembers (owners) it goes in one step,
+// the bus checking the record as it publishes (bus.OwnerPublisher): one Redis round trip per
+// push instead of two. Otherwise the record is looked up first, and its node remembered.
+func (h *Hub[C]) toConnection(ctx context.Context, m bus.Message) error {
+	id := m.ConnID
+	if _, ok := h.Local(id); ok {
+		return h.deliver(ctx, registry.Conn{ID: id, Node: h.o.Node}, m)
+	}
+	if h.viaOwner != nil {
+		if node, ok := h.owners.get(id); ok {
+			h.EnsureLease(ctx)
+			err := h.viaOwner.PublishToOwner(ctx, node, m)
+			switch {
+			case err == nil:
+				return nil
+			case errors.Is(err, bus.ErrNoSubscriber):
+				h.owners.forget(id)
+				return ErrGone // the owner is gone, and so is the connection (as deliver says)
+			case !errors.Is(err, bus.ErrNotOwner):
+				return err
+			}
+			// No record (closed: the lookup below says ErrGone) or, never in practice, another
+			// node's: nothing was published; go the long way.
+			h.owners.forget(id)
+		}
+	}
 	c, err := h.lookup(ctx, id)
 	if err != nil {
 		return err
 	}
-	return h.deliver(ctx, c, closeMessage(id, CloseDeleted))
+	if h.viaOwner != nil && c.Node != "" && c.Node != h.o.Node {
+		h.owners.put(id, c.Node)
+	}
+	return h.deliver(ctx, c, m)
 }
 
 // fanout delivers m (with each connection's id) to conns and counts the ones reached.

@@ -146,6 +146,11 @@ type Hub[C Conn] struct {
 	// (registry.Attacher, the memory store) instead of keeping an entry of its own for each.
 	attached registry.Attacher
 
+	// viaOwner, when the bus can check a record and publish in one step (Redis), sends to a
+	// remote connection whose node owners remembers without looking its record up first.
+	viaOwner bus.OwnerPublisher
+	owners   *owners
+
 	members   *membership
 	needsSync atomic.Bool // the store may not hold every local connection: register them again
 	running   atomic.Bool // Run started the lease
@@ -166,6 +171,9 @@ func New[C Conn](o Options) *Hub[C] {
 		members: newMembership(o.Store, o.Node, o.LeaseTTL, o.StoreTimeout, o.Logger)}
 	for i := range h.shards {
 		h.shards[i].conns = newTable[C]()
+	}
+	if op, ok := o.Bus.(bus.OwnerPublisher); ok {
+		h.viaOwner, h.owners = op, newOwners()
 	}
 	if at, ok := o.Store.(registry.Attacher); ok {
 		h.attached = at

@@ -140,6 +140,15 @@ func Key(prefix, kind, id string) string {
 	return prefix + ":" + kind + ":{" + Tag(id) + "}"
 }
 
+// ConnKey is the hash the Redis store (registry/redisstore) keeps a connection's record in,
+// "<prefix>:c:{<id>}"; its field ConnNodeField names the node holding the socket. The bus
+// (bus/redisbus) reads that field in the same step as it publishes to the owner, so both
+// sides take the layout from here.
+func ConnKey(prefix, id string) string { return Key(prefix, "c", id) }
+
+// ConnNodeField is the field of the connection record (ConnKey) naming its node.
+const ConnNodeField = "n"
+
 // Tag is the hash-tag form of id described at Key.
 func Tag(id string) string {
 	if id == "" || id[0] == '~' || strings.ContainsAny(id, "{}") {

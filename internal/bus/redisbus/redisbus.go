@@ -11,8 +11,12 @@
 // stops renewing it. Publishers use XADD NOMKSTREAM, so publishing to a node that is gone fails
 // at once with bus.ErrNoSubscriber instead of filling a stream nobody reads.
 //
-// Order: one publisher's Publish calls to one node are XADDs issued one after another, so
-// their entry ids increase and the subscriber reads them in that order.
+// Order: one publisher's Publish and PublishToOwner calls to one node are XADDs issued one
+// after another, so their entry ids increase and the subscriber reads them in that order.
+//
+// PublishToOwner (bus.OwnerPublisher) reads the connection's record in the store
+// (redisx.ConnKey) and appends to the owner's stream in one script: the push of a node that
+// remembers a connection's owner costs one round trip, like a push to its own connections.
 package redisbus
 
 import (
@@ -70,6 +74,7 @@ type Bus struct {
 	block      time.Duration
 	maxBackoff time.Duration
 	pool       sync.Pool // *[]byte encode buffers
+	cluster    bool      // Redis Cluster: no script may touch a record and a stream together
 
 	ctx    context.Context // cancelled by Close; read loops run under it
 	cancel context.CancelFunc
@@ -96,6 +101,7 @@ func New(ctx context.Context, client redis.UniversalClient, o Options) (*Bus, er
 		ttl: DefaultStreamTTL, block: DefaultBlock, maxBackoff: DefaultMaxBackoff,
 		subs: map[string]string{},
 	}
+	_, b.cluster = client.(*redis.ClusterClient)
 	if b.log == nil {
 		b.log = slog.Default()
 	}

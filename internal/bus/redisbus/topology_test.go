@@ -69,6 +69,12 @@ func runCore(t *testing.T, url, kind string) {
 		p := prefix()
 		checkLargePayload(t, node(t, p), node(t, p))
 	})
+	t.Run("PublishToOwner", func(t *testing.T) {
+		// On Cluster the record and the stream live in different slots: two steps, the same
+		// answers.
+		p := prefix()
+		checkPublishToOwner(t, node(t, p), node(t, p), urlStore(t, url, p))
+	})
 	t.Run("GoneNodeIsNoSubscriber", func(t *testing.T) {
 		p := prefix()
 		pub, sub := node(t, p), node(t, p)

@@ -10,14 +10,15 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/wsgate/wsgate/internal/redisx"
 	"github.com/wsgate/wsgate/internal/registry"
 )
 
 // Fields of the connection hash. Short, as there is one hash per connection.
 const (
-	fNode      = "n"
-	fConnected = "ca" // unix ms
-	fActive    = "la" // unix ms
+	fNode      = redisx.ConnNodeField // read by the bus too (redisx.ConnKey)
+	fConnected = "ca"                 // unix ms
+	fActive    = "la"                 // unix ms
 	fIP        = "ip"
 	fUA        = "ua"
 	fUser      = "u"

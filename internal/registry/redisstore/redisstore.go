@@ -94,7 +94,7 @@ func (s *Store) Close() error { return nil }
 
 func (s *Store) key(kind, id string) string { return redisx.Key(s.prefix, kind, id) }
 
-func (s *Store) connKey(id string) string       { return s.key("c", id) }
+func (s *Store) connKey(id string) string       { return redisx.ConnKey(s.prefix, id) }
 func (s *Store) connGroupsKey(id string) string { return s.key("cg", id) }
 func (s *Store) userKey(u string) string        { return s.key("u", u) }
 func (s *Store) lastSeenKey(u string) string    { return s.key("ls", u) }
