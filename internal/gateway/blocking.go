@@ -3,6 +3,7 @@ package gateway
 import (
 	"bufio"
 	"errors"
+	"github.com/wsgate/wsgate/internal/handshake"
 	"net"
 	"net/http"
 	"sync/atomic"
@@ -25,31 +26,37 @@ import (
 //
 // The hijacked socket also gets the kernel send buffer (limits.socketSendBufferBytes).
 
-// hijackGuard is the ResponseWriter the upgrader hijacks through: a connection nbio cannot move
-// onto its event loop (anything but a *net.TCPConn: a *tls.Conn) comes back under a readGuard.
+// hijackGuard is the ResponseWriter the upgrader hijacks through: it hands out the socket
+// itself, not the handshake recorder over it (handshake.Hijack), and a connection nbio cannot
+// move onto its event loop (anything but a *net.TCPConn: a *tls.Conn) comes back under a
+// readGuard.
 type hijackGuard struct {
 	http.ResponseWriter
 	c *Conn
 }
 
 func (h hijackGuard) Hijack() (net.Conn, *bufio.ReadWriter, error) {
-	hj, ok := h.ResponseWriter.(http.Hijacker)
-	if !ok {
-		return nil, nil, http.ErrNotSupported
-	}
-	nc, rw, err := hj.Hijack()
+	nc, rw, err := handshake.Hijack(h.ResponseWriter)
 	if err != nil {
 		return nc, rw, err
 	}
 	if _, plain := nc.(*net.TCPConn); plain {
 		return nc, rw, nil // nbio moves it onto its event loop: onData guards it
 	}
-	if size := h.c.shape.g.o.Limits.SocketSendBuffer; size > 0 {
+	return h.c.guardBlocking(nc), rw, nil
+}
+
+// guardBlocking is a socket served by a goroutine (TLS) under its readGuard, with the send
+// buffer the listener did not give it.
+//
+//go:noinline
+func (c *Conn) guardBlocking(nc net.Conn) net.Conn {
+	if size := c.shape.g.o.Limits.SocketSendBuffer; size > 0 && !c.shape.g.o.SendBufferInherited {
 		if tc, ok := tcpUnder(nc).(interface{ SetWriteBuffer(int) error }); ok {
 			_ = tc.SetWriteBuffer(size)
 		}
 	}
-	return &readGuard{Conn: nc, c: h.c}, rw, nil
+	return &readGuard{Conn: nc, c: c}
 }
 
 // Flush passes through so that wrapping does not hide http.Flusher.

@@ -301,6 +301,12 @@ func (c *Conn) Info() registry.Conn {
 	}
 }
 
+// Keys implements registry.Keyed: the memory store indexes the connection by these on every
+// connect and close without building its record (Info).
+func (c *Conn) Keys() (id, node, userID string) {
+	return c.ID(), c.shape.g.hub.Node(), c.userID()
+}
+
 // authInfo is what a connection's authorizer answered. Most connections of a public API have
 // none: a pointer keeps them 16 bytes smaller than the two fields would.
 type authInfo struct {

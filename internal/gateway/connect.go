@@ -25,12 +25,32 @@ import (
 // open, and sends 101 only if both succeed (docs/aws-compatibility.md). route is the $connect
 // route (nil: none) of the table lines were read for: lines are there only if it has work.
 //
-// Its frame is kept small, and what only some handshakes do (the route's work, the refusals,
-// the access log line) is in functions of their own: net/http's connection goroutine starts on
-// a small stack, and every frame on the way down to nbio's transfer that does not fit it costs
-// a copy of the whole stack on every connect.
-func (g *Gateway) connect(w http.ResponseWriter, r *http.Request, route *Route, path string, lines []event.Header) {
+// It runs on net/http's connection goroutine, which starts on a small stack that every
+// handshake would otherwise grow (a copy of the whole stack, a few microseconds) on its way
+// down to the hijack and nbio's transfer: so connect itself holds little more than done, and
+// the work before and after the upgrade (the Conn, the route's work, the refusals, the access
+// log line) is in functions of their own, whose frames are gone by the time the upgrade runs.
+func (g *Gateway) connect(w http.ResponseWriter, r *http.Request, route *Route, lines []event.Header) {
+	var done connectDone
+	c := g.begin(w, r, route, lines, &done)
+	if c == nil {
+		return
+	}
+	ws, err := g.upgrader.UpgradeAndTransferConnToPoller(hijackGuard{w, c}, r, done.respHeader)
+	if err != nil {
+		g.upgradeFailed(c, &done, err)
+		return
+	}
+	g.opened(ws, c, &done)
+}
+
+// begin builds the connection of a handshake, runs its route's work and makes it reachable
+// (hub.Add). It answers the refusals itself and then returns nil.
+//
+//go:noinline
+func (g *Gateway) begin(w http.ResponseWriter, r *http.Request, route *Route, lines []event.Header, done *connectDone) *Conn {
 	start := time.Now()
+	done.start = start
 	g.metrics.API.Connect(g.o.Stage)
 	c := &Conn{connectedAt: start.UnixNano()}
 	var id [16]byte
@@ -40,12 +60,12 @@ func (g *Gateway) connect(w http.ResponseWriter, r *http.Request, route *Route, 
 	if domain == "" {
 		domain = r.Host
 	}
-	c.shape = g.shapes.get(connShape{g: g, userAgent: r.UserAgent(), domainName: domain, path: path})
+	c.shape = g.shapes.get(connShape{g: g, userAgent: r.UserAgent(), domainName: domain, path: pathAfterStage(r.URL.Path)})
 	ctx := r.Context()
-	done := connectDone{log: connectLog{g, "", c.ID()}}
+	done.log = connectLog{g, "", c.ID()}
 	if route != nil && (route.Authorizer != nil || route.Integration != nil) {
-		if !g.connectRoute(w, r, c, route, lines, start, &done) {
-			return
+		if !g.connectRoute(w, r, c, route, lines, start, done) {
+			return nil
 		}
 		ctx = done.ctx
 	} else if g.log.Enabled(ctx, slog.LevelInfo) {
@@ -54,7 +74,7 @@ func (g *Gateway) connect(w http.ResponseWriter, r *http.Request, route *Route, 
 
 	if g.shuttingDown.Load() {
 		g.refuse(w, done.log, http.StatusServiceUnavailable, "shutdown", nil, start, done.authLatency, done.integLatency)
-		return
+		return nil
 	}
 	now := time.Now().UnixNano()
 	c.lastData.Store(stamp(now))
@@ -62,32 +82,37 @@ func (g *Gateway) connect(w http.ResponseWriter, r *http.Request, route *Route, 
 	// Reachable from here on: a push in the instant before the 101 is out waits in c.pending
 	// (open writes it first), so a client that saw its 101 has every push made after it.
 	g.hub.Add(context.WithoutCancel(ctx), c)
-	ws, err := g.upgrader.UpgradeAndTransferConnToPoller(hijackGuard{handshake.Unwrap(w), c}, r, done.respHeader)
-	if err != nil {
-		g.upgradeFailed(c, &done, err, start)
-		return
-	}
-	if nc, ok := ws.Conn.(*nbio.Conn); ok && g.o.Limits.SocketSendBuffer > 0 {
+	done.logged = g.log.Enabled(ctx, slog.LevelInfo)
+	return c
+}
+
+// opened finishes a handshake whose 101 is out: the socket is c's from now on.
+//
+//go:noinline
+func (g *Gateway) opened(ws *websocket.Conn, c *Conn, done *connectDone) {
+	if nc, ok := ws.Conn.(*nbio.Conn); ok && g.o.Limits.SocketSendBuffer > 0 && !g.o.SendBufferInherited {
 		// The kernel's send buffer (up to megabytes with autotuning) would take that much of a
 		// client that stops reading before sendQueueBytes even starts counting.
 		_ = nc.SetWriteBuffer(g.o.Limits.SocketSendBuffer)
 	}
 	c.open(ws)
-	g.metrics.Connects.WithLabelValues("accepted").Inc()
+	g.connects.Inc("accepted")
 	g.metrics.ConnectionsActive.Inc()
 	g.attach(ws, c)
 	if g.shuttingDown.Load() {
-		// Shutdown began after the check above: its sweep over the hub may have run before
+		// Shutdown began after begin's check: its sweep over the hub may have run before
 		// hub.Add, so close this one here (close is idempotent).
 		c.close(reasonShutdown)
 	}
-	if g.log.Enabled(ctx, slog.LevelInfo) {
-		g.logConnected(c, &done, start)
+	if done.logged {
+		g.logConnected(c, done)
 	}
 }
 
 // connectDone is what the route's work on a handshake left for the upgrade.
 type connectDone struct {
+	start                     time.Time
+	logged                    bool            // the access log is on: a line when it ends
 	ctx                       context.Context // the request's, with the trace id
 	log                       connectLog
 	authLatency, integLatency time.Duration
@@ -180,19 +205,19 @@ func (g *Gateway) connectRoute(w http.ResponseWriter, r *http.Request, c *Conn, 
 // upgradeFailed ends a handshake whose 101 could not be sent.
 //
 //go:noinline
-func (g *Gateway) upgradeFailed(c *Conn, done *connectDone, err error, start time.Time) {
+func (g *Gateway) upgradeFailed(c *Conn, done *connectDone, err error) {
 	c.upgradeFailed(err)
-	g.metrics.Connects.WithLabelValues("upgrade_failed").Inc()
-	done.log.line(400, done.integLatency, err, slog.Float64(observe.KeyResponseLatency, observe.Millis(time.Since(start))))
+	g.connects.Inc("upgrade_failed")
+	done.log.line(400, done.integLatency, err, slog.Float64(observe.KeyResponseLatency, observe.Millis(time.Since(done.start))))
 }
 
 // logConnected writes the access log line of an accepted handshake.
 //
 //go:noinline
-func (g *Gateway) logConnected(c *Conn, done *connectDone, start time.Time) {
+func (g *Gateway) logConnected(c *Conn, done *connectDone) {
 	done.log.line(101, done.integLatency, nil, slog.String(observe.KeySourceIP, c.sourceIP()), slog.String(observe.KeyPath, c.shape.path),
 		slog.String(observe.KeyUserID, c.userID()), slog.Float64(observe.KeyAuthorizerLatency, observe.Millis(done.authLatency)),
-		slog.Float64(observe.KeyResponseLatency, observe.Millis(time.Since(start))))
+		slog.Float64(observe.KeyResponseLatency, observe.Millis(time.Since(done.start))))
 }
 
 // connectLog is the access log of one handshake (logAccess with its ids).
@@ -242,7 +267,7 @@ func (g *Gateway) refuse(w http.ResponseWriter, log connectLog, status int, stag
 			status = http.StatusBadGateway
 		}
 	}
-	g.metrics.Connects.WithLabelValues("refused_" + strconv.Itoa(status)).Inc()
+	g.connects.Inc("refused_" + strconv.Itoa(status))
 	if stage == "authorizer" && status < 500 {
 		g.metrics.API.ClientError(g.o.Stage, event.RouteConnect) // refused before the integration
 	}

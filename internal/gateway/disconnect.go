@@ -39,9 +39,12 @@ func (c *Conn) end(err error, opened bool) {
 	g := c.shape.g
 	g.work.Add(1) // before the hub forgets it, so Shutdown's wait cannot miss this job
 	// This runs on nbio's shared handler goroutines: forget the connection locally now, and
-	// leave the store (a Redis round trip, up to its timeout while Redis is down) to a goroutine
-	// of its own, so a mass disconnect during an outage cannot stall other connections.
-	if g.hub.Forget(c.ID()) {
+	// leave a store over the network (a Redis round trip, up to its timeout while Redis is
+	// down) to a goroutine of its own, so a mass disconnect during an outage cannot stall other
+	// connections. The in-process store does no I/O: it is left here, with no goroutine.
+	if g.hub.StoreInProcess() {
+		g.hub.Remove(context.Background(), c.ID())
+	} else if g.hub.Forget(c.ID()) {
 		g.work.Add(1)
 		go func() {
 			defer g.work.Add(-1)
@@ -51,7 +54,7 @@ func (c *Conn) end(err error, opened bool) {
 	if opened {
 		g.metrics.ConnectionsActive.Dec()
 	}
-	g.metrics.Disconnects.WithLabelValues(r.metric).Inc()
+	g.closes.Inc(r.metric)
 	if r == reasonSlow {
 		g.metrics.SlowConsumers.Inc()
 		g.log.Warn("slow consumer closed", "connectionId", c.ID(), "sendQueueBytes", g.o.Limits.SendQueueBytes)
@@ -140,7 +143,7 @@ func (g *Gateway) orphanEvent(rc registry.Conn, reason string) *event.Event {
 
 // Orphaned runs $disconnect for a connection whose node died (the hub calls it after reaping).
 func (g *Gateway) Orphaned(rc registry.Conn, reason string) {
-	g.metrics.Disconnects.WithLabelValues("node_lost").Inc()
+	g.closes.Inc("node_lost")
 	g.work.Add(1)
 	go func() {
 		defer g.work.Add(-1)

@@ -93,17 +93,24 @@ type Options struct {
 	Hub        *hub.Hub[*Conn]
 	Logger     *slog.Logger
 	Metrics    *observe.Metrics
+	// SendBufferInherited says the listener's sockets come with Limits.SocketSendBuffer
+	// already (set once on the listening socket, which the kernel copies to each accepted
+	// one): the gateway then does not set it again on each.
+	SendBufferInherited bool
 }
 
 // Gateway is an http.Handler. Safe for concurrent use.
 type Gateway struct {
-	o        Options
-	log      *slog.Logger
-	hub      *hub.Hub[*Conn]
-	metrics  *observe.Metrics
-	engine   *nbhttp.Engine
-	upgrader *websocket.Upgrader
-	shapes   *shapes // User-Agent, domain and path, shared between connections
+	o       Options
+	log     *slog.Logger
+	hub     *hub.Hub[*Conn]
+	metrics *observe.Metrics
+	// connects and closes are metrics.Connects and metrics.Disconnects by outcome and reason,
+	// counted on every handshake and close.
+	connects, closes *observe.Counters
+	engine           *nbhttp.Engine
+	upgrader         *websocket.Upgrader
+	shapes           *shapes // User-Agent, domain and path, shared between connections
 
 	// early holds what arrived for a socket in the instant between its 101 and its session
 	// being attached (see attach).
@@ -179,6 +186,8 @@ func New(o Options) (*Gateway, error) {
 		log:         o.Logger,
 		hub:         o.Hub,
 		metrics:     o.Metrics,
+		connects:    observe.NewCounters(o.Metrics.Connects),
+		closes:      observe.NewCounters(o.Metrics.Disconnects),
 		engine:      engine,
 		early:       map[*websocket.Conn]*earlyEvents{},
 		shapes:      newShapes(4096, 1024),
@@ -386,16 +395,30 @@ func (g *Gateway) closeEarly(ws *websocket.Conn, r closeReason) {
 // management.Handler.IsConnectPath accepts, and answers everything else with management's AWS
 // errors. What follows the stage is the connection's URL-path extension.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	route, lines, ok := g.admit(w, r)
+	if !ok {
+		return
+	}
+	g.handshakes.Add(1)
+	defer g.handshakes.Add(-1)
+	g.connect(w, r, route, lines)
+}
+
+// admit checks a handshake against shutdown and the header limits, answering those it refuses,
+// and returns the $connect route and, if the route has work, the header lines as sent (a
+// function of its own, to keep ServeHTTP's frame small: see connect).
+//
+//go:noinline
+func (g *Gateway) admit(w http.ResponseWriter, r *http.Request) (route *Route, lines []event.Header, ok bool) {
 	if g.shuttingDown.Load() {
 		writeJSONError(w, http.StatusServiceUnavailable, "Service Unavailable")
-		return
+		return nil, nil, false
 	}
 	// The header lines as sent are read only by the route's work (the CONNECT event); without
 	// any, the head is only counted for the limits.
-	var lines []event.Header
 	var n, size int
 	var err error
-	route := g.RouteTable().Routes[event.RouteConnect]
+	route = g.RouteTable().Routes[event.RouteConnect]
 	if route != nil && (route.Authorizer != nil || route.Integration != nil) {
 		lines, size, err = handshakeLines(r)
 		n = len(lines)
@@ -404,11 +427,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil || g.headersOverLimits(n, size) {
 		g.refuseHeaders(w, r, n, size)
-		return
+		return nil, nil, false
 	}
-	g.handshakes.Add(1)
-	defer g.handshakes.Add(-1)
-	g.connect(w, r, route, pathAfterStage(r.URL.Path), lines)
+	return route, lines, true
 }
 
 // refuseHeaders answers 431 to a handshake over limits.handshakeHeaders or
@@ -416,7 +437,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 //
 //go:noinline
 func (g *Gateway) refuseHeaders(w http.ResponseWriter, r *http.Request, lines, size int) {
-	g.metrics.Connects.WithLabelValues("refused_431").Inc()
+	g.connects.Inc("refused_431")
 	g.metrics.API.Connect(g.o.Stage)
 	g.metrics.API.ClientError(g.o.Stage, "$connect")
 	g.logAccess(slog.LevelInfo, accessLine{eventType: "connect", routeKey: "$connect",

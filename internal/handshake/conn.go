@@ -344,19 +344,11 @@ func sameHeader(fields []Field, hdr http.Header) bool {
 	return n == 0
 }
 
-// Unwrap returns w with a Hijack that hands out the connection under a *Conn, so that a
-// WebSocket library sees the *net.TCPConn (or *tls.Conn) it knows how to move onto its event
-// loop. w must implement http.Hijacker for Hijack to succeed.
-func Unwrap(w http.ResponseWriter) http.ResponseWriter {
-	return unwrapped{w}
-}
-
-type unwrapped struct {
-	http.ResponseWriter
-}
-
-func (u unwrapped) Hijack() (net.Conn, *bufio.ReadWriter, error) {
-	h, ok := u.ResponseWriter.(http.Hijacker)
+// Hijack is w's Hijack, handing out the connection under a *Conn, so that a WebSocket library
+// sees the *net.TCPConn (or *tls.Conn) it knows how to move onto its event loop.
+// http.ErrNotSupported if w is not an http.Hijacker.
+func Hijack(w http.ResponseWriter) (net.Conn, *bufio.ReadWriter, error) {
+	h, ok := w.(http.Hijacker)
 	if !ok {
 		return nil, nil, http.ErrNotSupported
 	}
@@ -365,11 +357,4 @@ func (u unwrapped) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		return hc.Conn, rw, nil
 	}
 	return c, rw, err
-}
-
-// Flush passes through so that wrapping does not hide http.Flusher.
-func (u unwrapped) Flush() {
-	if f, ok := u.ResponseWriter.(http.Flusher); ok {
-		f.Flush()
-	}
 }

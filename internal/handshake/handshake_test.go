@@ -93,7 +93,7 @@ func TestListenerRecordsUpgradeHead(t *testing.T) {
 			h, ok, err := Of(r)
 			s := seen{path: r.URL.Path, head: h, ok: ok, err: err}
 			if r.URL.Path == "/hijack" {
-				c, _, herr := Unwrap(w).(http.Hijacker).Hijack()
+				c, _, herr := Hijack(w)
 				if herr == nil {
 					s.hijacked = c
 					_, _ = c.Write([]byte("HTTP/1.1 204 No Content\r\n\r\n"))

@@ -233,13 +233,30 @@ func (h *Hub[C]) register(ctx context.Context, c C) error {
 	if sr, ok := h.o.Store.(registry.SourceRegisterer); ok {
 		return sr.RegisterSource(ctx, c) // in the process, no I/O: no deadline to set
 	}
+	return h.registerCopy(ctx, c)
+}
+
+// registerCopy sends c's record to a store over the network, within StoreTimeout. A function
+// of its own, so that its frame (the record, the timer) is not on the stack of every connect
+// to the in-process store.
+//
+//go:noinline
+func (h *Hub[C]) registerCopy(ctx context.Context, c C) error {
 	ctx, cancel := context.WithTimeout(ctx, h.o.StoreTimeout)
 	defer cancel()
 	return h.o.Store.Register(ctx, c.Info())
 }
 
 // Remove forgets a local connection everywhere. It returns false if it was not held here.
+// With an attached in-process store (registry.Attacher) both happen in one step, with no I/O.
 func (h *Hub[C]) Remove(ctx context.Context, id string) bool {
+	if h.attached != nil {
+		c, ok := h.drop(id)
+		if ok {
+			h.attached.Drop(c)
+		}
+		return ok
+	}
 	if !h.Forget(id) {
 		return false
 	}
@@ -247,27 +264,37 @@ func (h *Hub[C]) Remove(ctx context.Context, id string) bool {
 	return true
 }
 
+// StoreInProcess reports whether the store is the attached in-process one (the memory store),
+// whose calls do no I/O and so may run on any goroutine: Remove then never waits.
+func (h *Hub[C]) StoreInProcess() bool { return h.attached != nil }
+
 // Forget drops a local connection from this node at once, without waiting on the store, so
 // that nothing delivers to it any more; it reports whether the connection was held here.
 // Unregister must follow. For callers that must not wait on the store (nbio's close callbacks).
 // An attached in-process store (registry.Attacher) is handed the connection (Release), which
 // takes a shard lock and never blocks on I/O.
 func (h *Hub[C]) Forget(id string) bool {
+	c, ok := h.drop(id)
+	if ok && h.attached != nil {
+		h.attached.Release(c) // the store holds its record until Unregister
+	}
+	return ok
+}
+
+// drop takes id out of this node's index and group memory, and returns what it held.
+func (h *Hub[C]) drop(id string) (C, bool) {
 	s := h.shard(id)
 	s.mu.Lock()
 	c, ok := s.conns.remove(id)
 	s.mu.Unlock()
 	if !ok {
-		return false
+		return c, false
 	}
 	h.count.Add(-1)
-	if h.attached != nil {
-		h.attached.Release(c) // the store holds its record until Unregister
-	}
 	h.groupsMu.Lock()
 	delete(h.groups, id)
 	h.groupsMu.Unlock()
-	return true
+	return c, true
 }
 
 // Unregister removes a forgotten connection from the store. A failure is logged and repaired

@@ -30,6 +30,8 @@ type API struct {
 	// out caches MessageOut's counter for the last stage asked (a node serves one): it runs for
 	// every frame written, and WithLabelValues hashes and looks up three labels each time.
 	out atomic.Pointer[stageCounter]
+	// conn caches Connect's counter the same way: it runs for every handshake.
+	conn atomic.Pointer[stageCounter]
 }
 
 type stageCounter struct {
@@ -72,7 +74,14 @@ func newAPI(r *prometheus.Registry) *API {
 }
 
 // Connect counts a $connect request.
-func (a *API) Connect(stage string) { a.connects.WithLabelValues(stage).Inc() }
+func (a *API) Connect(stage string) {
+	sc := a.conn.Load()
+	if sc == nil || sc.stage != stage {
+		sc = &stageCounter{stage: stage, c: a.connects.WithLabelValues(stage)}
+		a.conn.Store(sc)
+	}
+	sc.c.Inc()
+}
 
 // MessageIn counts a client message routed to route.
 func (a *API) MessageIn(stage, route string) {

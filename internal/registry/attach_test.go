@@ -132,3 +132,95 @@ func mustLocal(t *testing.T, h *hub.Hub[*hubConn], id string) *hubConn {
 	}
 	return c
 }
+
+// keyedConn is a hubConn that names its keys (registry.Keyed), as the gateway's connections
+// do, and counts the records built from it.
+type keyedConn struct {
+	hubConn
+	infos *int
+}
+
+func (c *keyedConn) Info() registry.Conn { *c.infos++; return c.rec }
+func (c *keyedConn) Keys() (id, node, userID string) {
+	return c.rec.ID, c.rec.Node, c.rec.UserID
+}
+
+// TestMemoryDropIsReleaseAndUnregister: a hub attached to the memory store removes a connection
+// in one step (Drop) with what Forget, Release and Unregister leave: no record, no user or group
+// membership, no entry, presence offline; also when a survivor unregistered it first (reaped)
+// and when a copy was registered meanwhile. A connection with Keys and no user is added and
+// removed without building its record once.
+func TestMemoryDropIsReleaseAndUnregister(t *testing.T) {
+	ctx := context.Background()
+	s := registry.NewMemory().(*registry.Memory)
+	b := bus.NewLocal()
+	defer b.Close()
+	h := hub.New[*keyedConn](hub.Options{Node: "n1", Store: s, Bus: b})
+	if !h.StoreInProcess() {
+		t.Fatal("StoreInProcess = false with the memory store")
+	}
+	infos := 0
+	t0 := time.UnixMilli(1_700_000_000_000)
+	add := func(id, user string) {
+		rec := registry.Conn{ID: id, Node: "n1", ConnectedAt: t0, LastActiveAt: t0, UserID: user}
+		h.Add(ctx, &keyedConn{hubConn{rec}, &infos})
+	}
+
+	add("anon", "")
+	if !h.Remove(ctx, "anon") {
+		t.Fatal("Remove of a held connection = false")
+	}
+	if infos != 0 {
+		t.Fatalf("adding and removing a keyed connection without a user built its record %d times, want 0", infos)
+	}
+	if h.Remove(ctx, "anon") {
+		t.Fatal("second Remove = true")
+	}
+
+	add("c1", "u1")
+	add("c2", "u1")
+	if err := s.Join(ctx, "c1", "g"); err != nil {
+		t.Fatal(err)
+	}
+	h.Remove(ctx, "c1")
+	if _, err := s.Get(ctx, "c1"); !errors.Is(err, registry.ErrNotFound) {
+		t.Fatalf("Get after Remove: %v, want ErrNotFound", err)
+	}
+	if m, _ := s.GroupMembers(ctx, "g"); len(m) != 0 {
+		t.Fatalf("GroupMembers after Remove = %+v", m)
+	}
+	if m, _ := s.UserConns(ctx, "u1"); len(m) != 1 || m[0].ID != "c2" {
+		t.Fatalf("UserConns after Remove = %+v, want c2 only", m)
+	}
+
+	// Reaped: a survivor unregistered c2 while the hub held it; the hub then removes it.
+	if _, ok, _ := s.Unregister(ctx, "c2"); !ok {
+		t.Fatal("Unregister of a held connection = false")
+	}
+	h.Remove(ctx, "c2")
+	if e, g := s.ConnEntries(); e != 0 || g != 0 {
+		t.Fatalf("after removing a reaped connection: %d entries, %d gone; want none", e, g)
+	}
+	if p, _ := s.Presence(ctx, []string{"u1"}); p[0].Online || p[0].Connections != 0 {
+		t.Fatalf("Presence = %+v, want offline", p[0])
+	}
+
+	// A copy of a held connection's record registered meanwhile goes with it.
+	add("c3", "u2")
+	if err := s.Register(ctx, registry.Conn{ID: "c3", Node: "n1", ConnectedAt: t0, LastActiveAt: t0, UserID: "u2"}); err != nil {
+		t.Fatal(err)
+	}
+	h.Remove(ctx, "c3")
+	if _, err := s.Get(ctx, "c3"); !errors.Is(err, registry.ErrNotFound) {
+		t.Fatalf("Get after Remove of a connection registered by copy too: %v", err)
+	}
+	if e, g := s.ConnEntries(); e != 0 || g != 0 {
+		t.Fatalf("after removing it: %d entries, %d gone; want none", e, g)
+	}
+	if m, _ := s.UserConns(ctx, "u2"); len(m) != 0 {
+		t.Fatalf("UserConns(u2) = %+v, want none", m)
+	}
+	if dead, _ := s.DeadNodes(ctx); len(dead) != 0 {
+		t.Fatalf("DeadNodes = %v with no connection left", dead)
+	}
+}

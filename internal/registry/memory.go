@@ -151,17 +151,41 @@ func (s *Memory) Register(ctx context.Context, c Conn) error {
 // attached Index holds is not kept at all: the store reads it from there. Registering an id
 // that is already present replaces the old record as Register does.
 func (s *Memory) RegisterSource(ctx context.Context, src Source) error {
-	c := src.Info()
-	if err := validConn(c); err != nil {
-		return err
+	id, node, userID := keysOf(src)
+	if id == "" || node == "" {
+		return invalidSource(src)
 	}
-	if idx := s.indexOf(c.Node); idx != nil {
-		if held, ok := idx.Source(c.ID); ok && held == src {
-			s.registerHeld(c)
+	if idx := s.indexOf(node); idx != nil {
+		if held, ok := idx.Source(id); ok && held == src {
+			s.registerHeld(id, userID, src)
 			return nil
 		}
 	}
-	return s.register(c, src)
+	return s.registerRecord(src)
+}
+
+// invalidSource is validConn's error for src's record.
+//
+//go:noinline
+func invalidSource(src Source) error { return validConn(src.Info()) }
+
+// registerRecord is register of src's whole record: for a source its node's index does not hold.
+// Functions of their own keep the records (a few hundred bytes each) off the stack of the
+// common paths, which run on the goroutine of every connect and close.
+//
+//go:noinline
+func (s *Memory) registerRecord(src Source) error { return s.register(src.Info(), src) }
+
+// indexSourceUser is indexUser of src's record. Caller holds src's connection shard.
+//
+//go:noinline
+func (s *Memory) indexSourceUser(src Source) { s.indexUser(src.Info()) }
+
+// unindexSource is unindexLocked of src's record.
+//
+//go:noinline
+func (s *Memory) unindexSource(cs *memConnShard, src Source, counted bool) {
+	s.unindexLocked(cs, src.Info(), counted)
 }
 
 // Attach implements Attacher: from now on the connections node registers with RegisterSource
@@ -182,19 +206,40 @@ func (s *Memory) Attach(node string, idx Index) {
 // Release implements Attacher: src, which its node has just dropped from its index, is kept
 // in its shard until Unregister, or forgotten at once if Unregister already removed it.
 func (s *Memory) Release(src Source) {
-	c := src.Info()
-	cs := &s.conns[s.shard(c.ID)]
+	id, node, _ := keysOf(src)
+	cs := &s.conns[s.shard(id)]
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
-	if _, ok := cs.gone[c.ID]; ok {
-		s.forgetGone(cs, c.ID)
+	if _, ok := cs.gone[id]; ok {
+		s.forgetGone(cs, id)
 		return
 	}
-	if cs.m[c.ID] != nil {
+	if cs.m[id] != nil {
 		return
 	}
-	cs.m[c.ID] = src
-	cs.perNode[c.Node]++
+	cs.m[id] = src
+	cs.perNode[node]++
+}
+
+// Drop implements Attacher: what Release and then Unregister of src's id do, without moving src
+// into its shard in between.
+func (s *Memory) Drop(src Source) {
+	id, _, userID := keysOf(src)
+	cs := &s.conns[s.shard(id)]
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if _, ok := cs.gone[id]; ok {
+		s.forgetGone(cs, id) // a survivor unregistered it already
+		return
+	}
+	if e := cs.m[id]; e != nil {
+		// Registered again by copy meanwhile: Unregister would remove that record.
+		delete(cs.m, id)
+		s.unindexSource(cs, e, true)
+	} else if userID != "" {
+		s.unindexSource(cs, src, false)
+	}
+	s.dropGroups(cs, id)
 }
 
 func (s *Memory) attachments() []attachment {
@@ -244,18 +289,20 @@ func (s *Memory) forgetGone(cs *memConnShard, id string) {
 	}
 }
 
-// registerHeld indexes c, which its node's attached index holds: only its user (no entry of
-// its own). Registering it again (a resync) changes nothing.
-func (s *Memory) registerHeld(c Conn) {
-	cs := &s.conns[s.shard(c.ID)]
+// registerHeld indexes src, which its node's attached index holds under id: only its user (no
+// entry of its own). Registering it again (a resync) changes nothing.
+func (s *Memory) registerHeld(id, userID string, src Source) {
+	cs := &s.conns[s.shard(id)]
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
-	if old := cs.m[c.ID]; old != nil {
-		s.unindexLocked(cs, old.Info(), true)
-		delete(cs.m, c.ID)
+	if old := cs.m[id]; old != nil {
+		s.unindexSource(cs, old, true)
+		delete(cs.m, id)
 	}
-	s.forgetGone(cs, c.ID)
-	s.indexUser(c)
+	s.forgetGone(cs, id)
+	if userID != "" {
+		s.indexSourceUser(src)
+	}
 }
 
 // register indexes c, read from src, under c.ID.
@@ -346,11 +393,16 @@ func (s *Memory) Unregister(ctx context.Context, id string) (Conn, bool, error) 
 	} else {
 		return Conn{}, false, nil
 	}
+	s.dropGroups(cs, id)
+	return c, true, nil
+}
+
+// dropGroups takes id out of its groups. Caller holds cs, id's shard.
+func (s *Memory) dropGroups(cs *memConnShard, id string) {
 	for _, g := range cs.groups[id] {
 		s.removeMember(g, id)
 	}
 	delete(cs.groups, id)
-	return c, true, nil
 }
 
 func (s *Memory) removeMember(group, id string) {

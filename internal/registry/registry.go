@@ -35,6 +35,24 @@ type Source interface {
 	Info() Conn
 }
 
+// Keyed is a Source that names the keys it is indexed by without building its whole record:
+// the memory store indexes a live connection on every connect and close, and a record is a
+// few hundred bytes of stack and conversions that those need none of.
+type Keyed interface {
+	Source
+	// Keys are Info().ID, Info().Node and Info().UserID.
+	Keys() (id, node, userID string)
+}
+
+// keysOf is src's ID, Node and UserID: from Keys if it has them, else from its record.
+func keysOf(src Source) (id, node, userID string) {
+	if k, ok := src.(Keyed); ok {
+		return k.Keys()
+	}
+	c := src.Info()
+	return c.ID, c.Node, c.UserID
+}
+
 // SourceRegisterer is a Store that can keep a connection by reference instead of a copy of its
 // record (the memory store, in the same process as the connection). The hub registers through
 // it when the store offers it; a store shared between nodes (Redis) cannot.
@@ -69,6 +87,9 @@ type Attacher interface {
 	// Release keeps src, which the node has just dropped from its index, in the store until
 	// Unregister removes it (at once if a survivor already did).
 	Release(src Source)
+	// Drop is Release and Unregister of src's id at once, for a node that drops a connection
+	// from its index and the store in one step (nothing can read the store between the two).
+	Drop(src Source)
 }
 
 // Presence is one user's online state. LastActiveAt survives the user going offline, so that

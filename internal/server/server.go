@@ -152,6 +152,8 @@ func NewWithOptions(ctx context.Context, cfg *config.Config, log *slog.Logger, o
 		Stage: cfg.Stage, APIID: cfg.APIID, DomainName: cfg.DomainName, Selector: selector, Routes: routes,
 		Limits: gatewayLimits(cfg.Limits),
 		Hub:    s.hub, Logger: log, Metrics: s.metrics,
+		// Start's listener gives every accepted socket limits.socketSendBufferBytes.
+		SendBufferInherited: tlsmux.InheritsSocketOptions,
 	})
 	if err != nil {
 		s.closeAuthorizers()
@@ -466,7 +468,7 @@ func (s *Server) Start(ctx context.Context) error {
 		return err
 	}
 	go s.dash.Run(ctx)
-	inner, err := tlsmux.Listen("tcp", s.cfg.Listen)
+	inner, err := tlsmux.Listen("tcp", s.cfg.Listen, tlsmux.ListenOptions{SendBuffer: int(s.cfg.Limits.SocketSendBufferBytes)})
 	if err != nil {
 		return s.keyErr("listen", err)
 	}

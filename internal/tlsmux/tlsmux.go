@@ -424,15 +424,39 @@ func readFirst(c net.Conn) (byte, net.Conn, error) {
 	return b[0], &prefixConn{Conn: c, first: b[:]}, nil
 }
 
-// Listen is net.Listen for a Listener's inner listener: on Linux its connections reach
+// ListenOptions are socket options of the accepted connections, set once on the listening
+// socket where the kernel copies them to every socket accept(2) returns (Linux:
+// InheritsSocketOptions), instead of with a system call or four per connection.
+type ListenOptions struct {
+	// SendBuffer is SO_SNDBUF of every accepted socket, in bytes (Linux doubles it for its own
+	// bookkeeping, socket(7)); 0: the kernel's default, autotuned.
+	SendBuffer int
+}
+
+// Listen is net.Listen for a Listener's inner listener. On Linux its connections reach
 // accept(2) only once their first bytes are in (TCP_DEFER_ACCEPT, at most about a second
 // later for a client that sends nothing), so Accept classifies nearly all of them without a
-// goroutine.
-func Listen(network, address string) (net.Listener, error) {
+// goroutine; and they come with o's send buffer and TCP keep-alive as net.Listen gives it (probes
+// after 15 s idle, every 15 s, 9 unanswered close the socket: net.KeepAliveConfig's defaults)
+// from the listening socket, so Accept sets only TCP_NODELAY on each. Elsewhere Go sets the
+// keep-alive per connection and SendBuffer is not applied (InheritsSocketOptions is false).
+// A socket option the kernel refuses fails Listen, naming it.
+func Listen(network, address string, o ListenOptions) (net.Listener, error) {
 	lc := net.ListenConfig{Control: func(_, _ string, rc syscall.RawConn) error {
-		// Without the option (a kernel that refuses it) Accept still works, waiting for more
-		// first bytes on goroutines: not a reason to refuse to listen.
-		return rc.Control(func(fd uintptr) { _ = deferAccept(fd) })
+		var err error
+		cerr := rc.Control(func(fd uintptr) {
+			// Without TCP_DEFER_ACCEPT (a kernel that refuses it) Accept still works, waiting
+			// for more first bytes on goroutines: not a reason to refuse to listen.
+			_ = deferAccept(fd)
+			err = inherited(fd, o)
+		})
+		if cerr != nil {
+			return cerr
+		}
+		return err
 	}}
+	if InheritsSocketOptions {
+		lc.KeepAlive = -1 // set once on the listening socket instead (inherited)
+	}
 	return lc.Listen(context.Background(), network, address)
 }
