@@ -77,15 +77,15 @@ for rep in $(seq "$reps"); do
         wsgate) one idle-jwt-19000 wsgate idle --config bench/configs/jwt.yaml $W --jwt --conns 19000 --rate 5000 --hold 5s ;;
         centrifugo) one idle-jwt-19000 centrifugo idle $C --jwt --conns 19000 --rate 5000 --hold 5s ;;
       esac; done ;;
-    churn)
+    churn)  # 3,000 cycles first, not measured, on every target: a warm server's cost per connect
       for t in $(rot wsgate bare centrifugo); do case $t in
-        wsgate) one churn wsgate churn --config bench/configs/idle.yaml $W --count 10000 --concurrency 64 ;;
-        bare) one churn bare churn $F --count 10000 --concurrency 64 ;;
-        centrifugo) one churn centrifugo churn $C --count 10000 --concurrency 64 ;;
+        wsgate) one churn wsgate churn --config bench/configs/idle.yaml $W --count 10000 --warmup 3000 --concurrency 64 ;;
+        bare) one churn bare churn $F --count 10000 --warmup 3000 --concurrency 64 ;;
+        centrifugo) one churn centrifugo churn $C --count 10000 --warmup 3000 --concurrency 64 ;;
       esac; done
       for t in $(rot wsgate centrifugo); do case $t in
-        wsgate) one churn-jwt wsgate churn --config bench/configs/jwt.yaml $W --jwt --count 10000 --concurrency 64 ;;
-        centrifugo) one churn-jwt centrifugo churn $C --jwt --count 10000 --concurrency 64 ;;
+        wsgate) one churn-jwt wsgate churn --config bench/configs/jwt.yaml $W --jwt --count 10000 --warmup 3000 --concurrency 64 ;;
+        centrifugo) one churn-jwt centrifugo churn $C --jwt --count 10000 --warmup 3000 --concurrency 64 ;;
       esac; done ;;
     broadcast)
       for t in $(rot wsgate bare centrifugo centrifugo-api); do case $t in

@@ -535,6 +535,8 @@ func (c *Conn) ending() bool {
 // error nbio reports.
 func lostReason(err error) closeReason {
 	switch {
+	case err == nil:
+		return reasonLost
 	case errors.Is(err, nbio.ErrOverflow), errors.Is(err, websocket.ErrMessageSendQuqueIsFull):
 		return reasonSlow
 	case errors.Is(err, websocket.ErrInvalidCloseCode):

@@ -24,7 +24,11 @@ func (c *Conn) upgradeFailed(err error) { c.end(err, false) }
 func (c *Conn) end(err error, opened bool) {
 	c.mu.Lock()
 	prev := c.state
-	if !c.to(closed, lostReason(err)) {
+	var lost closeReason // why, if nothing said so before (a close decided or received)
+	if !prev.ending() {
+		lost = lostReason(err)
+	}
+	if !c.to(closed, lost) {
 		c.mu.Unlock()
 		return
 	}
@@ -45,11 +49,7 @@ func (c *Conn) end(err error, opened bool) {
 	if g.hub.StoreInProcess() {
 		g.hub.Remove(context.Background(), c.ID())
 	} else if g.hub.Forget(c.ID()) {
-		g.work.Add(1)
-		go func() {
-			defer g.work.Add(-1)
-			g.hub.Unregister(context.Background(), c.ID())
-		}()
+		g.unregisterLater(c.ID())
 	}
 	if opened {
 		g.metrics.ConnectionsActive.Dec()
@@ -63,6 +63,18 @@ func (c *Conn) end(err error, opened bool) {
 		c.disconnected(r)
 	}
 	g.work.Add(-1)
+}
+
+// unregisterLater removes a connection the hub forgot from a store over the network, on a
+// goroutine of its own (Shutdown waits for it).
+//
+//go:noinline
+func (g *Gateway) unregisterLater(id string) {
+	g.work.Add(1)
+	go func() {
+		defer g.work.Add(-1)
+		g.hub.Unregister(context.Background(), id)
+	}()
 }
 
 // disconnected queues the connection's $disconnect behind its job in flight, so the backend

@@ -20,17 +20,35 @@ import (
 // waits for its result before closing: a connection is not usable there before it.
 func runChurn(r *run, _ *config.Config, res *Result) error {
 	d := &wsclient.Dialer{Target: r.t, Header: r.o.Header, Timeout: 10 * time.Second}
-	next := pace(r.ctx, r.o.Count, r.o.Rate)
+	if r.o.Warmup > 0 {
+		r.setPhase("warmup")
+		churn(r, d, pace(r.ctx, r.o.Warmup, r.o.Rate), r.o.Count, nil)
+	}
 	r.setPhase("churn")
-	var ok atomic.Int64
-	var wg sync.WaitGroup
 	t0 := time.Now()
 	cpu0 := r.gatewayCPU()
+	var ok atomic.Int64
+	churn(r, d, pace(r.ctx, r.o.Count, r.o.Rate), 0, &ok)
+	el := time.Since(t0).Seconds()
+	res.Seconds = el
+	res.Rate = float64(ok.Load()) / el
+	res.Warmup = r.o.Warmup
+	r.sampleGateway(res, 0)
+	res.GatewayCPU = r.gatewayCPU() - cpu0
+	return nil
+}
+
+// churn runs a connect+close cycle for every index next yields, Concurrency at a time, as
+// connection first+index (its token). ok nil: a warm-up, recorded nowhere (its errors are
+// still reported).
+func churn(r *run, d *wsclient.Dialer, next <-chan int, first int, ok *atomic.Int64) {
+	var wg sync.WaitGroup
 	for range r.o.Concurrency {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := range next {
+				i += first
 				ts := time.Now()
 				nc, early, err := d.Dial(r.ctx, r.dialHeader(i))
 				if err != nil {
@@ -44,21 +62,17 @@ func runChurn(r *run, _ *config.Config, res *Result) error {
 						continue
 					}
 				}
-				r.conn.Record(time.Since(ts))
-				r.sent.Add(1)
-				ok.Add(1)
+				if ok != nil {
+					r.conn.Record(time.Since(ts))
+					r.sent.Add(1)
+					ok.Add(1)
+				}
 				_, _ = nc.Write([]byte{0x88, 0x82, 0, 0, 0, 0, 0x03, 0xE8})
 				_ = nc.Close()
 			}
 		}()
 	}
 	wg.Wait()
-	el := time.Since(t0).Seconds()
-	res.Seconds = el
-	res.Rate = float64(ok.Load()) / el
-	r.sampleGateway(res, 0)
-	res.GatewayCPU = r.gatewayCPU() - cpu0
-	return nil
 }
 
 // centrifugoConnect sends the connect command on a fresh socket and reads until its result.

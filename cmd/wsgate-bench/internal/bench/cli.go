@@ -24,6 +24,7 @@ Usage:
   wsgate-bench push      --conns N --count C [--concurrency K]         C POST /@connections/{id}, SigV4-signed
   wsgate-bench broadcast --conns N --count C [--concurrency K]         C POST /@broadcast to all N
   wsgate-bench churn     --count C [--rate R] [--concurrency K]        C connect+disconnect cycles
+                         [--warmup W]                                  after W cycles not measured
                          [--target centrifugo] [--jwt]
   wsgate-bench backend     --listen 127.0.0.1:9001                     the bundled HTTP backend
   wsgate-bench bare-server --listen 127.0.0.1:9002 [--push]            a bare nbio echo server (the floor)
@@ -111,6 +112,7 @@ func newFlags(o *Options, out io.Writer) *flag.FlagSet {
 	fs.StringVar(&o.Backend, "backend", "", "also serve the bundled backend in this process on this address (e.g. 127.0.0.1:9001)")
 	fs.IntVar(&o.Conns, "conns", 0, "connections to open")
 	fs.IntVar(&o.Count, "count", 0, "messages per connection (echo), requests in all (push, broadcast), cycles (churn)")
+	fs.IntVar(&o.Warmup, "warmup", 0, "churn: cycles run first and not measured, so the figures are a warm server's (its heap, stacks and pools grown)")
 	fs.Float64Var(&o.Rate, "rate", 0, "connects/s (idle, churn) or messages/s in all (echo, push, broadcast); 0 = as fast as answered")
 	fs.Float64Var(&o.ConnectRate, "connect-rate", 0, "connects/s while opening the connections of echo, push and broadcast (0 = as fast as possible)")
 	fs.DurationVar(&o.Duration, "duration", DefaultDuration, "hard bound of the whole run (at most 10m)")

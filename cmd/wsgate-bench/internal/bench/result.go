@@ -33,8 +33,9 @@ type Result struct {
 	PerConnRSS  float64 `json:"gateway_bytes_per_conn,omitempty"`
 	GatewayCPU  float64 `json:"gateway_cpu_s,omitempty"` // CPU seconds used during the run
 	ClientConnB float64 `json:"client_bytes_per_conn,omitempty"`
-	NoFile      uint64  `json:"nofile"`          // the open-file limit the generator got
-	Items       int64   `json:"items,omitempty"` // push: messages in all requests (Batch per request)
+	NoFile      uint64  `json:"nofile"`           // the open-file limit the generator got
+	Items       int64   `json:"items,omitempty"`  // push: messages in all requests (Batch per request)
+	Warmup      int     `json:"warmup,omitempty"` // churn: cycles run before the measured ones
 	// LoadStart and LoadEnd are the 1, 5 and 15-minute load averages (/proc/loadavg) when the
 	// run started and ended: on a shared machine they say how much the figures can be trusted.
 	LoadStart   [3]float64 `json:"load_start"`
@@ -68,6 +69,9 @@ func (r *Result) Write(w io.Writer, asJSON bool) error {
 	}
 	if r.ClientConnB > 0 {
 		fmt.Fprintf(&sb, " client_bytes/conn=%.0f", r.ClientConnB)
+	}
+	if r.Warmup > 0 {
+		fmt.Fprintf(&sb, " warmup=%d", r.Warmup)
 	}
 	fmt.Fprintf(&sb, " load=%.2f,%.2f,%.2f..%.2f,%.2f,%.2f nofile=%d errors=%d", r.LoadStart[0], r.LoadStart[1], r.LoadStart[2],
 		r.LoadEnd[0], r.LoadEnd[1], r.LoadEnd[2], r.NoFile, r.Errors)

@@ -41,6 +41,7 @@ type Options struct {
 
 	Conns       int           // connections to open (idle, echo, push, broadcast)
 	Count       int           // messages per connection (echo), requests (push, broadcast), connects (churn)
+	Warmup      int           // churn: cycles run before the measured ones, counted nowhere
 	Rate        float64       // connects/s (idle, churn) or messages/s (echo, push, broadcast); 0 = as fast as possible
 	ConnectRate float64       // connects/s while opening the connections of echo/push/broadcast (0: Rate for idle)
 	Duration    time.Duration // hard bound of the whole run (default 60s)
@@ -202,7 +203,7 @@ func Run(o Options) error {
 	if o.JWT || (o.Target == TargetCentrifugo && (o.Scenario == "push" || o.Scenario == "broadcast")) {
 		n := max(o.Conns, 1)
 		if o.Scenario == "churn" {
-			n = o.Count
+			n = o.Warmup + o.Count // a token of its own for every cycle, warm-up included
 		}
 		if err := r.mintTokens(n, jwtSecret(&o, cfg), r.channelsFor); err != nil {
 			return err

@@ -53,6 +53,9 @@ func checkChurn(o *Options) error {
 	if o.Count <= 0 {
 		return fmt.Errorf("--count: give how many connect/disconnect cycles to run (e.g. --count 200000)")
 	}
+	if o.Warmup < 0 {
+		return fmt.Errorf("--warmup %d: give a number of cycles, 0 or more", o.Warmup)
+	}
 	return nil
 }
 
