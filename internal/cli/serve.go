@@ -140,6 +140,7 @@ func (a *app) serve(ctx context.Context, cmd *cobra.Command, f *serveFlags) erro
 	if err := srv.Start(ctx); err != nil {
 		return err
 	}
+	server.HoldHeapFloor(log, srv.Routed, ctx.Done())
 	cfg = a.serveUntilDone(ctx, log, srv, f, cfg, hup)
 	grace := cfg.Shutdown.GracePeriod.D()
 	log.Info("shutting down: closing connections with 1001 and running their $disconnect", "gracePeriod", grace.String())

@@ -125,6 +125,7 @@ type Gateway struct {
 	// counters Shutdown polls: jobs may start while it waits, which a WaitGroup forbids.
 	handshakes  atomic.Int64
 	work        atomic.Int64
+	routed      atomic.Uint64 // messages taken for routing since New (see Routed)
 	disconnects chan struct{} // bounds concurrent $disconnect calls
 	calls       chan struct{} // bounds integration calls in flight (Limits.MaxInflightCalls); nil: no bound
 	stopSweep   chan struct{}
@@ -213,6 +214,10 @@ func New(o Options) (*Gateway, error) {
 	return g, nil
 }
 
+// Routed counts the client messages this gateway has taken for routing since New: what
+// server.HoldHeapFloor watches to tell a node that routes messages from an idle one.
+func (g *Gateway) Routed() uint64 { return g.routed.Load() }
+
 // RouteTable is the table new handshakes and messages are routed by now.
 func (g *Gateway) RouteTable() *RouteTable { return g.table.Load() }
 
@@ -276,6 +281,13 @@ func (g *Gateway) newUpgrader() *websocket.Upgrader {
 	u.HandshakeTimeout = g.o.Limits.HandshakeTimeout
 	u.CheckOrigin = func(*http.Request) bool { return true } // as AWS: origin is the authorizer's business
 	u.BlockingModSendQueueMaxSize = blockingQueueFrames(g.o.Limits.SendQueueBytes)
+	// Handlers run on the poller that parsed the frame (a patch of the vendored nbio): none of
+	// them blocks (onMessage copies the payload and queues it for a goroutine of its own; the
+	// control frame handlers write a frame into nbio's buffer), and a hand-off to nbio's
+	// executor per message was the half of the gateway's goroutine wake-ups that the floor does
+	// not have: under CPU contention each one is a wait for a thread to be scheduled, which is
+	// where the echo's p99 went (docs/benchmarks.md, "The p99 tail").
+	u.HandlersOnPoller = true
 	u.OnMessage(g.onMessage)
 	u.SetPingHandler(func(ws *websocket.Conn, data string) {
 		if c := g.session(ws); c != nil {

@@ -162,6 +162,7 @@ func (c *Conn) run(m job) {
 // a two-way route (docs/aws-compatibility.md).
 func (c *Conn) route(m job) {
 	g := c.shape.g
+	g.routed.Add(1)
 	t := g.RouteTable() // one snapshot for the whole message, whatever a reload does meanwhile
 	key := event.RouteDefault
 	var r *Route

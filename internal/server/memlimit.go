@@ -6,7 +6,9 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
+	"runtime/metrics"
 	"strconv"
 	"strings"
 )
@@ -39,6 +41,90 @@ func SetMemoryLimit(log *slog.Logger) (int64, string) {
 	debug.SetMemoryLimit(limit)
 	log.Info("memory limit", "limit", limit, "source", source, "available", avail)
 	return limit, source
+}
+
+// HeapFloorBytes is the least heap goal the collector keeps while the node routes messages
+// (HoldHeapFloor).
+const HeapFloorBytes = 32 << 20
+
+// maxHeapFloorPercent bounds the GOGC HoldHeapFloor sets when the live heap is tiny.
+const maxHeapFloorPercent = 1600
+
+// HoldHeapFloor keeps the collector's heap goal at HeapFloorBytes or more while the node routes
+// messages, and leaves GOGC's default (a goal of twice the live heap) otherwise. routed counts
+// the messages routed so far (Server.Routed); after each collection the goal for the next is
+// set from the live heap and whether routed moved since the last one. It does nothing when
+// GOGC is set (the operator's choice stands); it stops when stop is closed.
+//
+// Why: with a few thousand connections the live heap is a few MB, so at GOGC=100 a node
+// routing thousands of messages a second collects several times a second, and on a small
+// machine each mark phase holds a CPU for milliseconds: the messages that arrive then are the
+// p99 (docs/benchmarks.md, "The p99 tail"). 32 MB of goal makes that every few seconds. An idle
+// node (no messages: connections only) keeps the default goal, so the memory each idle
+// connection costs is unchanged; above 16 MB live the floor is below the default and changes
+// nothing.
+func HoldHeapFloor(log *slog.Logger, routed func() uint64, stop <-chan struct{}) {
+	if os.Getenv("GOGC") != "" {
+		log.Info("heap floor: off (GOGC is set)")
+		return
+	}
+	f := &heapFloor{floor: HeapFloorBytes, routed: routed, stop: stop, percent: 100,
+		live: []metrics.Sample{{Name: "/gc/heap/live:bytes"}}}
+	f.last = routed()
+	f.arm()
+}
+
+// heapFloor is HoldHeapFloor's state: touched only by the cleanup that runs after each
+// collection (one at a time).
+type heapFloor struct {
+	floor   uint64
+	routed  func() uint64
+	stop    <-chan struct{}
+	last    uint64 // routed at the last collection
+	percent int    // the GOGC in force
+	live    []metrics.Sample
+}
+
+// gcCycle is allocated for each collection: its cleanup runs after the collection that found
+// it unreachable. (A pointer keeps it out of the tiny allocator, whose batches may keep an
+// object alive past its collection.)
+type gcCycle struct {
+	_ *byte
+	_ uint64
+}
+
+func (f *heapFloor) arm() {
+	runtime.AddCleanup(&gcCycle{}, func(f *heapFloor) { f.collected() }, f)
+}
+
+// collected sets the next goal after a collection, and arms the next call.
+func (f *heapFloor) collected() {
+	select {
+	case <-f.stop:
+		if f.percent != 100 {
+			debug.SetGCPercent(100)
+		}
+		return
+	default:
+	}
+	metrics.Read(f.live)
+	n := f.routed()
+	busy := n != f.last
+	f.last = n
+	if p := floorPercent(f.floor, f.live[0].Value.Uint64(), busy); p != f.percent {
+		debug.SetGCPercent(p)
+		f.percent = p
+	}
+	f.arm()
+}
+
+// floorPercent is the GOGC that makes the heap goal (live × (1 + GOGC/100)) at least floor
+// while busy, never below 100 (the default) nor above maxHeapFloorPercent.
+func floorPercent(floor, live uint64, busy bool) int {
+	if !busy || live == 0 || live*2 >= floor {
+		return 100
+	}
+	return min(int((floor*100+live-1)/live)-100, maxHeapFloorPercent) // rounded up: the goal reaches the floor
 }
 
 // availableMemory is the memory the process may use, read under root ("/" but in tests): the

@@ -1,9 +1,15 @@
 package server
 
 import (
+	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"runtime/metrics"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 func writeFiles(t *testing.T, root string, files map[string]string) {
@@ -52,5 +58,82 @@ func TestAvailableMemory(t *testing.T) {
 				t.Fatalf("availableMemory = %d, %q; want %d, %q", got, source, tc.want, tc.source)
 			}
 		})
+	}
+}
+
+// The heap goal HoldHeapFloor asks for: at least HeapFloorBytes while messages move, GOGC's
+// default otherwise and from half the floor of live heap up, bounded when the heap is tiny.
+func TestFloorPercent(t *testing.T) {
+	const mb = 1 << 20
+	for _, c := range []struct {
+		live uint64
+		busy bool
+		want int
+	}{
+		{6 * mb, true, 434},             // 6 MB live: goal 32 MB instead of 12
+		{6 * mb, false, 100},            // idle: the default
+		{16 * mb, true, 100},            // the default goal is the floor already
+		{40 * mb, true, 100},            // above it: the default
+		{mb, true, maxHeapFloorPercent}, // tiny: bounded
+		{0, true, 100},                  // not read
+	} {
+		got := floorPercent(HeapFloorBytes, c.live, c.busy)
+		if got != c.want {
+			t.Errorf("floorPercent(%d MB live, busy %v) = %d, want %d", c.live/mb, c.busy, got, c.want)
+		}
+		if c.busy && c.live > 0 && got < maxHeapFloorPercent && c.live*uint64(100+got)/100 < HeapFloorBytes {
+			t.Errorf("%d MB live: goal %d MB is below the floor", c.live/mb, c.live*uint64(100+got)/100/mb)
+		}
+	}
+}
+
+// HoldHeapFloor raises GOGC after a collection while routed moves, puts it back to 100 once
+// routed stands still, and at stop; it leaves a GOGC the operator set alone.
+func TestHoldHeapFloorFollowsTraffic(t *testing.T) {
+	t.Setenv("GOGC", "")
+	defer debug.SetGCPercent(100)
+	var routed atomic.Uint64
+	moving := atomic.Bool{}
+	moving.Store(true)
+	count := func() uint64 {
+		if moving.Load() {
+			return routed.Add(1)
+		}
+		return routed.Load()
+	}
+	stop := make(chan struct{})
+	HoldHeapFloor(slog.New(slog.DiscardHandler), count, stop)
+	gogc := []metrics.Sample{{Name: "/gc/gogc:percent"}}
+	waitFor := func(what string, ok func(p uint64) bool) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			runtime.GC()
+			metrics.Read(gogc)
+			if p := gogc[0].Value.Uint64(); ok(p) {
+				return
+			} else if time.Now().After(deadline) {
+				t.Fatalf("%s: GOGC still %d after 10s of collections", what, p)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	waitFor("messages routed, live heap far below the floor", func(p uint64) bool { return p > 100 })
+	moving.Store(false)
+	waitFor("no messages since the last collection", func(p uint64) bool { return p == 100 })
+	moving.Store(true)
+	waitFor("messages again", func(p uint64) bool { return p > 100 })
+	close(stop)
+	waitFor("stopped", func(p uint64) bool { return p == 100 })
+
+	debug.SetGCPercent(100)
+	t.Setenv("GOGC", "100")
+	HoldHeapFloor(slog.New(slog.DiscardHandler), count, make(chan struct{}))
+	for range 3 {
+		runtime.GC()
+	}
+	time.Sleep(20 * time.Millisecond) // a cleanup that should not exist would have run by now
+	if metrics.Read(gogc); gogc[0].Value.Uint64() != 100 {
+		t.Fatalf("GOGC set by the operator: HoldHeapFloor changed it to %d", gogc[0].Value.Uint64())
 	}
 }

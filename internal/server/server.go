@@ -551,6 +551,10 @@ func (s *Server) logListening() {
 // Addr is the main listener's address (useful with port 0).
 func (s *Server) Addr() string { return s.ln.Addr().String() }
 
+// Routed counts the client messages the node has taken for routing since it started
+// (gateway.Gateway.Routed).
+func (s *Server) Routed() uint64 { return s.gw.Routed() }
+
 // Hub exposes the node's hub (tests).
 func (s *Server) Hub() *hub.Hub[*gateway.Conn] { return s.hub }
 

@@ -136,6 +136,15 @@ type Upgrader struct {
 	// only takes effect when `BlockingModAsyncWrite` is true.
 	BlockingModSendQueueMaxSize uint16
 
+	// HandlersOnPoller (a wsgate patch, see third_party/nbio/PATCH.md) runs the message, ping,
+	// pong and close handlers of a connection served by the poller on the goroutine that parsed
+	// the frame, before Parse returns, instead of handing each one to the engine's executor
+	// (the connection's job list, run on a task pool goroutine). It saves a goroutine hand-off
+	// per message; the handlers must then never block, or they stop every connection of that
+	// poller. Frames parsed after the connection was closed reach no handler, as with the
+	// executor. Connections in blocking mod are not affected.
+	HandlersOnPoller bool
+
 	enableCompression bool
 	compressionLevel  int
 	onClose           func(c *Conn, err error)
@@ -360,7 +369,7 @@ func (u *Upgrader) Upgrade(w http.ResponseWriter, r *http.Request, responseHeade
 		}
 		wsc = NewServerConn(u, conn, subprotocol, compress, false)
 		wsc.Engine = parser.Engine
-		wsc.Execute = parser.Execute
+		wsc.Execute = u.pollerExecute(nbc, parser.Execute)
 		nbc.SetSession(wsc)
 		if nbhttpConn != nil {
 			nbhttpConn.Parser = nil
@@ -383,7 +392,7 @@ func (u *Upgrader) Upgrade(w http.ResponseWriter, r *http.Request, responseHeade
 				vt.ResetRawInput()
 				wsc = NewServerConn(u, vt, subprotocol, compress, false)
 				wsc.Engine = engine
-				wsc.Execute = nbc.Execute
+				wsc.Execute = u.pollerExecute(nbc, nbc.Execute)
 				if engine.EpollMod == nbio.EPOLLET && engine.EPOLLONESHOT == nbio.EPOLLONESHOT {
 					wsc.Execute = nbhttp.SyncExecutor
 				}
@@ -454,7 +463,7 @@ func (u *Upgrader) Upgrade(w http.ResponseWriter, r *http.Request, responseHeade
 			}
 			wsc = NewServerConn(u, conn, subprotocol, compress, false)
 			wsc.Engine = parser.Engine
-			wsc.Execute = parser.Execute
+			wsc.Execute = u.pollerExecute(nbc, parser.Execute)
 			nbc.SetSession(wsc)
 			if nbhttpConn != nil {
 				nbhttpConn.Parser = nil
@@ -474,7 +483,7 @@ func (u *Upgrader) Upgrade(w http.ResponseWriter, r *http.Request, responseHeade
 
 			wsc = NewServerConn(u, nbc, subprotocol, compress, false)
 			wsc.Engine = engine
-			wsc.Execute = nbc.Execute
+			wsc.Execute = u.pollerExecute(nbc, nbc.Execute)
 			if engine.EpollMod == nbio.EPOLLET && engine.EPOLLONESHOT == nbio.EPOLLONESHOT {
 				wsc.Execute = nbhttp.SyncExecutor
 			}
@@ -575,6 +584,25 @@ func (u *Upgrader) Upgrade(w http.ResponseWriter, r *http.Request, responseHeade
 	}
 
 	return wsc, nil
+}
+
+// pollerExecute is the executor of a connection nbc served by the poller: def (nbio's
+// per-connection job list on the engine's executor), or with HandlersOnPoller the calling
+// goroutine itself, which is the poller's while it parses (wsgate patch, PATCH.md). Like
+// nbio.Conn.Execute it runs nothing once the connection is closed and reports that.
+func (u *Upgrader) pollerExecute(nbc *nbio.Conn, def func(func()) bool) func(func()) bool {
+	if !u.HandlersOnPoller {
+		return def
+	}
+	return func(f func()) bool {
+		nbc.Lock()
+		closed, _ := nbc.IsClosed()
+		nbc.Unlock()
+		if closed {
+			return false
+		}
+		return nbhttp.SyncExecutor(f)
+	}
 }
 
 //go:norace

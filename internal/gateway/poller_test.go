@@ -1,0 +1,106 @@
+package gateway
+
+import (
+	"context"
+	"net/http/httptest"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/wsgate/wsgate/internal/bus"
+	"github.com/wsgate/wsgate/internal/event"
+	"github.com/wsgate/wsgate/internal/hub"
+	"github.com/wsgate/wsgate/internal/registry"
+	"github.com/wsgate/wsgate/internal/routing"
+	nbws "github.com/wsgate/wsgate/third_party/nbio/nbhttp/websocket"
+)
+
+// A message and a close frame reach their handlers inside the poller's read that carried them
+// (Gateway.onData on the stack), not on a goroutine of nbio's executor: the hand-off per message
+// that the echo's p99 paid for under CPU contention (docs/benchmarks.md, "The p99 tail"). The
+// message is still routed (on a goroutine of its own) and the close still answered.
+func TestHandlersRunOnThePoller(t *testing.T) {
+	b := bus.NewLocal()
+	defer b.Close()
+	h := hub.New[*Conn](hub.Options{Node: "n1", Store: registry.NewMemory(), Bus: b})
+	rec := make(recorder, 4)
+	sel, err := routing.Compile("$request.body.action")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := New(Options{Stage: "dev", Hub: h, Limits: Limits{IdleTimeout: time.Hour}, Selector: sel,
+		Routes: map[string]*Route{event.RouteDefault: {Key: event.RouteDefault, Integration: rec}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type call struct {
+		handler  string
+		onPoller bool
+	}
+	calls := make(chan call, 4)
+	// Set before the server starts, so before any connection copies the upgrader's handlers.
+	g.upgrader.OnMessage(func(ws *nbws.Conn, mt nbws.MessageType, data []byte) {
+		calls <- call{"message", inOnData()}
+		g.onMessage(ws, mt, data)
+	})
+	g.upgrader.SetCloseHandler(func(ws *nbws.Conn, code int, text string) {
+		calls <- call{"close", inOnData()}
+		g.onCloseFrame(ws, code, text)
+	})
+	srv := httptest.NewServer(g)
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http")+"/dev", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Write(ctx, websocket.MessageText, []byte(`{"n":1}`)); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case ev := <-rec:
+		if ev.Body != `{"n":1}` || ev.RequestContext.EventType != event.Message {
+			t.Fatalf("routed %s %q, want the MESSAGE {\"n\":1}", ev.RequestContext.EventType, ev.Body)
+		}
+	case <-ctx.Done():
+		t.Fatal("the message was not routed")
+	}
+	if err := c.Close(websocket.StatusNormalClosure, "bye"); err != nil {
+		t.Fatalf("close handshake: %v", err) // the gateway's answering close frame did not come
+	}
+	for _, want := range []string{"message", "close"} {
+		select {
+		case got := <-calls:
+			if got.handler != want || !got.onPoller {
+				t.Fatalf("%s handler ran on the poller: %v (want the %s handler, on the poller)", got.handler, got.onPoller, want)
+			}
+		case <-ctx.Done():
+			t.Fatalf("the %s handler never ran", want)
+		}
+	}
+	sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer scancel()
+	if err := g.Shutdown(sctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// inOnData reports whether the caller runs inside Gateway.onData, the poller's callback for
+// every read.
+func inOnData() bool {
+	pcs := make([]uintptr, 128)
+	frames := runtime.CallersFrames(pcs[:runtime.Callers(2, pcs)])
+	for {
+		f, more := frames.Next()
+		if strings.HasSuffix(f.Function, ".(*Gateway).onData") {
+			return true
+		}
+		if !more {
+			return false
+		}
+	}
+}
