@@ -22,7 +22,9 @@ import (
 //
 // 77 before issue 16 §5's work; 61 once the integration call set a deadline on its connection
 // instead of making a timeout context, and read the common answer without http.ReadResponse;
-// 60 with the frame handed to the integration as the gateway copied it (event.Event.Frame).
+// 60 with the frame handed to the integration as the gateway copied it (event.Event.Frame);
+// 56 with the message handler run on the poller (no executor job: its closure, its slot in
+// nbio's job list, the task pool's goroutine).
 func TestRoutePathAllocs(t *testing.T) {
 	backend := echoBackend(t)
 	srv := startBenchServer(t, `stage: dev
