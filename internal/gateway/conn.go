@@ -182,7 +182,7 @@ func (c *Conn) to(s connState, r closeReason) bool {
 		return false
 	}
 	if !c.state.ending() && s.ending() {
-		c.backlog().reason = &r
+		c.backlog().reason = r.own() // r itself stays on the stack: most calls keep no reason
 	}
 	if s == reaped {
 		rr := *c.wait.reason
@@ -191,6 +191,13 @@ func (c *Conn) to(s connState, r closeReason) bool {
 	}
 	c.state = s
 	return true
+}
+
+// own is a copy of r on the heap.
+func (r closeReason) own() *closeReason {
+	p := new(closeReason)
+	*p = r
+	return p
 }
 
 // job is a unit of per-connection work: a message to route, or the final $disconnect.
@@ -499,16 +506,14 @@ func (c *Conn) shut(ws *websocket.Conn, r closeReason) {
 // peerClosed records the client's close frame (r, by the client) and reports whether it must
 // be echoed: not when it answers wsgate's own close frame. echo runs under c.mu, so no frame
 // can follow it.
-func (c *Conn) peerClosed(r closeReason, echo func()) {
+func (c *Conn) peerClosed(r closeReason, echo closeEcho) {
 	c.mu.Lock()
 	if !c.to(closing, r) {
 		c.mu.Unlock()
 		return // the answer to wsgate's close frame: nbio closes the socket next
 	}
 	dropped, bytes := c.dropQueued()
-	if echo != nil {
-		echo()
-	}
+	echo.send()
 	c.mu.Unlock()
 	c.logDropped(dropped, bytes)
 }

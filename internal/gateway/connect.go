@@ -252,7 +252,7 @@ func (g *Gateway) attach(ws *websocket.Conn, c *Conn) {
 	case e.reason != nil:
 		c.close(*e.reason)
 	case e.peer != nil:
-		c.peerClosed(*e.peer, nil) // echoed when it came
+		c.peerClosed(*e.peer, closeEcho{}) // echoed when it came
 	}
 	if e.closed {
 		c.socketClosed(e.err)

@@ -514,26 +514,39 @@ func (g *Gateway) onCloseFrame(ws *websocket.Conn, code int, text string) {
 	if code == 1005 {
 		r = reasonNoStatus
 	}
-	echo := func() {
-		if code == 1005 {
-			_ = ws.WriteMessage(websocket.CloseMessage, nil)
-			return
-		}
-		buf := make([]byte, 2+len(text))
-		binary.BigEndian.PutUint16(buf, uint16(code))
-		copy(buf[2:], text)
-		_ = ws.WriteMessage(websocket.CloseMessage, buf)
-	}
+	echo := closeEcho{ws: ws, code: code, text: text}
 	c := g.sessionOrEarly(ws, func(e *earlyEvents) {
 		// Closed before attach: keep the client's code for the $disconnect attach runs.
 		if e.peer == nil && e.reason == nil {
-			e.peer = &r
-			echo()
+			e.peer = r.own()
+			echo.send()
 		}
 	})
 	if c != nil {
 		c.peerClosed(r, echo)
 	}
+}
+
+// closeEcho is the close frame that answers a client's (RFC 6455 §5.5.1): its code and reason
+// sent back, or an empty one for a close frame without a code (1005).
+type closeEcho struct {
+	ws   *websocket.Conn // nil: nothing to send
+	code int
+	text string
+}
+
+func (e closeEcho) send() {
+	if e.ws == nil {
+		return
+	}
+	if e.code == 1005 {
+		_ = e.ws.WriteMessage(websocket.CloseMessage, nil)
+		return
+	}
+	buf := make([]byte, 2+len(e.text)) // nbio keeps it until written
+	binary.BigEndian.PutUint16(buf, uint16(e.code))
+	copy(buf[2:], e.text)
+	_ = e.ws.WriteMessage(websocket.CloseMessage, buf)
 }
 
 // onClose runs on the poller when the socket is gone, whatever closed it.

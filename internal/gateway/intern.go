@@ -21,10 +21,11 @@ func newShapes(max, maxLen int) *shapes {
 	return &shapes{m: make(map[connShape]*connShape), max: max, maxLen: maxLen}
 }
 
-// get returns a shape equal to k, shared with earlier callers when possible.
+// get returns a shape equal to k, shared with earlier callers when possible. Only a shape not
+// shared yet is allocated (k itself stays on the caller's stack).
 func (in *shapes) get(k connShape) *connShape {
 	if len(k.userAgent)+len(k.domainName)+len(k.path) > in.maxLen {
-		return &k
+		return k.own()
 	}
 	in.mu.RLock()
 	v, ok := in.m[k]
@@ -34,16 +35,23 @@ func (in *shapes) get(k connShape) *connShape {
 		return v
 	}
 	if full {
-		return &k
+		return k.own()
 	}
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	if v, ok := in.m[k]; ok {
 		return v
 	}
-	v = &k
+	v = k.own()
 	if len(in.m) < in.max {
 		in.m[k] = v
 	}
+	return v
+}
+
+// own is a copy of k on the heap.
+func (k connShape) own() *connShape {
+	v := new(connShape)
+	*v = k
 	return v
 }
