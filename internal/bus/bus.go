@@ -73,3 +73,19 @@ type OwnerPublisher interface {
 	// ErrNoSubscriber, ErrClosed, or a transport error. Like Publish, it keeps no m.Data.
 	PublishToOwner(ctx context.Context, node string, m Message) error
 }
+
+// Envelope is one message and the node it is for (Batcher).
+type Envelope struct {
+	Node string
+	Msg  Message
+}
+
+// Batcher is a Bus that publishes many messages in one round trip: a fan-out (a user's or a
+// group's connections) then costs one round trip, not one per connection.
+type Batcher interface {
+	Bus
+	// PublishBatch publishes each envelope's message to its node, in the order given (so a
+	// connection's messages keep their order), and returns one error per envelope, nil or what
+	// Publish would have returned for it. Like Publish, it keeps no message's Data.
+	PublishBatch(ctx context.Context, envs []Envelope) []error
+}

@@ -3,6 +3,7 @@ package hub
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"sync/atomic"
 
@@ -78,6 +79,9 @@ func (h *Hub[C]) toConnection(ctx context.Context, m bus.Message) error {
 
 // fanout delivers m (with each connection's id) to conns and counts the ones reached.
 func (h *Hub[C]) fanout(ctx context.Context, conns []registry.Conn, m bus.Message) (int, error) {
+	if bt, ok := h.o.Bus.(bus.Batcher); ok && len(conns) > 1 {
+		return h.fanoutBatch(ctx, bt, conns, m)
+	}
 	n := 0
 	var firstErr error
 	for _, c := range conns {
@@ -89,6 +93,61 @@ func (h *Hub[C]) fanout(ctx context.Context, conns []registry.Conn, m bus.Messag
 		}
 		if !errors.Is(err, ErrGone) && !errors.Is(err, ErrSlowConsumer) && firstErr == nil {
 			firstErr = err
+		}
+	}
+	if n == 0 && firstErr != nil {
+		return 0, firstErr
+	}
+	return n, nil
+}
+
+// fanoutBatch is fanout in one bus round trip (bus.Batcher) instead of one per connection:
+// every publish deliver would make (to the owner, or to this node's own stream under
+// OrderViaBus) goes in one PublishBatch, in the order of conns; a local connection whose
+// publish failed is delivered directly, as deliver does.
+func (h *Hub[C]) fanoutBatch(ctx context.Context, bt bus.Batcher, conns []registry.Conn, m bus.Message) (int, error) {
+	h.EnsureLease(ctx)
+	n := 0
+	var firstErr error
+	count := func(err error) {
+		switch {
+		case err == nil:
+			n++
+		case !errors.Is(err, ErrGone) && !errors.Is(err, ErrSlowConsumer) && firstErr == nil:
+			firstErr = err
+		}
+	}
+	viaBus := h.o.OrderViaBus && h.Ready()
+	envs := make([]bus.Envelope, 0, len(conns))
+	for _, c := range conns {
+		m.ConnID = c.ID
+		if local, ok := h.Local(c.ID); ok {
+			if viaBus {
+				envs = append(envs, bus.Envelope{Node: h.o.Node, Msg: m})
+			} else {
+				count(h.apply(local, m))
+			}
+			continue
+		}
+		if c.Node == "" || c.Node == h.o.Node {
+			continue // gone
+		}
+		envs = append(envs, bus.Envelope{Node: c.Node, Msg: m})
+	}
+	for i, err := range bt.PublishBatch(ctx, envs) {
+		e := envs[i]
+		switch {
+		case err == nil:
+			n++
+		case e.Node == h.o.Node:
+			if local, ok := h.Local(e.Msg.ConnID); ok {
+				h.o.Logger.Debug("publish to own node failed; delivering directly", observe.KeyConnectionID, e.Msg.ConnID, observe.KeyError, err)
+				count(h.apply(local, e.Msg))
+			}
+		case errors.Is(err, bus.ErrNoSubscriber):
+			// The owner is gone, and so is the connection.
+		default:
+			count(fmt.Errorf("publish to node %s: %w", e.Node, err))
 		}
 	}
 	if n == 0 && firstErr != nil {

@@ -58,7 +58,7 @@ func (c *recConn) got() ([]string, *hub.CloseReason) {
 }
 
 // redisNode is a hub on a real redis-server, with the store and the bus a gateway node uses.
-func redisNode(t *testing.T, srv *testredis.Server, prefix, node string) *hub.Hub[*recConn] {
+func redisNode(t testing.TB, srv *testredis.Server, prefix, node string) *hub.Hub[*recConn] {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr})
@@ -183,5 +183,61 @@ func TestRemotePushToStoppedOwnerIsGone(t *testing.T) {
 	}
 	if hub.RemembersOwner(a, c.id) {
 		t.Fatal("node-a still remembers a stopped owner")
+	}
+}
+
+// A group push fans out in one bus round trip (bus.Batcher): members on the pushing node and on
+// another node each get every push, in the order made, interleaved with single pushes; the
+// count is the members reached, and a member that closed is not counted.
+func TestGroupPushAcrossNodes(t *testing.T) {
+	srv := testredis.Start(t)
+	a := redisNode(t, srv, "hubgroup", "node-a")
+	b := redisNode(t, srv, "hubgroup", "node-b")
+	ctx := context.Background()
+	a1 := &recConn{id: "a1", node: "node-a"}
+	b1, b2 := &recConn{id: "b1", node: "node-b"}, &recConn{id: "b2", node: "node-b"}
+	a.Add(ctx, a1)
+	b.Add(ctx, b1)
+	b.Add(ctx, b2)
+	for _, c := range []*recConn{a1, b1, b2} {
+		if err := a.JoinGroup(ctx, c.id, "room"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var want []string
+	for i := range 20 {
+		msg := fmt.Sprintf("group %d", i)
+		n, err := a.PostToGroup(ctx, "room", []byte(msg))
+		if err != nil || n != 3 {
+			t.Fatalf("%s: reached %d, %v; want 3", msg, n, err)
+		}
+		want = append(want, msg)
+		single := fmt.Sprintf("single %d", i)
+		for _, c := range []*recConn{a1, b1, b2} {
+			if err := b.PostToConnection(ctx, c.id, []byte(single)); err != nil {
+				t.Fatalf("%s to %s: %v", single, c.id, err)
+			}
+		}
+		want = append(want, single)
+	}
+	for _, c := range []*recConn{a1, b1, b2} {
+		harness.Eventually(t, c.id+"'s frames", func() bool { f, _ := c.got(); return len(f) >= len(want) })
+		if f, _ := c.got(); !slices.Equal(f, want) {
+			t.Fatalf("%s got %q, want %q", c.id, f, want)
+		}
+	}
+	if !b.Remove(ctx, b2.id) {
+		t.Fatal("Remove: not held")
+	}
+	if n, err := a.PostToGroup(ctx, "room", []byte("after b2 left")); err != nil || n != 2 {
+		t.Fatalf("after a member closed: reached %d, %v; want 2", n, err)
+	}
+	harness.Eventually(t, "the last push", func() bool {
+		f1, _ := a1.got()
+		f2, _ := b1.got()
+		return len(f1) > len(want) && len(f2) > len(want)
+	})
+	if f, _ := b2.got(); len(f) != len(want) {
+		t.Fatalf("closed member got %d frames, want %d", len(f), len(want))
 	}
 }

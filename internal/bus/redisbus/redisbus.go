@@ -134,6 +134,11 @@ func (b *Bus) Publish(ctx context.Context, node string, m bus.Message) error {
 	if cap(*bp) <= 64<<10 { // do not keep huge buffers alive
 		b.pool.Put(bp)
 	}
+	return b.xaddErr(node, err)
+}
+
+// xaddErr is Publish's error for the answer to an XADD NOMKSTREAM to node's stream.
+func (b *Bus) xaddErr(node string, err error) error {
 	switch {
 	case errors.Is(err, redis.Nil):
 		return fmt.Errorf("publish to node %q: %w", node, bus.ErrNoSubscriber)
