@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"sync"
@@ -14,8 +15,11 @@ import (
 
 // runChurn opens and closes Count connections, Concurrency at a time, at Rate connects/s in
 // all (0: as fast as they complete). Each handshake runs the gateway's authorizer and $connect;
-// each close its $disconnect. The client sends a close frame (1000) and closes its socket, so
-// TIME_WAIT stays on the generator's side, spread over 249 source addresses. Against
+// each close its $disconnect. The client closes as RFC 6455 §7.1.1 asks: it sends a close frame
+// (1000), reads until the server has answered it and closed the TCP connection, then closes its
+// socket, so every server pays for the close handshake it owes (a client that closes its socket
+// right after its close frame can make a server skip its answer, or pay for a reset instead).
+// Source addresses are spread over 249 loopback addresses. Against
 // Centrifugo a cycle also sends the connect command (with the connection's token, if any) and
 // waits for its result before closing: a connection is not usable there before it.
 func runChurn(r *run, _ *config.Config, res *Result) error {
@@ -68,11 +72,34 @@ func churn(r *run, d *wsclient.Dialer, next <-chan int, first int, ok *atomic.In
 					ok.Add(1)
 				}
 				_, _ = nc.Write([]byte{0x88, 0x82, 0, 0, 0, 0, 0x03, 0xE8})
+				if err := awaitClose(nc); err != nil {
+					r.fail(err)
+				}
 				_ = nc.Close()
 			}
 		}()
 	}
 	wg.Wait()
+}
+
+// closeWait bounds how long a churn cycle waits for the server to close after its close frame.
+const closeWait = 5 * time.Second
+
+// awaitClose reads (and drops) what the server sends after the client's close frame until the
+// server closes the connection: its close frame, then EOF (or a reset). An error only if the
+// server keeps the connection open for closeWait.
+func awaitClose(nc net.Conn) error {
+	_ = nc.SetReadDeadline(time.Now().Add(closeWait))
+	var buf [512]byte
+	for {
+		if _, err := nc.Read(buf[:]); err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				return fmt.Errorf("close: the server did not close the connection within %s of the client's close frame", closeWait)
+			}
+			return nil
+		}
+	}
 }
 
 // centrifugoConnect sends the connect command on a fresh socket and reads until its result.
