@@ -342,14 +342,22 @@ func (h *Hub[C]) Broadcast(ctx context.Context, data []byte) (int, error) {
 			h.o.Logger.Warn("broadcast to node failed", "node", node, observe.KeyError, err)
 			continue
 		}
-		sctx, cancel := h.storeCtx(ctx)
-		conns, err := h.o.Store.NodeConns(sctx, node)
-		cancel()
-		if err == nil {
-			n += len(conns)
-		}
+		n += h.nodeConnCount(ctx, node)
 	}
 	return n, nil
+}
+
+// nodeConnCount is the number of connections node owns, 0 if the store cannot say: counted by
+// the store where it can (registry.NodeCounter: no read of every record just to count them).
+func (h *Hub[C]) nodeConnCount(ctx context.Context, node string) int {
+	sctx, cancel := h.storeCtx(ctx)
+	defer cancel()
+	if nc, ok := h.o.Store.(registry.NodeCounter); ok {
+		n, _ := nc.NodeConnCount(sctx, node)
+		return n
+	}
+	conns, _ := h.o.Store.NodeConns(sctx, node)
+	return len(conns)
 }
 
 // broadcastLocal delivers data to this node's connections, through the bus when OrderViaBus

@@ -240,4 +240,15 @@ func TestGroupPushAcrossNodes(t *testing.T) {
 	if f, _ := b2.got(); len(f) != len(want) {
 		t.Fatalf("closed member got %d frames, want %d", len(f), len(want))
 	}
+	// A broadcast counts this node's connections and the other node's registered ones (the
+	// Redis store counts them without reading their records: registry.NodeCounter).
+	if n, err := a.Broadcast(ctx, []byte("to all")); err != nil || n != 2 {
+		t.Fatalf("Broadcast reached %d, %v; want 2 (a1 here, b1 on node-b)", n, err)
+	}
+	for _, c := range []*recConn{a1, b1} {
+		harness.Eventually(t, c.id+" to get the broadcast", func() bool {
+			f, _ := c.got()
+			return len(f) > 0 && f[len(f)-1] == "to all"
+		})
+	}
 }

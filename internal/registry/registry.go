@@ -101,6 +101,16 @@ type Presence struct {
 	LastActiveAt time.Time `json:"lastActiveAt"`
 }
 
+// NodeCounter is a Store that counts a node's connections without reading their records (the
+// Redis store: the size of the node's set, one command instead of a read of every record).
+// Broadcast reports its count with it.
+type NodeCounter interface {
+	// NodeConnCount is the number of connections registered as owned by node: len(NodeConns)
+	// but for ids whose record went missing (an Unregister that failed part way, until a
+	// later one or the reaper removes them).
+	NodeConnCount(ctx context.Context, node string) (int, error)
+}
+
 // Store is safe for concurrent use. Every method takes ctx and honours its deadline.
 // Times are kept to the millisecond. Errors other than ErrNotFound mean the store could not be
 // reached or read (Redis down); the operation may then be partly done and is safe to repeat.

@@ -133,6 +133,15 @@ func (s *Store) NodeConns(ctx context.Context, node string) ([]registry.Conn, er
 	return found, nil
 }
 
+// NodeConnCount is the size of node's set of connections (registry.NodeCounter): one SCARD.
+func (s *Store) NodeConnCount(ctx context.Context, node string) (int, error) {
+	n, err := s.rdb.SCard(ctx, s.nodeKey(node)).Result()
+	if err != nil {
+		return 0, fmt.Errorf("redisstore: count connections of node %q: %w", node, err)
+	}
+	return int(n), nil
+}
+
 // Nodes lists, sorted, the nodes with a live lease.
 func (s *Store) Nodes(ctx context.Context) ([]string, error) {
 	nodes, live, _, err := s.nodeState(ctx)
