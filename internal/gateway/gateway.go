@@ -126,6 +126,9 @@ type Gateway struct {
 	handshakes  atomic.Int64
 	work        atomic.Int64
 	routed      atomic.Uint64 // messages taken for routing since New (see Routed)
+	runners     chan runTask  // unbuffered: the runners waiting for a queue (message.go)
+	idleRunners atomic.Int32
+	stopRunners chan struct{} // closed by Shutdown: waiting runners leave
 	disconnects chan struct{} // bounds concurrent $disconnect calls
 	calls       chan struct{} // bounds integration calls in flight (Limits.MaxInflightCalls); nil: no bound
 	stopSweep   chan struct{}
@@ -195,6 +198,8 @@ func New(o Options) (*Gateway, error) {
 		disconnects: make(chan struct{}, maxConcurrentDisconnects),
 		stopSweep:   make(chan struct{}),
 		sweepDone:   make(chan struct{}),
+		runners:     make(chan runTask),
+		stopRunners: make(chan struct{}),
 	}
 	if o.Limits.MaxInflightCalls > 0 {
 		g.calls = make(chan struct{}, o.Limits.MaxInflightCalls)
@@ -584,5 +589,6 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 		err = errors.New("shutdown grace period over: some $disconnect calls did not finish")
 	}
 	g.engine.Stop()
+	close(g.stopRunners)
 	return err
 }

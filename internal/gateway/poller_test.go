@@ -13,8 +13,10 @@ import (
 	"github.com/wsgate/wsgate/internal/bus"
 	"github.com/wsgate/wsgate/internal/event"
 	"github.com/wsgate/wsgate/internal/hub"
+	"github.com/wsgate/wsgate/internal/integration"
 	"github.com/wsgate/wsgate/internal/registry"
 	"github.com/wsgate/wsgate/internal/routing"
+	"github.com/wsgate/wsgate/internal/testutil/harness"
 	nbws "github.com/wsgate/wsgate/third_party/nbio/nbhttp/websocket"
 )
 
@@ -103,4 +105,64 @@ func inOnData() bool {
 			return false
 		}
 	}
+}
+
+// goidRecorder is an integration that reports the goroutine each call runs on.
+type goidRecorder chan string
+
+func (r goidRecorder) Invoke(_ context.Context, ev *event.Event) (*integration.Response, error) {
+	buf := make([]byte, 64)
+	buf = buf[:runtime.Stack(buf, false)]
+	id, _, _ := strings.Cut(strings.TrimPrefix(string(buf), "goroutine "), " ")
+	r <- id
+	return &integration.Response{StatusCode: 200}, nil
+}
+
+// A goroutine that ran one connection's queue to its end runs the next connection's message
+// (its stack already grown to what a call needs), and waiting runners leave at Shutdown.
+func TestRunnersAreReused(t *testing.T) {
+	b := bus.NewLocal()
+	defer b.Close()
+	h := hub.New[*Conn](hub.Options{Node: "n1", Store: registry.NewMemory(), Bus: b})
+	rec := make(goidRecorder, 4)
+	sel, err := routing.Compile("$request.body.action")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := New(Options{Stage: "dev", Hub: h, Limits: Limits{IdleTimeout: time.Hour}, Selector: sel,
+		Routes: map[string]*Route{event.RouteDefault: {Key: event.RouteDefault, Integration: rec}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(g)
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var ids []string
+	for i := range 2 {
+		c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http")+"/dev", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.CloseNow()
+		if err := c.Write(ctx, websocket.MessageText, []byte(`{}`)); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case id := <-rec:
+			ids = append(ids, id)
+		case <-ctx.Done():
+			t.Fatalf("message %d was not routed", i+1)
+		}
+		harness.Eventually(t, "the runner to wait for the next queue", func() bool { return g.idleRunners.Load() == 1 })
+	}
+	if ids[0] != ids[1] {
+		t.Fatalf("the second connection's message ran on goroutine %s, not on the waiting runner %s", ids[1], ids[0])
+	}
+	sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer scancel()
+	if err := g.Shutdown(sctx); err != nil {
+		t.Fatal(err)
+	}
+	harness.Eventually(t, "the waiting runner to leave at Shutdown", func() bool { return g.idleRunners.Load() == 0 })
 }
