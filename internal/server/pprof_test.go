@@ -2,25 +2,12 @@ package server_test
 
 import (
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/wsgate/wsgate/internal/server/servertest"
 )
-
-// pprofFreeAddr returns a loopback address nobody listens on at the moment.
-func pprofFreeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	_ = ln.Close()
-	return addr
-}
 
 func pprofGet(t *testing.T, url string) (int, string) {
 	t.Helper()
@@ -34,9 +21,12 @@ func pprofGet(t *testing.T, url string) (int, string) {
 }
 
 // admin.pprof serves the profiler on the admin listener only, never on the client-facing one.
+// The admin listener takes a port of its own choosing (on another loopback address than the
+// main listener's, which config refuses to share): a port picked free and listened on later
+// could be taken by a parallel test in between.
 func TestPprofOnAdminListenerOnly(t *testing.T) {
-	admin := pprofFreeAddr(t)
-	n := servertest.Start(t, "stage: dev\nadmin: {listen: \""+admin+"\", pprof: true}\n")
+	n := servertest.Start(t, "stage: dev\nadmin: {listen: \"127.0.0.2:0\", pprof: true}\n")
+	admin := n.Server.AdminAddr()
 	if code, body := pprofGet(t, "http://"+admin+"/debug/pprof/heap?debug=1"); code != 200 || !strings.Contains(body, "heap profile") {
 		t.Fatalf("admin /debug/pprof/heap: %d %.80q", code, body)
 	}
@@ -46,8 +36,8 @@ func TestPprofOnAdminListenerOnly(t *testing.T) {
 }
 
 func TestNoPprofByDefault(t *testing.T) {
-	admin := pprofFreeAddr(t)
-	servertest.Start(t, "stage: dev\nadmin: {listen: \""+admin+"\"}\n")
+	n := servertest.Start(t, "stage: dev\nadmin: {listen: \"127.0.0.2:0\"}\n")
+	admin := n.Server.AdminAddr()
 	if code, _ := pprofGet(t, "http://"+admin+"/debug/pprof/heap?debug=1"); code == 200 {
 		t.Fatalf("pprof served without admin.pprof")
 	}

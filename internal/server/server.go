@@ -551,6 +551,15 @@ func (s *Server) logListening() {
 // Addr is the main listener's address (useful with port 0).
 func (s *Server) Addr() string { return s.ln.Addr().String() }
 
+// AdminAddr is the address the admin listener listens on (host:port; admin.listen may give port
+// 0), "" without one.
+func (s *Server) AdminAddr() string {
+	if s.adminLn == nil {
+		return ""
+	}
+	return s.adminLn.Addr().String()
+}
+
 // Routed counts the client messages the node has taken for routing since it started
 // (gateway.Gateway.Routed).
 func (s *Server) Routed() uint64 { return s.gw.Routed() }
