@@ -25,19 +25,8 @@ import (
 // that the echo's p99 paid for under CPU contention (docs/benchmarks.md, "The p99 tail"). The
 // message is still routed (on a goroutine of its own) and the close still answered.
 func TestHandlersRunOnThePoller(t *testing.T) {
-	b := bus.NewLocal()
-	defer b.Close()
-	h := hub.New[*Conn](hub.Options{Node: "n1", Store: registry.NewMemory(), Bus: b})
 	rec := make(recorder, 4)
-	sel, err := routing.Compile("$request.body.action")
-	if err != nil {
-		t.Fatal(err)
-	}
-	g, err := New(Options{Stage: "dev", Hub: h, Limits: Limits{IdleTimeout: time.Hour}, Selector: sel,
-		Routes: map[string]*Route{event.RouteDefault: {Key: event.RouteDefault, Integration: rec}}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	g := newDefaultRouteGateway(t, rec)
 	type call struct {
 		handler  string
 		onPoller bool
@@ -121,19 +110,8 @@ func (r goidRecorder) Invoke(_ context.Context, ev *event.Event) (*integration.R
 // A goroutine that ran one connection's queue to its end runs the next connection's message
 // (its stack already grown to what a call needs), and waiting runners leave at Shutdown.
 func TestRunnersAreReused(t *testing.T) {
-	b := bus.NewLocal()
-	defer b.Close()
-	h := hub.New[*Conn](hub.Options{Node: "n1", Store: registry.NewMemory(), Bus: b})
 	rec := make(goidRecorder, 4)
-	sel, err := routing.Compile("$request.body.action")
-	if err != nil {
-		t.Fatal(err)
-	}
-	g, err := New(Options{Stage: "dev", Hub: h, Limits: Limits{IdleTimeout: time.Hour}, Selector: sel,
-		Routes: map[string]*Route{event.RouteDefault: {Key: event.RouteDefault, Integration: rec}}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	g := newDefaultRouteGateway(t, rec)
 	srv := httptest.NewServer(g)
 	defer srv.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -165,4 +143,23 @@ func TestRunnersAreReused(t *testing.T) {
 		t.Fatal(err)
 	}
 	harness.Eventually(t, "the waiting runner to leave at Shutdown", func() bool { return g.idleRunners.Load() == 0 })
+}
+
+// newDefaultRouteGateway is a gateway of stage dev, routing by $request.body.action, whose
+// $default route calls integ.
+func newDefaultRouteGateway(t *testing.T, integ integration.Integration) *Gateway {
+	t.Helper()
+	b := bus.NewLocal()
+	t.Cleanup(func() { b.Close() })
+	h := hub.New[*Conn](hub.Options{Node: "n1", Store: registry.NewMemory(), Bus: b})
+	sel, err := routing.Compile("$request.body.action")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := New(Options{Stage: "dev", Hub: h, Limits: Limits{IdleTimeout: time.Hour}, Selector: sel,
+		Routes: map[string]*Route{event.RouteDefault: {Key: event.RouteDefault, Integration: integ}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g
 }
