@@ -1,7 +1,9 @@
 package authorizer
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -24,6 +26,8 @@ const maxTokenBytes = 16 * 1024
 // errNoExp is the logged cause of refusing a token without exp.
 var errNoExp = errors.New("token has no exp claim (expiry); API Gateway's JWT authorizer refuses such tokens, and so does wsgate unless the authorizer sets allowMissingExp: true (--jwt-allow-missing-exp)")
 
+var base64RawURL = base64.RawURLEncoding
+
 var (
 	hmacAlgs = []string{"HS256", "HS384", "HS512"}
 	jwksAlgs = []string{"RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256", "PS384", "PS512"}
@@ -43,6 +47,9 @@ type jwtAuth struct {
 	secret    []byte
 	keys      *jwks
 	parser    *jwt.Parser
+	validator *jwt.Validator // the parser's checks of exp, nbf, iat, iss and aud
+	algs      []string       // the allowed algorithms
+	macs      macPool        // HMACs keyed with secret
 	userClaim string
 	// userClaimRequired: a configured userIdClaim must be present; the default "sub" may not be.
 	userClaimRequired bool
@@ -111,6 +118,8 @@ func newJWT(name string, cfg config.Authorizer, sources []string, o Options) (*j
 		sources:           sources,
 		o:                 o,
 		parser:            jwt.NewParser(popts...),
+		validator:         jwt.NewValidator(popts...),
+		algs:              algs,
 		userClaim:         cfg.UserIDClaim,
 		userClaimRequired: cfg.UserIDClaim != "",
 		allowMissingExp:   cfg.AllowMissingExp,
@@ -122,6 +131,7 @@ func newJWT(name string, cfg config.Authorizer, sources []string, o Options) (*j
 	}
 	if cfg.Secret != "" {
 		a.secret = []byte(cfg.Secret)
+		a.macs.key = a.secret
 	}
 	if cfg.JWKSURL != "" {
 		a.keys = newJWKS(cfg.JWKSURL, o.HTTPClient, o.Now, o.Logger.With("authorizer", name))
@@ -177,20 +187,85 @@ func (a *jwtAuth) refuse(e *Error) error {
 }
 
 // verify checks token and builds the Result; exp is the token's expiry.
+//
+// golang-jwt checks what it always checked (its signing methods verify the signature, its
+// Validator the registered claims with the leeway); the token is split and decoded here, in
+// one pass into a claimSet (claims.go) instead of a jwt.MapClaims copied into the context.
+// A token this decoding leaves alone (malformed, or an unusual header) goes to
+// verifyMapClaims, the parser as it was, whose refusal names what is wrong; the steps and
+// their order are ParseWithClaims', and so are the errors.
 func (a *jwtAuth) verify(ctx context.Context, token string) (*Result, time.Time, *Error) {
 	if token == "" || len(token) > maxTokenBytes {
 		return nil, time.Time{}, unauthorized(fmt.Errorf("token empty or longer than %d bytes", maxTokenBytes))
 	}
-	var claims jwt.MapClaims
-	tok, err := a.parser.ParseWithClaims(token, &claims, func(t *jwt.Token) (any, error) {
-		return a.keyFor(ctx, t)
-	})
-	if err != nil || !tok.Valid {
-		if err == nil {
-			err = errors.New("token invalid")
-		}
-		return nil, time.Time{}, unauthorized(err)
+	s := getScratch()
+	defer s.put()
+	s.tok = append(s.tok[:0], token...)
+	h, rest, ok := bytes.Cut(s.tok, dot)
+	if !ok {
+		return a.verifyMapClaims(ctx, token)
 	}
+	p, sig, ok := bytes.Cut(rest, dot)
+	if !ok || bytes.IndexByte(sig, '.') >= 0 {
+		return a.verifyMapClaims(ctx, token)
+	}
+	var err error
+	if s.seg, err = decodeSegment(s.seg, h); err != nil {
+		return a.verifyMapClaims(ctx, token)
+	}
+	alg, kid, ok := s.header(s.seg)
+	if !ok {
+		return a.verifyMapClaims(ctx, token)
+	}
+	if s.seg, err = decodeSegment(s.seg, p); err != nil {
+		return a.verifyMapClaims(ctx, token)
+	}
+	claims := &s.set
+	if !s.claims(s.seg, a.userClaim, claims) {
+		return a.verifyMapClaims(ctx, token)
+	}
+	method := jwt.GetSigningMethod(alg)
+	if method == nil {
+		return a.verifyMapClaims(ctx, token)
+	}
+	if s.sig, err = decodeSegment(s.sig, sig); err != nil {
+		return a.verifyMapClaims(ctx, token)
+	}
+	if !slices.Contains(a.algs, alg) {
+		return nil, time.Time{}, unauthorized(fmt.Errorf("%w: %s", jwt.ErrTokenSignatureInvalid, "signing method "+alg+" is invalid"))
+	}
+	signed := s.tok[:len(h)+1+len(p)]
+	if m, isHMAC := method.(*jwt.SigningMethodHMAC); isHMAC && a.secret != nil {
+		// What keyFor and SigningMethodHMAC.Verify do, with a keyed HMAC from a pool.
+		err = a.macs.verify(m, signed, s.sig)
+	} else if key, kerr := a.keyFor(ctx, alg, kid); kerr != nil {
+		return nil, time.Time{}, unauthorized(fmt.Errorf("%w: %s: %w", jwt.ErrTokenUnverifiable, "error while executing keyfunc", kerr))
+	} else if set, isSet := key.(jwt.VerificationKeySet); isSet {
+		if len(set.Keys) == 0 {
+			return nil, time.Time{}, unauthorized(fmt.Errorf("%w: %s", jwt.ErrTokenUnverifiable, "keyfunc returned empty verification key set"))
+		}
+		for _, k := range set.Keys {
+			if err = method.Verify(string(signed), s.sig, k); err == nil {
+				break
+			}
+		}
+	} else {
+		err = method.Verify(string(signed), s.sig, key)
+	}
+	if err != nil {
+		return nil, time.Time{}, unauthorized(fmt.Errorf("%w: %w", jwt.ErrTokenSignatureInvalid, err))
+	}
+	if err := a.validator.Validate(claims); err != nil {
+		return nil, time.Time{}, unauthorized(fmt.Errorf("%w: %w", jwt.ErrTokenInvalidClaims, err))
+	}
+	return a.result(claims, claims.user, claims.subject, claims.ctx)
+}
+
+var dot = []byte{'.'}
+
+// result builds the Result of a verified token from its claims (for exp), the user id claim's
+// and "sub"'s values, and its context entries, to which it adds principalId.
+func (a *jwtAuth) result(claims jwt.Claims, user, sub any, ctxMap map[string]any) (*Result, time.Time, *Error) {
 	exp, err := claims.GetExpirationTime()
 	if err != nil {
 		return nil, time.Time{}, unauthorized(err)
@@ -201,30 +276,55 @@ func (a *jwtAuth) verify(ctx context.Context, token string) (*Result, time.Time,
 	} else if !a.allowMissingExp {
 		return nil, time.Time{}, unauthorized(errNoExp)
 	}
-	uid, ok := claimString(claims[a.userClaim])
+	uid, ok := claimString(user)
 	if !ok && a.userClaimRequired {
 		return nil, time.Time{}, unauthorized(fmt.Errorf("claim %q (userIdClaim) missing or not a string or number", a.userClaim))
 	}
 	principal := uid
 	if principal == "" {
-		principal, _ = claimString(claims["sub"])
+		principal, _ = claimString(sub)
 	}
+	if v, ok := ctxMap[a.userClaim]; ok && v == any(principal) {
+		ctxMap["principalId"] = v // the same string, not boxed again
+	} else {
+		ctxMap["principalId"] = principal
+	}
+	return &Result{PrincipalID: principal, Context: ctxMap, UserID: uid}, expires, nil
+}
+
+// verifyMapClaims is verify with golang-jwt's parser into a jwt.MapClaims: how every token
+// was verified before claims.go, and still how those that decoding leaves alone are.
+func (a *jwtAuth) verifyMapClaims(ctx context.Context, token string) (*Result, time.Time, *Error) {
+	var claims jwt.MapClaims
+	tok, err := a.parser.ParseWithClaims(token, &claims, func(t *jwt.Token) (any, error) {
+		kid, _ := t.Header["kid"].(string)
+		return a.keyFor(ctx, t.Method.Alg(), kid)
+	})
+	if err != nil || !tok.Valid {
+		if err == nil {
+			err = errors.New("token invalid")
+		}
+		return nil, time.Time{}, unauthorized(err)
+	}
+	return a.result(claims, claims[a.userClaim], claims["sub"], contextOf(claims))
+}
+
+// contextOf is the authorizer context of decoded claims: each non-null claim as scalar makes it.
+func contextOf(claims map[string]any) map[string]any {
 	ctxMap := make(map[string]any, len(claims)+1)
 	for k, v := range claims {
 		if s, ok := scalar(v); ok {
 			ctxMap[k] = s
 		}
 	}
-	ctxMap["principalId"] = principal
-	return &Result{PrincipalID: principal, Context: ctxMap, UserID: uid}, expires, nil
+	return ctxMap
 }
 
-// keyFor picks the verification key for t. HS* only ever verifies with the secret and the
+// keyFor picks the verification key for a token signed with alg under kid ("" for none). HS* only ever verifies with the secret and the
 // others only with a JWKS key of a fitting type, so an HS token signed with an RSA public key's
 // bytes (algorithm confusion) cannot verify. The alg itself was already checked against the
 // allowed list by the parser.
-func (a *jwtAuth) keyFor(ctx context.Context, t *jwt.Token) (any, error) {
-	alg := t.Method.Alg()
+func (a *jwtAuth) keyFor(ctx context.Context, alg, kid string) (any, error) {
 	if strings.HasPrefix(alg, "HS") {
 		if a.secret == nil {
 			return nil, fmt.Errorf("alg %s needs a secret, none configured", alg)
@@ -234,7 +334,6 @@ func (a *jwtAuth) keyFor(ctx context.Context, t *jwt.Token) (any, error) {
 	if a.keys == nil {
 		return nil, fmt.Errorf("alg %s needs jwksUrl, none configured", alg)
 	}
-	kid, _ := t.Header["kid"].(string)
 	keys, err := a.keys.lookup(ctx, kid, alg)
 	if err != nil {
 		return nil, fmt.Errorf("kid %q alg %s: %w", kid, alg, err)

@@ -485,6 +485,10 @@ func (c *Conn) baseContext(routeKey, eventType string, now time.Time) event.Requ
 }
 
 func authorizerContext(res *authorizer.Result) map[string]any {
+	if p, ok := res.Context["principalId"].(string); ok && p == res.PrincipalID {
+		// As the authorizers build it: shared, never written (Result's contract), no copy.
+		return res.Context
+	}
 	m := make(map[string]any, len(res.Context)+1)
 	for k, v := range res.Context {
 		m[k] = v
