@@ -107,6 +107,9 @@ type Sourced interface {
 	Authorizer
 	// IdentitySources are the configured sources (route.request.header.NAME, ...).
 	IdentitySources() []string
+	// SourceNames is SourceNames(IdentitySources()), worked out once (the gateway asks on
+	// every handshake). The slices are shared: callers must not modify them.
+	SourceNames() (headers, query []string, context bool)
 	// AuthorizeSourced is Authorize on ev, which holds at least what the identity sources name;
 	// full returns the whole CONNECT event (built once, on the first call).
 	AuthorizeSourced(ctx context.Context, ev *event.Event, full func() *event.Event) (*Result, error)
@@ -131,6 +134,22 @@ func SourceNames(sources []string) (headers, query []string, context bool) {
 		}
 	}
 	return headers, query, context
+}
+
+// sourceNames is what SourceNames says of an authorizer's sources, kept with it.
+type sourceNames struct {
+	headers, query []string
+	context        bool
+}
+
+func namesOf(sources []string) sourceNames {
+	h, q, c := SourceNames(sources)
+	return sourceNames{h, q, c}
+}
+
+// SourceNames implements Sourced.
+func (n *sourceNames) SourceNames() (headers, query []string, context bool) {
+	return n.headers, n.query, n.context
 }
 
 // Options are the gateway-wide settings an authorizer needs besides its own config.

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/wsgate/wsgate/internal/config"
 	"github.com/wsgate/wsgate/internal/event"
 )
 
@@ -100,4 +101,21 @@ func FuzzIdentityValues(f *testing.F) {
 			}
 		}
 	})
+}
+
+// The names a Sourced authorizer gives the gateway on every handshake are SourceNames' of its
+// sources, worked out once.
+func TestSourcedNamesAreSourceNames(t *testing.T) {
+	sources := config.StringList{"route.request.header.Authorization", "route.request.querystring.room", "context.sourceIp"}
+	for _, cfg := range []config.Authorizer{
+		{Type: config.JWT, Secret: "s", IdentitySource: sources},
+		{Type: config.Request, IntegrationType: config.HTTP, URI: "http://127.0.0.1:1/auth", IdentitySource: sources},
+	} {
+		a := mustNew(t, cfg, Options{}).(Sourced)
+		h, q, c := a.SourceNames()
+		wh, wq, wc := SourceNames(a.IdentitySources())
+		if !slices.Equal(h, wh) || !slices.Equal(q, wq) || c != wc || !slices.Equal(h, []string{"authorization"}) || !c {
+			t.Errorf("%s: SourceNames() = %q %q %v, want %q %q %v", cfg.Type, h, q, c, wh, wq, wc)
+		}
+	}
 }

@@ -41,8 +41,9 @@ var (
 // leeway, iss and aud when configured. Any failure is 401 "Unauthorized"; the cause is logged at
 // debug level (warn when the JWKS cannot be fetched).
 type jwtAuth struct {
-	name      string
-	sources   []string
+	name    string
+	sources []string
+	sourceNames
 	o         Options
 	secret    []byte
 	keys      *jwks
@@ -116,6 +117,7 @@ func newJWT(name string, cfg config.Authorizer, sources []string, o Options) (*j
 	a := &jwtAuth{
 		name:              name,
 		sources:           sources,
+		sourceNames:       namesOf(sources),
 		o:                 o,
 		parser:            jwt.NewParser(popts...),
 		validator:         jwt.NewValidator(popts...),

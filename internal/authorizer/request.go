@@ -27,8 +27,9 @@ import (
 // anything else that goes wrong (unreachable, timeout, invalid output) is 500. With a resultTtl,
 // admissions and 403s are cached per identity, as AWS caches policies; 401s and 500s are not.
 type requestAuth struct {
-	name      string
-	sources   []string
+	name    string
+	sources []string
+	sourceNames
 	o         Options
 	methodArn string
 	invoke    func(ctx context.Context, payload []byte) ([]byte, *Error)
@@ -41,14 +42,15 @@ type requestAuth struct {
 
 func newRequest(name string, cfg config.Authorizer, sources []string, o Options) (*requestAuth, error) {
 	a := &requestAuth{
-		name:      name,
-		sources:   sources,
-		o:         o,
-		methodArn: o.MethodArn(),
-		userClaim: cfg.UserIDClaim,
-		timeout:   cfg.Timeout.D(),
-		ttl:       cfg.ResultTTL.D(),
-		cache:     newCache(DefaultCacheEntries, o.Now),
+		name:        name,
+		sources:     sources,
+		sourceNames: namesOf(sources),
+		o:           o,
+		methodArn:   o.MethodArn(),
+		userClaim:   cfg.UserIDClaim,
+		timeout:     cfg.Timeout.D(),
+		ttl:         cfg.ResultTTL.D(),
+		cache:       newCache(DefaultCacheEntries, o.Now),
 	}
 	if a.timeout <= 0 {
 		a.timeout = DefaultTimeout

@@ -138,7 +138,7 @@ func (g *Gateway) connectRoute(w http.ResponseWriter, r *http.Request, c *Conn, 
 	}
 	trace := traceID(lines, start)
 	if sourced != nil {
-		ev = c.connectEvent(r, lines, trace, start, newSourceFilter(sourced.IdentitySources()))
+		ev = c.connectEvent(r, lines, trace, start, newSourceFilter(sourced))
 		var whole *event.Event
 		full = func() *event.Event {
 			if whole == nil {
@@ -294,9 +294,15 @@ func (c *Conn) connectEvent(r *http.Request, lines []event.Header, trace string,
 		}
 		ev.Headers, ev.MultiValueHeaders = event.HeaderMaps(lines, isUpgradeHeader)
 	} else {
-		ev.Headers, ev.MultiValueHeaders = event.HeaderMaps(lines, func(name string) bool {
-			return isUpgradeHeader(name) || !f.header(name)
-		})
+		// The few lines the sources name (maps sized for them, not for every header).
+		var buf [4]event.Header
+		named := buf[:0]
+		for _, l := range lines {
+			if f.header(l.Name) && !isUpgradeHeader(l.Name) {
+				named = append(named, l)
+			}
+		}
+		ev.Headers, ev.MultiValueHeaders = event.HeaderMaps(named, nil)
 	}
 	has := func(k string) bool {
 		for name := range ev.Headers {
@@ -352,8 +358,8 @@ type sourceFilter struct {
 	headers, query []string
 }
 
-func newSourceFilter(sources []string) *sourceFilter {
-	h, q, _ := authorizer.SourceNames(sources)
+func newSourceFilter(a authorizer.Sourced) *sourceFilter {
+	h, q, _ := a.SourceNames()
 	return &sourceFilter{headers: h, query: q}
 }
 
