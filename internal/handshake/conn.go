@@ -220,6 +220,15 @@ func (c *Conn) readTrailer(p []byte) []byte {
 	return nil
 }
 
+// Recorded is c with its upgrade request's head already read (head, through its empty line):
+// what a Conn that recorded it would hold, for a connection served from head on without a
+// recorder (keepalive's ServeHead).
+func Recorded(c net.Conn, head []byte) *Conn {
+	hc := &Conn{Conn: c, max: len(head), head: head}
+	hc.done.Store(true)
+	return hc
+}
+
 // NetConn returns the connection underneath.
 func (c *Conn) NetConn() net.Conn { return c.Conn }
 

@@ -8,9 +8,11 @@ import (
 
 // framing is what a request head says about the bytes that follow it on the connection.
 type framing struct {
-	length  int64 // Content-Length body size; 0 for none
-	chunked bool  // Transfer-Encoding: chunked (Content-Length is then ignored, as net/http does)
-	upgrade bool  // a WebSocket upgrade: Connection has the token upgrade, Upgrade websocket
+	length    int64 // Content-Length body size; 0 for none
+	chunked   bool  // Transfer-Encoding: chunked (Content-Length is then ignored, as net/http does)
+	upgrade   bool  // a WebSocket upgrade: Connection has the token upgrade, Upgrade websocket
+	hosts     int   // Host lines
+	plainHost bool  // the (last) Host value is a plain host[:port]: letters, digits, ".-_:[]"
 }
 
 // framingOf reads a complete head (through its empty line) the way net/http frames a request
@@ -50,6 +52,9 @@ func framingOf(raw []byte) (f framing, ok bool) {
 			conn = conn || hasToken(value, "upgrade")
 		case ascii.EqualFold(name, "upgrade"):
 			upg = upg || hasToken(value, "websocket")
+		case ascii.EqualFold(name, "host"):
+			f.hosts++
+			f.plainHost = isPlainHost(value)
 		}
 	}
 	if tes > 0 && !http10 {
@@ -131,4 +136,40 @@ func hasToken(v []byte, token string) bool {
 		v = rest
 	}
 	return false
+}
+
+// isPlainHost reports whether v is a non-empty host[:port] of letters, digits and ".-_:[]"
+// (a name, an IPv4 or a bracketed IPv6 address): a Host value net/http accepts.
+func isPlainHost(v []byte) bool {
+	for _, b := range v {
+		switch {
+		case 'a' <= b && b <= 'z', 'A' <= b && b <= 'Z', '0' <= b && b <= '9':
+		case b == '.' || b == '-' || b == '_' || b == ':' || b == '[' || b == ']':
+		default:
+			return false
+		}
+	}
+	return len(v) > 0
+}
+
+// WholeUpgrade reports whether b starts with a whole request head that asks for a WebSocket
+// upgrade the way every client sends one, and returns the head's length (through its empty
+// line): "GET target HTTP/1.1", one Host line with a plain host[:port], Connection: upgrade
+// and Upgrade: websocket, and nothing that announces a body (no Content-Length other than 0,
+// no Transfer-Encoding). Such a head can be served without net/http (see keepalive's
+// ServeHead) exactly as net/http would serve it; anything else is left to net/http.
+func WholeUpgrade(b []byte) (end int, ok bool) {
+	end, _ = endOfHead(b, 0)
+	if end < 0 || !bytes.HasPrefix(b, []byte("GET /")) {
+		return 0, false
+	}
+	line, _, _ := cutLine(b[:end])
+	if !bytes.HasSuffix(line, []byte(" HTTP/1.1")) {
+		return 0, false
+	}
+	f, valid := framingOf(b[:end])
+	if !valid || !f.upgrade || f.chunked || f.length != 0 || f.hosts != 1 || !f.plainHost {
+		return 0, false
+	}
+	return end, true
 }

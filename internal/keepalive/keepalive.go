@@ -96,16 +96,11 @@ func (s *Server) Take(w http.ResponseWriter, r *http.Request) bool {
 	if err != nil {
 		return false
 	}
-	c := &conn{s: s, nc: nc, remote: r.RemoteAddr, tls: r.TLS, base: r.Context()}
+	c := s.newConn(nc, r.RemoteAddr, r.TLS, r.Context())
 	if n := brw.Reader.Buffered(); n > 0 {
 		c.in.left, _ = brw.Reader.Peek(n)
 		c.in.left = bytes.Clone(c.in.left)
 	}
-	c.in.c = c
-	c.br = bufio.NewReaderSize(&c.in, s.maxHeaderBytes()+4096)
-	c.bw = bufio.NewWriterSize(nc, 16<<10)
-	c.w.c = c
-	c.w.h = http.Header{}
 	if !s.add(c) {
 		_ = nc.Close()
 		return true
@@ -118,6 +113,54 @@ func (s *Server) Take(w http.ResponseWriter, r *http.Request) bool {
 	}
 	c.serve(r)
 	return true
+}
+
+// ServeHead serves a connection from its first request on: head is that request's head
+// (request line, header lines and the empty line), already read from nc, with no body (the
+// caller checked: no Content-Length, no Transfer-Encoding). ctx is the request's context.
+// The request is answered by Handler as net/http would answer it, and the connection's next
+// requests as Take's. A head http.ReadRequest refuses is answered 400 and the connection
+// closed, as net/http does.
+func (s *Server) ServeHead(nc net.Conn, ctx context.Context, head []byte) {
+	c := s.newConn(nc, nc.RemoteAddr().String(), nil, ctx)
+	if !s.add(c) {
+		_ = nc.Close()
+		return
+	}
+	defer s.remove(c)
+	hr := headReaders.Get().(*headReader)
+	hr.b.Reset(head)
+	hr.br.Reset(&hr.b)
+	r, err := http.ReadRequest(&hr.br)
+	hr.b.Reset(nil)
+	headReaders.Put(hr)
+	if err != nil {
+		c.fail(http.StatusBadRequest)
+		c.close()
+		return
+	}
+	r.RemoteAddr = c.remote
+	c.serve(r.WithContext(ctx))
+}
+
+// headReader parses a head that is already in memory (ServeHead).
+type headReader struct {
+	b  bytes.Reader
+	br bufio.Reader
+}
+
+var headReaders = sync.Pool{New: func() any {
+	hr := &headReader{}
+	hr.br = *bufio.NewReaderSize(&hr.b, 4096)
+	return hr
+}}
+
+func (s *Server) newConn(nc net.Conn, remote string, tls *tls.ConnectionState, base context.Context) *conn {
+	c := &conn{s: s, nc: nc, remote: remote, tls: tls, base: base}
+	c.in.c = c
+	c.w.c = c
+	c.w.h = http.Header{}
+	return c
 }
 
 // Close stops taking connections, closes the idle ones at once and the others after the
@@ -173,12 +216,29 @@ type conn struct {
 	tls    *tls.ConnectionState
 	base   context.Context // the first request's: what the listener's ConnContext put there
 	in     input
-	br     *bufio.Reader
-	bw     *bufio.Writer
+	br     *bufio.Reader // see reader
+	bw     *bufio.Writer // see writer
 	w      response
 	drain  io.LimitedReader
 	idle   atomic.Bool // waiting for a request: Close may close it at once
 	broken bool        // hijacked or close-delimited: no further request on it
+}
+
+// reader is the connection's read buffer, made when first needed: a connection whose one
+// request was an upgrade never needs one (ServeHead).
+func (c *conn) reader() *bufio.Reader {
+	if c.br == nil {
+		c.br = bufio.NewReaderSize(&c.in, c.s.maxHeaderBytes()+4096)
+	}
+	return c.br
+}
+
+// writer is the connection's write buffer, made when first needed (see reader).
+func (c *conn) writer() *bufio.Writer {
+	if c.bw == nil {
+		c.bw = bufio.NewWriterSize(c.nc, 16<<10)
+	}
+	return c.bw
 }
 
 // input is what br reads: the bytes net/http had buffered, then the socket. It flushes the
@@ -195,8 +255,8 @@ func (in *input) Read(p []byte) (int, error) {
 		in.left = in.left[n:]
 		return n, nil
 	}
-	if in.c.bw.Buffered() > 0 {
-		if err := in.c.bw.Flush(); err != nil {
+	if bw := in.c.bw; bw != nil && bw.Buffered() > 0 {
+		if err := bw.Flush(); err != nil {
 			return 0, err
 		}
 	}
@@ -225,7 +285,8 @@ func (c *conn) serve(r *http.Request) {
 // end the connection, as with net/http.
 func (c *conn) next() (*http.Request, error) {
 	c.idle.Store(true)
-	_, err := c.br.Peek(1) // waits for the request's first byte with no deadline
+	br := c.reader()
+	_, err := br.Peek(1) // waits for the request's first byte with no deadline
 	c.idle.Store(false)
 	if err != nil {
 		return nil, err
@@ -237,17 +298,17 @@ func (c *conn) next() (*http.Request, error) {
 		// The head is not all here yet: bound the time and the size of the rest.
 		_ = c.nc.SetReadDeadline(time.Now().Add(c.readHeaderTimeout()))
 		for !c.headBuffered() {
-			if c.br.Buffered() >= c.s.maxHeaderBytes() {
+			if br.Buffered() >= c.s.maxHeaderBytes() {
 				c.fail(http.StatusRequestHeaderFieldsTooLarge)
 				return nil, errors.New("request head too large")
 			}
-			if _, err := c.br.Peek(c.br.Buffered() + 1); err != nil {
+			if _, err := br.Peek(br.Buffered() + 1); err != nil {
 				return nil, err
 			}
 		}
 		_ = c.nc.SetReadDeadline(time.Time{})
 	}
-	r, err := http.ReadRequest(c.br)
+	r, err := http.ReadRequest(br)
 	if err != nil {
 		c.fail(http.StatusBadRequest)
 		return nil, err
@@ -261,7 +322,9 @@ func (c *conn) next() (*http.Request, error) {
 // close with unread input makes the kernel reset the connection, and the client could lose
 // the answers just sent.
 func (c *conn) close() {
-	_ = c.bw.Flush()
+	if c.bw != nil {
+		_ = c.bw.Flush()
+	}
 	nc := c.nc
 	for {
 		u, ok := nc.(interface{ NetConn() net.Conn })
@@ -287,14 +350,14 @@ func (c *conn) readHeaderTimeout() time.Duration {
 // headBuffered reports whether a whole request head (up to its blank line) is in br, within
 // MaxHeaderBytes.
 func (c *conn) headBuffered() bool {
-	b, _ := c.br.Peek(min(c.br.Buffered(), c.s.maxHeaderBytes()))
+	b, _ := c.br.Peek(min(c.br.Buffered(), c.s.maxHeaderBytes())) // c.br: made by next
 	return bytes.Contains(b, []byte("\r\n\r\n")) || bytes.Contains(b, []byte("\n\n"))
 }
 
 // fail answers a request that could not be read, and the connection closes.
 func (c *conn) fail(status int) {
 	text := strconv.Itoa(status) + " " + http.StatusText(status)
-	_, _ = c.bw.WriteString("HTTP/1.1 " + text + "\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n" + text)
+	_, _ = c.writer().WriteString("HTTP/1.1 " + text + "\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n" + text)
 }
 
 // answer runs the handler for r and queues its response. It reports whether the connection
@@ -305,8 +368,9 @@ func (c *conn) answer(r *http.Request) bool {
 		r = r.WithContext(c.base)
 	}
 	if r.ContentLength > 0 && headerHas(r.Header, "Expect", "100-continue") {
-		_, _ = c.bw.WriteString("HTTP/1.1 100 Continue\r\n\r\n")
-		if err := c.bw.Flush(); err != nil {
+		bw := c.writer()
+		_, _ = bw.WriteString("HTTP/1.1 100 Continue\r\n\r\n")
+		if err := bw.Flush(); err != nil {
 			return false
 		}
 	}

@@ -57,7 +57,7 @@ func (w *response) Write(p []byte) (int, error) {
 		return 0, http.ErrBodyNotAllowed
 	}
 	if w.streamed {
-		return w.c.bw.Write(p)
+		return w.c.writer().Write(p)
 	}
 	w.body = append(w.body, p...)
 	return len(p), nil
@@ -75,11 +75,11 @@ func (w *response) Flush() {
 		w.streamed = true
 		w.writeHead(-1)
 		if w.r.Method != http.MethodHead {
-			_, _ = w.c.bw.Write(w.body)
+			_, _ = w.c.writer().Write(w.body)
 		}
 		w.body = w.body[:0]
 	}
-	_ = w.c.bw.Flush()
+	_ = w.c.writer().Flush()
 }
 
 // Hijack hands the connection to the caller (a WebSocket upgrade): the answers before it are
@@ -88,11 +88,23 @@ func (w *response) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if w.hijacked || w.streamed {
 		return nil, nil, http.ErrHijacked
 	}
-	if err := w.c.bw.Flush(); err != nil {
-		return nil, nil, err
+	c := w.c
+	if c.bw != nil {
+		if err := c.bw.Flush(); err != nil {
+			return nil, nil, err
+		}
 	}
 	w.hijacked = true
-	return w.c.nc, bufio.NewReadWriter(w.c.br, w.c.bw), nil
+	// A connection that had no use for buffers (ServeHead's upgrade) hands out small ones: the
+	// reader has what is left of the input (nothing there), the writer writes through.
+	br, bw := c.br, c.bw
+	if br == nil {
+		br = bufio.NewReaderSize(&c.in, 16)
+	}
+	if bw == nil {
+		bw = bufio.NewWriterSize(c.nc, 16)
+	}
+	return c.nc, bufio.NewReadWriter(br, bw), nil
 }
 
 // finish writes the answer into the connection's write buffer.
@@ -103,9 +115,12 @@ func (w *response) finish() {
 	if w.status == 0 {
 		w.status = http.StatusOK
 	}
+	if _, set := w.h["Content-Type"]; !set && len(w.body) > 0 && bodyAllowed(w.status) {
+		w.h["Content-Type"] = []string{http.DetectContentType(w.body)} // as net/http does
+	}
 	w.writeHead(len(w.body))
 	if w.r.Method != http.MethodHead && bodyAllowed(w.status) {
-		_, _ = w.c.bw.Write(w.body)
+		_, _ = w.c.writer().Write(w.body)
 	}
 	if cap(w.body) > 64<<10 {
 		w.body = nil // one large answer does not pin its buffer for the connection's life
@@ -115,7 +130,7 @@ func (w *response) finish() {
 // writeHead writes the status line and headers; n is the body's length, or -1 for a body
 // delimited by closing the connection.
 func (w *response) writeHead(n int) {
-	bw := w.c.bw
+	bw := w.c.writer()
 	bw.WriteString("HTTP/1.1 ")
 	bw.WriteString(statusLine(w.status))
 	bw.WriteString("\r\n")

@@ -5,12 +5,14 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"maps"
 	"net"
@@ -475,7 +477,7 @@ func (s *Server) Start(ctx context.Context) error {
 	// One port for both: each connection's first byte says TLS or plain text.
 	ln := tlsmux.New(inner, tlsmux.Options{
 		TLS: s.tlsConfig, RequireTLS: s.cfg.TLS != nil && s.cfg.TLS.RequireTLS,
-		CAFile: s.trust.CAFile, Logger: s.log,
+		CAFile: s.trust.CAFile, Logger: s.log, Direct: s.direct,
 	})
 	s.ln = ln
 	handler := s.Handler()
@@ -527,6 +529,34 @@ func (s *Server) Start(ctx context.Context) error {
 	}()
 	s.logListening()
 	return nil
+}
+
+// direct takes a plain-text connection whose first bytes are a whole WebSocket upgrade request
+// (handshake.WholeUpgrade: a GET with no body, as every WebSocket client sends it) from the
+// listener, and serves it without net/http: keepalive's ServeHead answers it with the same
+// handler, and the connection's next requests if the upgrade was refused. net/http's serving
+// of a connection (its goroutine's buffers, contexts, connection tracking, background read
+// and hijack) was a sixth of a connect's CPU (docs/benchmarks.md, "Connects at the floor").
+// Anything else goes to net/http.
+func (s *Server) direct(c *net.TCPConn, first []byte) bool {
+	end, ok := handshake.WholeUpgrade(first)
+	if !ok {
+		return false
+	}
+	head := bytes.Clone(first[:end])
+	go s.serveDirect(c, head)
+	return true
+}
+
+// serveDirect reads the head direct peeked off c (it has arrived, so the read does not wait)
+// and serves the connection from that request on.
+func (s *Server) serveDirect(c *net.TCPConn, head []byte) {
+	if _, err := io.ReadFull(c, head); err != nil {
+		_ = c.Close()
+		return
+	}
+	hc := handshake.Recorded(c, head)
+	s.keep.ServeHead(hc, handshake.ConnContext(context.Background(), hc), head)
 }
 
 // logListening says where clients connect and, with the local CA, which file they trust.

@@ -11,4 +11,4 @@ func peekFirst(c net.Conn) (byte, net.Conn, error) { return readFirst(c) }
 
 // peekNow never finds the first byte where it cannot be peeked: every connection is
 // classified on its own goroutine.
-func peekNow(net.Conn) (byte, bool) { return 0, false }
+func peekNow(net.Conn, []byte) (int, bool) { return 0, false }

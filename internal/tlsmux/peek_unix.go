@@ -44,10 +44,10 @@ func peekFirst(c net.Conn) (byte, net.Conn, error) {
 	return b[0], c, nil
 }
 
-// peekNow returns c's first byte if it has arrived, without waiting and without consuming it;
-// ok is false if it has not (or c is not a socket, or the peek failed: the caller then waits
-// for it with peekFirst, which sees the same error).
-func peekNow(c net.Conn) (first byte, ok bool) {
+// peekNow copies into b what has arrived of c's first bytes (up to len(b)), without waiting
+// and without consuming them; ok is false if nothing has (or c is not a socket, or the peek
+// failed: the caller then waits for the first byte with peekFirst, which sees the same error).
+func peekNow(c net.Conn, b []byte) (n int, ok bool) {
 	tc, isTCP := c.(*net.TCPConn)
 	if !isTCP {
 		return 0, false
@@ -56,18 +56,16 @@ func peekNow(c net.Conn) (first byte, ok bool) {
 	if err != nil {
 		return 0, false
 	}
-	var b [1]byte
-	var n int
 	_ = rc.Control(func(fd uintptr) {
 		for {
-			n, _, err = syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+			n, _, err = syscall.Recvfrom(int(fd), b, syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
 			if err != syscall.EINTR {
 				return
 			}
 		}
 	})
-	if err != nil || n != 1 {
+	if err != nil || n < 1 {
 		return 0, false
 	}
-	return b[0], true
+	return n, true
 }

@@ -59,7 +59,19 @@ type Options struct {
 	CAFile string
 	// Logger receives one line per refused or failed connection (nil: slog.Default()).
 	Logger *slog.Logger
+	// Direct, when set, is offered each plain-text TCP connection whose first bytes are in
+	// when Accept takes it, with what has arrived of them (up to DirectPeekBytes, peeked: still
+	// unread; valid only during the call). It returns true if it takes the connection, which
+	// is then its own (it reads what it uses and serves it); false hands the connection on
+	// through Accept as usual. It runs on Accept's goroutine and must not block.
+	Direct func(c *net.TCPConn, first []byte) bool
 }
+
+// DirectPeekBytes is how much of a connection's first bytes Options.Direct is shown at most.
+const DirectPeekBytes = 4096
+
+// peekBufs are the buffers Accept peeks into for Options.Direct.
+var peekBufs = sync.Pool{New: func() any { return new([DirectPeekBytes]byte) }}
 
 // Listener is a net.Listener whose Accept returns plain-text connections unchanged and TLS
 // connections as *tls.Conn with the handshake done. Safe for concurrent use.
@@ -154,7 +166,9 @@ func (l *Listener) Accept() (net.Conn, error) {
 			}
 			return nil, err // net/http's Serve backs off on temporary errors itself
 		}
-		if first, ok := peekNow(raw); ok && first != recordTypeHandshake && (l.o.TLS == nil || !l.o.RequireTLS) {
+		if plain, taken := l.plainNow(raw); taken {
+			continue
+		} else if plain {
 			return raw, nil // plain text, its first byte in: no goroutine, no hand-off
 		}
 		if !l.track(raw) {
@@ -165,6 +179,27 @@ func (l *Listener) Accept() (net.Conn, error) {
 		l.wg.Add(1)
 		go l.classify(raw)
 	}
+}
+
+// plainNow peeks at raw's first bytes without waiting: plain is true for a plain-text
+// connection whose first byte is in (and plain text is served), taken when Options.Direct
+// took it.
+func (l *Listener) plainNow(raw net.Conn) (plain, taken bool) {
+	var one [1]byte
+	buf := one[:]
+	if l.o.Direct != nil {
+		pb := peekBufs.Get().(*[DirectPeekBytes]byte)
+		defer peekBufs.Put(pb)
+		buf = pb[:]
+	}
+	n, ok := peekNow(raw, buf)
+	if !ok || buf[0] == recordTypeHandshake || (l.o.TLS != nil && l.o.RequireTLS) {
+		return false, false
+	}
+	if tc, isTCP := raw.(*net.TCPConn); isTCP && l.o.Direct != nil && l.o.Direct(tc, buf[:n]) {
+		return true, true
+	}
+	return true, false
 }
 
 func (l *Listener) closedErr() error {

@@ -356,3 +356,65 @@ func TestWrappedConnsAreReadNotPeeked(t *testing.T) {
 		t.Fatalf("read after peek = %q, %v", buf, err)
 	}
 }
+
+// Options.Direct is shown a plain-text connection's first bytes as they are in at Accept,
+// unread: what it takes Accept does not return, what it declines Accept returns with those
+// bytes still to read. TLS connections are never shown to it.
+func TestDirectIsOfferedFirstBytes(t *testing.T) {
+	cfg, pool := serverTLS(t)
+	offered := make(chan string, 4)
+	taken := make(chan net.Conn, 4)
+	l, _ := listen(t, Options{TLS: cfg, Direct: func(c *net.TCPConn, first []byte) bool {
+		offered <- string(first)
+		if strings.HasPrefix(string(first), "GET /take") {
+			taken <- c
+			return true
+		}
+		return false
+	}})
+	for _, req := range []string{"GET /take HTTP/1.1\r\n", "GET /leave HTTP/1.1\r\n"} {
+		c, err := net.Dial("tcp", l.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		io.WriteString(c, req) // on loopback the bytes are in the server's socket when Write returns
+	}
+	got := accepted(t, l) // the first connection was taken: Accept went on to the second
+	if first := <-offered; first != "GET /take HTTP/1.1\r\n" {
+		t.Fatalf("Direct was shown %q first", first)
+	}
+	if first := <-offered; first != "GET /leave HTTP/1.1\r\n" {
+		t.Fatalf("Direct was shown %q second", first)
+	}
+	line, err := bufio.NewReader(got).ReadString('\n')
+	if err != nil || line != "GET /leave HTTP/1.1\r\n" {
+		t.Fatalf("the declined connection reads %q, %v", line, err)
+	}
+	tc := <-taken
+	defer tc.Close()
+	line, err = bufio.NewReader(tc).ReadString('\n')
+	if err != nil || line != "GET /take HTTP/1.1\r\n" {
+		t.Fatalf("the taken connection reads %q, %v", line, err)
+	}
+
+	dialed := make(chan error, 1)
+	go func() {
+		tlsc, err := tls.Dial("tcp", l.Addr().String(), &tls.Config{RootCAs: pool})
+		if err == nil {
+			defer tlsc.Close()
+		}
+		dialed <- err
+	}()
+	if _, ok := accepted(t, l).(*tls.Conn); !ok {
+		t.Fatal("a TLS connection did not come out of Accept as *tls.Conn")
+	}
+	select {
+	case first := <-offered:
+		t.Fatalf("Direct was shown a TLS connection's bytes %q", first)
+	default:
+	}
+	if err := <-dialed; err != nil {
+		t.Fatal(err)
+	}
+}
