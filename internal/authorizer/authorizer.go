@@ -115,6 +115,16 @@ type Sourced interface {
 	AuthorizeSourced(ctx context.Context, ev *event.Event, full func() *event.Event) (*Result, error)
 }
 
+// Valued is a Sourced authorizer that decides on its identity values alone, never reading the
+// CONNECT event (a JWT authorizer): where HandshakeValues can read the values from the
+// handshake, the gateway builds no event for it.
+type Valued interface {
+	Sourced
+	// AuthorizeValues is AuthorizeSourced on an event whose IdentityValues are vals (one
+	// non-empty value per identity source, in order).
+	AuthorizeValues(ctx context.Context, vals []string) (*Result, error)
+}
+
 // SourceNames are the header and query parameter names identity sources read: headers in
 // lower case (they match case-insensitively), query parameters as given; context reports a
 // context.NAME source (the event's requestContext).

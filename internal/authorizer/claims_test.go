@@ -249,3 +249,42 @@ func BenchmarkVerifyHS256(b *testing.B) {
 		})
 	}
 }
+
+// Verifies running at once share no decoding state: each Result is its own token's, also
+// after the scratch it was decoded in has been reused.
+func TestVerifyConcurrent(t *testing.T) {
+	clk := newClock()
+	cfg := hsConfig()
+	cfg.UserIDClaim = ""
+	a := mustNew(t, cfg, Options{Now: clk.Now}).(*jwtAuth)
+	const workers, rounds = 4, 200
+	errs := make(chan error, workers)
+	for w := range workers {
+		go func() {
+			var kept []*Result
+			for i := range rounds {
+				sub := fmt.Sprintf("user-%d-%d", w, i)
+				tok := signRaw(`{"alg":"HS256"}`, fmt.Sprintf(`{"sub":%q,"exp":%d,"channels":[%q]}`, sub, clk.Now().Add(time.Hour).Unix(), "c-"+sub))
+				res, _, err := a.verify(bg, tok)
+				if err != nil {
+					errs <- err
+					return
+				}
+				kept = append(kept, res)
+			}
+			for i, res := range kept {
+				sub := fmt.Sprintf("user-%d-%d", w, i)
+				if res.UserID != sub || res.Context["sub"] != sub || res.Context["channels"] != `["c-`+sub+`"]` {
+					errs <- fmt.Errorf("result %d of worker %d: %+v", i, w, res)
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range workers {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+}

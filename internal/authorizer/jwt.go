@@ -159,6 +159,11 @@ func (a *jwtAuth) AuthorizeSourced(ctx context.Context, ev *event.Event, _ func(
 	if !ok {
 		return nil, a.refuse(unauthorized(errors.New("identity source missing or empty")))
 	}
+	return a.AuthorizeValues(ctx, vals)
+}
+
+// AuthorizeValues implements Valued: the token is vals[0]; all of vals key the cache.
+func (a *jwtAuth) AuthorizeValues(ctx context.Context, vals []string) (*Result, error) {
 	token := bearer(vals[0])
 	var key string
 	if a.ttl > 0 {

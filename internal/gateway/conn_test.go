@@ -105,7 +105,7 @@ func TestStampSince(t *testing.T) {
 
 // newTestGateway is a gateway on an in-process hub and memory store with no listener, its
 // sweeper stopped and its bus closed at t's cleanup.
-func newTestGateway(t *testing.T, l Limits) *Gateway {
+func newTestGateway(t testing.TB, l Limits) *Gateway {
 	t.Helper()
 	b := bus.NewLocal()
 	t.Cleanup(func() { b.Close() })

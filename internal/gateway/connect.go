@@ -130,14 +130,23 @@ func (g *Gateway) connectRoute(w http.ResponseWriter, r *http.Request, c *Conn, 
 	// An authorizer that reads only its identity sources (JWT; REQUEST until a cache miss),
 	// with no $connect integration, gets an event holding only what those sources name, and
 	// the whole event only if it calls out (full).
+	// One that decides on its identity values alone (JWT) gets them read from the handshake
+	// (vals), and no event at all.
 	var ev *event.Event
 	var full func() *event.Event
 	var sourced authorizer.Sourced
+	var valued authorizer.Valued
+	var vals []string
 	if route.Integration == nil {
 		sourced, _ = route.Authorizer.(authorizer.Sourced)
+		if valued, _ = sourced.(authorizer.Valued); valued != nil {
+			vals, _ = authorizer.HandshakeValues(valued.IdentitySources(), lines, r.URL.Query)
+		}
 	}
 	trace := traceID(lines, start)
-	if sourced != nil {
+	if vals != nil {
+		// no event
+	} else if sourced != nil {
 		ev = c.connectEvent(r, lines, trace, start, newSourceFilter(sourced))
 		var whole *event.Event
 		full = func() *event.Event {
@@ -152,12 +161,18 @@ func (g *Gateway) connectRoute(w http.ResponseWriter, r *http.Request, c *Conn, 
 	}
 	ctx := event.WithTraceID(r.Context(), trace)
 	done.ctx = ctx
-	done.log = connectLog{g, ev.RequestContext.RequestID, c.ID()}
+	if ev != nil {
+		done.log = connectLog{g, ev.RequestContext.RequestID, c.ID()}
+	} else if g.log.Enabled(ctx, slog.LevelInfo) {
+		done.log.requestID = event.NewID()
+	}
 	if route.Authorizer != nil {
 		t0 := time.Now()
 		var res *authorizer.Result
 		var err error
-		if sourced != nil {
+		if vals != nil {
+			res, err = valued.AuthorizeValues(ctx, vals)
+		} else if sourced != nil {
 			res, err = sourced.AuthorizeSourced(ctx, ev, full)
 		} else {
 			res, err = route.Authorizer.Authorize(ctx, ev)
@@ -173,8 +188,10 @@ func (g *Gateway) connectRoute(w http.ResponseWriter, r *http.Request, c *Conn, 
 			return false
 		}
 		c.auth = &authInfo{userID: res.UserID, context: authorizerContext(res)}
-		ev.RequestContext.Authorizer = c.auth.context
-		ev.RequestContext.UserID = c.auth.userID
+		if ev != nil {
+			ev.RequestContext.Authorizer = c.auth.context
+			ev.RequestContext.UserID = c.auth.userID
+		}
 	}
 	if route.Integration != nil {
 		t0 := time.Now()
