@@ -14,6 +14,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -23,6 +24,7 @@ import (
 	"github.com/wsgate/wsgate/third_party/nbio/logging"
 	"github.com/wsgate/wsgate/third_party/nbio/nbhttp"
 	"github.com/wsgate/wsgate/third_party/nbio/nbhttp/websocket"
+	"github.com/wsgate/wsgate/third_party/nbio/taskpool"
 
 	"github.com/wsgate/wsgate/internal/authorizer"
 	"github.com/wsgate/wsgate/internal/event"
@@ -30,6 +32,7 @@ import (
 	"github.com/wsgate/wsgate/internal/integration"
 	"github.com/wsgate/wsgate/internal/observe"
 	"github.com/wsgate/wsgate/internal/routing"
+	"github.com/wsgate/wsgate/internal/workers"
 )
 
 // Route is a resolved route: what to call and whether the answer goes back to the client.
@@ -128,9 +131,11 @@ type Gateway struct {
 	routed      atomic.Uint64 // messages taken for routing since New (see Routed)
 	runners     chan runTask  // unbuffered: the runners waiting for a queue (message.go)
 	idleRunners atomic.Int32
-	stopRunners chan struct{} // closed by Shutdown: waiting runners leave
-	disconnects chan struct{} // bounds concurrent $disconnect calls
-	calls       chan struct{} // bounds integration calls in flight (Limits.MaxInflightCalls); nil: no bound
+	jobs        *workers.Pool      // nbio's jobs (see execute)
+	overflow    *taskpool.TaskPool // nbio's jobs past maxJobWorkers
+	stopRunners chan struct{}      // closed by Shutdown: waiting runners leave
+	disconnects chan struct{}      // bounds concurrent $disconnect calls
+	calls       chan struct{}      // bounds integration calls in flight (Limits.MaxInflightCalls); nil: no bound
 	stopSweep   chan struct{}
 	sweepDone   chan struct{}
 }
@@ -178,13 +183,6 @@ func New(o Options) (*Gateway, error) {
 		o.Limits.ConcurrencyPerConnection = 1
 	}
 	logging.SetLevel(logging.LevelNone) // nbio's own logger; we log through slog
-	engine := nbhttp.NewEngine(nbhttp.Config{
-		Name:                         "wsgate",
-		ReleaseWebsocketPayload:      true,
-		MaxWriteBufferSize:           o.Limits.SendQueueBytes,
-		MaxWebsocketFramePayloadSize: maxOutFrame(o.Limits.FrameBytes),
-		ReadBufferSize:               16 * 1024,
-	})
 	g := &Gateway{
 		o:           o,
 		log:         o.Logger,
@@ -192,7 +190,6 @@ func New(o Options) (*Gateway, error) {
 		metrics:     o.Metrics,
 		connects:    observe.NewCounters(o.Metrics.Connects),
 		closes:      observe.NewCounters(o.Metrics.Disconnects),
-		engine:      engine,
 		early:       map[*websocket.Conn]*earlyEvents{},
 		shapes:      newShapes(4096, 1024),
 		disconnects: make(chan struct{}, maxConcurrentDisconnects),
@@ -200,7 +197,21 @@ func New(o Options) (*Gateway, error) {
 		sweepDone:   make(chan struct{}),
 		runners:     make(chan runTask),
 		stopRunners: make(chan struct{}),
+		jobs:        workers.New(maxIdleRunners, maxJobWorkers),
+		overflow:    taskpool.New(runtime.NumCPU()*1024, 64*1024),
 	}
+	engine := nbhttp.NewEngine(nbhttp.Config{
+		Name:                         "wsgate",
+		ReleaseWebsocketPayload:      true,
+		MaxWriteBufferSize:           o.Limits.SendQueueBytes,
+		MaxWebsocketFramePayloadSize: maxOutFrame(o.Limits.FrameBytes),
+		ReadBufferSize:               16 * 1024,
+		ServerExecutor:               g.execute,
+	})
+	// With an executor of its own nbio calls blocking-mode handlers without recovering their
+	// panics; the task pool's Call recovers them as nbio's default does.
+	engine.SyncCall = g.overflow.Call
+	g.engine = engine
 	if o.Limits.MaxInflightCalls > 0 {
 		g.calls = make(chan struct{}, o.Limits.MaxInflightCalls)
 	}
@@ -210,6 +221,8 @@ func New(o Options) (*Gateway, error) {
 	// Every byte a client sends passes onData (inbound.go) before nbio's parser.
 	engine.OnData(g.onData)
 	if err := engine.Start(); err != nil {
+		g.jobs.Stop()
+		g.overflow.Stop()
 		return nil, err
 	}
 	g.table.Store(&RouteTable{Selector: o.Selector, Routes: o.Routes})
@@ -482,6 +495,21 @@ func pathAfterStage(decoded string) string {
 	return "/" + rest
 }
 
+// maxJobWorkers bounds the goroutines running nbio's jobs; past it they queue on a task pool.
+const maxJobWorkers = 4096
+
+// execute is the nbio engine's executor (nbhttp.Config.ServerExecutor): it runs a connection's
+// job list (its close above all: the hub, the store, the $disconnect) on a waiting worker, else
+// on a new goroutine that then waits for the next. nbio's own executor starts a goroutine for
+// every job, and the close path grew its stack each time (docs/benchmarks.md, "Connects at the
+// floor"). Past maxJobWorkers (a mass disconnect) jobs go to a bounded task pool with a queue,
+// as nbio's would. nbio's job list recovers its jobs' panics.
+func (g *Gateway) execute(f func()) {
+	if !g.jobs.Go(f) {
+		g.overflow.Go(f)
+	}
+}
+
 // IsUpgrade reports whether r asks for a WebSocket upgrade (Connection: upgrade and Upgrade:
 // websocket, RFC 6455 §4.1). Only such a request may reach the gateway.
 func IsUpgrade(r *http.Request) bool {
@@ -590,5 +618,7 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 	}
 	g.engine.Stop()
 	close(g.stopRunners)
+	g.jobs.Stop()
+	g.overflow.Stop()
 	return err
 }

@@ -163,3 +163,21 @@ func newDefaultRouteGateway(t *testing.T, integ integration.Integration) *Gatewa
 	}
 	return g
 }
+
+// nbio's jobs for a connection (its close) run through the gateway's executor, on a worker
+// that then waits for the next one with its stack grown, not on a goroutine started for each.
+func TestCloseJobsRunOnWorkers(t *testing.T) {
+	g := newDefaultRouteGateway(t, goidRecorder(make(chan string, 1)))
+	srv := httptest.NewServer(g)
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http")+"/dev", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Close(websocket.StatusNormalClosure, "")
+	harness.Eventually(t, "the connection's close to run on a worker that then waits", func() bool {
+		return g.hub.Len() == 0 && g.jobs.Idle() == 1
+	})
+}

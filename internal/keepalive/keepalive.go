@@ -1,6 +1,9 @@
-// Package keepalive serves the rest of a keep-alive HTTP/1.1 connection itself once net/http has
-// parsed its first management request, so that responses to pipelined requests are flushed
-// together: one write(2) for every request that arrived in one read, where net/http writes
+// Package keepalive serves HTTP/1.1 connections without net/http's server: the rest of a
+// keep-alive connection once net/http has parsed its first management request (Take), and a
+// connection whose first request is a WebSocket upgrade that arrived whole at accept, from that
+// request on (ServeHead: the gateway's connects skip net/http's serving of a connection).
+// Responses to pipelined requests are flushed together: one write(2) for every request that
+// arrived in one read, where net/http writes
 // (and starts a background read for) each response on its own. Requests are parsed with
 // http.ReadRequest and answered by the same handler, in order, with the same semantics
 // (Content-Length or close-delimited bodies, Date, Expect: 100-continue, HEAD, Connection:

@@ -20,6 +20,7 @@ import (
 	"net/http/pprof"
 	"os"
 	"path"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -45,6 +46,7 @@ import (
 	"github.com/wsgate/wsgate/internal/routing"
 	"github.com/wsgate/wsgate/internal/sigv4"
 	"github.com/wsgate/wsgate/internal/tlsmux"
+	"github.com/wsgate/wsgate/internal/workers"
 )
 
 // Server is one gateway node.
@@ -59,7 +61,10 @@ type Server struct {
 	hub   *hub.Hub[*gateway.Conn]
 	gw    *gateway.Gateway
 	mgmt  *management.Handler
-	auths []authorizer.Authorizer // guarded by reload.mu once the server runs
+	// upgraders serve the connections direct takes from the listener, on goroutines whose
+	// stacks have grown to what a handshake needs.
+	upgraders *workers.Pool
+	auths     []authorizer.Authorizer // guarded by reload.mu once the server runs
 	// pool holds the kept-alive connections to plain http:// backends for the node's life:
 	// reloaded integrations share it, Shutdown closes what is idle in it.
 	pool *integration.Pool
@@ -474,6 +479,7 @@ func (s *Server) Start(ctx context.Context) error {
 	if err != nil {
 		return s.keyErr("listen", err)
 	}
+	s.upgraders = workers.New(64, 1<<20)
 	// One port for both: each connection's first byte says TLS or plain text.
 	ln := tlsmux.New(inner, tlsmux.Options{
 		TLS: s.tlsConfig, RequireTLS: s.cfg.TLS != nil && s.cfg.TLS.RequireTLS,
@@ -544,13 +550,26 @@ func (s *Server) direct(c *net.TCPConn, first []byte) bool {
 		return false
 	}
 	head := bytes.Clone(first[:end])
-	go s.serveDirect(c, head)
+	if !s.upgraders.Go(func() { s.serveDirect(c, head) }) {
+		go s.serveDirect(c, head)
+	}
 	return true
 }
 
 // serveDirect reads the head direct peeked off c (it has arrived, so the read does not wait)
-// and serves the connection from that request on.
+// and serves the connection from that request on. A handler's panic is logged and closes the
+// connection, as net/http does.
 func (s *Server) serveDirect(c *net.TCPConn, head []byte) {
+	defer func() {
+		if v := recover(); v != nil {
+			if v != http.ErrAbortHandler {
+				buf := make([]byte, 64<<10)
+				buf = buf[:runtime.Stack(buf, false)]
+				s.log.Error("panic serving a WebSocket upgrade", "remote", c.RemoteAddr().String(), observe.KeyError, fmt.Sprint(v), "stack", string(buf))
+			}
+			_ = c.Close()
+		}
+	}()
 	if _, err := io.ReadFull(c, head); err != nil {
 		_ = c.Close()
 		return
@@ -610,6 +629,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		_ = s.srv.Shutdown(sctx)
 		cancel()
 		s.keep.Close()
+		s.upgraders.Stop()
 	}
 	if s.adminSrv != nil {
 		_ = s.adminSrv.Close()

@@ -18,6 +18,10 @@
 // that connects and sends nothing holds no accept slot and is closed when its deadline passes.
 // Such a connection, once classified, is queued and the inner listener's blocked Accept is
 // woken through its deadline to return it.
+//
+// With Options.Direct, Accept peeks at up to DirectPeekBytes of a plain-text connection's
+// first bytes instead of one, and offers them to Direct, which may take the connection (the
+// gateway serves a WebSocket upgrade that arrived whole without net/http).
 package tlsmux
 
 import (
