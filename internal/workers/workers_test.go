@@ -58,3 +58,27 @@ func TestBounds(t *testing.T) {
 		t.Fatalf("ran the refused function: %v; %d waiting", ran, p.Idle())
 	}
 }
+
+// BenchmarkHandOff is one function handed to a waiting worker and run, the caller waiting for
+// it (a close job or a direct upgrade: the hand-off is what a worker costs over a go statement).
+func BenchmarkHandOff(b *testing.B) {
+	p := New(4, 100)
+	defer p.Stop()
+	done := make(chan struct{})
+	f := func() { done <- struct{}{} }
+	for b.Loop() {
+		p.Go(f)
+		<-done
+	}
+}
+
+// BenchmarkGoStatement is BenchmarkHandOff's function on a new goroutine each time, the cost a
+// worker replaces (without the stack growth a deeper call adds to it).
+func BenchmarkGoStatement(b *testing.B) {
+	done := make(chan struct{})
+	f := func() { done <- struct{}{} }
+	for b.Loop() {
+		go f()
+		<-done
+	}
+}
