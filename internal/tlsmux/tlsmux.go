@@ -189,11 +189,10 @@ func (l *Listener) Accept() (net.Conn, error) {
 // connection whose first byte is in (and plain text is served), taken when Options.Direct
 // took it.
 func (l *Listener) plainNow(raw net.Conn) (plain, taken bool) {
-	var one [1]byte
-	buf := one[:]
+	pb := peekBufs.Get().(*[DirectPeekBytes]byte) // pooled: a buffer of its own would escape to the heap
+	defer peekBufs.Put(pb)
+	buf := pb[:1] // without Direct only the first byte matters
 	if l.o.Direct != nil {
-		pb := peekBufs.Get().(*[DirectPeekBytes]byte)
-		defer peekBufs.Put(pb)
 		buf = pb[:]
 	}
 	n, ok := peekNow(raw, buf)
