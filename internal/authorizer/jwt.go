@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -51,7 +52,9 @@ type jwtAuth struct {
 	validator *jwt.Validator // the parser's checks of exp, nbf, iat, iss and aud
 	algs      []string       // the allowed algorithms
 	macs      macPool        // HMACs keyed with secret
-	userClaim string
+	// lastHeader is the last header segment verify decoded, and what it read of it.
+	lastHeader atomic.Pointer[headerMemo]
+	userClaim  string
 	// userClaimRequired: a configured userIdClaim must be present; the default "sub" may not be.
 	userClaimRequired bool
 	allowMissingExp   bool // config.Authorizer.AllowMissingExp
@@ -217,12 +220,17 @@ func (a *jwtAuth) verify(ctx context.Context, token string) (*Result, time.Time,
 		return a.verifyMapClaims(ctx, token)
 	}
 	var err error
-	if s.seg, err = decodeSegment(s.seg, h); err != nil {
-		return a.verifyMapClaims(ctx, token)
-	}
-	alg, kid, ok := s.header(s.seg)
-	if !ok {
-		return a.verifyMapClaims(ctx, token)
+	var alg, kid string
+	if m := a.lastHeader.Load(); m != nil && string(h) == m.seg {
+		alg, kid = m.alg, m.kid // an issuer's tokens share their header
+	} else {
+		if s.seg, err = decodeSegment(s.seg, h); err != nil {
+			return a.verifyMapClaims(ctx, token)
+		}
+		if alg, kid, ok = s.header(s.seg); !ok {
+			return a.verifyMapClaims(ctx, token)
+		}
+		a.lastHeader.Store(&headerMemo{seg: string(h), alg: alg, kid: kid})
 	}
 	if s.seg, err = decodeSegment(s.seg, p); err != nil {
 		return a.verifyMapClaims(ctx, token)
@@ -269,6 +277,9 @@ func (a *jwtAuth) verify(ctx context.Context, token string) (*Result, time.Time,
 }
 
 var dot = []byte{'.'}
+
+// headerMemo is a header segment (base64url, as in the token) and its alg and kid.
+type headerMemo struct{ seg, alg, kid string }
 
 // result builds the Result of a verified token from its claims (for exp), the user id claim's
 // and "sub"'s values, and its context entries, to which it adds principalId.
