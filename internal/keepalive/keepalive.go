@@ -3,11 +3,11 @@
 // connection whose first request is a WebSocket upgrade that arrived whole at accept, from that
 // request on (ServeHead: the gateway's connects skip net/http's serving of a connection).
 // Responses to pipelined requests are flushed together: one write(2) for every request that
-// arrived in one read, where net/http writes
-// (and starts a background read for) each response on its own. Requests are parsed with
-// http.ReadRequest and answered by the same handler, in order, with the same semantics
-// (Content-Length or close-delimited bodies, Date, Expect: 100-continue, HEAD, Connection:
-// close, Hijack for a WebSocket upgrade that arrives on the connection).
+// arrived in one read, where net/http writes (and starts a background read for) each response
+// on its own. Requests are parsed with http.ReadRequest and answered by the same handler, in
+// order, with the same semantics (Content-Length or close-delimited bodies, Date, a sniffed
+// Content-Type when the handler sets none, Expect: 100-continue, HEAD, Connection: close,
+// Hijack for a WebSocket upgrade that arrives on the connection).
 //
 // A response is flushed when the connection has no further request buffered: before any read
 // that needs more bytes from the socket (so a pipelining client gets every answer of a batch

@@ -479,7 +479,7 @@ func (s *Server) Start(ctx context.Context) error {
 	if err != nil {
 		return s.keyErr("listen", err)
 	}
-	s.upgraders = workers.New(64, 1<<20)
+	s.upgraders = workers.New(64, 1<<20) // no bound of its own: net/http starts a goroutine per connection too
 	// One port for both: each connection's first byte says TLS or plain text.
 	ln := tlsmux.New(inner, tlsmux.Options{
 		TLS: s.tlsConfig, RequireTLS: s.cfg.TLS != nil && s.cfg.TLS.RequireTLS,
@@ -542,8 +542,8 @@ func (s *Server) Start(ctx context.Context) error {
 // listener, and serves it without net/http: keepalive's ServeHead answers it with the same
 // handler, and the connection's next requests if the upgrade was refused. net/http's serving
 // of a connection (its goroutine's buffers, contexts, connection tracking, background read
-// and hijack) was a sixth of a connect's CPU (docs/benchmarks.md, "Connects at the floor").
-// Anything else goes to net/http.
+// and hijack) was about a tenth of a connect's CPU (docs/benchmarks.md, "Connects without
+// net/http's serving"). Anything else goes to net/http.
 func (s *Server) direct(c *net.TCPConn, first []byte) bool {
 	end, ok := handshake.WholeUpgrade(first)
 	if !ok {

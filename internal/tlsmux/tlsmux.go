@@ -74,7 +74,7 @@ type Options struct {
 // DirectPeekBytes is how much of a connection's first bytes Options.Direct is shown at most.
 const DirectPeekBytes = 4096
 
-// peekBufs are the buffers Accept peeks into for Options.Direct.
+// peekBufs are the buffers Accept peeks into (one byte of them without Options.Direct).
 var peekBufs = sync.Pool{New: func() any { return new([DirectPeekBytes]byte) }}
 
 // Listener is a net.Listener whose Accept returns plain-text connections unchanged and TLS
