@@ -41,14 +41,7 @@ func TestHandlersRunOnThePoller(t *testing.T) {
 		calls <- call{"close", inOnData()}
 		g.onCloseFrame(ws, code, text)
 	})
-	srv := httptest.NewServer(g)
-	defer srv.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http")+"/dev", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, ctx := dialGateway(t, g)
 	if err := c.Write(ctx, websocket.MessageText, []byte(`{"n":1}`)); err != nil {
 		t.Fatal(err)
 	}
@@ -168,16 +161,24 @@ func newDefaultRouteGateway(t *testing.T, integ integration.Integration) *Gatewa
 // that then waits for the next one with its stack grown, not on a goroutine started for each.
 func TestCloseJobsRunOnWorkers(t *testing.T) {
 	g := newDefaultRouteGateway(t, goidRecorder(make(chan string, 1)))
-	srv := httptest.NewServer(g)
-	defer srv.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http")+"/dev", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, _ := dialGateway(t, g)
 	c.Close(websocket.StatusNormalClosure, "")
 	harness.Eventually(t, "the connection's close to run on a worker that then waits", func() bool {
 		return g.hub.Len() == 0 && g.jobs.Idle() == 1
 	})
+}
+
+// dialGateway serves g on a test server and dials its stage dev; the server and the 10 s
+// context the connection was dialed with end with the test.
+func dialGateway(t *testing.T, g *Gateway) (*websocket.Conn, context.Context) {
+	t.Helper()
+	srv := httptest.NewServer(g)
+	t.Cleanup(srv.Close)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	t.Cleanup(cancel)
+	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http")+"/dev", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, ctx
 }

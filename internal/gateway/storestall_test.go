@@ -2,8 +2,6 @@ package gateway
 
 import (
 	"context"
-	"net/http/httptest"
-	"strings"
 	"testing"
 	"time"
 
@@ -53,14 +51,7 @@ func TestDisconnectDoesNotWaitForTheStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(g)
-	defer srv.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http")+"/dev", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, _ := dialGateway(t, g)
 	_ = c.Close(websocket.StatusNormalClosure, "bye")
 	select {
 	case ev := <-rec:
