@@ -13,6 +13,8 @@ type framing struct {
 	upgrade   bool  // a WebSocket upgrade: Connection has the token upgrade, Upgrade websocket
 	hosts     int   // Host lines
 	plainHost bool  // the (last) Host value is a plain host[:port]: letters, digits, ".-_:[]"
+	expect    bool  // an Expect line (net/http's server answers 417 to one it does not know)
+	oddName   bool  // a field name that is not an RFC 9110 token (net/http's server answers 400)
 }
 
 // framingOf reads a complete head (through its empty line) the way net/http frames a request
@@ -39,6 +41,7 @@ func framingOf(raw []byte) (f framing, ok bool) {
 			return f, false
 		}
 		value = bytes.Trim(value, " \t")
+		f.oddName = f.oddName || !isToken(name)
 		switch {
 		case ascii.EqualFold(name, "content-length"):
 			n, valid := decimal(value)
@@ -55,6 +58,8 @@ func framingOf(raw []byte) (f framing, ok bool) {
 		case ascii.EqualFold(name, "host"):
 			f.hosts++
 			f.plainHost = isPlainHost(value)
+		case ascii.EqualFold(name, "expect"):
+			f.expect = true
 		}
 	}
 	if tes > 0 && !http10 {
@@ -155,9 +160,10 @@ func isPlainHost(v []byte) bool {
 // WholeUpgrade reports whether b starts with a whole request head that asks for a WebSocket
 // upgrade the way every client sends one, and returns the head's length (through its empty
 // line): "GET target HTTP/1.1", one Host line with a plain host[:port], Connection: upgrade
-// and Upgrade: websocket, and nothing that announces a body (no Content-Length other than 0,
-// no Transfer-Encoding). Such a head can be served without net/http (see keepalive's
-// ServeHead) exactly as net/http would serve it; anything else is left to net/http.
+// and Upgrade: websocket, nothing that announces a body (no Content-Length other than 0, no
+// Transfer-Encoding), no Expect line (net/http's server answers 417 to an expectation it
+// does not know) and only token field names (it answers 400 to others). Such a head can be
+// served without net/http (see keepalive's ServeHead) exactly as net/http would serve it; anything else is left to net/http.
 func WholeUpgrade(b []byte) (end int, ok bool) {
 	end, _ = endOfHead(b, 0)
 	if end < 0 || !bytes.HasPrefix(b, []byte("GET /")) {
@@ -168,7 +174,8 @@ func WholeUpgrade(b []byte) (end int, ok bool) {
 		return 0, false
 	}
 	f, valid := framingOf(b[:end])
-	if !valid || !f.upgrade || f.chunked || f.length != 0 || f.hosts != 1 || !f.plainHost {
+	if !valid || !f.upgrade || f.chunked || f.length != 0 || f.hosts != 1 || !f.plainHost ||
+		f.expect || f.oddName {
 		return 0, false
 	}
 	return end, true

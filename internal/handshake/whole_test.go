@@ -29,6 +29,10 @@ func TestWholeUpgrade(t *testing.T) {
 		{"odd Host", "GET / HTTP/1.1\r\nHost: a b\r\nUpgrade: websocket\r\nConnection: upgrade\r\n\r\n", 0},
 		{"a body", "GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: upgrade\r\nContent-Length: 2\r\n\r\nab", 0},
 		{"chunked", "GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: upgrade\r\nTransfer-Encoding: chunked\r\n\r\n", 0},
+		{"an Expect line", "GET / HTTP/1.1\r\nHost: h\r\nExpect: foo\r\nUpgrade: websocket\r\nConnection: upgrade\r\n\r\n", 0},
+		{"a name with a space", "GET / HTTP/1.1\r\nHost: h\r\nX A: b\r\nUpgrade: websocket\r\nConnection: upgrade\r\n\r\n", 0},
+		{"a space before the colon", "GET / HTTP/1.1\r\nHost: h\r\nX-A : b\r\nUpgrade: websocket\r\nConnection: upgrade\r\n\r\n", 0},
+		{"token punctuation", "GET / HTTP/1.1\r\nHost: h\r\nX!#$%&'*+-.^_`|~1: b\r\nUpgrade: websocket\r\nConnection: upgrade\r\n\r\n", -1},
 		{"unframeable", "GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: upgrade\r\nno colon\r\n\r\n", 0},
 	}
 	for _, tc := range cases {
@@ -65,6 +69,15 @@ func FuzzWholeUpgrade(f *testing.F) {
 		}
 		if r.Method != http.MethodGet || !r.ProtoAtLeast(1, 1) || r.ContentLength > 0 || len(r.TransferEncoding) > 0 || r.Host == "" {
 			t.Fatalf("WholeUpgrade took %q: %s %s, length %d, %v, host %q", b, r.Method, r.Proto, r.ContentLength, r.TransferEncoding, r.Host)
+		}
+		// What net/http's server checks after its parser (417, 400 "invalid header name").
+		if _, expect := r.Header["Expect"]; expect {
+			t.Fatalf("WholeUpgrade took %q with an Expect line", b)
+		}
+		for k := range r.Header {
+			if !isToken([]byte(k)) {
+				t.Fatalf("WholeUpgrade took %q with the field name %q", b, k)
+			}
 		}
 	})
 }

@@ -1,0 +1,169 @@
+package server_test
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/wsgate/wsgate/internal/server/servertest"
+	"github.com/wsgate/wsgate/internal/testutil/harness"
+)
+
+// exchange sends req on a new connection and returns the answers to its first n requests,
+// each as its status line, its header lines sorted (Date, the request id and
+// Sec-WebSocket-Accept without their values, which differ from one request to the next) and
+// its body. whole writes req at once: its head is in when the node accepts the connection,
+// and an upgrade is served without net/http (server.direct). Otherwise the first bytes go
+// alone and the rest after a pause, so that the head is still on its way at accept and
+// net/http serves it. (Which way a connection goes cannot be forced from outside; the pause
+// makes the net/http way all but certain, and what the tests compare holds on both.)
+func exchange(t *testing.T, addr, req string, whole bool, n int) []string {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	if whole {
+		_, err = io.WriteString(c, req)
+	} else if _, err = io.WriteString(c, req[:3]); err == nil {
+		time.Sleep(20 * time.Millisecond)
+		_, err = io.WriteString(c, req[3:])
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(c)
+	var out []string
+	for range n {
+		resp, err := http.ReadResponse(br, &http.Request{Method: http.MethodGet})
+		if err != nil {
+			t.Fatalf("answer %d of %q: %v (after %q)", len(out)+1, req, err, out)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		var lines []string
+		for k, vs := range resp.Header {
+			for _, v := range vs {
+				switch k {
+				case "Date", "X-Amzn-Requestid", "Sec-Websocket-Accept":
+					v = "-"
+				}
+				lines = append(lines, k+": "+v)
+			}
+		}
+		slices.Sort(lines)
+		if resp.Close {
+			lines = append(lines, "(Connection: close)") // ReadResponse takes it out of Header
+		}
+		out = append(out, resp.Status+"\n"+strings.Join(lines, "\n")+"\n\n"+string(body))
+	}
+	return out
+}
+
+// An upgrade whose head arrives whole at accept (served without net/http) is answered exactly
+// as the same bytes arriving slowly (served by net/http): refusals (401 from the authorizer's
+// missing identity source, 403 from a Deny and from another stage, 400 for a missing key,
+// 431 over limits.handshakeHeaders, and what net/http's server refuses itself: 417 for an
+// Expect it does not know, 400 for a field name that is not a token), a refused upgrade with
+// Connection: close, a management request pipelined after a refusal, and a second upgrade
+// on the connection after a refusal.
+func TestDirectUpgradeAnswersAsNetHTTP(t *testing.T) {
+	fn := harness.NewProxyLambda(t, func(ev events.APIGatewayWebsocketProxyRequest) (int, string) { return 200, "" })
+	authz := newAuthLambda(t, func(in events.APIGatewayCustomAuthorizerRequestTypeRequest) (any, string) {
+		if in.Headers["X-Token"] == "deny" {
+			return policy("u1", "Deny", in.MethodArn, nil), ""
+		}
+		return policy("u1", "Allow", in.MethodArn, nil), ""
+	})
+	n := servertest.Start(t, fmt.Sprintf(requestAPI, fn.URL(), authz.URL()))
+	head := func(target string, lines ...string) string {
+		return "GET " + target + " HTTP/1.1\r\n" + strings.Join(lines, "\r\n") + "\r\n\r\n"
+	}
+	ok := upgradeLines(n.Addr, "X-Token: t")
+	var many []string
+	for i := range 100 {
+		many = append(many, fmt.Sprintf("X-H%d: v", i))
+	}
+	healthz := "GET /healthz HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n"
+	for _, tc := range []struct {
+		name, req string
+		answers   int
+		status    []int
+	}{
+		{"no identity source", head("/dev?room=1", upgradeLines(n.Addr)...), 1, []int{401}},
+		{"denied", head("/dev?room=1", upgradeLines(n.Addr, "X-Token: deny")...), 1, []int{403}},
+		{"another stage", head("/other?room=1", ok...), 1, []int{403}},
+		{"no key", head("/dev?room=1", slices.Delete(slices.Clone(ok), 3, 4)...), 1, []int{400}},
+		{"over handshakeHeaders", head("/dev?room=1", append(slices.Clone(ok), many...)...), 1, []int{431}},
+		{"Expect", head("/dev?room=1", append(slices.Clone(ok), "Expect: later")...), 1, []int{417}},
+		{"a name with a space", head("/dev?room=1", append(slices.Clone(ok), "X A: b")...), 1, []int{400}},
+		{"a space before the colon", head("/dev?room=1", append(slices.Clone(ok), "X-A : b")...), 1, []int{400}},
+		{"Connection: close", head("/other?room=1", append(slices.Clone(ok)[:2], "Connection: close, Upgrade", "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==", "Sec-WebSocket-Version: 13", "X-Token: t")...), 1, []int{403}},
+		{"a pipelined request after a refusal", head("/other?room=1", ok...) + healthz, 2, []int{403, 200}},
+		{"an upgrade after a refusal", head("/other?room=1", ok...) + head("/dev?room=1", ok...), 2, []int{403, 101}},
+	} {
+		fast := exchange(t, n.Addr, tc.req, true, tc.answers)
+		slow := exchange(t, n.Addr, tc.req, false, tc.answers)
+		if !slices.Equal(fast, slow) {
+			t.Errorf("%s: sent whole, the node answered\n%s\nsent slowly (net/http)\n%s", tc.name, strings.Join(fast, "\n---\n"), strings.Join(slow, "\n---\n"))
+		}
+		for i, want := range tc.status {
+			if !strings.HasPrefix(fast[i], fmt.Sprint(want)+" ") {
+				t.Errorf("%s: answer %d is %q, want %d", tc.name, i+1, strings.SplitN(fast[i], "\n", 2)[0], want)
+			}
+		}
+	}
+}
+
+// The CONNECT event of an upgrade served without net/http carries the same headers,
+// multiValueHeaders and query parameters (spelling, order, repeats) as the same upgrade served
+// by net/http.
+func TestDirectUpgradeConnectEventAsNetHTTP(t *testing.T) {
+	fn := harness.NewProxyLambda(t, func(ev events.APIGatewayWebsocketProxyRequest) (int, string) { return 200, "" })
+	authz := newAuthLambda(t, func(in events.APIGatewayCustomAuthorizerRequestTypeRequest) (any, string) {
+		return policy("u1", "Allow", in.MethodArn, nil), ""
+	})
+	n := servertest.Start(t, fmt.Sprintf(requestAPI, fn.URL(), authz.URL()))
+	req := "GET /dev?room=1&room=2&a=%20b&solo HTTP/1.1\r\n" + strings.Join(upgradeLines(n.Addr,
+		"x-multi: a", "X-Multi: b", "X-TOKEN: t", "cookie: c=1", "Cookie: d=2", "x-empty:", "X-Forwarded-For: 10.0.0.1"), "\r\n") + "\r\n\r\n"
+	type seen struct {
+		Headers, QueryStringParameters           map[string]string
+		MultiValueHeaders, MultiValueQueryString map[string][]string
+	}
+	var got []seen
+	for _, whole := range []bool{true, false} {
+		before := fn.Count("$connect")
+		if a := exchange(t, n.Addr, req, whole, 1); !strings.HasPrefix(a[0], "101 ") {
+			t.Fatalf("whole %v: %q", whole, a[0])
+		}
+		deadline := time.Now().Add(5 * time.Second)
+		for fn.Count("$connect") == before && time.Now().Before(deadline) {
+			time.Sleep(5 * time.Millisecond)
+		}
+		var ev events.APIGatewayWebsocketProxyRequest
+		for _, e := range fn.ProxyEvents() {
+			if e.RequestContext.RouteKey == "$connect" {
+				ev = e
+			}
+		}
+		hdr := ev.Headers
+		delete(hdr, "X-Amzn-Trace-Id")
+		mv := ev.MultiValueHeaders
+		delete(mv, "X-Amzn-Trace-Id")
+		got = append(got, seen{hdr, ev.QueryStringParameters, mv, ev.MultiValueQueryStringParameters})
+	}
+	if len(got[0].Headers) == 0 || !reflect.DeepEqual(got[0], got[1]) {
+		t.Errorf("CONNECT event served without net/http:\n%+v\nby net/http:\n%+v", got[0], got[1])
+	}
+}
