@@ -143,6 +143,7 @@ func (s *Server) ServeHead(nc net.Conn, ctx context.Context, head []byte) {
 		return
 	}
 	r.RemoteAddr = c.remote
+	c.strict = true
 	c.serve(r.WithContext(ctx))
 }
 
@@ -225,6 +226,11 @@ type conn struct {
 	drain  io.LimitedReader
 	idle   atomic.Bool // waiting for a request: Close may close it at once
 	broken bool        // hijacked or close-delimited: no further request on it
+	// strict: the connection came through ServeHead, so net/http's server has read none of
+	// its requests, and next refuses what that server refuses after its parser (refusal, an
+	// unknown Expect, "OPTIONS *"). A taken connection (Take) skips these checks: its later
+	// requests are answered as before, on the push path.
+	strict bool
 }
 
 // reader is the connection's read buffer, made when first needed: a connection whose one
@@ -311,13 +317,106 @@ func (c *conn) next() (*http.Request, error) {
 		}
 		_ = c.nc.SetReadDeadline(time.Time{})
 	}
+	var hosts hostLines
+	if c.strict {
+		b, _ := br.Peek(br.Buffered())
+		hosts = hostsOf(b) // before ReadRequest, which may move the buffered bytes
+	}
 	r, err := http.ReadRequest(br)
 	if err != nil {
-		c.fail(http.StatusBadRequest)
+		if strings.HasPrefix(err.Error(), "unsupported transfer encoding") {
+			c.failWith(http.StatusNotImplemented, "Unsupported transfer encoding") // net/http's answer
+		} else {
+			c.fail(http.StatusBadRequest)
+		}
 		return nil, err
+	}
+	if c.strict {
+		if status, why := refusal(r, hosts); status != 0 {
+			text := strconv.Itoa(status) + " " + http.StatusText(status) + ": " + why
+			c.failWith(status, text)
+			return nil, errors.New(text)
+		}
 	}
 	r.RemoteAddr, r.TLS = c.remote, c.tls
 	return r, nil
+}
+
+// hostLines is what a request head's Host lines are to net/http's server: how many, and
+// whether the value of the (one) line is well-formed.
+type hostLines struct {
+	n     int
+	valid bool
+}
+
+// hostsOf reads the Host lines of the request head at the start of b (a head whose end is
+// in b: see next).
+func hostsOf(b []byte) (h hostLines) {
+	_, b, _ = bytes.Cut(b, []byte("\n")) // the request line
+	for len(b) > 0 {
+		var line []byte
+		line, b, _ = bytes.Cut(b, []byte("\n"))
+		line = bytes.TrimSuffix(line, []byte("\r"))
+		if len(line) == 0 {
+			break
+		}
+		if name, value, ok := bytes.Cut(line, []byte(":")); ok && ascii.EqualFold(name, "host") {
+			h.n++
+			h.valid = validHost(string(bytes.Trim(value, " \t")))
+		}
+	}
+	return h
+}
+
+// refusal is what net/http's server answers, before any handler, to a request its parser
+// (http.ReadRequest) took: 505 to a protocol other than HTTP/1.x, 400 to an HTTP/1.1 request
+// without a Host line, a malformed Host value, or a field name that is not an RFC 9110 token.
+// status is 0 for a request it serves. (net/http's server.go, readRequest.)
+func refusal(r *http.Request, hosts hostLines) (status int, why string) {
+	if r.ProtoMajor != 1 {
+		return http.StatusHTTPVersionNotSupported, "unsupported protocol version"
+	}
+	if r.ProtoAtLeast(1, 1) && hosts.n == 0 && r.Method != http.MethodConnect {
+		return http.StatusBadRequest, "missing required Host header"
+	}
+	if hosts.n == 1 && !hosts.valid {
+		return http.StatusBadRequest, "malformed Host header"
+	}
+	for k := range r.Header {
+		if !isToken(k) {
+			return http.StatusBadRequest, "invalid header name"
+		}
+	}
+	return 0, ""
+}
+
+// isToken reports whether s is a non-empty RFC 9110 token (§5.6.2): a valid field name.
+func isToken(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
+		default:
+			return false
+		}
+	}
+	return s != ""
+}
+
+// validHost reports whether every byte of a Host value is one net/http's server accepts:
+// letters, digits and "!$%&'()*+,-.:;=[]_~" (RFC 3986's host and port characters).
+func validHost(h string) bool {
+	for i := 0; i < len(h); i++ {
+		c := h[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case strings.IndexByte("!$%&'()*+,-.:;=[]_~", c) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // close flushes what is queued and closes the connection. Our side is shut down first and
@@ -360,7 +459,17 @@ func (c *conn) headBuffered() bool {
 // fail answers a request that could not be read, and the connection closes.
 func (c *conn) fail(status int) {
 	text := strconv.Itoa(status) + " " + http.StatusText(status)
-	_, _ = c.writer().WriteString("HTTP/1.1 " + text + "\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n" + text)
+	c.failWith(status, text)
+}
+
+// failWith is fail with body as the answer's body and, when it starts with the status, its
+// status line (net/http's "400 Bad Request: missing required Host header").
+func (c *conn) failWith(status int, body string) {
+	line := strconv.Itoa(status) + " " + http.StatusText(status)
+	if strings.HasPrefix(body, line) {
+		line = body
+	}
+	_, _ = c.writer().WriteString("HTTP/1.1 " + line + "\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n" + body)
 }
 
 // answer runs the handler for r and queues its response. It reports whether the connection
@@ -379,7 +488,16 @@ func (c *conn) answer(r *http.Request) bool {
 	}
 	w := &c.w
 	w.reset(r)
-	c.s.Handler.ServeHTTP(w, r)
+	switch {
+	case c.strict && r.Header.Get("Expect") != "" && !headerHas(r.Header, "Expect", "100-continue"):
+		// net/http's server answers an expectation it does not know itself, and closes.
+		w.h.Set("Connection", "close")
+		w.WriteHeader(http.StatusExpectationFailed)
+	case c.strict && r.Method == http.MethodOptions && r.RequestURI == "*":
+		w.h.Set("Content-Length", "0") // net/http's server answers "OPTIONS *" itself
+	default:
+		c.s.Handler.ServeHTTP(w, r)
+	}
 	if w.hijacked {
 		c.broken = true
 		return false

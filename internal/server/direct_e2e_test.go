@@ -167,3 +167,36 @@ func TestDirectUpgradeConnectEventAsNetHTTP(t *testing.T) {
 		t.Errorf("CONNECT event served without net/http:\n%+v\nby net/http:\n%+v", got[0], got[1])
 	}
 }
+
+// A request that follows an upgrade the gateway refused, on a connection whose upgrade was
+// served without net/http, is answered as net/http's server answers it (it serves the
+// connection's next requests when the upgrade came through it), also where that server
+// refuses what its request parser lets through.
+func TestRequestAfterRefusedUpgradeAnswersAsNetHTTP(t *testing.T) {
+	n := servertest.Start(t, pathsAPI)
+	// No Sec-WebSocket-Key: the gateway answers 400 and the connection stays.
+	refused := "GET /dev HTTP/1.1\r\n" + strings.Join(slices.Delete(upgradeLines(n.Addr), 3, 4), "\r\n") + "\r\n\r\n"
+	for name, req := range map[string]string{
+		"Expect":             "GET /healthz HTTP/1.1\r\nHost: h\r\nExpect: later\r\n\r\n",
+		"Expect 100":         "GET /healthz HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\n\r\n",
+		"odd name":           "GET /healthz HTTP/1.1\r\nHost: h\r\nX A: b\r\n\r\n",
+		"space before colon": "GET /healthz HTTP/1.1\r\nHost: h\r\nX-A : b\r\n\r\n",
+		"no Host":            "GET /healthz HTTP/1.1\r\nX: y\r\n\r\n",
+		"two Hosts":          "GET /healthz HTTP/1.1\r\nHost: h\r\nHost: h\r\n\r\n",
+		"odd Host":           "GET /healthz HTTP/1.1\r\nHost: a b\r\n\r\n",
+		"HTTP/1.0":           "GET /healthz HTTP/1.0\r\nHost: h\r\n\r\n",
+		"HTTP/2.0":           "GET /healthz HTTP/2.0\r\nHost: h\r\n\r\n",
+		"HTTP/1.2":           "GET /healthz HTTP/1.2\r\nHost: h\r\n\r\n",
+		"gzip":               "POST /healthz HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip\r\n\r\n",
+		"absolute":           "GET http://h/healthz HTTP/1.1\r\nHost: h\r\n\r\n",
+		"options *":          "OPTIONS * HTTP/1.1\r\nHost: h\r\n\r\n",
+		"CONNECT":            "CONNECT h:80 HTTP/1.1\r\nHost: h:80\r\n\r\n",
+	} {
+		req += "GET /healthz HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n"
+		after := exchange(t, n.Addr, refused+req, true, 2)[1]
+		first := exchange(t, n.Addr, req, false, 1)[0]
+		if after != first {
+			t.Errorf("%s: after a refused upgrade the node answered\n%s\nfirst on a connection (net/http)\n%s", name, after, first)
+		}
+	}
+}
