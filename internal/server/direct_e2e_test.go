@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"reflect"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/wsgate/wsgate/internal/server/servertest"
 	"github.com/wsgate/wsgate/internal/testutil/harness"
+	"github.com/wsgate/wsgate/internal/tlsmux"
 )
 
 // exchange sends req on a new connection and returns the answers to its first n requests,
@@ -111,6 +113,11 @@ func TestDirectUpgradeAnswersAsNetHTTP(t *testing.T) {
 		{"a space before the colon", head("/dev?room=1", append(slices.Clone(ok), "X-A : b")...), 1, []int{400}},
 		{"Connection: close", head("/other?room=1", append(slices.Clone(ok)[:2], "Connection: close, Upgrade", "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==", "Sec-WebSocket-Version: 13", "X-Token: t")...), 1, []int{403}},
 		{"a pipelined request after a refusal", head("/other?room=1", ok...) + healthz, 2, []int{403, 200}},
+		{"accepted", head("/dev?room=1", ok...), 1, []int{101}},
+		{"Connection: keep-alive, Upgrade", head("/dev?room=1", append(slices.Clone(ok)[:2], "Connection: keep-alive, Upgrade", "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==", "Sec-WebSocket-Version: 13", "X-Token: t")...), 1, []int{101}},
+		{"Content-Length: 0", head("/dev?room=1", append(slices.Clone(ok), "Content-Length: 0")...), 1, []int{101}},
+		{"bare LF", strings.ReplaceAll(head("/dev?room=1", ok...), "\r\n", "\n"), 1, []int{101}},
+		{"HTTP/1.0", strings.Replace(head("/dev?room=1", ok...), "HTTP/1.1", "HTTP/1.0", 1), 1, []int{101}},
 		{"an upgrade after a refusal", head("/other?room=1", ok...) + head("/dev?room=1", ok...), 2, []int{403, 101}},
 	} {
 		fast := exchange(t, n.Addr, tc.req, true, tc.answers)
@@ -197,6 +204,104 @@ func TestRequestAfterRefusedUpgradeAnswersAsNetHTTP(t *testing.T) {
 		first := exchange(t, n.Addr, req, false, 1)[0]
 		if after != first {
 			t.Errorf("%s: after a refused upgrade the node answered\n%s\nfirst on a connection (net/http)\n%s", name, after, first)
+		}
+	}
+}
+
+// Heads of exactly DirectPeekBytes (served without net/http) and one byte over it (left to
+// net/http) are both upgraded.
+func TestDirectUpgradeAtThePeekBound(t *testing.T) {
+	n := servertest.Start(t, pathsAPI)
+	for _, size := range []int{tlsmux.DirectPeekBytes - 1, tlsmux.DirectPeekBytes, tlsmux.DirectPeekBytes + 1} {
+		base := "GET /dev HTTP/1.1\r\n" + strings.Join(upgradeLines(n.Addr), "\r\n") + "\r\nX-Pad: \r\n\r\n"
+		req := strings.Replace(base, "X-Pad: ", "X-Pad: "+strings.Repeat("p", size-len(base)), 1)
+		if len(req) != size {
+			t.Fatalf("head of %d bytes, want %d", len(req), size)
+		}
+		if a := exchange(t, n.Addr, req, true, 1); !strings.HasPrefix(a[0], "101 ") {
+			t.Errorf("a head of %d bytes: %q, want 101", size, a[0])
+		}
+	}
+}
+
+// Thousands of connects and closes (upgrades closed by the client, clients that reset right
+// after their head, refused upgrades) leave no goroutine behind: the count settles back to
+// within a few of what it was after a first round.
+func TestDirectConnectsLeaveNoGoroutines(t *testing.T) {
+	n := servertest.Start(t, pathsAPI)
+	req := "GET /dev HTTP/1.1\r\n" + strings.Join(upgradeLines(n.Addr), "\r\n") + "\r\n\r\n"
+	refused := "GET /dev HTTP/1.1\r\n" + strings.Join(slices.Delete(upgradeLines(n.Addr), 3, 4), "\r\n") + "\r\n\r\n"
+	round := func(k int) {
+		for i := range k {
+			c, err := net.DialTimeout("tcp", n.Addr, 5*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+			switch i % 3 {
+			case 0: // upgraded, then closed by the client
+				_, _ = io.WriteString(c, req)
+				resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+				if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+					t.Fatalf("connect %d: %v %v", i, resp, err)
+				}
+				_, _ = c.Write([]byte{0x88, 0x82, 0, 0, 0, 0, 0x03, 0xe8}) // close 1000
+			case 1: // reset right after the head
+				_, _ = io.WriteString(c, req)
+				_ = c.(*net.TCPConn).SetLinger(0)
+			case 2: // refused, then closed
+				_, _ = io.WriteString(c, refused)
+				if resp, err := http.ReadResponse(bufio.NewReader(c), nil); err != nil || resp.StatusCode != http.StatusBadRequest {
+					t.Fatalf("refused connect %d: %v %v", i, resp, err)
+				}
+			}
+			_ = c.Close()
+		}
+	}
+	settle := func() int {
+		prev, same := -1, 0
+		for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline) && same < 20; {
+			time.Sleep(10 * time.Millisecond)
+			if g := runtime.NumGoroutine(); g == prev {
+				same++
+			} else {
+				prev, same = g, 0
+			}
+		}
+		return prev
+	}
+	round(300)
+	base := settle()
+	round(3000)
+	var got int
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); {
+		if got = runtime.NumGoroutine(); got <= base+10 {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if got > base+10 {
+		buf := make([]byte, 1<<20)
+		t.Fatalf("%d goroutines after 3000 more connects, %d after the first 300:\n%s", got, base, buf[:runtime.Stack(buf, true)])
+	}
+}
+
+// A JWT authorizer's refusals (no token, a forged one) and its admission are answered the same
+// whether the upgrade is served without net/http or by it.
+func TestDirectUpgradeJWTAnswersAsNetHTTP(t *testing.T) {
+	fn := harness.NewProxyLambda(t, func(ev events.APIGatewayWebsocketProxyRequest) (int, string) { return 200, "" })
+	n := servertest.Start(t, fmt.Sprintf(jwtAPI, fn.URL(), testJWTSecret))
+	lines := strings.Join(upgradeLines(n.Addr), "\r\n") + "\r\n\r\n"
+	for target, want := range map[string]int{
+		"/dev":                     401,
+		"/dev?Authorization=x.y.z": 401,
+		"/dev?Authorization=" + hs256(t, "another secret", userClaims("1")): 401,
+		"/dev?Authorization=" + hs256(t, testJWTSecret, userClaims("1")):    101,
+	} {
+		req := "GET " + target + " HTTP/1.1\r\n" + lines
+		fast, slow := exchange(t, n.Addr, req, true, 1), exchange(t, n.Addr, req, false, 1)
+		if fast[0] != slow[0] || !strings.HasPrefix(fast[0], fmt.Sprint(want)+" ") {
+			t.Errorf("%s: sent whole\n%s\nsent slowly (net/http)\n%s\nwant %d", target, fast[0], slow[0], want)
 		}
 	}
 }
