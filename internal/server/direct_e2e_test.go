@@ -305,3 +305,33 @@ func TestDirectUpgradeJWTAnswersAsNetHTTP(t *testing.T) {
 		}
 	}
 }
+
+// With limits.handshakeHeaderBytes under the peek bound, a head over it but within 4 KB (which
+// arrives whole and is served without net/http) gets the gateway's 431 as it does through
+// net/http, and a head within it is upgraded; the same for limits.handshakeHeaders.
+func TestDirectUpgradeSmallHeaderLimits(t *testing.T) {
+	n := servertest.Start(t, pathsAPI+`
+limits: { handshakeHeaderBytes: 512, handshakeHeaders: 10 }
+`)
+	pad := func(k int) []string { return []string{"X-Pad: " + strings.Repeat("p", k)} }
+	var many []string
+	for i := range 6 {
+		many = append(many, fmt.Sprintf("X-H%d: v", i))
+	}
+	for _, tc := range []struct {
+		name  string
+		extra []string
+		want  int
+	}{
+		{"within both", pad(100), 101},
+		{"600 bytes", pad(600), 431},
+		{"3 KB", pad(3000), 431},
+		{"11 lines", many, 431},
+	} {
+		req := "GET /dev HTTP/1.1\r\n" + strings.Join(upgradeLines(n.Addr, tc.extra...), "\r\n") + "\r\n\r\n"
+		fast, slow := exchange(t, n.Addr, req, true, 1), exchange(t, n.Addr, req, false, 1)
+		if fast[0] != slow[0] || !strings.HasPrefix(fast[0], fmt.Sprint(tc.want)+" ") {
+			t.Errorf("%s: sent whole\n%s\nsent slowly (net/http)\n%s\nwant %d", tc.name, fast[0], slow[0], tc.want)
+		}
+	}
+}
