@@ -41,7 +41,7 @@ func framingOf(raw []byte) (f framing, ok bool) {
 			return f, false
 		}
 		value = bytes.Trim(value, " \t")
-		f.oddName = f.oddName || !isToken(name)
+		f.oddName = f.oddName || !ascii.IsToken(name)
 		switch {
 		case ascii.EqualFold(name, "content-length"):
 			n, valid := decimal(value)

@@ -16,6 +16,8 @@ import (
 	"bytes"
 	"errors"
 	"strings"
+
+	"github.com/wsgate/wsgate/internal/ascii"
 )
 
 // Field is one header line as sent: Name keeps the client's spelling, Value is trimmed of the
@@ -75,7 +77,7 @@ func Parse(b []byte) (Head, error) {
 			return Head{}, ErrMalformed
 		}
 		name, value, found := strings.Cut(line, ":")
-		if !found || !isToken(name) || strings.ContainsAny(value, "\r\x00") {
+		if !found || !ascii.IsToken(name) || strings.ContainsAny(value, "\r\x00") {
 			return Head{}, ErrMalformed
 		}
 		h.Fields = append(h.Fields, Field{Name: name, Value: strings.Trim(value, " \t")})
@@ -108,7 +110,7 @@ func Count(b []byte) (fields, size int, err error) {
 			return 0, 0, ErrMalformed
 		}
 		name, value, found := bytes.Cut(line, []byte{':'})
-		if !found || !isToken(name) || bytes.ContainsAny(value, "\r\x00") {
+		if !found || !ascii.IsToken(name) || bytes.ContainsAny(value, "\r\x00") {
 			return 0, 0, ErrMalformed
 		}
 		fields++
@@ -156,21 +158,4 @@ func endOfHead(b []byte, i int) (end, resume int) {
 		}
 		i = j + 1
 	}
-}
-
-// isToken reports whether s is an RFC 9110 token, what a header name must be.
-func isToken[T string | []byte](s T) bool {
-	if len(s) == 0 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
-		default:
-			return false
-		}
-	}
-	return true
 }

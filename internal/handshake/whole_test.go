@@ -5,6 +5,8 @@ import (
 	"bytes"
 	"net/http"
 	"testing"
+
+	"github.com/wsgate/wsgate/internal/ascii"
 )
 
 const upgradeHead = "GET /dev?x=1 HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
@@ -75,7 +77,7 @@ func FuzzWholeUpgrade(f *testing.F) {
 			t.Fatalf("WholeUpgrade took %q with an Expect line", b)
 		}
 		for k := range r.Header {
-			if !isToken([]byte(k)) {
+			if !ascii.IsToken([]byte(k)) {
 				t.Fatalf("WholeUpgrade took %q with the field name %q", b, k)
 			}
 		}

@@ -383,25 +383,11 @@ func refusal(r *http.Request, hosts hostLines) (status int, why string) {
 		return http.StatusBadRequest, "malformed Host header"
 	}
 	for k := range r.Header {
-		if !isToken(k) {
+		if !ascii.IsToken(k) {
 			return http.StatusBadRequest, "invalid header name"
 		}
 	}
 	return 0, ""
-}
-
-// isToken reports whether s is a non-empty RFC 9110 token (§5.6.2): a valid field name.
-func isToken(s string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
-		default:
-			return false
-		}
-	}
-	return s != ""
 }
 
 // validHost reports whether every byte of a Host value is one net/http's server accepts:
