@@ -50,3 +50,16 @@ func isASCII(s string) bool {
 	}
 	return true
 }
+
+// IsToken takes exactly RFC 9110's tchar: letters, digits and !#$%&'*+-.^_`|~, and nothing empty.
+func TestIsToken(t *testing.T) {
+	for c := range 256 {
+		want := 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.ContainsRune("!#$%&'*+-.^_`|~", rune(c))
+		if got := IsToken([]byte{byte(c)}); got != want {
+			t.Errorf("IsToken(%q) = %v", rune(c), got)
+		}
+	}
+	if IsToken("") || !IsToken("X-Api-Key") || IsToken("X A") || IsToken([]byte("a:b")) {
+		t.Error("IsToken of a name")
+	}
+}
